@@ -1,0 +1,254 @@
+"""Database access: engines, the dialect's capabilities, and the schema's migration state.
+
+SQLite (the embedded default), PostgreSQL and TimescaleDB (detected, never required) are
+supported. Connection URLs never reach a message or log with their password.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import DatabaseError as SADatabaseError
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from pipelines.errors import ConfigError, DatabaseError, MigrationError
+from pipelines.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def redact(url: str | URL) -> str:
+    """The URL with its password hidden (safe for messages and logs)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def safe_error(exc: BaseException, url: str | URL) -> str:
+    """The first line of a driver error, with any password of ``url`` removed."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        password = None
+    if password:
+        text = text.replace(str(password), "***")
+    return text
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+@dataclass(frozen=True)
+class DbCapabilities:
+    """What the connected database can do."""
+
+    dialect: str  # "sqlite" | "postgresql"
+    timescale: bool  # order_lines is a TimescaleDB hypertable
+    copy: bool  # COPY FROM STDIN is available
+
+
+class Database:
+    """One database: its engine, capabilities and migrations."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.resolved_database_url
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as exc:
+            raise ConfigError(f"FLUX_DATABASE_URL is not a valid URL: {redact(self.url)}") from exc
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ConfigError(
+                f"unsupported database {parsed.get_backend_name()!r} in {redact(self.url)}; "
+                "use sqlite or postgresql"
+            )
+        self._parsed = parsed
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password."""
+        return redact(self._parsed)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (created on first use)."""
+        kwargs: dict[str, Any] = {}
+        if self._parsed.get_backend_name() == "sqlite":
+            db_path = self._parsed.database
+            if db_path and db_path != ":memory:":
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            kwargs["pool_pre_ping"] = True
+            # Server-side prepared statements break behind some poolers and proxies.
+            kwargs["connect_args"] = {"prepare_threshold": None}
+            if self._parsed.query.get("flux_pool") == "null":
+                kwargs["poolclass"] = sa.pool.NullPool
+        url = self._parsed.difference_update_query(["flux_pool"])
+        try:
+            engine = sa.create_engine(url, **kwargs)
+        except (NoSuchModuleError, ArgumentError, ImportError) as exc:
+            raise ConfigError(f"cannot use database {self.display_url}: {exc}") from exc
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection, retried with backoff while the server is unreachable."""
+        conn = self._connect_with_retry()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        with self.connect() as conn, conn.begin():
+            yield conn
+
+    def _connect_with_retry(self) -> Connection:
+        attempts = self.settings.db_connect_retries + 1
+        try:
+            for attempt in Retrying(
+                stop=stop_after_attempt(attempts),
+                wait=wait_exponential(multiplier=0.5, max=8),
+                retry=retry_if_exception_type(OperationalError),
+                reraise=False,
+            ):
+                with attempt:
+                    return self.engine.connect()
+        except RetryError as exc:
+            cause = exc.last_attempt.exception()
+            raise DatabaseError(
+                f"cannot connect to the database {self.display_url} after {attempts} "
+                f"attempt(s): {safe_error(cause or exc, self.url)}"
+            ) from None
+        except SADatabaseError as exc:
+            raise DatabaseError(
+                f"cannot connect to the database {self.display_url}: {safe_error(exc, self.url)}"
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------------ capabilities
+
+    def capabilities(self, conn: Connection) -> DbCapabilities:
+        """Detects what the connected database offers."""
+        if conn.dialect.name != "postgresql":
+            return DbCapabilities(dialect=conn.dialect.name, timescale=False, copy=False)
+        timescale = False
+        if self.settings.timescale != "off":
+            installed = conn.execute(
+                sa.text("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
+            ).scalar()
+            if installed:
+                timescale = bool(
+                    conn.execute(
+                        sa.text(
+                            "SELECT 1 FROM timescaledb_information.hypertables "
+                            "WHERE hypertable_name = 'order_lines'"
+                        )
+                    ).scalar()
+                )
+        copy = self._parsed.query.get("flux_copy", "on") != "off"
+        return DbCapabilities(dialect="postgresql", timescale=timescale, copy=copy)
+
+    # ---------------------------------------------------------------------- migrations
+
+    def _alembic_config(self, conn: Connection) -> Any:
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["connection"] = conn
+        cfg.attributes["timescale"] = self.settings.timescale
+        return cfg
+
+    def head_revision(self) -> str:
+        """The newest migration this Flux knows."""
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory(str(MIGRATIONS_DIR))
+        head = script.get_current_head()
+        assert head is not None
+        return head
+
+    def current_revision(self) -> str | None:
+        """The database's migration revision (None: an empty database)."""
+        from alembic.migration import MigrationContext
+
+        with self.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Migrates the schema to the newest revision. Returns (before, after)."""
+        from alembic import command
+
+        before = self.current_revision()
+        try:
+            with self.begin() as conn:
+                command.upgrade(self._alembic_config(conn), "head")
+        except RuntimeError as exc:
+            raise MigrationError(str(exc)) from exc
+        except SADatabaseError as exc:
+            raise DatabaseError(f"migration failed: {safe_error(exc, self.url)}") from None
+        return before, self.head_revision()
+
+    def ensure_schema(self) -> None:
+        """Makes sure the schema is current: migrates when allowed, else explains what to run.
+
+        Raises:
+            MigrationError: the schema is behind and auto-migration is off, or it is newer than
+                this Flux.
+        """
+        current = self.current_revision()
+        head = self.head_revision()
+        if current == head:
+            return
+        if current is not None and not self._is_known(current):
+            raise MigrationError(
+                f"the database {self.display_url} is at schema revision {current}, newer than "
+                f"this Flux ({head}); upgrade Flux"
+            )
+        if not self.settings.auto_migrate:
+            raise MigrationError(
+                f"the database {self.display_url} is at schema revision {current or 'none'}, "
+                f"Flux needs {head}; run `flux db upgrade` (or set FLUX_AUTO_MIGRATE=true)"
+            )
+        self.upgrade()
+
+    def _is_known(self, revision: str) -> bool:
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory(str(MIGRATIONS_DIR))
+        return any(rev.revision == revision for rev in script.walk_revisions())
+
+    def dispose(self) -> None:
+        """Closes pooled connections."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()

@@ -1,0 +1,54 @@
+"""Local file helpers: hashing, and writing files atomically (temporary name, then rename)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+
+def sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def atomic_write(path: Path, mode: str = "w") -> Iterator[IO[str] | IO[bytes]]:
+    """Writes to a temporary file beside ``path`` and renames it into place on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(
+            fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})
+        ) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def rejects_path(folder: Path, batch_id: str, source: Path) -> Path:
+    """Where the rejects of one imported file go."""
+    name = source.name
+    for suffix in (".gz", ".csv", ".json", ".parquet"):
+        name = name.removesuffix(suffix)
+    return folder / f"{batch_id[:8]}-{name}.rejects.csv"
+
+
+def write_rejects(path: Path, rejects: pd.DataFrame) -> None:
+    """Writes a rejects table (row, field, reason, raw) atomically."""
+    with atomic_write(path) as fh:
+        rejects.to_csv(fh, index=False)

@@ -1,0 +1,215 @@
+"""Database side of ``flux import``: restaurants lookup, batch records, and loading a file's rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from models import columns as c
+from pipelines.io import schema
+from pipelines.io.adapters.base import (
+    LINE_COLUMNS,
+    ORDER_COLUMNS,
+    Directory,
+    ParsedFile,
+    RestaurantInfo,
+)
+from pipelines.io.db import DbCapabilities
+from pipelines.io.loader import dedupe_last, delete_moved_lines, upsert
+
+LINE_KEY = (c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID, c.LINE_ID)
+ORDER_KEY = (c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID)
+OBSERVATION_KEY = (c.RESTAURANT_ID, c.TARGET, c.DATE)
+
+
+def load_directory(conn: Connection) -> Directory:
+    """Every known restaurant."""
+    t = schema.restaurants
+    rows = conn.execute(
+        sa.select(
+            t.c[c.RESTAURANT_ID],
+            t.c[c.TIMEZONE],
+            t.c[c.CUTOFF_HOUR],
+            t.c[c.CURRENCY],
+            t.c[c.POS_PROVIDER],
+            t.c[c.POS_LOCATION_ID],
+        )
+    ).all()
+    return Directory(
+        RestaurantInfo(
+            id=r[0],
+            timezone=r[1],
+            cutoff_hour=int(r[2]),
+            currency=r[3] or "USD",
+            pos_provider=r[4],
+            pos_location_id=r[5],
+        )
+        for r in rows
+    )
+
+
+def imported_hashes(conn: Connection, hashes: Iterable[str], scope: str) -> set[str]:
+    """Hashes of files already imported completely for this scope (or for all restaurants)."""
+    wanted = list(set(hashes))
+    if not wanted:
+        return set()
+    t = schema.import_batches
+    rows = conn.execute(
+        sa.select(t.c.file_sha256).where(
+            t.c.file_sha256.in_(wanted),
+            t.c.status == "ok",
+            t.c.restaurant_scope.in_(["", scope]),
+        )
+    ).all()
+    return {r[0] for r in rows}
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One file's import, as recorded in ``import_batches``."""
+
+    batch_id: str
+    file_path: str
+    file_sha256: str
+    format: str
+    restaurant_scope: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    rows_duplicate: int
+    rejects_path: str | None
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    flux_version: str
+
+
+def record_batch(conn: Connection, record: BatchRecord) -> None:
+    """Writes the batch record (inside the import's transaction)."""
+    values = {**record.__dict__, "status": "ok"}
+    conn.execute(sa.insert(schema.import_batches).values(**values))
+
+
+def _existing_pairs(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> bool:
+    """Whether any (restaurant, source) pair of ``frame`` already has rows in ``table``."""
+    pairs = frame[[c.RESTAURANT_ID, c.SOURCE]].drop_duplicates()
+    for rid, source in pairs.itertuples(index=False, name=None):
+        found = conn.execute(
+            sa.select(sa.literal(1))
+            .where(table.c[c.RESTAURANT_ID] == rid, table.c[c.SOURCE] == source)
+            .limit(1)
+        ).first()
+        if found:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    """Rows of a file's main table that were written, and those already stored unchanged."""
+
+    loaded: int
+    duplicate: int
+
+
+def derive_orders(lines: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
+    """Orders implied by lines whose order record is not in ``known`` (first line's time, no
+    guest count), so sources that export lines only still count orders."""
+    if lines.empty:
+        return pd.DataFrame(columns=list(ORDER_COLUMNS))
+    demand = lines[lines[c.KIND] != c.KIND_REFUND]
+    if demand.empty:
+        demand = lines
+    first = demand.sort_values(c.TS_UTC).drop_duplicates(list(ORDER_KEY), keep="first")
+    orders = pd.DataFrame(
+        {
+            c.RESTAURANT_ID: first[c.RESTAURANT_ID],
+            c.SOURCE: first[c.SOURCE],
+            c.ORDER_ID: first[c.ORDER_ID],
+            c.OPENED_AT_UTC: first[c.TS_UTC],
+            c.BUSINESS_DATE: first[c.BUSINESS_DATE],
+            c.COVERS: pd.array([pd.NA] * len(first), dtype="Int64"),
+        }
+    )
+    if not known.empty:
+        keys = pd.MultiIndex.from_frame(known[list(ORDER_KEY)])
+        mine = pd.MultiIndex.from_frame(orders[list(ORDER_KEY)])
+        orders = orders[~mine.isin(keys)]
+    return orders
+
+
+def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> LoadCounts:
+    """Upserts everything one parsed file yielded. Returns counts for its main table."""
+    loaded = duplicate = 0
+
+    def add(table: sa.Table, frame: pd.DataFrame, key: tuple[str, ...], **kw: object) -> None:
+        nonlocal loaded, duplicate
+        frame, dropped = dedupe_last(frame, key)
+        changed = upsert(conn, caps, table, frame, key, **kw)  # type: ignore[arg-type]
+        loaded += changed
+        duplicate += dropped + len(frame) - changed
+
+    if not parsed.restaurants.empty:
+        add(schema.restaurants, parsed.restaurants, (c.RESTAURANT_ID,))
+    if not parsed.events.empty:
+        add(schema.calendar_events, with_event_key(parsed.events), ("event_key",))
+    if not parsed.observations.empty:
+        add(schema.observations, parsed.observations, OBSERVATION_KEY)
+    lines = parsed.lines.loc[:, list(LINE_COLUMNS)] if not parsed.lines.empty else parsed.lines
+    orders = parsed.orders.loc[:, list(ORDER_COLUMNS)] if not parsed.orders.empty else None
+    if orders is not None:
+        orders, _ = dedupe_last(orders, ORDER_KEY)
+        fresh = not _existing_pairs(conn, schema.orders, orders)
+        changed = upsert(
+            conn, caps, schema.orders, orders, ORDER_KEY, coalesce=(c.COVERS,), fresh=fresh
+        )
+        if lines.empty:  # an orders-only file: orders are its main table
+            loaded += changed
+            duplicate += len(parsed.orders) - changed
+    if not lines.empty:
+        lines, dropped = dedupe_last(lines, LINE_KEY)
+        derived = derive_orders(lines, orders if orders is not None else pd.DataFrame())
+        fresh_orders = not _existing_pairs(conn, schema.orders, derived)
+        upsert(conn, caps, schema.orders, derived, ORDER_KEY, do_nothing=True, fresh=fresh_orders)
+        fresh = not _existing_pairs(conn, schema.order_lines, lines)
+        key: tuple[str, ...] = LINE_KEY
+        if caps.timescale:
+            key = (*LINE_KEY, c.TS_UTC)
+            if not fresh:
+                delete_moved_lines(conn, schema.order_lines, lines, LINE_KEY, c.TS_UTC)
+        changed = upsert(conn, caps, schema.order_lines, lines, key, fresh=fresh)
+        loaded += changed
+        duplicate += dropped + len(lines) - changed
+    return LoadCounts(loaded=loaded, duplicate=duplicate)
+
+
+def with_event_key(events: pd.DataFrame) -> pd.DataFrame:
+    """Adds the events' natural key: restaurant (or *), kind, name and start date."""
+    out = events.copy()
+    rid = out[c.RESTAURANT_ID].astype(object).where(out[c.RESTAURANT_ID].notna(), "*")
+    start = pd.to_datetime(out[c.START_DATE]).dt.strftime("%Y-%m-%d")
+    out["event_key"] = (
+        rid.astype(str)
+        + "|"
+        + out[c.EVENT_KIND].astype(str)
+        + "|"
+        + out[c.NAME].astype(str)
+        + "|"
+        + start
+    )
+    return out
+
+
+def touched_ranges(parsed: ParsedFile) -> dict[str, tuple[dt.date, dt.date]]:
+    """Per restaurant, the business dates a file's orders and lines cover."""
+    frames = [f for f in (parsed.orders, parsed.lines) if not f.empty]
+    if not frames:
+        return {}
+    both = pd.concat([f[[c.RESTAURANT_ID, c.BUSINESS_DATE]] for f in frames])
+    dates = pd.to_datetime(both[c.BUSINESS_DATE])
+    grouped = dates.groupby(both[c.RESTAURANT_ID]).agg(["min", "max"])
+    return {str(rid): (row["min"].date(), row["max"].date()) for rid, row in grouped.iterrows()}

@@ -1,0 +1,161 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations create it; this module describes it.
+
+Times are UTC. Money is integer minor units. Business dates are the restaurant's local business
+day (see docs/formats.md).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from models import columns as c
+
+metadata = MetaData()
+
+UTC_TS = DateTime(timezone=True)
+
+restaurants = Table(
+    "restaurants",
+    metadata,
+    Column(c.RESTAURANT_ID, String(64), primary_key=True),
+    Column(c.NAME, Text, nullable=False),
+    Column(c.TIMEZONE, String(64), nullable=False),
+    Column(c.COUNTRY, String(2), nullable=True),
+    Column(c.SUBDIVISION, String(16), nullable=True),
+    Column(c.CUTOFF_HOUR, Integer, nullable=False, server_default="0"),
+    Column(c.POS_PROVIDER, String(32), nullable=True),
+    Column(c.POS_LOCATION_ID, String(128), nullable=True),
+    Column(c.CURRENCY, String(3), nullable=False, server_default="USD"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column(c.RESTAURANT_ID, String(64), nullable=False),
+    Column(c.SOURCE, String(32), nullable=False),
+    Column(c.ORDER_ID, String(128), nullable=False),
+    Column(c.OPENED_AT_UTC, UTC_TS, nullable=False),
+    Column(c.BUSINESS_DATE, Date, nullable=False),
+    Column(c.COVERS, Integer, nullable=True),
+    PrimaryKeyConstraint(c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID, name="pk_orders"),
+    Index("ix_orders_restaurant_date", c.RESTAURANT_ID, c.BUSINESS_DATE),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column(c.RESTAURANT_ID, String(64), nullable=False),
+    Column(c.SOURCE, String(32), nullable=False),
+    Column(c.ORDER_ID, String(128), nullable=False),
+    Column(c.LINE_ID, String(160), nullable=False),
+    Column(c.PARENT_LINE_ID, String(160), nullable=True),
+    Column(c.TS_UTC, UTC_TS, nullable=False),
+    Column(c.BUSINESS_DATE, Date, nullable=False),
+    Column(c.ITEM, Text, nullable=True),
+    Column(c.CATEGORY, Text, nullable=True),
+    Column(c.QUANTITY, Float, nullable=False),
+    Column(c.NET_AMOUNT_MINOR, BigInteger, nullable=False),
+    Column(c.CURRENCY, String(3), nullable=False),
+    Column(c.KIND, String(8), nullable=False),
+    # On TimescaleDB the primary key also holds ts_utc (a hypertable's unique keys must hold
+    # its time column); the loader keeps the natural key unique there itself.
+    PrimaryKeyConstraint(c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID, c.LINE_ID, name="pk_order_lines"),
+    Index("ix_order_lines_restaurant_date", c.RESTAURANT_ID, c.BUSINESS_DATE),
+)
+
+observations = Table(
+    "observations",
+    metadata,
+    Column(c.RESTAURANT_ID, String(64), nullable=False),
+    Column(c.DATE, Date, nullable=False),
+    Column(c.TARGET, String(64), nullable=False),
+    Column(c.VALUE, Float, nullable=False),
+    PrimaryKeyConstraint(c.RESTAURANT_ID, c.TARGET, c.DATE, name="pk_observations"),
+)
+
+calendar_events = Table(
+    "calendar_events",
+    metadata,
+    Column("event_key", String(400), primary_key=True),
+    Column(c.RESTAURANT_ID, String(64), nullable=True),  # NULL: every restaurant
+    Column(c.EVENT_KIND, String(16), nullable=False),
+    Column(c.NAME, Text, nullable=False),
+    Column(c.START_DATE, Date, nullable=False),
+    Column(c.END_DATE, Date, nullable=False),
+    Column(c.LOWER_WINDOW, Integer, nullable=False, server_default="0"),
+    Column(c.UPPER_WINDOW, Integer, nullable=False, server_default="0"),
+    Index("ix_calendar_events_restaurant", c.RESTAURANT_ID),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("batch_id", String(36), primary_key=True),
+    Column("file_path", Text, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("restaurant_scope", Text, nullable=False, server_default=""),
+    Column("status", String(16), nullable=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("rows_loaded", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("rows_duplicate", Integer, nullable=False),
+    Column("rejects_path", Text, nullable=True),
+    Column("started_at", UTC_TS, nullable=False),
+    Column("finished_at", UTC_TS, nullable=True),
+    Column("flux_version", String(32), nullable=False),
+    Index("ix_import_batches_sha", "file_sha256"),
+)
+
+demand_daily = Table(
+    "demand_daily",
+    metadata,
+    Column(c.RESTAURANT_ID, String(64), nullable=False),
+    Column(c.BUSINESS_DATE, Date, nullable=False),
+    Column(c.COVERS, Integer, nullable=True),
+    Column(c.ORDERS, Integer, nullable=False),
+    Column(c.NET_SALES_MINOR, BigInteger, nullable=False),
+    Column("item_quantity", Float, nullable=False),
+    PrimaryKeyConstraint(c.RESTAURANT_ID, c.BUSINESS_DATE, name="pk_demand_daily"),
+)
+
+demand_15min = Table(
+    "demand_15min",
+    metadata,
+    Column(c.RESTAURANT_ID, String(64), nullable=False),
+    Column(c.SLOT_START_UTC, UTC_TS, nullable=False),
+    Column(c.BUSINESS_DATE, Date, nullable=False),
+    Column(c.COVERS, Integer, nullable=True),
+    Column(c.ORDERS, Integer, nullable=False),
+    Column(c.NET_SALES_MINOR, BigInteger, nullable=False),
+    PrimaryKeyConstraint(
+        c.RESTAURANT_ID, c.SLOT_START_UTC, c.BUSINESS_DATE, name="pk_demand_15min"
+    ),
+    Index("ix_demand_15min_restaurant_date", c.RESTAURANT_ID, c.BUSINESS_DATE),
+)
+
+demand_items_daily = Table(
+    "demand_items_daily",
+    metadata,
+    Column(c.RESTAURANT_ID, String(64), nullable=False),
+    Column(c.BUSINESS_DATE, Date, nullable=False),
+    Column(c.ITEM, Text, nullable=False),
+    Column(c.CATEGORY, Text, nullable=False),
+    Column(c.QUANTITY, Float, nullable=False),
+    PrimaryKeyConstraint(
+        c.RESTAURANT_ID, c.BUSINESS_DATE, c.ITEM, c.CATEGORY, name="pk_demand_items_daily"
+    ),
+)

@@ -1,0 +1,134 @@
+"""Flux's one settings class.
+
+Settings come from (highest first) explicit values, ``FLUX_*`` environment variables, and an
+optional TOML file (``--config``, ``FLUX_CONFIG``, or ``./flux.toml``). Only the edges (the CLI,
+the SageMaker entry point) build :class:`Settings`; everything below receives it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from pipelines.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("flux.toml")
+
+
+class Settings(BaseSettings):
+    """Everything Flux can be configured with.
+
+    Attributes:
+        home: Folder for the embedded database, local artefacts and reject files.
+        database_url: SQLAlchemy URL; default: a SQLite file in ``home``.
+        artifacts_uri: Artefact store: a folder path or ``s3://bucket/prefix``; default:
+            ``home/artefacts``.
+        auto_migrate: Upgrade the database schema on first use when it is behind.
+        timescale: Use TimescaleDB features when the extension is installed (``auto``), always
+            (``on``: fail without it), or never (``off``).
+        log_format: ``auto`` (JSON when not on a terminal), ``json`` or ``console``.
+        s3_endpoint_url: Endpoint of an S3-compatible store (None: AWS).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FLUX_", extra="forbid")
+
+    config_file: ClassVar[Path | None] = None
+
+    home: Path = Path(".flux")
+    database_url: str | None = None
+    artifacts_uri: str | None = None
+    auto_migrate: bool = True
+    timescale: Literal["auto", "on", "off"] = "auto"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    s3_endpoint_url: str | None = None
+    db_connect_retries: int = Field(default=3, ge=0, le=20)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError("must be a URL such as postgresql+psycopg://user@host/db")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``sqlite:///<home>/flux.db``."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith(("postgresql://", "postgres://")):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{(self.home / 'flux.db').as_posix()}"
+
+    @property
+    def resolved_artifacts_uri(self) -> str:
+        """The artefact store URI, defaulting to ``<home>/artefacts``."""
+        return self.artifacts_uri or (self.home / "artefacts").as_posix()
+
+    @property
+    def rejects_dir(self) -> Path:
+        """Where reject files go."""
+        return self.home / "rejects"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.config_file))
+        return tuple(sources)
+
+
+def load_settings(
+    config_file: Path | None = None, environ: dict[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Builds the settings (called by the edges only).
+
+    Args:
+        config_file: A TOML file; default ``$FLUX_CONFIG`` or ``./flux.toml`` when it exists.
+        environ: The environment to read ``FLUX_CONFIG`` from (default: the process's).
+        **overrides: Explicit values, highest priority.
+
+    Raises:
+        ConfigError: the file is missing or unreadable, or a value is invalid.
+    """
+    import os
+    import tomllib
+
+    env = os.environ if environ is None else environ
+    path = config_file or (Path(env["FLUX_CONFIG"]) if env.get("FLUX_CONFIG") else None)
+    if path is None and DEFAULT_CONFIG_FILE.is_file():
+        path = DEFAULT_CONFIG_FILE
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            raise ConfigError(f"{path}: not a readable TOML file: {exc}") from exc
+
+    class _Bound(Settings):
+        config_file: ClassVar[Path | None] = path
+
+    try:
+        bound = _Bound(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        origin = f"{path}: " if path else ""
+        raise ConfigError(f"{origin}setting {where!r}: {err['msg']}") from None
+    return Settings.model_validate(bound.model_dump())
