@@ -192,8 +192,8 @@ def _merge(
             stmt = stmt.on_conflict_do_update(
                 index_elements=list(key), set_=updates, where=sa.or_(*changed)
             )
-    result = conn.execute(stmt)
-    return int(result.rowcount or 0)
+    result = conn.execute(stmt.execution_options(preserve_rowcount=True))
+    return max(int(result.rowcount), 0)
 
 
 def delete_moved_lines(

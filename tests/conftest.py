@@ -1,0 +1,128 @@
+"""Shared fixtures: database lanes (SQLite, PostgreSQL, TimescaleDB), settings, sample data.
+
+Each database test runs on every lane. PostgreSQL tests create and drop their own database; they
+skip only when no PostgreSQL server can be found, unless ``FLUX_TEST_REQUIRE_LANES=1`` (set by
+``.ci/run``) makes a missing lane an error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import sqlalchemy as sa
+
+from pipelines.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = os.environ.get(
+    "FLUX_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_LANES = os.environ.get("FLUX_TEST_REQUIRE_LANES") == "1"
+LANES = ("sqlite", "postgres", "timescale")
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No FLUX_* variable of the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("FLUX_") and not name.startswith("FLUX_TEST_"):
+            monkeypatch.delenv(name)
+
+
+def _lane_unavailable(reason: str) -> None:
+    if REQUIRE_LANES:
+        pytest.fail(f"{reason} (FLUX_TEST_REQUIRE_LANES=1: this lane must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[sa.Engine]:
+    """An engine on the PostgreSQL server's maintenance database."""
+    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        _lane_unavailable(f"no PostgreSQL server at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test; dropped afterwards."""
+    name = f"flux_test_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(PG_ADMIN_URL).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def timescale_server() -> Iterator[str]:
+    """The PGlite TimescaleDB server (started once per session)."""
+    from tests._timescale import TimescaleUnavailable, timescale_server as start
+
+    try:
+        cm = start()
+        server = cm.__enter__()
+    except TimescaleUnavailable as exc:
+        _lane_unavailable(f"TimescaleDB lane unavailable: {exc}")
+        raise
+    try:
+        yield server.url
+    finally:
+        cm.__exit__(None, None, None)
+
+
+@pytest.fixture
+def timescale_url(timescale_server: str) -> str:
+    """The TimescaleDB database, emptied and with the extension installed, for one test."""
+    from tests._timescale import reset_database
+
+    reset_database(timescale_server)
+    return timescale_server
+
+
+@pytest.fixture(params=LANES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each lane: sqlite, postgres, timescale."""
+    lane = request.param
+    if lane == "sqlite":
+        return f"sqlite:///{(tmp_path / 'flux.db').as_posix()}"
+    if lane == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return str(request.getfixturevalue("timescale_url"))
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """Settings on a fresh database with a temporary home folder."""
+    return load_settings(home=tmp_path / "home", database_url=db_url)
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """Settings on the embedded default (a SQLite file in a temporary home)."""
+    return load_settings(home=tmp_path / "home")
+
+
+def load_generator() -> ModuleType:
+    """The sample-data generator (``sample_data/generate.py``) as a module."""
+    spec = importlib.util.spec_from_file_location("flux_sample_generate", ROOT / "sample_data" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
