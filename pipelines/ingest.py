@@ -19,7 +19,7 @@ import pandas as pd
 from models import columns as c
 from pipelines.errors import ImportFileError, UsageError
 from pipelines.io import adapters, files, imports, rollups
-from pipelines.io.adapters.base import ColumnMapping, Directory, ParseContext, ParsedFile
+from pipelines.io.adapters.base import Adapter, ColumnMapping, Directory, ParseContext, ParsedFile
 from pipelines.io.db import Database
 from pipelines.settings import Settings
 from pipelines.version import flux_version
@@ -111,7 +111,7 @@ def collect_files(paths: tuple[Path, ...]) -> list[Path]:
 @dataclass
 class _Planned:
     path: Path
-    adapter: adapters.Adapter
+    adapter: Adapter
     sha256: str
     explicit: bool
 
@@ -155,8 +155,7 @@ def _scope_frames(parsed: ParsedFile, scope: frozenset[str] | None) -> ParsedFil
 def _directory_add(directory: Directory, parsed: ParsedFile) -> None:
     from pipelines.io.adapters.base import RestaurantInfo
 
-    for row in parsed.restaurants.itertuples(index=False):
-        r = row._asdict()
+    for r in parsed.restaurants.to_dict("records"):
         directory.add(
             RestaurantInfo(
                 id=str(r[c.RESTAURANT_ID]),
@@ -167,6 +166,117 @@ def _directory_add(directory: Directory, parsed: ParsedFile) -> None:
                 pos_location_id=r[c.POS_LOCATION_ID] or None,
             )
         )
+
+
+def _parse_all(
+    planned: list[_Planned],
+    request: IngestRequest,
+    ctx: ParseContext,
+    done_hashes: set[str],
+    progress: Progress | None,
+) -> tuple[list[tuple[_Planned, ParsedFile]], list[FileResult]]:
+    """Parses and validates every file before anything is written."""
+    to_load: list[tuple[_Planned, ParsedFile]] = []
+    unchanged: list[FileResult] = []
+    for i, plan in enumerate(planned):
+        if progress:
+            progress(f"reading {plan.path.name}", i, len(planned))
+        if plan.sha256 in done_hashes:
+            unchanged.append(
+                FileResult(
+                    str(plan.path),
+                    plan.adapter.name,
+                    "unchanged",
+                    note="already imported (use --force to re-import)",
+                )
+            )
+            continue
+        parsed = _scope_frames(plan.adapter.parse(plan.path, ctx), request.restaurants)
+        if plan.adapter.name == "restaurants":
+            _directory_add(ctx.directory, parsed)
+        if request.strict and not parsed.rejects.empty:
+            first = parsed.rejects.iloc[0]
+            raise ImportFileError(
+                str(plan.path),
+                f"{first[c.REJECT_REASON]} (--strict: nothing was imported)",
+                row=int(first[c.REJECT_ROW]),
+                field=str(first[c.REJECT_FIELD]),
+            )
+        to_load.append((plan, parsed))
+    if request.restaurants:
+        unknown = sorted(r for r in request.restaurants if ctx.directory.by_id(r) is None)
+        if unknown:
+            raise UsageError(f"unknown restaurant(s): {', '.join(unknown)}")
+    return to_load, unchanged
+
+
+@dataclass(frozen=True)
+class _Batch:
+    batch_id: str
+    scope: str
+    started_at: dt.datetime
+    rejects_dir: Path
+
+
+def _load_all(
+    db: Database,
+    to_load: list[tuple[_Planned, ParsedFile]],
+    batch: _Batch,
+    progress: Progress | None,
+) -> tuple[list[FileResult], dict[str, tuple[dt.date, dt.date]]]:
+    """Writes every parsed file, refreshes the rollups and records the batches: one
+    transaction."""
+    ranges: dict[str, tuple[dt.date, dt.date]] = {}
+    results: list[FileResult] = []
+    with db.begin() as conn:
+        caps = db.capabilities(conn)
+        for i, (plan, parsed) in enumerate(to_load):
+            if progress:
+                progress(f"loading {plan.path.name}", i, len(to_load))
+            counts = imports.load_parsed(conn, caps, parsed)
+            if counts.loaded:
+                for rid, (lo, hi) in imports.touched_ranges(parsed).items():
+                    old = ranges.get(rid)
+                    ranges[rid] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
+            rejects_path = (
+                files.rejects_path(batch.rejects_dir, batch.batch_id, plan.path)
+                if not parsed.rejects.empty
+                else None
+            )
+            result = FileResult(
+                path=str(plan.path),
+                format=plan.adapter.name,
+                status="loaded",
+                rows_read=parsed.rows_read,
+                rows_loaded=counts.loaded,
+                rows_rejected=len(parsed.rejects),
+                rows_duplicate=counts.duplicate,
+                rejects_path=str(rejects_path) if rejects_path else None,
+            )
+            results.append(result)
+            imports.record_batch(
+                conn,
+                imports.BatchRecord(
+                    batch_id=batch.batch_id,
+                    file_no=i,
+                    file_path=str(plan.path),
+                    file_sha256=plan.sha256,
+                    format=plan.adapter.name,
+                    restaurant_scope=batch.scope,
+                    rows_read=result.rows_read,
+                    rows_loaded=result.rows_loaded,
+                    rows_rejected=result.rows_rejected,
+                    rows_duplicate=result.rows_duplicate,
+                    rejects_path=result.rejects_path,
+                    started_at=batch.started_at,
+                    finished_at=dt.datetime.now(dt.UTC),
+                    flux_version=flux_version(),
+                ),
+            )
+        if progress:
+            progress("refreshing demand rollups", len(to_load), len(to_load))
+        rollups.refresh(conn, caps, ranges)
+    return results, ranges
 
 
 def run(
@@ -181,113 +291,38 @@ def run(
         DatabaseError: the database cannot be reached.
     """
     started = time.perf_counter()
-    started_at = dt.datetime.now(dt.UTC)
-    batch_id = str(uuid.uuid4())
-    scope = ",".join(sorted(request.restaurants)) if request.restaurants else ""
+    batch = _Batch(
+        batch_id=str(uuid.uuid4()),
+        scope=",".join(sorted(request.restaurants)) if request.restaurants else "",
+        started_at=dt.datetime.now(dt.UTC),
+        rejects_dir=request.rejects_dir or settings.rejects_dir,
+    )
     explicit = {p for p in request.paths if p.is_file()}
-    planned, results = _plan(request, explicit)
+    planned, skipped = _plan(request, explicit)
     db = Database(settings)
-    db.ensure_schema()
-    with db.connect() as conn:
-        directory = imports.load_directory(conn)
-        done_hashes = (
-            set()
-            if request.force
-            else imports.imported_hashes(conn, (p.sha256 for p in planned), scope)
-        )
-    ctx = ParseContext(directory=directory, mapping=request.mapping, encoding=request.encoding)
-    to_load: list[tuple[_Planned, ParsedFile]] = []
-    total = len(planned)
-    for i, plan in enumerate(planned):
-        if progress:
-            progress(f"reading {plan.path.name}", i, total)
-        if plan.sha256 in done_hashes:
-            results.append(
-                FileResult(
-                    str(plan.path),
-                    plan.adapter.name,
-                    "unchanged",
-                    note="already imported (use --force to re-import)",
-                )
+    try:
+        db.ensure_schema()
+        with db.connect() as conn:
+            directory = imports.load_directory(conn)
+            done_hashes = (
+                set()
+                if request.force
+                else imports.imported_hashes(conn, (p.sha256 for p in planned), batch.scope)
             )
-            continue
-        parsed = _scope_frames(plan.adapter.parse(plan.path, ctx), request.restaurants)
-        if plan.adapter.name == "restaurants":
-            _directory_add(directory, parsed)
-        if request.strict and not parsed.rejects.empty:
-            first = parsed.rejects.iloc[0]
-            raise ImportFileError(
-                str(plan.path),
-                f"{first[c.REJECT_REASON]} (--strict: nothing was imported)",
-                row=int(first[c.REJECT_ROW]),
-                field=str(first[c.REJECT_FIELD]),
-            )
-        to_load.append((plan, parsed))
-    if request.restaurants:
-        unknown = sorted(r for r in request.restaurants if directory.by_id(r) is None)
-        if unknown:
-            raise UsageError(f"unknown restaurant(s): {', '.join(unknown)}")
-
-    rejects_dir = request.rejects_dir or settings.rejects_dir
-    ranges: dict[str, tuple[dt.date, dt.date]] = {}
-    loaded_results: list[FileResult] = []
-    with db.begin() as conn:
-        caps = db.capabilities(conn)
-        for i, (plan, parsed) in enumerate(to_load):
-            if progress:
-                progress(f"loading {plan.path.name}", i, len(to_load))
-            counts = imports.load_parsed(conn, caps, parsed)
-            if counts.loaded:
-                for rid, (lo, hi) in imports.touched_ranges(parsed).items():
-                    old = ranges.get(rid)
-                    ranges[rid] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
-            rejects_path = (
-                files.rejects_path(rejects_dir, batch_id, plan.path)
-                if not parsed.rejects.empty
-                else None
-            )
-            result = FileResult(
-                path=str(plan.path),
-                format=plan.adapter.name,
-                status="loaded",
-                rows_read=parsed.rows_read,
-                rows_loaded=counts.loaded,
-                rows_rejected=len(parsed.rejects),
-                rows_duplicate=counts.duplicate,
-                rejects_path=str(rejects_path) if rejects_path else None,
-            )
-            loaded_results.append(result)
-            imports.record_batch(
-                conn,
-                imports.BatchRecord(
-                    batch_id=f"{batch_id}:{i}" if len(to_load) > 1 else batch_id,
-                    file_path=str(plan.path),
-                    file_sha256=plan.sha256,
-                    format=plan.adapter.name,
-                    restaurant_scope=scope,
-                    rows_read=result.rows_read,
-                    rows_loaded=result.rows_loaded,
-                    rows_rejected=result.rows_rejected,
-                    rows_duplicate=result.rows_duplicate,
-                    rejects_path=result.rejects_path,
-                    started_at=started_at,
-                    finished_at=dt.datetime.now(dt.UTC),
-                    flux_version=flux_version(),
-                ),
-            )
-        if progress:
-            progress("refreshing demand rollups", len(to_load), len(to_load))
-        rollups.refresh(conn, caps, ranges)
-    for (plan, parsed), result in zip(to_load, loaded_results, strict=True):
+        ctx = ParseContext(directory=directory, mapping=request.mapping, encoding=request.encoding)
+        to_load, unchanged = _parse_all(planned, request, ctx, done_hashes, progress)
+        loaded, ranges = _load_all(db, to_load, batch, progress)
+    finally:
+        db.dispose()
+    for (_, parsed), result in zip(to_load, loaded, strict=True):
         if result.rejects_path:
             files.write_rejects(Path(result.rejects_path), parsed.rejects)
     if progress:
-        progress("done", total, total)
-    db.dispose()
+        progress("done", len(planned), len(planned))
     return IngestResult(
-        batch_id=batch_id,
+        batch_id=batch.batch_id,
         database=db.display_url,
-        files=tuple(results + loaded_results),
+        files=tuple(skipped + unchanged + loaded),
         restaurants=tuple(sorted(ranges)),
         seconds=time.perf_counter() - started,
     )

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pandas as pd
 
@@ -23,13 +23,14 @@ def sha256(path: Path) -> str:
 
 
 @contextmanager
-def atomic_write(path: Path, mode: str = "w") -> Iterator[IO[str] | IO[bytes]]:
+def atomic_write(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
     """Writes to a temporary file beside ``path`` and renames it into place on success."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    text = "b" not in mode
     try:
         with os.fdopen(
-            fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})
+            fd, mode, encoding="utf-8" if text else None, newline="" if text else None
         ) as fh:
             yield fh
             fh.flush()

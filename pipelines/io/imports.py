@@ -1,4 +1,4 @@
-"""Database side of ``flux import``: restaurants lookup, batch records, and loading a file's rows."""
+"""Database side of ``flux import``: restaurant lookups, batch records, loading parsed files."""
 
 from __future__ import annotations
 
@@ -74,6 +74,7 @@ class BatchRecord:
     """One file's import, as recorded in ``import_batches``."""
 
     batch_id: str
+    file_no: int
     file_path: str
     file_sha256: str
     format: str

@@ -44,8 +44,8 @@ def _column_values(frame: pd.DataFrame, table: sa.Table, dialect: str) -> list[A
             values = d.dt.strftime("%Y-%m-%d")
             out.append(values.astype(object).where(d.notna(), None).tolist())
         elif isinstance(col.type, sa.Integer):  # BigInteger is a subclass
-            num = pd.array(series, dtype="Int64")
-            out.append([None if v is pd.NA else int(v) for v in num])
+            num = series.astype("Int64").astype(object)
+            out.append(num.where(num.notna(), None).tolist())
         elif isinstance(col.type, sa.Float):
             out.append(pd.to_numeric(series).astype(float).tolist())
         else:
@@ -69,7 +69,7 @@ def _copy_csv(frame: pd.DataFrame, table: sa.Table) -> bytes:
         elif isinstance(col.type, sa.Date):
             parts[col.name] = pd.to_datetime(series).dt.strftime("%Y-%m-%d")
         elif isinstance(col.type, sa.Integer):
-            parts[col.name] = pd.array(series, dtype="Int64")
+            parts[col.name] = series.astype("Int64")
         else:
             parts[col.name] = series
     buf = io.StringIO()

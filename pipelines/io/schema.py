@@ -103,7 +103,8 @@ calendar_events = Table(
 import_batches = Table(
     "import_batches",
     metadata,
-    Column("batch_id", String(36), primary_key=True),
+    Column("batch_id", String(36), nullable=False),
+    Column("file_no", Integer, nullable=False),
     Column("file_path", Text, nullable=False),
     Column("file_sha256", String(64), nullable=False),
     Column("format", String(32), nullable=False),
@@ -117,6 +118,7 @@ import_batches = Table(
     Column("started_at", UTC_TS, nullable=False),
     Column("finished_at", UTC_TS, nullable=True),
     Column("flux_version", String(32), nullable=False),
+    PrimaryKeyConstraint("batch_id", "file_no", name="pk_import_batches"),
     Index("ix_import_batches_sha", "file_sha256"),
 )
 
