@@ -7,8 +7,17 @@ import sys
 
 import structlog
 
-_NOISY = ("cmdstanpy", "prophet", "prophet.plot", "matplotlib", "botocore", "boto3", "urllib3",
-          "alembic", "numexpr")
+_NOISY = (
+    "cmdstanpy",
+    "prophet",
+    "prophet.plot",
+    "matplotlib",
+    "botocore",
+    "boto3",
+    "urllib3",
+    "alembic",
+    "numexpr",
+)
 
 
 def configure(verbosity: int, fmt: str = "auto") -> None:

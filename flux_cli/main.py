@@ -7,15 +7,30 @@ failed), 130 interrupted.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
+from typer.core import TyperGroup
 
 from flux_cli import console
-from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, FluxError
+from pipelines.errors import EXIT_USAGE, FluxError
+
+EXIT_INTERRUPTED = 130
+
+
+class FluxGroup(TyperGroup):
+    """Maps Flux's errors to one message line and their exit code (bugs keep tracebacks)."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FluxError as exc:
+            console.error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            console.error("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 failure, 2 usage or data error, 3 partial (some restaurants fell back "
@@ -24,6 +39,7 @@ EXIT_CODES_HELP = (
 
 app = typer.Typer(
     name="flux",
+    cls=FluxGroup,
     help=f"Flux: demand forecasting for restaurants, from POS exports to published forecasts.\n\n"
     f"{EXIT_CODES_HELP}",
     no_args_is_help=True,
@@ -116,8 +132,16 @@ def import_(
 
     import_command(
         STATE.settings(),
-        paths=paths, format_=format_, restaurants=restaurant, mapping=mapping, map_=map_,
-        target=target, encoding=encoding, strict=strict, force=force, rejects=rejects,
+        paths=paths,
+        format_=format_,
+        restaurants=restaurant,
+        mapping=mapping,
+        map_=map_,
+        target=target,
+        encoding=encoding,
+        strict=strict,
+        force=force,
+        rejects=rejects,
         as_json=as_json,
     )
 
@@ -141,24 +165,8 @@ def db_status(
 
 
 def main() -> None:
-    """Entry point: runs the app and maps errors to exit codes."""
-    try:
-        code = app(standalone_mode=False)
-    except FluxError as exc:
-        console.error(str(exc))
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        console.error("interrupted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        console.error("interrupted")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+    """Entry point of the ``flux`` console script."""
+    app()
 
 
-__all__ = ["EXIT_FAILURE", "app", "main"]
+__all__ = ["EXIT_USAGE", "app", "main"]

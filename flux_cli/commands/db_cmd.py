@@ -38,4 +38,6 @@ def status(settings: Settings, *, as_json: bool) -> None:
     state = "up to date" if current == head else f"behind: run `flux db upgrade` to reach {head}"
     console.out.print(f"database   {info['database']} ({caps.dialect})")
     console.out.print(f"revision   {current or 'none'} ({state})")
-    console.out.print(f"timescale  {'yes: order_lines is a hypertable' if caps.timescale else 'no'}")
+    console.out.print(
+        f"timescale  {'yes: order_lines is a hypertable' if caps.timescale else 'no'}"
+    )

@@ -56,8 +56,12 @@ def import_command(
     show_progress = console.interactive() and not as_json
     bar = (
         Progress(
-            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(), console=console.err, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console.err,
+            transient=True,
         )
         if show_progress
         else None
@@ -94,6 +98,8 @@ def render(result: ingest.IngestResult, *, verbose: bool) -> None:
     )
     for f in result.files:
         if f.rejects_path:
-            console.err.print(f"  {f.path}: {f.rows_rejected:,} rejected row(s) -> {f.rejects_path}")
+            console.err.print(
+                f"  {f.path}: {f.rows_rejected:,} rejected row(s) -> {f.rejects_path}"
+            )
         if verbose and f.status == "skipped":
             console.err.print(f"  {f.path}: skipped ({f.note})")
