@@ -1,0 +1,153 @@
+"""The forecaster contract every model follows (scikit-learn's conventions).
+
+- ``__init__`` only stores settings (so ``get_params``/``set_params``/``clone`` work);
+- ``fit(series, calendar)`` returns ``self``; learned state ends in ``_``;
+- ``predict(future)`` before ``fit`` raises :class:`sklearn.exceptions.NotFittedError`;
+- the public methods validate input and call the private ``_fit``/``_predict``.
+
+Local models (one per restaurant) record restaurants they could not fit in ``failed_`` and give no
+rows for them; one failing restaurant never fails the whole fit. Global models learn one model
+across restaurants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal, Self
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+
+from models import columns as c
+from models.frames import FrameError, ForecastFrame, SeriesFrame
+
+__all__ = ["Calendar", "Forecaster", "NotFittedError", "future_frame"]
+
+EVENT_COLUMNS = (
+    c.RESTAURANT_ID, c.EVENT_KIND, c.NAME, c.START_DATE, c.END_DATE, c.LOWER_WINDOW,
+    c.UPPER_WINDOW,
+)  # fmt: skip
+
+
+def _empty_events() -> pd.DataFrame:
+    return pd.DataFrame({col: pd.Series(dtype=object) for col in EVENT_COLUMNS})
+
+
+def _empty_restaurants() -> pd.DataFrame:
+    return pd.DataFrame({col: pd.Series(dtype=object) for col in (c.RESTAURANT_ID, c.COUNTRY,
+                                                                  c.SUBDIVISION)})
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """What models may know besides the series: restaurants and calendar events.
+
+    Attributes:
+        restaurants: ``restaurant_id, country, subdivision`` plus any static features (e.g.
+            ``genre``, ``area``); one row per restaurant.
+        events: ``restaurant_id`` (None: every restaurant), ``kind`` (closure | holiday |
+            event), ``name``, ``start_date``, ``end_date`` (inclusive), ``lower_window``,
+            ``upper_window``.
+    """
+
+    restaurants: pd.DataFrame = field(default_factory=_empty_restaurants)
+    events: pd.DataFrame = field(default_factory=_empty_events)
+
+    def country(self, restaurant_id: str) -> tuple[str | None, str | None]:
+        """The restaurant's (country, subdivision) for public holidays."""
+        rows = self.restaurants[self.restaurants[c.RESTAURANT_ID] == restaurant_id]
+        if rows.empty:
+            return None, None
+        row = rows.iloc[0]
+        country = row.get(c.COUNTRY)
+        sub = row.get(c.SUBDIVISION)
+        return (
+            str(country) if isinstance(country, str) and country else None,
+            str(sub) if isinstance(sub, str) and sub else None,
+        )
+
+    def events_for(self, restaurant_id: str, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """Events that apply to the restaurant (its own and global ones)."""
+        ev = self.events
+        mask = ev[c.RESTAURANT_ID].isna() | (ev[c.RESTAURANT_ID] == restaurant_id)
+        if kinds is not None:
+            mask &= ev[c.EVENT_KIND].isin(kinds)
+        return ev[mask]
+
+    def closed_days(self, restaurant_id: str) -> pd.DatetimeIndex:
+        """Dates the restaurant is closed by a closure event."""
+        closures = self.events_for(restaurant_id, (c.EVENT_CLOSURE,))
+        days = [
+            pd.date_range(pd.Timestamp(r[c.START_DATE]), pd.Timestamp(r[c.END_DATE]), freq="D")
+            for _, r in closures.iterrows()
+        ]
+        if not days:
+            return pd.DatetimeIndex([])
+        return pd.DatetimeIndex(np.unique(np.concatenate([d.to_numpy() for d in days])))
+
+
+def future_frame(restaurants: list[str], start: pd.Timestamp, periods: int,
+                 freq: str = "D") -> pd.DataFrame:
+    """Every (restaurant_id, ds) of a horizon starting at ``start``."""
+    ds = pd.date_range(start, periods=periods, freq=freq)
+    return pd.DataFrame(
+        {c.RESTAURANT_ID: np.repeat(restaurants, len(ds)), c.DS: np.tile(ds, len(restaurants))}
+    )
+
+
+class Forecaster(BaseEstimator):  # type: ignore[misc]
+    """Base class: validates input, keeps the common fitted state, clips forecasts at zero."""
+
+    name: ClassVar[str] = "forecaster"
+    scope: ClassVar[Literal["local", "global"]] = "local"
+
+    def fit(self, series: SeriesFrame, calendar: Calendar | None = None) -> Self:
+        """Learns from ``series`` (all rows are training data).
+
+        Raises:
+            FrameError: ``series`` is empty.
+        """
+        if not isinstance(series, SeriesFrame):
+            raise TypeError("fit() takes a SeriesFrame (build one with SeriesFrame.from_frame)")
+        if len(series) == 0:
+            raise FrameError(f"{self.name}: cannot fit on an empty series")
+        self.freq_ = series.freq
+        self.cutoff_ = pd.Timestamp(series.data[c.DS].max())
+        self.restaurants_ = series.restaurants
+        self.failed_: dict[str, str] = {}
+        self._fit(series, calendar or Calendar())
+        return self
+
+    def predict(self, future: pd.DataFrame) -> ForecastFrame:
+        """Forecasts the (restaurant_id, ds) rows of ``future``.
+
+        Rows of restaurants the model could not fit (``failed_``) or never saw are left out;
+        callers fall back to another model for them.
+        """
+        if not hasattr(self, "cutoff_"):
+            raise NotFittedError(f"{self.name} is not fitted yet; call fit() first")
+        missing = {c.RESTAURANT_ID, c.DS} - set(future.columns)
+        if missing:
+            raise FrameError(f"future: missing column(s) {', '.join(sorted(missing))}")
+        keys = future[[c.RESTAURANT_ID, c.DS]].copy()
+        keys[c.DS] = pd.to_datetime(keys[c.DS])
+        known = set(self.restaurants_) - set(self.failed_)
+        keys = keys[keys[c.RESTAURANT_ID].isin(known)].reset_index(drop=True)
+        if keys.empty:
+            out = keys.assign(**{c.MODEL: self.name, c.YHAT: np.array([], dtype=float)})
+            return ForecastFrame.from_frame(out)
+        yhat = np.asarray(self._predict(keys), dtype=float)
+        yhat = np.where(np.isfinite(yhat), yhat, np.nan)
+        out = keys.assign(**{c.MODEL: self.name, c.YHAT: np.clip(yhat, 0.0, None)})
+        out = out[np.isfinite(out[c.YHAT].to_numpy())]
+        return ForecastFrame.from_frame(out)
+
+    # Subclasses implement these two.
+    def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:
+        raise NotImplementedError
+
+    def _predict(self, future: pd.DataFrame) -> np.ndarray:
+        """Point forecasts for every row of ``future`` (NaN where none can be made)."""
+        raise NotImplementedError
