@@ -136,8 +136,10 @@ class Forecaster(BaseEstimator):  # type: ignore[misc]
         known = set(self.restaurants_) - set(self.failed_)
         keys = keys[keys[c.RESTAURANT_ID].isin(known)].reset_index(drop=True)
         if keys.empty:
-            out = keys.assign(**{c.MODEL: self.name, c.YHAT: np.array([], dtype=float)})
-            return ForecastFrame.from_frame(out)
+            empty = keys.copy()
+            empty[c.MODEL] = pd.Series(dtype=object)
+            empty[c.YHAT] = pd.Series(dtype=float)
+            return ForecastFrame.from_frame(empty)
         yhat = np.asarray(self._predict(keys), dtype=float)
         yhat = np.where(np.isfinite(yhat), yhat, np.nan)
         out = keys.assign(**{c.MODEL: self.name, c.YHAT: np.clip(yhat, 0.0, None)})

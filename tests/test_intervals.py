@@ -1,0 +1,130 @@
+"""Split-conformal intervals: quantiles, pooling, coverage on simulated data, serialisation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models import columns as c
+from models import intervals as iv
+from models.baselines import WeekdayMedian
+from models.frames import STEP, ForecastFrame, interval_columns
+from tests.synthetic_series import horizon, synthetic_series
+
+SIGMA0, SIGMA_GROWTH = 0.15, 0.01
+
+
+def _simulate(n_rows: int, seed: int, horizon_steps: int = 28) -> pd.DataFrame:
+    """Forecasts with log1p errors whose spread grows with the step (and a slight skew)."""
+    rng = np.random.default_rng(seed)
+    step = rng.integers(1, horizon_steps + 1, n_rows)
+    yhat = rng.uniform(5.0, 200.0, n_rows)
+    sigma = SIGMA0 + SIGMA_GROWTH * step
+    noise = rng.normal(0.0, sigma) + 0.5 * sigma * (rng.exponential(1.0, n_rows) - 1.0)
+    y = np.expm1(np.log1p(yhat) + noise)
+    ds = pd.Timestamp("2024-06-01") + pd.to_timedelta(step, unit="D")
+    return pd.DataFrame(
+        {
+            c.RESTAURANT_ID: [f"r{i}" for i in range(n_rows)],
+            c.DS: ds,
+            c.MODEL: "m",
+            c.Y: y,
+            c.YHAT: yhat,
+            STEP: step,
+        }
+    )
+
+
+def test_conformal_bounds_are_finite_sample_order_statistics() -> None:
+    res = pd.DataFrame({c.MODEL: "m", STEP: 1, iv.RESIDUAL: np.arange(1.0, 40.0)})  # n = 39
+    row = iv.conformal_table(res, levels=(80, 95)).set_index(iv.LEVEL)
+    # 95%: ceil(40 * 0.975) = 39th, floor(40 * 0.025) = 1st; 80%: 36th and 4th.
+    assert (row.loc[95, iv.LOWER_Q], row.loc[95, iv.UPPER_Q]) == (1.0, 39.0)
+    assert (row.loc[80, iv.LOWER_Q], row.loc[80, iv.UPPER_Q]) == (4.0, 36.0)
+
+
+def test_sparse_steps_borrow_their_neighbours() -> None:
+    res = pd.DataFrame(
+        {c.MODEL: "m", STEP: np.repeat(np.arange(1, 11), 5), iv.RESIDUAL: np.linspace(-1, 1, 50)}
+    )
+    table = iv.conformal_table(res, levels=(80, 95), min_count=30)
+    assert (table[table[iv.LEVEL] == 80][iv.N] >= 30).all()
+    assert (table[table[iv.LEVEL] == 95][iv.N] >= 39).all()
+    assert sorted(table[STEP].unique()) == list(range(1, 11))
+
+
+@pytest.mark.parametrize("level", [80, 95])
+def test_coverage_on_simulated_data_is_close_to_nominal(level: int) -> None:
+    calibration, test = _simulate(6000, seed=1), _simulate(6000, seed=2)
+    table = iv.conformal_table(iv.residuals(calibration), levels=(level,))
+    keys = [c.RESTAURANT_ID, c.DS, c.MODEL, c.YHAT, STEP]
+    out = iv.apply_intervals(ForecastFrame.from_frame(test[keys]), table, levels=(level,)).data
+    lo, hi = interval_columns(level)
+    inside = (test[c.Y].to_numpy() >= out[lo].to_numpy()) & (
+        test[c.Y].to_numpy() <= out[hi].to_numpy()
+    )
+    assert inside.mean() == pytest.approx(level / 100, abs=0.025)
+    widths = table.set_index(STEP)[iv.UPPER_Q] - table.set_index(STEP)[iv.LOWER_Q]
+    assert widths.loc[28] > widths.loc[1]  # the spread grows with the horizon
+
+
+def test_intervals_contain_yhat_are_nonnegative_and_extend_past_the_table() -> None:
+    table = iv.conformal_table(iv.residuals(_simulate(2000, seed=3, horizon_steps=5)))
+    forecast = pd.DataFrame(
+        {
+            c.RESTAURANT_ID: "r",
+            c.DS: pd.date_range("2024-06-02", periods=10),
+            c.MODEL: ["m"] * 5 + ["unknown"] * 5,
+            c.YHAT: [0.0, 0.5, 3.0, 10.0, 100.0] * 2,
+        }
+    )
+    out = iv.apply_intervals(
+        ForecastFrame.from_frame(forecast), table, cutoff=pd.Timestamp("2024-06-01")
+    ).data
+    assert out[STEP].tolist() == list(range(1, 11))
+    for level in (80, 95):
+        lo, hi = interval_columns(level)
+        assert (out[lo] >= 0).all()
+        assert (out[lo] <= out[c.YHAT]).all()
+        assert (out[hi] >= out[c.YHAT]).all()
+    # Steps 6..10 (beyond the table) reuse step 5; an unknown model gets the widest bounds.
+    step5 = table[(table[STEP] == 5) & (table[iv.LEVEL] == 80)].iloc[0]
+    expected = np.expm1(np.log1p(100.0) + step5[iv.UPPER_Q])
+    assert out[interval_columns(80)[1]].iloc[4] == pytest.approx(expected)
+    assert out[interval_columns(80)[1]].iloc[9] == pytest.approx(expected)
+
+
+def test_table_round_trips_through_json_and_csv(tmp_path: pytest.TempPathFactory) -> None:
+    table = iv.conformal_table(iv.residuals(_simulate(500, seed=4, horizon_steps=3)))
+    again = iv.table_from_records(json.loads(json.dumps(iv.table_to_records(table))))
+    pd.testing.assert_frame_equal(again, table)
+    path = f"{tmp_path}/table.csv"
+    table.to_csv(path, index=False)
+    pd.testing.assert_frame_equal(iv.table_from_records(pd.read_csv(path)), table)
+    with pytest.raises(ValueError, match="missing"):
+        iv.table_from_records([{c.MODEL: "m"}])
+
+
+def test_calibrated_wraps_any_forecaster() -> None:
+    series = synthetic_series(40, 200, seed=5, noise=0.2)
+    model = iv.Calibrated(WeekdayMedian(), validation_horizon=28).fit(series)
+    assert set(model.table_[c.MODEL]) == {"weekday_median"}
+    assert model.validation_[STEP].between(1, 28).all()
+    out = model.predict(horizon(series)).data
+    assert (out[c.MODEL] == "weekday_median").all()
+    assert {"yhat_lower_80", "yhat_upper_95"} <= set(out.columns)
+
+
+def test_calibrated_coverage_on_a_backtest_window() -> None:
+    full = synthetic_series(60, 230, seed=6, noise=0.2)
+    cutoff = pd.Timestamp(full.data[c.DS].max()) - pd.Timedelta(days=28)
+    model = iv.Calibrated(WeekdayMedian()).fit(full.until(cutoff))
+    test = full.between(cutoff, cutoff + pd.Timedelta(days=28)).data
+    out = model.predict(test[[c.RESTAURANT_ID, c.DS]]).data.merge(test)
+    for level, tolerance in ((80, 0.07), (95, 0.05)):
+        lo, hi = interval_columns(level)
+        covered = ((out[c.Y] >= out[lo]) & (out[c.Y] <= out[hi])).mean()
+        assert covered == pytest.approx(level / 100, abs=tolerance)

@@ -1,0 +1,128 @@
+"""Intraday split: exact daily sums, profile fallbacks, business days past midnight, DST days."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models import columns as c
+from models.frames import interval_columns
+from models.intraday import business_day_slots, intraday_profile, split_daily
+
+LUNCH, DINNER = 12, 19
+
+
+def _history(
+    restaurants: dict[str, float],
+    days: int = 56,
+    *,
+    skip_weekday: int | None = None,
+    start: str = "2024-01-01",
+    cutoff_hour: int = 0,
+) -> pd.DataFrame:
+    """15-minute history: lunch-heavy days, dinner-heavy Saturdays."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for rid, level in restaurants.items():
+        for day in pd.date_range(start, periods=days):
+            if skip_weekday is not None and day.day_of_week == skip_weekday:
+                continue
+            slots = pd.date_range(day + pd.Timedelta(hours=cutoff_hour), periods=96, freq="15min")
+            hour = slots.hour + slots.minute / 60
+            lunch, dinner = (1.0, 3.0) if day.day_of_week == 5 else (2.0, 1.0)
+            shape = lunch * np.exp(-((hour - LUNCH) ** 2)) + dinner * np.exp(
+                -((hour - DINNER) ** 2)
+            )
+            y = rng.poisson(level * shape)
+            rows.append(pd.DataFrame({c.RESTAURANT_ID: rid, c.DS: slots, c.Y: y.astype(float)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _daily(rids: list[str], dates: list[str]) -> pd.DataFrame:
+    lo80, hi80 = interval_columns(80)
+    frame = pd.DataFrame(
+        [(r, pd.Timestamp(d)) for r in rids for d in dates], columns=[c.RESTAURANT_ID, c.DS]
+    )
+    yhat = np.linspace(50.3, 150.7, len(frame))
+    frame[c.MODEL] = "ensemble"
+    frame[c.YHAT], frame[lo80], frame[hi80] = yhat, 0.7 * yhat, 1.4 * yhat
+    return frame
+
+
+def _sums(out: pd.DataFrame, daily: pd.DataFrame) -> pd.DataFrame:
+    sums = out.groupby([c.RESTAURANT_ID, c.BUSINESS_DATE])[[c.YHAT, *interval_columns(80)]].sum()
+    expected = daily.rename(columns={c.DS: c.BUSINESS_DATE}).set_index(
+        [c.RESTAURANT_ID, c.BUSINESS_DATE]
+    )
+    return sums.join(expected.add_suffix("_daily"))
+
+
+def test_split_sums_exactly_and_scales_intervals() -> None:
+    history = _history({"a": 10.0, "b": 4.0})
+    daily = _daily(["a", "b"], ["2024-02-26", "2024-03-02"])
+    out = split_daily(daily, business_day_slots(daily), history)
+    assert len(out) == 4 * 96
+    sums = _sums(out, daily)
+    np.testing.assert_allclose(sums[c.YHAT], sums[f"{c.YHAT}_daily"], rtol=1e-13)
+    lo, hi = interval_columns(80)
+    np.testing.assert_allclose(sums[lo], sums[f"{lo}_daily"], rtol=1e-12)
+    np.testing.assert_allclose(sums[hi], sums[f"{hi}_daily"], rtol=1e-12)
+    assert (out[lo] <= out[c.YHAT] + 1e-9).all()
+    assert (out[hi] >= out[c.YHAT] - 1e-9).all()
+
+
+def test_weekday_profiles_differ_and_peaks_are_where_the_history_has_them() -> None:
+    history = _history({"a": 10.0})
+    daily = _daily(["a"], ["2024-02-26", "2024-03-02"])  # a Monday and a Saturday
+    out = split_daily(daily, business_day_slots(daily), history)
+    peaks = out.loc[out.groupby(c.BUSINESS_DATE)[c.YHAT].idxmax(), c.DS].dt.hour.tolist()
+    assert peaks == [LUNCH, DINNER]
+
+
+def test_weekday_without_history_falls_back_to_all_weekdays() -> None:
+    history = _history({"a": 10.0}, skip_weekday=0)  # never open on Mondays before
+    profile = intraday_profile(history)
+    daily = _daily(["a"], ["2024-02-26"])
+    out = split_daily(daily, business_day_slots(daily), profile)
+    shares = (
+        out.set_index(out[c.DS].dt.hour * 60 + out[c.DS].dt.minute)[c.YHAT] / daily[c.YHAT].item()
+    )
+    expected = profile.by_restaurant.loc["a"]
+    np.testing.assert_allclose(shares.loc[expected.index], expected, rtol=1e-9)
+
+
+def test_unknown_restaurant_uses_other_restaurants_then_uniform() -> None:
+    history = _history({"a": 10.0}, days=14)
+    daily = _daily(["new"], ["2024-01-15"])
+    out = split_daily(daily, business_day_slots(daily, "h"), history)
+    assert len(out) == 24
+    assert out[c.DS].dt.hour.iloc[int(out[c.YHAT].argmax())] in (LUNCH, DINNER)
+    empty = history.iloc[:0]
+    uniform = split_daily(daily, business_day_slots(daily, "h"), empty)
+    np.testing.assert_allclose(uniform[c.YHAT], daily[c.YHAT].item() / 24)
+
+
+def test_business_day_past_midnight() -> None:
+    history = _history({"a": 10.0}, cutoff_hour=4)
+    daily = _daily(["a"], ["2024-02-26"])
+    slots = business_day_slots(daily, cutoff_hour=4)
+    assert slots[c.DS].min() == pd.Timestamp("2024-02-26 04:00")
+    assert slots[c.DS].max() == pd.Timestamp("2024-02-27 03:45")
+    out = split_daily(daily, slots, history, cutoff_hour=4)
+    assert out[c.YHAT].sum() == pytest.approx(daily[c.YHAT].item(), rel=1e-13)
+
+
+@pytest.mark.parametrize(("day", "n_slots"), [("2024-03-31", 92), ("2024-10-27", 96)])
+def test_dst_days_split_exactly(day: str, n_slots: int) -> None:
+    # Europe/Berlin: 02:00-03:00 does not exist on 31 March; 02:00-03:00 repeats on 27 October
+    # (one naive slot each, as in naive local history).
+    start = (pd.Timestamp(day) - pd.Timedelta(days=56)).strftime("%Y-%m-%d")
+    history = _history({"a": 10.0}, days=56, start=start)
+    daily = _daily(["a"], [day])
+    slots = business_day_slots(daily, tz="Europe/Berlin")
+    assert len(slots) == n_slots
+    out = split_daily(daily, slots, history)
+    assert len(out) == n_slots
+    assert out[c.YHAT].sum() == pytest.approx(daily[c.YHAT].item(), rel=1e-13)
+    assert (out[c.YHAT] >= 0).all()
