@@ -32,6 +32,7 @@ class FluxGroup(TyperGroup):
             console.error("interrupted")
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
+
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 failure, 2 usage or data error, 3 partial (some restaurants fell back "
     "or failed), 130 interrupted."
@@ -144,6 +145,52 @@ def import_(
         rejects=rejects,
         as_json=as_json,
     )
+
+
+@app.command("backtest")
+def backtest_(
+    target: Annotated[
+        str, typer.Option("--target", help="covers, orders, net_sales, visitors, item:NAME, ...")
+    ] = "covers",
+    freq: Annotated[str, typer.Option("--freq", help="D (daily).")] = "D",
+    models: Annotated[
+        str | None,
+        typer.Option(
+            "--models",
+            help="Comma-separated: seasonal_naive, weekday_median, prophet, xgboost, ensemble "
+            "(default: all).",
+        ),
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", help="Rolling origins.")] = 3,
+    horizon: Annotated[int, typer.Option("--horizon", help="Periods forecast per origin.")] = 28,
+    step: Annotated[
+        int | None, typer.Option("--step", help="Periods between origins (default: horizon).")
+    ] = None,
+    refit_every: Annotated[
+        int, typer.Option("--refit-every", help="Refit every N folds (1: every fold).")
+    ] = 1,
+    cutoff: Annotated[
+        list[str] | None, typer.Option("--cutoff", help="Explicit origin date (repeatable).")
+    ] = None,
+    restaurant: Annotated[
+        list[str] | None, typer.Option("--restaurant", "-r", help="Only this restaurant.")
+    ] = None,
+    levels: Annotated[str, typer.Option("--levels", help="Interval levels, %.")] = "80,95",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel workers.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write frames, metrics and plots to this folder."),
+    ] = None,
+    plot_restaurant: Annotated[
+        list[str] | None, typer.Option("--plot-restaurant", help="Restaurant to plot.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Compare models with a rolling-origin backtest: metrics per model, fold and restaurant."""
+    from flux_cli.commands.backtest_cmd import backtest_command
+
+    backtest_command(STATE.settings(), dict(locals()))
 
 
 @db_app.command("upgrade")

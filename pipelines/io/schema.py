@@ -161,3 +161,21 @@ demand_items_daily = Table(
         c.RESTAURANT_ID, c.BUSINESS_DATE, c.ITEM, c.CATEGORY, name="pk_demand_items_daily"
     ),
 )
+
+backtest_runs = Table(
+    "backtest_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("created_at", UTC_TS, nullable=False),
+    Column(c.TARGET, String(128), nullable=False),
+    Column("freq", String(8), nullable=False),
+    Column("horizon", Integer, nullable=False),
+    Column("folds", Integer, nullable=False),
+    Column("models", Text, nullable=False),
+    Column("restaurants", Integer, nullable=False),
+    Column("best_model", String(64), nullable=True),
+    Column("params_json", Text, nullable=False),
+    Column("metrics_json", Text, nullable=False),
+    Column("output_path", Text, nullable=True),
+    Column("flux_version", String(32), nullable=False),
+)

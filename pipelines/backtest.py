@@ -1,0 +1,195 @@
+"""``flux backtest``: rolling-origin comparison of models on one demand series.
+
+Reads the series and calendar, runs :func:`pipelines.backtesting.run_backtest`, scores every model
+per fold, restaurant and horizon step, writes the frames, metrics and plots when asked, and
+records the run in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from models import columns as c
+from models.frames import Freq
+from pipelines import backtesting
+from pipelines.errors import DataError, UsageError
+from pipelines.io import reports, series
+from pipelines.io.db import Database
+from pipelines.settings import Settings
+from pipelines.version import flux_version
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    """What to backtest: the series, the protocol, and where the outputs go."""
+
+    target: str = c.COVERS
+    freq: Freq = "D"
+    restaurants: frozenset[str] | None = None
+    spec: backtesting.BacktestSpec = field(default_factory=backtesting.BacktestSpec)
+    output: Path | None = None
+    plot_restaurants: tuple[str, ...] | None = None
+    rank_by: str = "rmsle"
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """The outcome of one backtest."""
+
+    run_id: str
+    target: str
+    freq: str
+    cutoffs: tuple[pd.Timestamp, ...]
+    restaurants: int
+    rows: int
+    scores: backtesting.Scores
+    fallbacks: pd.DataFrame
+    frame: pd.DataFrame
+    files: tuple[Path, ...]
+    seconds: float
+
+
+def _validate(request: BacktestRequest) -> None:
+    spec = request.spec
+    if request.freq != "D":
+        raise UsageError(
+            "backtests run on daily series (--freq D); intraday forecasts are the daily "
+            "forecast split by each restaurant's profile (flux predict --freq 15min)"
+        )
+    if spec.horizon < 1 or spec.folds < 1 or spec.refit_every < 1:
+        raise UsageError("--horizon, --folds and --refit-every must be at least 1")
+    try:
+        backtesting.check_models(spec.models)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run(
+    request: BacktestRequest, settings: Settings, progress: Progress | None = None
+) -> BacktestResult:
+    """Runs the backtest.
+
+    Raises:
+        UsageError: bad options. DataError: no data for the target, or too little history.
+    """
+    _validate(request)
+    started = time.perf_counter()
+    db = Database(settings)
+    db.ensure_schema()
+    with db.connect() as conn:
+        calendar = series.read_calendar(conn, request.restaurants)
+        data = series.read_series(conn, request.target, request.freq, request.restaurants, calendar)
+    try:
+        frame = backtesting.run_backtest(data, calendar, request.spec, progress)
+    except ValueError as exc:
+        raise DataError(f"backtest of {request.target!r}: {exc}") from None
+    scores = backtesting.score_backtest(frame, data, request.spec.levels, request.rank_by)
+    run_id = str(uuid.uuid4())
+    files = _write_outputs(request, data.data, frame, scores) if request.output else []
+    overall = scores.overall
+    with db.begin() as conn:
+        reports.record_backtest(
+            conn,
+            {
+                "run_id": run_id,
+                c.TARGET: request.target,
+                "freq": request.freq,
+                "horizon": request.spec.horizon,
+                "folds": int(frame["fold"].nunique()),
+                "models": ",".join(request.spec.models),
+                "restaurants": int(frame[c.RESTAURANT_ID].nunique()),
+                "best_model": scores.best_model,
+                "params_json": json.dumps(_params(request), default=str),
+                "metrics_json": json.dumps(reports._records(overall), default=str),
+                "output_path": str(request.output) if request.output else None,
+                "flux_version": flux_version(),
+            },
+        )
+    db.dispose()
+    return BacktestResult(
+        run_id=run_id,
+        target=request.target,
+        freq=request.freq,
+        cutoffs=tuple(sorted(pd.Timestamp(x) for x in frame[c.CUTOFF].unique())),
+        restaurants=int(frame[c.RESTAURANT_ID].nunique()),
+        rows=len(frame),
+        scores=scores,
+        fallbacks=backtesting.fallbacks(frame),
+        frame=frame,
+        files=tuple(files),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _params(request: BacktestRequest) -> dict[str, object]:
+    spec = request.spec
+    return {
+        "models": list(spec.models),
+        "folds": spec.folds,
+        "horizon": spec.horizon,
+        "step": spec.step,
+        "refit_every": spec.refit_every,
+        "levels": list(spec.levels),
+        "seed": spec.seed,
+        "jobs": spec.jobs,
+        "restaurants": sorted(request.restaurants or []),
+        "cutoffs": [str(x) for x in spec.cutoffs or ()],
+        "model_params": {k: dict(v) for k, v in spec.model_params.items()},
+    }
+
+
+def _plot_choice(request: BacktestRequest, history: pd.DataFrame) -> list[str]:
+    if request.plot_restaurants:
+        return list(request.plot_restaurants)
+    volume = history.groupby(c.RESTAURANT_ID)[c.Y].sum().sort_values(ascending=False)
+    return [str(r) for r in volume.index[:4]]
+
+
+def _write_outputs(
+    request: BacktestRequest,
+    history: pd.DataFrame,
+    frame: pd.DataFrame,
+    scores: backtesting.Scores,
+) -> list[Path]:
+    folder = request.output
+    assert folder is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    files = reports.write_frame(frame, folder, "backtest")
+    files += reports.write_metrics(
+        {
+            "overall": scores.overall,
+            "by_fold": scores.by_fold,
+            "by_restaurant": scores.by_restaurant,
+            "by_step": scores.by_step,
+        },
+        folder,
+    )
+    models = [scores.best_model] + [
+        m for m in request.spec.models if m != scores.best_model and m != "weekday_median"
+    ][:2]
+    level = request.spec.levels[0]
+    files.append(
+        reports.plot_forecasts(
+            frame,
+            history,
+            _plot_choice(request, history),
+            models,
+            level,
+            folder / "forecast_vs_actual.png",
+            request.target,
+        )
+    )
+    files.append(reports.plot_error_by_step(scores.by_step, folder / "error_by_step.png"))
+    files.append(
+        reports.plot_coverage(scores.overall, request.spec.levels, folder / "interval_coverage.png")
+    )
+    return files

@@ -1,0 +1,259 @@
+"""Rolling-origin evaluation, pure: cutoffs, fitting per fold, the backtest frame, metrics.
+
+No I/O here: :mod:`pipelines.backtest` reads the series and writes the outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models import columns as c
+from models import metrics, registry
+from models.base import Calendar, Forecaster
+from models.ensemble import EnsembleForecaster
+from models.frames import SERVED_BY, STEP, Freq, SeriesFrame, interval_columns
+from models.intervals import Calibrated, period
+
+FOLD = "fold"
+ML_MEMBERS = ("prophet", "xgboost")
+DEFAULT_MODELS = ("seasonal_naive", "weekday_median", "prophet", "xgboost", "ensemble")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class BacktestSpec:
+    """How to backtest.
+
+    Attributes:
+        models: Registry names to compare (``ensemble`` combines the ML members).
+        folds: Number of origins.
+        horizon: Periods forecast after each origin.
+        step: Periods between origins (default: ``horizon``).
+        refit_every: Refit every N folds; in between, the last fit forecasts further ahead.
+        cutoffs: Explicit origins (overrides folds/step).
+        levels: Interval levels in percent.
+        jobs: Parallel workers for per-restaurant models.
+        seed: Random seed for every model.
+        min_train_rows: Restaurants with fewer rows before an origin are not evaluated there.
+        model_params: Extra settings per model name.
+    """
+
+    models: tuple[str, ...] = DEFAULT_MODELS
+    folds: int = 3
+    horizon: int = 28
+    step: int | None = None
+    refit_every: int = 1
+    cutoffs: tuple[pd.Timestamp, ...] | None = None
+    levels: tuple[int, ...] = (80, 95)
+    jobs: int = 1
+    seed: int = 0
+    min_train_rows: int = 14
+    model_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def check_models(names: Sequence[str]) -> None:
+    """Raises ValueError for a name that is not a forecaster."""
+    valid = set(registry.available())
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ValueError(
+            f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(sorted(valid))}"
+        )
+
+
+def make_cutoffs(series: SeriesFrame, spec: BacktestSpec) -> list[pd.Timestamp]:
+    """Origins, oldest first: the last leaves exactly ``horizon`` periods of data after it."""
+    if spec.cutoffs:
+        return sorted(pd.Timestamp(x) for x in spec.cutoffs)
+    unit = period(series.freq)
+    last = pd.Timestamp(series.data[c.DS].max()) - spec.horizon * unit
+    if series.freq == "D":
+        last = last.normalize()
+    step = spec.step or spec.horizon
+    return sorted(last - i * step * unit for i in range(spec.folds))
+
+
+def _eligible(train: SeriesFrame, min_rows: int) -> list[str]:
+    counts = train.data.groupby(c.RESTAURANT_ID).size()
+    return sorted(counts[counts >= min_rows].index.astype(str))
+
+
+class _Fitted:
+    """The models fitted at one origin."""
+
+    def __init__(self, cutoff: pd.Timestamp) -> None:
+        self.cutoff = cutoff
+        self.ensemble: EnsembleForecaster | None = None
+        self.single: dict[str, Forecaster] = {}
+
+
+def _fit_all(
+    train: SeriesFrame, calendar: Calendar, spec: BacktestSpec, cutoff: pd.Timestamp
+) -> _Fitted:
+    fitted = _Fitted(cutoff)
+    params = _params(spec)
+    wants_ml = [m for m in ML_MEMBERS if m in spec.models]
+    if "ensemble" in spec.models:
+        members = [m for m in ML_MEMBERS if m in spec.models or "ensemble" in spec.models]
+        fitted.ensemble = EnsembleForecaster(
+            members=tuple(members),
+            validation_horizon=spec.horizon,
+            levels=spec.levels,
+            n_jobs=spec.jobs,
+            member_params=params,
+            random_state=spec.seed,
+        ).fit(train, calendar)
+        wants_ml = []
+    for name in spec.models:
+        if name == "ensemble" or (name in ML_MEMBERS and name not in wants_ml):
+            continue
+        model = registry.make(name, **params.get(name, {}))
+        fitted.single[name] = Calibrated(
+            model, validation_horizon=spec.horizon, levels=spec.levels
+        ).fit(train, calendar)
+    return fitted
+
+
+def _params(spec: BacktestSpec) -> dict[str, dict[str, Any]]:
+    params: dict[str, dict[str, Any]] = {name: dict(p) for name, p in spec.model_params.items()}
+    needed = list(spec.models) + (list(ML_MEMBERS) if "ensemble" in spec.models else [])
+    for name in dict.fromkeys(needed):
+        accepted = registry.forecaster_class(name)._get_param_names()
+        p = params.setdefault(name, {})
+        if "random_state" in accepted:
+            p.setdefault("random_state", spec.seed)
+        if "n_jobs" in accepted:
+            p.setdefault("n_jobs", spec.jobs)
+        if "horizon" in accepted:
+            p.setdefault("horizon", spec.horizon)
+    return params
+
+
+def _predict(fitted: _Fitted, keys: pd.DataFrame, spec: BacktestSpec) -> pd.DataFrame:
+    frames = []
+    if fitted.ensemble is not None:
+        rows = fitted.ensemble.predict_all(keys).data
+        wanted = set(spec.models)
+        frames.append(rows[rows[c.MODEL].isin(wanted)])
+    for name, model in fitted.single.items():
+        out = model.predict(keys).data.copy()
+        out[c.MODEL] = name
+        if SERVED_BY not in out:
+            out[SERVED_BY] = name
+        frames.append(out)
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=[c.RESTAURANT_ID, c.DS, c.MODEL, c.YHAT])
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_backtest(
+    series: SeriesFrame,
+    calendar: Calendar,
+    spec: BacktestSpec,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """The backtest frame: one row per (restaurant, cutoff, ds, model) with ``y``, ``yhat``,
+    intervals, ``served_by``, ``step`` and ``fold``. Only rows that exist (open days) after each
+    origin are forecast and scored."""
+    check_models(spec.models)
+    cutoffs = make_cutoffs(series, spec)
+    unit = period(series.freq)
+    fitted: _Fitted | None = None
+    frames = []
+    for i, cutoff in enumerate(cutoffs):
+        if progress:
+            progress(f"fold {i + 1}/{len(cutoffs)}: fitting", i, len(cutoffs))
+        train = series.until(cutoff)
+        restaurants = _eligible(train, spec.min_train_rows)
+        if not restaurants:
+            continue
+        train = train.for_restaurants(restaurants)
+        if fitted is None or i % max(spec.refit_every, 1) == 0:
+            fitted = _fit_all(train, calendar, spec, cutoff)
+        test = series.between(cutoff, cutoff + spec.horizon * unit).for_restaurants(restaurants)
+        if len(test) == 0:
+            continue
+        keys = test.data[[c.RESTAURANT_ID, c.DS]]
+        pred = _predict(fitted, keys, spec)
+        pred = pred.merge(test.data, on=[c.RESTAURANT_ID, c.DS], how="inner")
+        pred[c.CUTOFF] = cutoff
+        pred[FOLD] = i + 1
+        pred[STEP] = np.rint((pred[c.DS] - cutoff) / unit).astype(int)
+        frames.append(pred)
+    if progress:
+        progress("scoring", len(cutoffs), len(cutoffs))
+    if not frames:
+        raise ValueError("no fold had data to evaluate (history too short for these cutoffs?)")
+    out = pd.concat(frames, ignore_index=True)
+    lead = [c.RESTAURANT_ID, c.CUTOFF, FOLD, c.DS, STEP, c.Y, c.MODEL, c.YHAT]
+    rest = [col for col in out.columns if col not in lead]
+    return (
+        out[lead + rest].sort_values([c.MODEL, FOLD, c.RESTAURANT_ID, c.DS]).reset_index(drop=True)
+    )
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Metrics of a backtest at three levels of detail."""
+
+    overall: pd.DataFrame  # one row per model
+    by_fold: pd.DataFrame  # model x fold (+ each model over all folds)
+    by_restaurant: pd.DataFrame  # model x restaurant
+    by_step: pd.DataFrame  # model x step
+    best_model: str
+
+
+def score_backtest(
+    frame: pd.DataFrame, series: SeriesFrame, levels: Sequence[int], rank_by: str = "rmsle"
+) -> Scores:
+    """Scores every model; the best has the lowest ``rank_by`` over all rows."""
+    first_cutoff = pd.Timestamp(frame[c.CUTOFF].min())
+    scale = metrics.seasonal_scale(series.until(first_cutoff).data)
+    overall = metrics.score(frame, by=[c.MODEL], levels=levels, scale=scale)
+    by_fold = metrics.score(frame, by=[c.MODEL, FOLD], levels=levels, scale=scale)
+    by_restaurant = metrics.score(frame, by=[c.MODEL, c.RESTAURANT_ID], levels=levels, scale=scale)
+    by_step = metrics.score(frame, by=[c.MODEL, STEP], levels=levels, scale=scale)
+    best = str(overall.sort_values(rank_by).iloc[0][c.MODEL])
+    return Scores(
+        overall=overall,
+        by_fold=by_fold,
+        by_restaurant=by_restaurant,
+        by_step=by_step,
+        best_model=best,
+    )
+
+
+def fallbacks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows served by another model than the one named (the ensemble's fallback chain)."""
+    if SERVED_BY not in frame:
+        return frame.iloc[0:0]
+    fell = frame[frame[SERVED_BY].notna() & (frame[SERVED_BY] != frame[c.MODEL])]
+    return fell.groupby([c.MODEL, c.RESTAURANT_ID, SERVED_BY]).size().rename("rows").reset_index()
+
+
+def interval_columns_present(frame: pd.DataFrame, levels: Sequence[int]) -> list[str]:
+    """The interval columns of ``levels`` that ``frame`` has."""
+    cols = []
+    for level in levels:
+        cols.extend(col for col in interval_columns(level) if col in frame)
+    return cols
+
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "FOLD",
+    "BacktestSpec",
+    "Freq",
+    "Scores",
+    "fallbacks",
+    "make_cutoffs",
+    "run_backtest",
+    "score_backtest",
+]

@@ -1,0 +1,168 @@
+"""Backtest outputs: frames as Parquet and CSV, metrics as CSV and JSON, PNG plots, and the run
+record in the database. Files are written to temporary names and renamed into place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from models import columns as c
+from models.frames import STEP, interval_columns
+from pipelines.io import schema
+from pipelines.io.files import atomic_write
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    clean = frame.replace({np.nan: None})
+    return [
+        {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+        for row in clean.to_dict("records")
+    ]
+
+
+def write_frame(frame: pd.DataFrame, folder: Path, stem: str) -> list[Path]:
+    """``stem.parquet`` and ``stem.csv``."""
+    paths = [folder / f"{stem}.parquet", folder / f"{stem}.csv"]
+    with atomic_write(paths[0], "wb") as fh:
+        frame.to_parquet(fh, index=False)
+    with atomic_write(paths[1]) as fh:
+        frame.to_csv(fh, index=False)
+    return paths
+
+
+def write_metrics(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    """Each metrics table as CSV, and all of them in one ``metrics.json``."""
+    paths = []
+    for name, table in tables.items():
+        path = folder / f"metrics_{name}.csv"
+        with atomic_write(path) as fh:
+            table.to_csv(fh, index=False)
+        paths.append(path)
+    path = folder / "metrics.json"
+    with atomic_write(path) as fh:
+        json.dump({name: _records(t) for name, t in tables.items()}, fh, indent=2, default=str)
+    paths.append(path)
+    return paths
+
+
+def _figure() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> Path:
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")
+    _figure().close(fig)
+    return path
+
+
+def plot_forecasts(
+    frame: pd.DataFrame,
+    history: pd.DataFrame,
+    restaurants: Sequence[str],
+    models: Sequence[str],
+    level: int,
+    path: Path,
+    target: str,
+) -> Path:
+    """Forecast against actuals for chosen restaurants (one panel each), with the interval of
+    the first model."""
+    plt = _figure()
+    n = max(len(restaurants), 1)
+    fig, axes = plt.subplots(n, 1, figsize=(11, 2.8 * n), squeeze=False)
+    lo_col, hi_col = interval_columns(level)
+    start = frame[c.CUTOFF].min() - pd.Timedelta(days=42)
+    for ax, rid in zip(axes[:, 0], restaurants, strict=False):
+        hist = history[(history[c.RESTAURANT_ID] == rid) & (history[c.DS] >= start)]
+        ax.plot(hist[c.DS], hist[c.Y], color="black", lw=1, marker=".", ms=3, label="actual")
+        mine = frame[frame[c.RESTAURANT_ID] == rid]
+        for k, model in enumerate(models):
+            rows = mine[mine[c.MODEL] == model].sort_values(c.DS)
+            for _, fold_rows in rows.groupby(c.CUTOFF):
+                ax.plot(
+                    fold_rows[c.DS],
+                    fold_rows[c.YHAT],
+                    lw=1.2,
+                    color=f"C{k}",
+                    label=model if _ == rows[c.CUTOFF].min() else None,
+                )
+                if k == 0 and lo_col in fold_rows:
+                    ax.fill_between(
+                        fold_rows[c.DS],
+                        fold_rows[lo_col],
+                        fold_rows[hi_col],
+                        color=f"C{k}",
+                        alpha=0.15,
+                        lw=0,
+                    )
+        for cutoff in mine[c.CUTOFF].unique():
+            ax.axvline(cutoff, color="grey", ls=":", lw=0.8)
+        ax.set_title(
+            f"{rid}: {target} (shaded: {models[0] if models else ''} {level}% interval)", fontsize=9
+        )
+        ax.legend(fontsize=7, ncol=len(models) + 1, loc="upper left")
+    fig.autofmt_xdate()
+    return _save(fig, path)
+
+
+def plot_error_by_step(by_step: pd.DataFrame, path: Path, metric: str = "wape") -> Path:
+    """The error of each model by horizon step."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(9, 4))
+    rows = by_step[by_step[STEP] != "overall"]
+    for model, part in rows.groupby(c.MODEL):
+        part = part.assign(**{STEP: part[STEP].astype(int)}).sort_values(STEP)
+        ax.plot(part[STEP], part[metric], marker=".", label=str(model))
+    ax.set_xlabel("horizon step (periods after the origin)")
+    ax.set_ylabel(metric.upper())
+    ax.set_title(f"{metric.upper()} by horizon step")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_coverage(overall: pd.DataFrame, levels: Sequence[int], path: Path) -> Path:
+    """Observed interval coverage of each model against the nominal levels."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    models = overall[c.MODEL].astype(str).tolist()
+    width = 0.8 / max(len(levels), 1)
+    x = np.arange(len(models))
+    for k, level in enumerate(levels):
+        col = f"coverage_{level}"
+        if col not in overall:
+            continue
+        ax.bar(
+            x + k * width,
+            overall[col].to_numpy(dtype=float) * 100,
+            width,
+            label=f"{level}% interval",
+            color=f"C{k}",
+        )
+        ax.axhline(level, color=f"C{k}", ls="--", lw=1)
+    ax.set_xticks(x + width * (len(levels) - 1) / 2, models, rotation=20, fontsize=8)
+    ax.set_ylabel("observed coverage (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title("Interval coverage (dashed: nominal)")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def record_backtest(conn: Connection, values: dict[str, Any]) -> None:
+    """Writes the run record."""
+    conn.execute(
+        sa.insert(schema.backtest_runs).values(created_at=dt.datetime.now(dt.UTC), **values)
+    )

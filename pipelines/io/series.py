@@ -1,0 +1,203 @@
+"""Reading demand series and calendars from the database for the models.
+
+Targets: ``covers``, ``orders``, ``net_sales`` (currency units) from the demand rollups; any
+pre-aggregated target (e.g. ``visitors``) from observations; ``item:<name>`` and
+``category:<name>`` quantities from the daily item rollup. Frequencies: ``D`` (business days),
+``h`` and ``15min`` (local wall-clock slot starts). Closed days are absent rows: days without
+demand, and days a closure event marks, never become zeros.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from models import columns as c
+from models.base import Calendar
+from models.frames import Freq, SeriesFrame
+from pipelines.errors import DataError, UsageError
+from pipelines.io import schema
+from pipelines.io.adapters.common import currency_exponent
+
+DEMAND_TARGETS = (c.COVERS, c.ORDERS, c.NET_SALES)
+
+
+def _where_restaurants(
+    table: sa.Table, restaurants: Collection[str] | None
+) -> list[sa.ColumnElement[bool]]:
+    return [table.c[c.RESTAURANT_ID].in_(sorted(restaurants))] if restaurants else []
+
+
+def read_restaurants(conn: Connection) -> pd.DataFrame:
+    """Restaurant metadata (one row per restaurant)."""
+    return pd.read_sql(sa.select(schema.restaurants).order_by(c.RESTAURANT_ID), conn)
+
+
+def read_calendar(conn: Connection, restaurants: Collection[str] | None = None) -> Calendar:
+    """Restaurants and calendar events, as the models take them."""
+    meta = read_restaurants(conn)
+    if restaurants:
+        meta = meta[meta[c.RESTAURANT_ID].isin(set(restaurants))]
+    ev = schema.calendar_events
+    events = pd.read_sql(
+        sa.select(
+            *(
+                ev.c[n]
+                for n in (
+                    c.RESTAURANT_ID,
+                    c.EVENT_KIND,
+                    c.NAME,
+                    c.START_DATE,
+                    c.END_DATE,
+                    c.LOWER_WINDOW,
+                    c.UPPER_WINDOW,
+                )
+            )
+        ),
+        conn,
+    )
+    for col in (c.START_DATE, c.END_DATE):
+        events[col] = pd.to_datetime(events[col])
+    events[c.RESTAURANT_ID] = (
+        events[c.RESTAURANT_ID].astype(object).where(events[c.RESTAURANT_ID].notna(), None)
+    )
+    return Calendar(restaurants=meta.reset_index(drop=True), events=events)
+
+
+def _daily_demand(
+    conn: Connection, target: str, restaurants: Collection[str] | None
+) -> pd.DataFrame:
+    t = schema.demand_daily
+    value = t.c[c.NET_SALES_MINOR] if target == c.NET_SALES else t.c[target]
+    stmt = sa.select(t.c[c.RESTAURANT_ID], t.c[c.BUSINESS_DATE].label(c.DS), value.label(c.Y))
+    frame = pd.read_sql(stmt.where(*_where_restaurants(t, restaurants)), conn)
+    if target == c.NET_SALES:
+        frame[c.Y] = frame[c.Y].astype(float) / _scales(conn, frame[c.RESTAURANT_ID])
+    return frame
+
+
+def _scales(conn: Connection, restaurant_ids: pd.Series) -> np.ndarray:
+    meta = read_restaurants(conn).set_index(c.RESTAURANT_ID)[c.CURRENCY]
+    exps = restaurant_ids.map(lambda r: currency_exponent(str(meta.get(r, "USD"))))
+    return np.power(10.0, exps.to_numpy(dtype=float))
+
+
+def _slot_demand(
+    conn: Connection, target: str, freq: Freq, restaurants: Collection[str] | None
+) -> pd.DataFrame:
+    t = schema.demand_15min
+    value = t.c[c.NET_SALES_MINOR] if target == c.NET_SALES else t.c[target]
+    stmt = sa.select(t.c[c.RESTAURANT_ID], t.c[c.SLOT_START_UTC], value.label(c.Y))
+    frame = pd.read_sql(stmt.where(*_where_restaurants(t, restaurants)), conn)
+    frame = frame.dropna(subset=[c.Y])
+    meta = read_restaurants(conn).set_index(c.RESTAURANT_ID)[c.TIMEZONE]
+    parts = []
+    for rid, group in frame.groupby(c.RESTAURANT_ID):
+        utc = pd.to_datetime(group[c.SLOT_START_UTC], utc=True)
+        local = utc.dt.tz_convert(str(meta[rid])).dt.tz_localize(None)
+        parts.append(
+            pd.DataFrame(
+                {
+                    c.RESTAURANT_ID: rid,
+                    c.DS: local.to_numpy(),
+                    c.Y: group[c.Y].to_numpy(dtype=float),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=[c.RESTAURANT_ID, c.DS, c.Y])
+    out = pd.concat(parts, ignore_index=True)
+    if freq == "h":
+        out[c.DS] = out[c.DS].dt.floor("h")
+    # The repeated hour of a DST change folds two UTC slots onto one local slot: add them up.
+    out = out.groupby([c.RESTAURANT_ID, c.DS], as_index=False)[c.Y].sum()
+    if target == c.NET_SALES:
+        out[c.Y] = out[c.Y] / _scales(conn, out[c.RESTAURANT_ID])
+    return out
+
+
+def _observations(
+    conn: Connection, target: str, restaurants: Collection[str] | None
+) -> pd.DataFrame:
+    t = schema.observations
+    stmt = sa.select(t.c[c.RESTAURANT_ID], t.c[c.DATE].label(c.DS), t.c[c.VALUE].label(c.Y))
+    stmt = stmt.where(t.c[c.TARGET] == target, *_where_restaurants(t, restaurants))
+    return pd.read_sql(stmt, conn)
+
+
+def _items(conn: Connection, target: str, restaurants: Collection[str] | None) -> pd.DataFrame:
+    kind, _, name = target.partition(":")
+    t = schema.demand_items_daily
+    col = t.c[c.ITEM] if kind == "item" else t.c[c.CATEGORY]
+    stmt = (
+        sa.select(
+            t.c[c.RESTAURANT_ID],
+            t.c[c.BUSINESS_DATE].label(c.DS),
+            sa.func.sum(t.c[c.QUANTITY]).label(c.Y),
+        )
+        .where(col == name, *_where_restaurants(t, restaurants))
+        .group_by(t.c[c.RESTAURANT_ID], t.c[c.BUSINESS_DATE])
+    )
+    return pd.read_sql(stmt, conn)
+
+
+def read_series(
+    conn: Connection,
+    target: str,
+    freq: Freq = "D",
+    restaurants: Collection[str] | None = None,
+    calendar: Calendar | None = None,
+    end: dt.date | None = None,
+) -> SeriesFrame:
+    """One demand series from the database.
+
+    Raises:
+        UsageError: unknown target, or a frequency the target does not have.
+        DataError: the target has no data for the chosen restaurants.
+    """
+    if target in DEMAND_TARGETS:
+        frame = (
+            _daily_demand(conn, target, restaurants)
+            if freq == "D"
+            else _slot_demand(conn, target, freq, restaurants)
+        )
+    elif target.startswith(("item:", "category:")):
+        if freq != "D":
+            raise UsageError(f"target {target!r} is daily only; use --freq D")
+        frame = _items(conn, target, restaurants)
+    else:
+        if freq != "D":
+            raise UsageError(f"target {target!r} is a daily series; use --freq D")
+        frame = _observations(conn, target, restaurants)
+    frame = frame.dropna(subset=[c.Y])
+    if frame.empty:
+        scope = f" for {', '.join(sorted(restaurants))}" if restaurants else ""
+        raise DataError(
+            f"no {target!r} data{scope} at frequency {freq}; import data first "
+            "(covers need a source with guest counts)"
+        )
+    frame[c.DS] = pd.to_datetime(frame[c.DS])
+    if end is not None:
+        frame = frame[frame[c.DS] < pd.Timestamp(end) + pd.Timedelta(days=1)]
+    if calendar is not None:
+        frame = _drop_closed(frame, calendar)
+    return SeriesFrame.from_frame(frame, freq=freq, target=target)
+
+
+def _drop_closed(frame: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
+    """Removes rows on days a closure event marks (a closed day is never a data point)."""
+    closures = calendar.events[calendar.events[c.EVENT_KIND] == c.EVENT_CLOSURE]
+    if closures.empty:
+        return frame
+    day = frame[c.DS].dt.normalize()
+    drop = np.zeros(len(frame), dtype=bool)
+    for rid in frame[c.RESTAURANT_ID].unique():
+        closed = calendar.closed_days(str(rid))
+        if len(closed):
+            drop |= ((frame[c.RESTAURANT_ID] == rid) & day.isin(closed)).to_numpy()
+    return frame[~drop]
