@@ -22,7 +22,7 @@ EXIT_INTERRUPTED = 130
 class FluxGroup(TyperGroup):
     """Maps Flux's errors to one message line and their exit code (bugs keep tracebacks)."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except FluxError as exc:

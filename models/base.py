@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from models import columns as c
-from models.frames import FrameError, ForecastFrame, SeriesFrame
+from models.frames import ForecastFrame, FrameError, SeriesFrame
 
 __all__ = ["Calendar", "Forecaster", "NotFittedError", "future_frame"]
 
@@ -36,8 +36,9 @@ def _empty_events() -> pd.DataFrame:
 
 
 def _empty_restaurants() -> pd.DataFrame:
-    return pd.DataFrame({col: pd.Series(dtype=object) for col in (c.RESTAURANT_ID, c.COUNTRY,
-                                                                  c.SUBDIVISION)})
+    return pd.DataFrame(
+        {col: pd.Series(dtype=object) for col in (c.RESTAURANT_ID, c.COUNTRY, c.SUBDIVISION)}
+    )
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,9 @@ class Calendar:
         return pd.DatetimeIndex(np.unique(np.concatenate([d.to_numpy() for d in days])))
 
 
-def future_frame(restaurants: list[str], start: pd.Timestamp, periods: int,
-                 freq: str = "D") -> pd.DataFrame:
+def future_frame(
+    restaurants: list[str], start: pd.Timestamp, periods: int, freq: str = "D"
+) -> pd.DataFrame:
     """Every (restaurant_id, ds) of a horizon starting at ``start``."""
     ds = pd.date_range(start, periods=periods, freq=freq)
     return pd.DataFrame(

@@ -87,7 +87,13 @@ def run(
     db.ensure_schema()
     with db.connect() as conn:
         calendar = series.read_calendar(conn, request.restaurants)
-        data = series.read_series(conn, request.target, request.freq, request.restaurants, calendar)
+        data = series.read_series(
+            conn,
+            request.target,
+            freq=request.freq,
+            restaurants=request.restaurants,
+            calendar=calendar,
+        )
     try:
         frame = backtesting.run_backtest(data, calendar, request.spec, progress)
     except ValueError as exc:
@@ -173,9 +179,8 @@ def _write_outputs(
         },
         folder,
     )
-    models = [scores.best_model] + [
-        m for m in request.spec.models if m != scores.best_model and m != "weekday_median"
-    ][:2]
+    others = [m for m in request.spec.models if m not in (scores.best_model, "weekday_median")]
+    models = [scores.best_model, *others[:2]]
     level = request.spec.levels[0]
     files.append(
         reports.plot_forecasts(
@@ -183,9 +188,9 @@ def _write_outputs(
             history,
             _plot_choice(request, history),
             models,
-            level,
-            folder / "forecast_vs_actual.png",
-            request.target,
+            level=level,
+            path=folder / "forecast_vs_actual.png",
+            target=request.target,
         )
     )
     files.append(reports.plot_error_by_step(scores.by_step, folder / "error_by_step.png"))

@@ -240,7 +240,7 @@ def fallbacks(frame: pd.DataFrame) -> pd.DataFrame:
 
 def interval_columns_present(frame: pd.DataFrame, levels: Sequence[int]) -> list[str]:
     """The interval columns of ``levels`` that ``frame`` has."""
-    cols = []
+    cols: list[str] = []
     for level in levels:
         cols.extend(col for col in interval_columns(level) if col in frame)
     return cols

@@ -70,7 +70,8 @@ def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def timescale_server() -> Iterator[str]:
     """The PGlite TimescaleDB server (started once per session)."""
-    from tests._timescale import TimescaleUnavailable, timescale_server as start
+    from tests._timescale import TimescaleUnavailable
+    from tests._timescale import timescale_server as start
 
     try:
         cm = start()
@@ -118,7 +119,8 @@ def sqlite_settings(tmp_path: Path) -> Settings:
 
 def load_generator() -> ModuleType:
     """The sample-data generator (``sample_data/generate.py``) as a module."""
-    spec = importlib.util.spec_from_file_location("flux_sample_generate", ROOT / "sample_data" / "generate.py")
+    path = ROOT / "sample_data" / "generate.py"
+    spec = importlib.util.spec_from_file_location("flux_sample_generate", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     import sys

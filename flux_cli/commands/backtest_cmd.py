@@ -130,7 +130,8 @@ def render(result: backtest.BacktestResult, levels: tuple[int, ...]) -> None:
 
 def _as_json(result: backtest.BacktestResult) -> dict[str, Any]:
     def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-        return frame.astype(object).where(frame.notna(), None).to_dict("records")
+        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        return [{str(k): v for k, v in row.items()} for row in rows]
 
     return {
         "run_id": result.run_id,

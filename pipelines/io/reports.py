@@ -23,7 +23,7 @@ from pipelines.io.files import atomic_write
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     clean = frame.replace({np.nan: None})
     return [
-        {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+        {str(k): (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
         for row in clean.to_dict("records")
     ]
 
@@ -74,6 +74,7 @@ def plot_forecasts(
     history: pd.DataFrame,
     restaurants: Sequence[str],
     models: Sequence[str],
+    *,
     level: int,
     path: Path,
     target: str,
@@ -123,8 +124,8 @@ def plot_error_by_step(by_step: pd.DataFrame, path: Path, metric: str = "wape") 
     plt = _figure()
     fig, ax = plt.subplots(figsize=(9, 4))
     rows = by_step[by_step[STEP] != "overall"]
-    for model, part in rows.groupby(c.MODEL):
-        part = part.assign(**{STEP: part[STEP].astype(int)}).sort_values(STEP)
+    for model, group in rows.groupby(c.MODEL):
+        part = group.assign(**{STEP: group[STEP].astype(int)}).sort_values(STEP)
         ax.plot(part[STEP], part[metric], marker=".", label=str(model))
     ax.set_xlabel("horizon step (periods after the origin)")
     ax.set_ylabel(metric.upper())

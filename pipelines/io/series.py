@@ -84,7 +84,8 @@ def _daily_demand(
 def _scales(conn: Connection, restaurant_ids: pd.Series) -> np.ndarray:
     meta = read_restaurants(conn).set_index(c.RESTAURANT_ID)[c.CURRENCY]
     exps = restaurant_ids.map(lambda r: currency_exponent(str(meta.get(r, "USD"))))
-    return np.power(10.0, exps.to_numpy(dtype=float))
+    scales: np.ndarray = np.power(10.0, exps.to_numpy(dtype=float))
+    return scales
 
 
 def _slot_demand(
@@ -115,7 +116,7 @@ def _slot_demand(
     if freq == "h":
         out[c.DS] = out[c.DS].dt.floor("h")
     # The repeated hour of a DST change folds two UTC slots onto one local slot: add them up.
-    out = out.groupby([c.RESTAURANT_ID, c.DS], as_index=False)[c.Y].sum()
+    out = out.groupby([c.RESTAURANT_ID, c.DS], as_index=False).agg({c.Y: "sum"})
     if target == c.NET_SALES:
         out[c.Y] = out[c.Y] / _scales(conn, out[c.RESTAURANT_ID])
     return out
@@ -149,6 +150,7 @@ def _items(conn: Connection, target: str, restaurants: Collection[str] | None) -
 def read_series(
     conn: Connection,
     target: str,
+    *,
     freq: Freq = "D",
     restaurants: Collection[str] | None = None,
     calendar: Calendar | None = None,

@@ -36,9 +36,7 @@ def get(name: str) -> Adapter:
     try:
         target = _REGISTRY[name]
     except KeyError:
-        raise UsageError(
-            f"unknown format {name!r}; choose one of: {', '.join(FORMATS)}"
-        ) from None
+        raise UsageError(f"unknown format {name!r}; choose one of: {', '.join(FORMATS)}") from None
     module_name, attr = target.split(":")
     adapter: Adapter = getattr(importlib.import_module(module_name), attr)
     return adapter

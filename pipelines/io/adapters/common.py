@@ -9,6 +9,7 @@ import csv
 import gzip
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pandas as pd
 
 from models import columns as c
 from pipelines.errors import ImportFileError
+from pipelines.io.adapters import _fast_csv
 from pipelines.io.adapters.base import REJECT_COLUMNS, Directory, RestaurantInfo
 
 # ISO 4217 minor-unit exponents that are not 2.
@@ -97,7 +99,9 @@ def load_json(path: Path, encoding: str | None = None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFileError(
-            display_path(path), f"not valid JSON ({exc.msg}); is the file truncated?", row=exc.lineno
+            display_path(path),
+            f"not valid JSON ({exc.msg}); is the file truncated?",
+            row=exc.lineno,
         ) from exc
 
 
@@ -124,14 +128,17 @@ class Rejects:
         if not mask.any():
             return
         frame = table.frame if isinstance(table, CsvTable) else table
-        idx = np.flatnonzero(mask.to_numpy())
-        for i in idx:
-            self.add(int(frame[_ROW].iat[i]), field_name, reason, str(frame[_RAW].iat[i]))
+        rows = frame[_ROW].to_numpy(dtype=np.int64)
+        raws = frame[_RAW].to_numpy(dtype=object)
+        for i in np.flatnonzero(mask.to_numpy(dtype=bool)):
+            self.add(int(rows[i]), field_name, reason, str(raws[i]))
 
     def frame(self) -> pd.DataFrame:
         """The rejects as a frame with :data:`REJECT_COLUMNS`."""
         return pd.DataFrame(
-            dict(zip(REJECT_COLUMNS, [self.rows, self.fields, self.reasons, self.raws], strict=True))
+            dict(
+                zip(REJECT_COLUMNS, [self.rows, self.fields, self.reasons, self.raws], strict=True)
+            )
         )
 
     def __len__(self) -> int:
@@ -153,16 +160,13 @@ class CsvTable:
     frame: pd.DataFrame
 
 
-def _raw_line(fields: list[str]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="").writerow(fields)
-    return buf.getvalue()
-
-
 def read_csv_table(
     path: Path, required: tuple[str, ...], rejects: Rejects, encoding: str | None = None
 ) -> CsvTable:
     """Reads a CSV file as strings. Rows with the wrong number of fields become rejects.
+
+    Plain files (one line per record) are split by pyarrow, anything else by the ``csv`` module;
+    both give the same rows. A row's raw text is its line(s) in the file, without the line end.
 
     Args:
         path: The file (``.gz`` is gunzipped).
@@ -175,46 +179,85 @@ def read_csv_table(
     """
     text = read_text(path, encoding)
     try:
-        reader = csv.reader(io.StringIO(text, newline=""))
-        header = next(reader, None)
-        if header is None or not any(h.strip() for h in header):
-            raise ImportFileError(display_path(path), "the file is empty (no header row)", row=1)
-        header = [h.strip() for h in header]
-        missing = [name for name in required if name not in header]
-        if missing:
-            raise ImportFileError(
-                display_path(path), "required column missing from the header", row=1,
-                field=missing[0],
-            )
-        width = len(header)
-        good: list[list[str]] = []
-        numbers: list[int] = []
-        row_no = 1
-        for fields in reader:
-            row_no += 1
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue
-            if len(fields) != width:
-                rejects.add(
-                    row_no, header[min(len(fields), width) - 1] if fields else header[0],
-                    f"expected {width} fields, found {len(fields)} (truncated or garbled row)",
-                    _raw_line(fields),
-                )
-                continue
-            good.append(fields)
-            numbers.append(row_no)
+        header = _read_header(path, text, required)
+        plain = _fast_csv.read_plain(text, header, _ROW, _RAW)
+        if plain is None:
+            frame = _read_rows(text, header, rejects)
+        else:
+            frame, others = plain
+            for row_no, line in others:
+                _check_width(next(csv.reader([line]), []), header, row_no, line, rejects)
     except csv.Error as exc:
         raise ImportFileError(display_path(path), f"not a readable CSV file: {exc}") from exc
+    return CsvTable(path=path, header=header, frame=frame)
+
+
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _read_header(path: Path, text: str, required: tuple[str, ...]) -> list[str]:
+    """The first record's field names, stripped; checks that the required columns are there."""
+    lines = (m.group() for m in _LINE_RE.finditer(text))  # lazily: no copy of a large text
+    header = next(csv.reader(lines), None)
+    if header is None or not any(h.strip() for h in header):
+        raise ImportFileError(display_path(path), "the file is empty (no header row)", row=1)
+    header = [h.strip() for h in header]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise ImportFileError(
+            display_path(path),
+            "required column missing from the header",
+            row=1,
+            field=missing[0],
+        )
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
-        raise ImportFileError(display_path(path), "column appears twice in the header", row=1,
-                              field=dup)
-    frame = pd.DataFrame(good, columns=header, dtype=object) if good else pd.DataFrame(
-        {h: pd.Series(dtype=object) for h in header}
-    )
+        raise ImportFileError(
+            display_path(path), "column appears twice in the header", row=1, field=dup
+        )
+    return header
+
+
+def _read_rows(text: str, header: list[str], rejects: Rejects) -> pd.DataFrame:
+    """Every record after the header, with the ``csv`` module (line breaks inside quotes etc.)."""
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(lines)
+    next(reader, None)
+    good: list[list[str]] = []
+    numbers: list[int] = []
+    raws: list[str] = []
+    row_no, start = 1, reader.line_num
+    for fields in reader:
+        row_no += 1
+        end = reader.line_num
+        raw = "".join(lines[start:end]).removesuffix("\n").removesuffix("\r")
+        start = end
+        if _check_width(fields, header, row_no, raw, rejects):
+            good.append(fields)
+            numbers.append(row_no)
+            raws.append(raw)
+    frame = pd.DataFrame(good or None, columns=header, dtype=object).astype("str")
     frame[_ROW] = np.asarray(numbers, dtype=np.int64)
-    frame[_RAW] = [_raw_line(f) for f in good]
-    return CsvTable(path=path, header=header, frame=frame)
+    frame[_RAW] = pd.Series(raws, dtype="str")
+    return frame
+
+
+def _check_width(
+    fields: list[str], header: list[str], row_no: int, raw: str, rejects: Rejects
+) -> bool:
+    """Whether a record is a data row: blank ones are skipped, wrong widths rejected."""
+    if not fields or (len(fields) == 1 and not fields[0].strip()):
+        return False
+    width = len(header)
+    if len(fields) != width:
+        rejects.add(
+            row_no,
+            header[min(len(fields), width) - 1],
+            f"expected {width} fields, found {len(fields)} (truncated or garbled row)",
+            raw,
+        )
+        return False
+    return True
 
 
 # ----------------------------------------------------------------------------------- money
@@ -231,10 +274,28 @@ def parse_money(values: pd.Series, exponent: int | pd.Series) -> tuple[pd.Series
 
     Accepts ``12.5``, ``-3``, ``$1,234.50``, ``-$2.00``, ``($2.00)``, ``€12.00``, ``C$4``,
     ``JPY 1200``. Decimal commas are not accepted (they are ambiguous with thousands separators).
+    Each distinct (value, exponent) pair is parsed once: the pattern match runs row by row, and
+    exports repeat the same few prices millions of times.
 
     Returns:
         (minor units as int64 with 0 where bad, a boolean mask of the values that failed).
     """
+    text = values.astype("string").fillna("")
+    exp = exponent if isinstance(exponent, pd.Series) else pd.Series(exponent, index=text.index)
+    text_codes, _ = pd.factorize(text)
+    exp_codes, exp_uniques = pd.factorize(exp)
+    codes, _ = pd.factorize(text_codes.astype(np.int64) * len(exp_uniques) + exp_codes)
+    first = np.unique(codes, return_index=True)[1]
+    minor, bad = _parse_money_distinct(
+        text.iloc[first].reset_index(drop=True), exp.iloc[first].reset_index(drop=True)
+    )
+    return (
+        pd.Series(minor.to_numpy()[codes], index=text.index, dtype=np.int64),
+        pd.Series(bad.to_numpy(dtype=bool)[codes], index=text.index),
+    )
+
+
+def _parse_money_distinct(values: pd.Series, exponent: pd.Series) -> tuple[pd.Series, pd.Series]:
     s = values.astype("string").fillna("")
     m = s.str.extract(_MONEY_RE)
     int_part = m["int"].fillna("").str.replace(",", "", regex=False)
@@ -243,8 +304,12 @@ def parse_money(values: pd.Series, exponent: int | pd.Series) -> tuple[pd.Series
     unbalanced = m["p1"].notna() != m["p2"].notna()
     bad = m["int"].isna() & m["frac"].isna() | ~has_digits | unbalanced
     bad = bad.fillna(True).astype(bool)
-    signs = (m["s1"].notna().astype(int) + m["s2"].notna().astype(int)
-             + m["s3"].notna().astype(int) + m["p1"].notna().astype(int))
+    signs = (
+        m["s1"].notna().astype(int)
+        + m["s2"].notna().astype(int)
+        + m["s3"].notna().astype(int)
+        + m["p1"].notna().astype(int)
+    )
     bad |= (signs > 1).to_numpy()
     exp = exponent if isinstance(exponent, pd.Series) else pd.Series(exponent, index=s.index)
     exp = exp.astype(np.int64)
@@ -260,8 +325,8 @@ def parse_money(values: pd.Series, exponent: int | pd.Series) -> tuple[pd.Series
         digits = digits.where(digits.str.len() > 0, "0").astype(np.int64)
         nxt = frac_pad[sel].str.slice(int(e), int(e) + 1)
         nxt = nxt.where(nxt.str.len() > 0, "0").astype(np.int64)
-        result[sel] = whole[sel].to_numpy() * (10 ** int(e)) + digits.to_numpy() + (
-            nxt.to_numpy() >= 5
+        result[sel] = (
+            whole[sel].to_numpy() * (10 ** int(e)) + digits.to_numpy() + (nxt.to_numpy() >= 5)
         )
     negative = (signs == 1).to_numpy()
     result = np.where(negative, -result, result)
@@ -289,21 +354,45 @@ def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 # ------------------------------------------------------------------------------------ time
 
 
+_EARLIEST = pd.Timestamp("1970-01-01")
+_LATEST = pd.Timestamp("2100-01-01")
+_OFFSET_RE = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
+
+
 def parse_timestamps(
     values: pd.Series, fmt: str | None = None, *, utc: bool = False
 ) -> tuple[pd.Series, pd.Series]:
     """Parses timestamps; unparseable ones are NaT and flagged.
 
+    Values before 1970 or from 2100 on count as unparseable (typos; nanosecond timestamps cannot
+    hold far dates). Without ``utc``, a value that carries a UTC offset is not a wall-clock time
+    and counts as unparseable too.
+
     Args:
         values: Strings.
         fmt: strptime format, or None for ISO 8601.
         utc: Parse offsets and return UTC-aware values; otherwise naive wall-clock values.
+
+    Returns:
+        (datetime64[ns] values, UTC-aware when ``utc``, NaT where bad; a boolean mask of the bad).
     """
     s = values.astype("string").str.strip()
-    if fmt is None:
-        parsed = pd.to_datetime(s, errors="coerce", utc=utc, format="ISO8601")
-    else:
+    fmt = fmt or "ISO8601"
+    try:
         parsed = pd.to_datetime(s, errors="coerce", utc=utc, format=fmt)
+    except ValueError:  # naive times asked for, some carry an offset and some do not
+        naive = s.where(~s.str.contains(_OFFSET_RE, regex=True).fillna(False).astype(bool))
+        try:
+            parsed = pd.to_datetime(naive, errors="coerce", format=fmt)
+        except ValueError:
+            parsed = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if not utc and isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    lo, hi = _EARLIEST, _LATEST
+    if utc:
+        lo, hi = lo.tz_localize("UTC"), hi.tz_localize("UTC")
+    parsed = parsed.where((parsed >= lo) & (parsed < hi))
+    parsed = parsed.astype("datetime64[ns, UTC]" if utc else "datetime64[ns]")
     return parsed, parsed.isna()
 
 
@@ -363,14 +452,12 @@ def localize_and_date(
     bdate = pd.Series(pd.NaT, index=naive.index, dtype="datetime64[ns]")
     for info, pos in per_restaurant(restaurant_ids, directory).values():
         part = localize(naive.iloc[pos].astype("datetime64[ns]"), info.timezone)
-        utc.iloc[pos] = part.to_numpy()
+        utc.iloc[pos] = part.array  # not to_numpy(): that builds a Timestamp object per row
         bdate.iloc[pos] = business_date(part, info.timezone, info.cutoff_hour).to_numpy()
     return utc, bdate
 
 
-def date_from_utc(
-    utc: pd.Series, restaurant_ids: pd.Series, directory: Directory
-) -> pd.Series:
+def date_from_utc(utc: pd.Series, restaurant_ids: pd.Series, directory: Directory) -> pd.Series:
     """Business dates of UTC instants for rows of several restaurants."""
     bdate = pd.Series(pd.NaT, index=utc.index, dtype="datetime64[ns]")
     for info, pos in per_restaurant(restaurant_ids, directory).values():
@@ -385,9 +472,7 @@ def blank_to_none(values: pd.Series) -> pd.Series:
     return s.where(s.notna() & (s != ""), None).astype(object)
 
 
-def resolve_locations(
-    locations: pd.Series, provider: str, directory: Directory
-) -> pd.Series:
+def resolve_locations(locations: pd.Series, provider: str, directory: Directory) -> pd.Series:
     """POS location ids to Flux restaurant ids (None where unknown)."""
     uniques = locations.astype("string").fillna("").unique()
     lookup: dict[str, str | None] = {}
@@ -405,7 +490,8 @@ def currency_of(restaurant_ids: pd.Series, directory: Directory) -> pd.Series:
 
 def exponent_of(currencies: pd.Series) -> pd.Series:
     """Each row's currency exponent."""
-    return currencies.map(lambda cur: currency_exponent(str(cur))).astype(np.int64)
+    lookup = {cur: currency_exponent(str(cur)) for cur in pd.unique(currencies)}
+    return currencies.map(lookup).astype(np.int64)  # a dict: no Python call per row
 
 
 LINE_REQUIRED_NOTNULL = (c.RESTAURANT_ID, c.ORDER_ID, c.LINE_ID, c.TS_UTC, c.BUSINESS_DATE)

@@ -1,0 +1,398 @@
+"""Machinery shared by the CSV-shaped adapters: Square, Revel, generic, series and metadata.
+
+Each adapter reads its file into a frame of strings (:func:`common.read_csv_table`), then checks
+and converts whole columns at once. A row with a bad value is rejected through :class:`RowChecks`
+with the file's column name and a plain reason; a row is rejected once, for its first problem, and
+the rest of the file still loads. :func:`line_frame` and :func:`orders_from_lines` give the
+normalised frames of :mod:`pipelines.io.adapters.base` their exact columns and dtypes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from models import columns as c
+from pipelines.io.adapters.base import LINE_COLUMNS, ORDER_COLUMNS, Directory, ParsedFile
+from pipelines.io.adapters.common import (
+    RAW_COLUMN,
+    ROW_COLUMN,
+    CsvTable,
+    Rejects,
+    date_from_utc,
+    display_path,
+    parse_money,
+    parse_timestamps,
+    resolve_locations,
+)
+
+MAX_COUNT = 100_000
+"""Guest counts above this are not believable."""
+
+MAX_QUANTITY = 1e9
+"""Quantities above this (in absolute value) are not believable."""
+
+_INTEGER_RE = r"^[+-]?[0-9]{1,15}$"
+_OFFSET_RE = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
+
+
+# ------------------------------------------------------------------------------ sniffing
+
+
+def header_fields(head: str) -> set[str]:
+    """The column names in the first line of ``head`` (empty when it is not CSV-like).
+
+    NUL bytes and a leading byte-order mark are ignored, so a file in the wrong encoding (UTF-16)
+    is still recognised, and then fails to import with a message about its encoding.
+    """
+    text = head.replace("\x00", "").lstrip("\ufeff\ufffd\ufffe")
+    first = text.splitlines()[0] if text.strip() else ""
+    try:
+        row = next(csv.reader(io.StringIO(first)), [])
+    except csv.Error:
+        return set()
+    return {name.strip() for name in row}
+
+
+SNIFF_SHARE: Final = 0.6
+"""The share of a format's columns a header must have to be recognised as that format.
+
+Less than all of them, so a file missing a column is still recognised, and then fails to import
+with a message naming the missing column rather than being skipped.
+"""
+
+
+def header_share(head: str, columns: Collection[str]) -> float:
+    """The share of ``columns`` that the first line of ``head`` has."""
+    return len(header_fields(head) & set(columns)) / len(columns)
+
+
+def looks_like(head: str, columns: Collection[str]) -> bool:
+    """Whether the first line of ``head`` has most of ``columns`` (see :data:`SNIFF_SHARE`)."""
+    return header_share(head, columns) >= SNIFF_SHARE
+
+
+def data_stem(path: Path) -> str:
+    """The file name without its data suffixes: ``lines.csv.gz`` → ``lines``."""
+    name = path.name
+    for suffix in (".gz", ".csv", ".parquet", ".json"):
+        name = name.removesuffix(suffix) if name.lower().endswith(suffix) else name
+    return name
+
+
+# --------------------------------------------------------------------------------- rejects
+
+
+class RowChecks:
+    """Rejects rows one problem at a time; a row is rejected once, for its first problem.
+
+    Args:
+        rows: Each row's number in the file (for rejects).
+        raw: Gives the original text of the row at a position (called only for rejected rows).
+        rejects: Where rejected rows go.
+    """
+
+    def __init__(self, rows: np.ndarray, raw: Callable[[int], str], rejects: Rejects) -> None:
+        self.rows = rows
+        self.raw = raw
+        self.rejects = rejects
+        self.ok = np.ones(len(rows), dtype=bool)
+
+    @classmethod
+    def for_table(cls, table: CsvTable, rejects: Rejects) -> RowChecks:
+        """Checks for the rows of a CSV table."""
+        raws = table.frame[RAW_COLUMN]
+        return cls(
+            table.frame[ROW_COLUMN].to_numpy(dtype=np.int64), lambda i: str(raws.iat[i]), rejects
+        )
+
+    def reject(
+        self,
+        bad: pd.Series | np.ndarray,
+        field: str,
+        reason: str,
+        values: pd.Series | None = None,
+    ) -> None:
+        """Rejects the rows where ``bad`` is true and that are not rejected yet.
+
+        Args:
+            bad: One flag per row.
+            field: The file's column name.
+            reason: What is wrong, in plain words.
+            values: The offending values, quoted after the reason when given.
+        """
+        flags = np.asarray(bad, dtype=bool) & self.ok
+        for i in np.flatnonzero(flags):
+            why = reason if values is None else f"{reason}: {_shown(values.iat[int(i)])}"
+            self.rejects.add(int(self.rows[i]), field, why, self.raw(int(i)))
+        self.ok &= ~flags
+
+
+def _shown(value: object) -> str:
+    """A value quoted for a reject's reason (long values shortened)."""
+    text = "" if value is None or value is pd.NA else str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def sorted_rejects(rejects: Rejects) -> pd.DataFrame:
+    """The rejects as a frame in row order."""
+    return rejects.frame().sort_values(c.REJECT_ROW, kind="stable").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------- values
+
+
+def text(values: pd.Series) -> pd.Series:
+    """Strings, stripped; missing values become empty strings."""
+    return values.astype("str").fillna("").str.strip()
+
+
+def is_blank(values: pd.Series) -> np.ndarray:
+    """Where a text column is blank."""
+    return (text(values) == "").to_numpy(dtype=bool)
+
+
+def optional_column(frame: pd.DataFrame, name: str | None) -> pd.Series:
+    """A column of the file, or blanks when the file (or mapping) has none."""
+    if name is None or name not in frame.columns:
+        return pd.Series("", index=frame.index, dtype="str")
+    return frame[name]
+
+
+def parse_quantity(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Decimal quantities. Returns (float64 values with 0 where bad, bad mask)."""
+    num = _distinct(text(values), lambda u: pd.to_numeric(u, errors="coerce").astype("float64"))
+    bad = ~np.isfinite(num.to_numpy()) | (num.abs() > MAX_QUANTITY).to_numpy()
+    return num.where(~bad, 0.0), bad
+
+
+def _distinct(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Converts each distinct value once (exports repeat the same few values)."""
+    codes, uniques = pd.factorize(values)
+    converted = convert(pd.Series(uniques)).to_numpy()
+    out = np.where(codes >= 0, converted[np.maximum(codes, 0)], np.nan)
+    return pd.Series(out, index=values.index)
+
+
+def parse_count(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Guest counts: whole numbers from 0, blank is unknown. Returns (Int64 values, bad mask)."""
+    s = text(values)
+    blank = (s == "").to_numpy(dtype=bool)
+    num = _distinct(s.where(~blank), lambda u: pd.to_numeric(u, errors="coerce").astype("float64"))
+    whole = num.notna() & (num == num.round()) & (num >= 0) & (num <= MAX_COUNT)
+    bad = ~blank & ~whole.to_numpy(dtype=bool)
+    counts = num.where(whole).astype("Int64")
+    return counts, bad
+
+
+def parse_amount(
+    values: pd.Series, exponent: pd.Series, *, minor: bool
+) -> tuple[pd.Series, np.ndarray]:
+    """Money in minor units: decimal or formatted text (``$1,234.50``), or whole minor units.
+
+    Returns:
+        (int64 minor units with 0 where bad, bad mask).
+    """
+    if not minor:
+        amount, bad = parse_money(values, exponent)
+        return amount, bad.to_numpy(dtype=bool)
+    s = text(values)
+    good = s.str.match(_INTEGER_RE).fillna(False).astype(bool)
+    amount = s.where(good, "0").astype(np.int64)
+    return amount, ~good.to_numpy(dtype=bool)
+
+
+def optional_amount(values: pd.Series, exponent: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Like :func:`parse_amount` for decimal text, with blanks counting as 0."""
+    blank = is_blank(values)
+    amount, bad = parse_amount(values, exponent, minor=False)
+    return amount.where(~blank, 0), bad & ~blank
+
+
+def resolve_restaurants(
+    values: pd.Series, provider: str, directory: Directory
+) -> tuple[pd.Series, np.ndarray]:
+    """POS location ids (or Flux ids) to Flux restaurant ids. Returns (ids, unknown mask)."""
+    ids = resolve_locations(text(values), provider, directory)
+    return ids, ids.isna().to_numpy(dtype=bool)
+
+
+# ---------------------------------------------------------------------------------- time
+
+
+def wall_times(values: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarray]:
+    """Local wall-clock times (naive). Returns (datetime64[ns] values, bad mask)."""
+    parsed, bad = parse_timestamps(values, fmt)
+    return parsed, bad.to_numpy(dtype=bool)
+
+
+def utc_times(
+    values: pd.Series, fmt: str | None = None, *, need_offset: bool = False
+) -> tuple[pd.Series, np.ndarray]:
+    """Instants: strings with an offset, or naive UTC times. Returns (UTC values, bad mask).
+
+    Args:
+        values: The strings.
+        fmt: strptime format, or None for ISO 8601.
+        need_offset: Every ISO string must carry its UTC offset (naive ones are bad).
+    """
+    parsed, bad_s = parse_timestamps(values, fmt, utc=True)
+    bad = bad_s.to_numpy(dtype=bool)
+    if need_offset and fmt is None:
+        has = text(values).str.contains(_OFFSET_RE, regex=True).fillna(False).astype(bool)
+        bad = bad | ~has.to_numpy(dtype=bool)
+    return parsed.where(~bad), bad
+
+
+# ------------------------------------------------------------------------------- frames
+
+
+def number_within(*keys: pd.Series) -> pd.Series:
+    """Numbers rows 1, 2, 3... within each group of equal keys, in file order."""
+    return keys[0].groupby(list(keys), sort=False).cumcount() + 1
+
+
+def _objects(values: pd.Series) -> pd.Series:
+    """Strings as object dtype with None for missing or blank."""
+    blank = (values.isna() | (values.astype("str") == "")).to_numpy(dtype=bool)
+    out = values.astype(object)
+    out[blank] = None
+    return out
+
+
+_LINE_DTYPES: Mapping[str, Any] = {
+    c.TS_UTC: "datetime64[ns, UTC]",
+    c.BUSINESS_DATE: "datetime64[ns]",
+    c.QUANTITY: "float64",
+    c.NET_AMOUNT_MINOR: "int64",
+}
+
+
+def line_frame(keep: np.ndarray, columns: Mapping[str, pd.Series | str | None]) -> pd.DataFrame:
+    """The ``lines`` frame: the kept rows, :data:`LINE_COLUMNS` in order, with their dtypes.
+
+    Refunds get negative quantities and amounts whatever sign the file used.
+
+    Args:
+        keep: Which rows to keep.
+        columns: A Series per line column (same index), or one value for every row.
+    """
+    out = assemble(keep, columns, LINE_COLUMNS, _LINE_DTYPES)
+    refund = (out[c.KIND] == c.KIND_REFUND).to_numpy(dtype=bool)
+    out[c.QUANTITY] = np.where(refund, -out[c.QUANTITY].abs(), out[c.QUANTITY])
+    out[c.NET_AMOUNT_MINOR] = np.where(
+        refund, -out[c.NET_AMOUNT_MINOR].abs(), out[c.NET_AMOUNT_MINOR]
+    ).astype(np.int64)
+    return out
+
+
+def assemble(
+    keep: np.ndarray,
+    columns: Mapping[str, pd.Series | str | None],
+    names: tuple[str, ...],
+    dtypes: Mapping[str, Any],
+) -> pd.DataFrame:
+    """A normalised frame: the kept rows of ``columns``, in the order of ``names``.
+
+    Args:
+        keep: Which rows to keep.
+        columns: A Series per column (same index), or one value for every row.
+        names: The frame's columns, in order.
+        dtypes: Each non-text column's dtype; text columns become object with None for blanks.
+    """
+    n = int(keep.sum())
+    data: dict[str, pd.Series] = {}
+    for name in names:
+        value = columns[name]
+        if isinstance(value, pd.Series):
+            part = value[keep].reset_index(drop=True)
+        else:
+            part = pd.Series([value] * n, dtype=object)
+        dtype = dtypes.get(name)
+        data[name] = part.astype(dtype) if dtype else _objects(part)
+    return pd.DataFrame(data, columns=list(names))
+
+
+def orders_from_lines(
+    lines: pd.DataFrame, covers: pd.Series | None, directory: Directory
+) -> pd.DataFrame:
+    """The ``orders`` frame of a file that lists lines only.
+
+    An order opens at its earliest line that is not a refund (its earliest refund if it has
+    nothing else in the file); covers are the first guest count given on any of its lines.
+
+    Args:
+        lines: The finished ``lines`` frame.
+        covers: Each line's guest count (Int64, aligned with ``lines``), or None when the file
+            has no guest counts.
+        directory: The known restaurants.
+    """
+    if lines.empty:
+        return assemble(
+            np.zeros(0, dtype=bool), dict.fromkeys(ORDER_COLUMNS), ORDER_COLUMNS, _ORDER_DTYPES
+        )
+    keys = [c.RESTAURANT_ID, c.ORDER_ID]
+    refund = lines[c.KIND] == c.KIND_REFUND
+    work = pd.DataFrame(
+        {
+            c.RESTAURANT_ID: lines[c.RESTAURANT_ID],
+            c.ORDER_ID: lines[c.ORDER_ID],
+            c.SOURCE: lines[c.SOURCE],
+            "sold": lines[c.TS_UTC].where(~refund),
+            "any": lines[c.TS_UTC],
+            c.COVERS: covers if covers is not None else pd.Series(pd.NA, index=lines.index),
+        }
+    )
+    grouped = work.groupby(keys, sort=False)
+    first = grouped.agg(
+        source=(c.SOURCE, "first"),
+        sold=("sold", "min"),
+        any=("any", "min"),
+        covers=(c.COVERS, "first"),
+    ).reset_index()
+    opened = first["sold"].fillna(first["any"])
+    columns: dict[str, pd.Series | str | None] = {
+        c.RESTAURANT_ID: first[c.RESTAURANT_ID],
+        c.SOURCE: first["source"],
+        c.ORDER_ID: first[c.ORDER_ID],
+        c.OPENED_AT_UTC: opened,
+        c.BUSINESS_DATE: date_from_utc(opened, first[c.RESTAURANT_ID], directory),
+        c.COVERS: first["covers"],
+    }
+    return order_frame(np.ones(len(first), dtype=bool), columns)
+
+
+_ORDER_DTYPES: Mapping[str, Any] = {
+    c.OPENED_AT_UTC: "datetime64[ns, UTC]",
+    c.BUSINESS_DATE: "datetime64[ns]",
+    c.COVERS: "Int64",
+}
+
+
+def order_frame(keep: np.ndarray, columns: Mapping[str, pd.Series | str | None]) -> pd.DataFrame:
+    """The ``orders`` frame: the kept rows, :data:`ORDER_COLUMNS` in order, with their dtypes."""
+    return assemble(keep, columns, ORDER_COLUMNS, _ORDER_DTYPES)
+
+
+def parsed_file(
+    path: Path, name: str, rows_read: int, rejects: Rejects, **frames: pd.DataFrame
+) -> ParsedFile:
+    """The result of one file, rejects in row order."""
+    return ParsedFile(
+        path=display_path(path),
+        format=name,
+        rows_read=rows_read,
+        rejects=sorted_rejects(rejects),
+        **frames,
+    )
+
+
+def is_match(values: pd.Series, pattern: str) -> np.ndarray:
+    """Where a text column fully matches a regular expression."""
+    return text(values).str.fullmatch(pattern).fillna(False).astype(bool).to_numpy(dtype=bool)
