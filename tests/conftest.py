@@ -69,28 +69,37 @@ def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def timescale_server() -> Iterator[str]:
-    """The PGlite TimescaleDB server (started once per session)."""
-    from tests._timescale import TimescaleUnavailable
-    from tests._timescale import timescale_server as start
+    """The PGlite TimescaleDB server (started once per session); yields Flux's URL for it.
 
-    try:
-        cm = start()
-        server = cm.__enter__()
-    except TimescaleUnavailable as exc:
-        _lane_unavailable(f"TimescaleDB lane unavailable: {exc}")
-        raise
-    try:
-        yield server.url
-    finally:
-        cm.__exit__(None, None, None)
+    The server takes one connection at a time and has no COPY: ``flux_pool=null`` makes Flux
+    hold no idle connections (Flux detects the missing COPY itself).
+    """
+    import contextlib
+
+    from tests._timescale import TimescaleUnavailableError, timescale_server
+
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(timescale_server())
+        except TimescaleUnavailableError as exc:
+            _lane_unavailable(f"TimescaleDB lane unavailable: {exc}")
+            raise
+        yield f"{server.url}?flux_pool=null&sslmode=disable&connect_timeout=30"
 
 
 @pytest.fixture
 def timescale_url(timescale_server: str) -> str:
     """The TimescaleDB database, emptied and with the extension installed, for one test."""
-    from tests._timescale import reset_database
-
-    reset_database(timescale_server)
+    url = sa.make_url(timescale_server).difference_update_query(["flux_pool"])
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
+        tables = conn.execute(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ).scalars()
+        for table in list(tables):
+            conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+    engine.dispose()
     return timescale_server
 
 

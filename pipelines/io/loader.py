@@ -84,17 +84,9 @@ def bulk_insert(
     if frame.empty:
         return 0
     cols = ", ".join(f'"{c.name}"' for c in table.columns)
-    if caps.dialect == "postgresql" and caps.copy:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with (
-            raw.cursor() as cur,
-            cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN (FORMAT csv)') as copy,
-        ):
-            data = _copy_csv(frame, table)
-            for start in range(0, len(data), 1 << 20):
-                copy.write(data[start : start + (1 << 20)])
-        return len(frame)
+    if caps.dialect == "postgresql" and caps.copy and conn.info.get("flux_copy", True):
+        if _try_copy(conn, table, frame, cols):
+            return len(frame)
     marks = ", ".join(["?" if caps.dialect == "sqlite" else "%s"] * len(table.columns))
     sql = f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})'
     raw = conn.connection.driver_connection
@@ -107,6 +99,34 @@ def bulk_insert(
     finally:
         cur.close()
     return len(frame)
+
+
+def _copy_works(conn: Connection) -> bool:
+    return bool(conn.info.get("flux_copy", True))
+
+
+def _try_copy(conn: Connection, table: sa.Table, frame: pd.DataFrame, cols: str) -> bool:
+    """COPY inside a savepoint. False (and no more COPY on this connection) where the server,
+    or a proxy in between, does not support it."""
+    import psycopg
+
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    savepoint = conn.begin_nested()
+    try:
+        with (
+            raw.cursor() as cur,
+            cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN (FORMAT csv)') as copy,
+        ):
+            data = _copy_csv(frame, table)
+            for start in range(0, len(data), 1 << 20):
+                copy.write(data[start : start + (1 << 20)])
+    except psycopg.errors.FeatureNotSupported:
+        savepoint.rollback()
+        conn.info["flux_copy"] = False
+        return False
+    savepoint.commit()
+    return True
 
 
 def _staging_table(conn: Connection, table: sa.Table) -> sa.Table:
@@ -198,6 +218,7 @@ def _merge(
 
 def delete_moved_lines(
     conn: Connection,
+    caps: DbCapabilities,
     table: sa.Table,
     frame: pd.DataFrame,
     natural_key: Sequence[str],
@@ -216,7 +237,6 @@ def delete_moved_lines(
         ),
     )
     try:
-        caps = DbCapabilities(dialect=conn.dialect.name, timescale=True, copy=False)
         bulk_insert(conn, caps, staged, frame.loc[:, [*natural_key, time_col]])
         cond = sa.and_(
             *(table.c[k] == staged.c[k] for k in natural_key),
