@@ -179,3 +179,66 @@ backtest_runs = Table(
     Column("output_path", Text, nullable=True),
     Column("flux_version", String(32), nullable=False),
 )
+
+train_runs = Table(
+    "train_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("artifact_id", String(64), nullable=True),
+    Column("created_at", UTC_TS, nullable=False),
+    Column("finished_at", UTC_TS, nullable=True),
+    Column("backend", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column(c.TARGET, String(128), nullable=False),
+    Column("freq", String(8), nullable=False),
+    Column("horizon", Integer, nullable=False),
+    Column("restaurant_scope", Text, nullable=False, server_default=""),
+    Column("job_name", Text, nullable=True),
+    Column("message", Text, nullable=True),
+)
+
+forecast_runs = Table(
+    "forecast_runs",
+    metadata,
+    Column("forecast_run_id", String(36), primary_key=True),
+    Column("artifact_id", String(64), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column(c.TARGET, String(128), nullable=False),
+    Column("freq", String(8), nullable=False),
+    Column("horizon", Integer, nullable=False),
+    Column("created_at", UTC_TS, nullable=False),
+    Column("restaurants", Integer, nullable=False),
+    Column("summary_json", Text, nullable=False, server_default="{}"),
+    Index("ux_forecast_runs_artifact_asof", "artifact_id", "as_of", c.TARGET, "freq", unique=True),
+)
+
+forecasts = Table(
+    "forecasts",
+    metadata,
+    Column("forecast_run_id", String(36), nullable=False),
+    Column(c.RESTAURANT_ID, String(64), nullable=False),
+    Column(c.DS, DateTime(timezone=False), nullable=False),
+    Column(c.YHAT, Float, nullable=False),
+    Column("yhat_lower_80", Float, nullable=True),
+    Column("yhat_upper_80", Float, nullable=True),
+    Column("yhat_lower_95", Float, nullable=True),
+    Column("yhat_upper_95", Float, nullable=True),
+    Column("served_by", String(32), nullable=False),
+    Column("closed", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("forecast_run_id", c.RESTAURANT_ID, c.DS, name="pk_forecasts"),
+)
+
+published_forecasts = Table(
+    "published_forecasts",
+    metadata,
+    Column(c.RESTAURANT_ID, String(64), nullable=False),
+    Column(c.TARGET, String(128), nullable=False),
+    Column("freq", String(8), nullable=False),
+    Column(c.DS, DateTime(timezone=False), nullable=False),
+    Column(c.YHAT, Float, nullable=False),
+    Column("lower", Float, nullable=True),
+    Column("upper", Float, nullable=True),
+    Column("forecast_run_id", String(36), nullable=False),
+    Column("published_at", UTC_TS, nullable=False),
+    PrimaryKeyConstraint(c.RESTAURANT_ID, c.TARGET, "freq", c.DS, name="pk_published_forecasts"),
+)

@@ -1,0 +1,156 @@
+"""``flux backtest`` on imported data: outputs, run record, closures, determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from models import columns as c
+from pipelines import backtesting
+from pipelines.io import schema, series
+from pipelines.io.db import Database
+from pipelines.settings import Settings
+from tests.conftest import load_generator
+from tests.helpers import run_cli
+
+START = dt.date(2025, 5, 1)
+DAYS = 150
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Five months of three restaurants (r01 Toast, r05 Revel with covers, r07 closed Mondays)."""
+    out = tmp_path_factory.mktemp("bt_sample")
+    load_generator().generate(
+        out, start=START, days=DAYS, seed=5, restaurants=["r01", "r05", "r07"], scale=0.5
+    )
+    return out
+
+
+@pytest.fixture
+def imported(sqlite_settings: Settings, sample: Path) -> Settings:
+    result = run_cli(sqlite_settings, ["import", str(sample)])
+    assert result.exit_code == 0, result.stderr
+    return sqlite_settings
+
+
+def test_backtest_prints_table_writes_outputs_and_records_run(
+    imported: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "bt"
+    result = run_cli(
+        imported,
+        [
+            "backtest",
+            "--models",
+            "seasonal_naive,weekday_median",
+            "--folds",
+            "2",
+            "--horizon",
+            "14",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "RMSLE" in result.stdout and "★" in result.stdout
+    for name in (
+        "backtest.parquet",
+        "backtest.csv",
+        "metrics.json",
+        "metrics_overall.csv",
+        "metrics_by_fold.csv",
+        "metrics_by_restaurant.csv",
+        "forecast_vs_actual.png",
+        "error_by_step.png",
+        "interval_coverage.png",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    frame = pd.read_parquet(out / "backtest.parquet")
+    assert set(frame[c.MODEL]) == {"seasonal_naive", "weekday_median"}
+    assert frame["fold"].nunique() == 2
+    assert (frame[c.YHAT] >= 0).all()
+    assert {"yhat_lower_80", "yhat_upper_95"} <= set(frame.columns)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"overall", "by_fold", "by_restaurant", "by_step"} <= set(metrics)
+    db = Database(imported)
+    with db.connect() as conn:
+        runs = conn.execute(sa.select(schema.backtest_runs)).mappings().all()
+    db.dispose()
+    assert len(runs) == 1 and runs[0]["best_model"] in {"seasonal_naive", "weekday_median"}
+
+
+def test_closed_days_are_neither_trained_on_nor_scored(imported: Settings, tmp_path: Path) -> None:
+    db = Database(imported)
+    with db.connect() as conn:
+        calendar = series.read_calendar(conn)
+        data = series.read_series(conn, c.COVERS, calendar=calendar)
+    db.dispose()
+    closed = calendar.closed_days("r07")
+    assert len(closed) > 0
+    r07 = data.data[data.data[c.RESTAURANT_ID] == "r07"]
+    assert not r07[c.DS].isin(closed).any(), "closed days must be absent, never zeros"
+    assert (data.data[c.Y] > 0).all()
+    spec = backtesting.BacktestSpec(models=("weekday_median",), folds=2, horizon=14)
+    frame = backtesting.run_backtest(data, calendar, spec)
+    scored = frame[frame[c.RESTAURANT_ID] == "r07"]
+    assert len(scored) > 0
+    assert not scored[c.DS].isin(closed).any()
+
+
+def test_closure_event_on_a_day_with_sales_removes_it(imported: Settings) -> None:
+    db = Database(imported)
+    with db.connect() as conn:
+        day = conn.execute(
+            sa.select(sa.func.max(schema.demand_daily.c.business_date)).where(
+                schema.demand_daily.c.restaurant_id == "r01"
+            )
+        ).scalar_one()
+    with db.begin() as conn:
+        conn.execute(
+            sa.insert(schema.calendar_events).values(
+                event_key="r01|closure|test|x",
+                restaurant_id="r01",
+                kind="closure",
+                name="test",
+                start_date=day,
+                end_date=day,
+                lower_window=0,
+                upper_window=0,
+            )
+        )
+    with db.connect() as conn:
+        data = series.read_series(conn, c.COVERS, calendar=series.read_calendar(conn))
+    db.dispose()
+    r01 = data.data[data.data[c.RESTAURANT_ID] == "r01"]
+    assert pd.Timestamp(day) not in set(r01[c.DS])
+
+
+def test_backtest_is_deterministic_for_a_seed(imported: Settings) -> None:
+    db = Database(imported)
+    with db.connect() as conn:
+        calendar = series.read_calendar(conn)
+        data = series.read_series(conn, c.COVERS, calendar=calendar)
+    db.dispose()
+    spec = backtesting.BacktestSpec(
+        models=("seasonal_naive", "xgboost"),
+        folds=1,
+        horizon=14,
+        seed=3,
+        model_params={"xgboost": {"n_estimators": 40, "origins_span": 84}},
+    )
+    first = backtesting.run_backtest(data, calendar, spec)
+    second = backtesting.run_backtest(data, calendar, spec)
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_bad_options_exit_2(imported: Settings) -> None:
+    result = run_cli(imported, ["backtest", "--models", "nope"])
+    assert result.exit_code == 2 and "unknown model" in result.stderr
+    result = run_cli(imported, ["backtest", "--target", "visitors"])
+    assert result.exit_code == 2 and "no 'visitors' data" in result.stderr
