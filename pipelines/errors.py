@@ -10,6 +10,8 @@ keeps its traceback. The CLI maps each branch to an exit code::
     │   └── ImportFileError        exit 2  one file: names the file, row and field
     ├── DatabaseError              exit 1  the database is unreachable or misbehaves
     │   └── MigrationError         exit 2  the schema is behind and auto-migration is off
+    ├── ArtifactError              exit 1  the store fails, or an artefact is missing/incomplete
+    │   └── ArtifactIntegrityError exit 1  a stored file's checksum or manifest is wrong
     └── PartialFailure             exit 3  some restaurants fell back or failed
 """
 
@@ -76,6 +78,14 @@ class MigrationError(DatabaseError):
     """The database schema is not at the revision this Flux expects."""
 
     exit_code = EXIT_USAGE
+
+
+class ArtifactError(FluxError):
+    """The artefact store is unreachable, or an artefact is missing, incomplete or unwritable."""
+
+
+class ArtifactIntegrityError(ArtifactError):
+    """A stored artefact file or manifest is corrupt; the message names the file."""
 
 
 class PartialFailure(FluxError):

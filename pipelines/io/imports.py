@@ -181,7 +181,9 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
         if caps.timescale:
             key = (*LINE_KEY, c.TS_UTC)
             if not fresh:
-                delete_moved_lines(conn, caps, schema.order_lines, lines, LINE_KEY, c.TS_UTC)
+                delete_moved_lines(
+                    conn, caps, schema.order_lines, lines, natural_key=LINE_KEY, time_col=c.TS_UTC
+                )
         changed = upsert(conn, caps, schema.order_lines, lines, key, fresh=fresh)
         loaded += changed
         duplicate += dropped + len(lines) - changed

@@ -84,9 +84,9 @@ def bulk_insert(
     if frame.empty:
         return 0
     cols = ", ".join(f'"{c.name}"' for c in table.columns)
-    if caps.dialect == "postgresql" and caps.copy and conn.info.get("flux_copy", True):
-        if _try_copy(conn, table, frame, cols):
-            return len(frame)
+    copy_ok = caps.dialect == "postgresql" and caps.copy and conn.info.get("flux_copy", True)
+    if copy_ok and _try_copy(conn, table, frame, cols):
+        return len(frame)
     marks = ", ".join(["?" if caps.dialect == "sqlite" else "%s"] * len(table.columns))
     sql = f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})'
     raw = conn.connection.driver_connection
@@ -221,6 +221,7 @@ def delete_moved_lines(
     caps: DbCapabilities,
     table: sa.Table,
     frame: pd.DataFrame,
+    *,
     natural_key: Sequence[str],
     time_col: str,
 ) -> int:
