@@ -139,7 +139,7 @@ def _predict(fitted: _Fitted, keys: pd.DataFrame, spec: BacktestSpec) -> pd.Data
     frames = []
     if fitted.ensemble is not None:
         rows = fitted.ensemble.predict_all(keys).data
-        wanted = set(spec.models)
+        wanted = set(spec.models) - set(fitted.single)
         frames.append(rows[rows[c.MODEL].isin(wanted)])
     for name, model in fitted.single.items():
         out = model.predict(keys).data.copy()
