@@ -144,4 +144,4 @@ class ForecastFrame:
 def levels_in(frame: pd.DataFrame) -> list[int]:
     """The interval levels present in a forecast frame, e.g. [80, 95]."""
     prefix = f"{c.YHAT_LOWER}_"
-    return sorted(int(col[len(prefix):]) for col in frame.columns if col.startswith(prefix))
+    return sorted(int(col[len(prefix) :]) for col in frame.columns if col.startswith(prefix))

@@ -47,8 +47,13 @@ def assert_matches_truth(settings: Settings, folder: Path) -> None:
     """Daily covers, orders, net sales and item quantities equal the generator's truth."""
     truth = _truth(folder)
     got = demand_daily(settings)
-    merged = truth.merge(got, on=["restaurant_id", "business_date"], how="outer",
-                         suffixes=("_truth", "_flux"), indicator=True)
+    merged = truth.merge(
+        got,
+        on=["restaurant_id", "business_date"],
+        how="outer",
+        suffixes=("_truth", "_flux"),
+        indicator=True,
+    )
     missing = merged[merged["_merge"] != "both"]
     assert missing.empty, f"days only on one side:\n{missing.head(20)}"
     for col in ("orders", "net_sales_minor"):
@@ -67,8 +72,16 @@ def test_every_vendor_matches_ground_truth(settings: Settings, small_sample: Pat
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     formats = {f["format"] for f in summary["files"] if f["status"] == "loaded"}
-    assert formats >= {"restaurants", "events", "toast", "square", "lightspeed", "clover",
-                       "revel", "csv"}
+    assert formats >= {
+        "restaurants",
+        "events",
+        "toast",
+        "square",
+        "lightspeed",
+        "clover",
+        "revel",
+        "csv",
+    }
     assert summary["rows_rejected"] == 0
     assert_matches_truth(settings, small_sample)
 
@@ -141,7 +154,11 @@ def _plain_copy(src: Path, dst_dir: Path) -> Path:
     ids=["truncated-json", "missing-column", "utf16", "revel-missing-column"],
 )
 def test_broken_file_exits_2_and_changes_nothing(
-    settings: Settings, small_sample: Path, loaded: Path, pattern: str, corrupt: object,
+    settings: Settings,
+    small_sample: Path,
+    loaded: Path,
+    pattern: str,
+    corrupt: object,
     expect_field: str | None,
 ) -> None:
     before = _db_snapshot(settings)

@@ -38,8 +38,17 @@ def _ts(text: str) -> pd.Timestamp:
 def _lines(rows: list[tuple[str, str, str, str | None, str, str, float, int, str]]) -> pd.DataFrame:
     frame = pd.DataFrame(
         rows,
-        columns=[c.RESTAURANT_ID, c.ORDER_ID, c.LINE_ID, c.PARENT_LINE_ID, c.TS_UTC,
-                 c.BUSINESS_DATE, c.QUANTITY, c.NET_AMOUNT_MINOR, c.KIND],
+        columns=[
+            c.RESTAURANT_ID,
+            c.ORDER_ID,
+            c.LINE_ID,
+            c.PARENT_LINE_ID,
+            c.TS_UTC,
+            c.BUSINESS_DATE,
+            c.QUANTITY,
+            c.NET_AMOUNT_MINOR,
+            c.KIND,
+        ],
     )
     frame[c.SOURCE] = "square"
     frame[c.TS_UTC] = pd.to_datetime(frame[c.TS_UTC], utc=True)
@@ -70,8 +79,9 @@ def _load(settings: Settings, lines: pd.DataFrame) -> imports.LoadCounts:
     db.ensure_schema()
     with db.begin() as conn:
         caps = db.capabilities(conn)
-        imports.load_parsed(conn, caps, ParsedFile("r.csv", "restaurants", 2,
-                                                   restaurants=_restaurants()))
+        imports.load_parsed(
+            conn, caps, ParsedFile("r.csv", "restaurants", 2, restaurants=_restaurants())
+        )
         parsed = ParsedFile("x.csv", "square", len(lines), lines=lines)
         counts = imports.load_parsed(conn, caps, parsed)
         rollups.refresh(conn, caps, imports.touched_ranges(parsed))
@@ -84,9 +94,14 @@ def _daily(settings: Settings) -> list[tuple[object, ...]]:
     with db.connect() as conn:
         t = schema.demand_daily
         rows = conn.execute(
-            sa.select(t.c[c.RESTAURANT_ID], t.c[c.BUSINESS_DATE], t.c[c.COVERS], t.c[c.ORDERS],
-                      t.c[c.NET_SALES_MINOR], t.c.item_quantity)
-            .order_by(t.c[c.RESTAURANT_ID], t.c[c.BUSINESS_DATE])
+            sa.select(
+                t.c[c.RESTAURANT_ID],
+                t.c[c.BUSINESS_DATE],
+                t.c[c.COVERS],
+                t.c[c.ORDERS],
+                t.c[c.NET_SALES_MINOR],
+                t.c.item_quantity,
+            ).order_by(t.c[c.RESTAURANT_ID], t.c[c.BUSINESS_DATE])
         ).all()
     db.dispose()
     return [tuple(r) for r in rows]
@@ -118,12 +133,20 @@ def test_fifteen_minute_slots_sum_to_daily(settings: Settings) -> None:
     with db.connect() as conn:
         t = schema.demand_15min
         rows = conn.execute(
-            sa.select(t.c[c.RESTAURANT_ID], t.c[c.SLOT_START_UTC], t.c[c.ORDERS],
-                      t.c[c.NET_SALES_MINOR]).order_by(t.c[c.RESTAURANT_ID], t.c[c.SLOT_START_UTC])
+            sa.select(
+                t.c[c.RESTAURANT_ID], t.c[c.SLOT_START_UTC], t.c[c.ORDERS], t.c[c.NET_SALES_MINOR]
+            ).order_by(t.c[c.RESTAURANT_ID], t.c[c.SLOT_START_UTC])
         ).all()
     db.dispose()
-    slots = {(r[0], pd.Timestamp(r[1]).tz_localize(None) if pd.Timestamp(r[1]).tzinfo is None
-              else pd.Timestamp(r[1]).tz_convert(None)): (r[2], r[3]) for r in rows}
+    slots = {
+        (
+            r[0],
+            pd.Timestamp(r[1]).tz_localize(None)
+            if pd.Timestamp(r[1]).tzinfo is None
+            else pd.Timestamp(r[1]).tz_convert(None),
+        ): (r[2], r[3])
+        for r in rows
+    }
     assert slots[("r1", pd.Timestamp("2025-03-08 23:00"))] == (1, 1700)
     assert slots[("r1", pd.Timestamp("2025-03-09 02:00"))] == (1, 1000)
     assert sum(v[0] for k, v in slots.items() if k[0] == "r1") == 2
