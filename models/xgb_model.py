@@ -1,0 +1,260 @@
+"""XGBoost, one model across all restaurants (a global forecaster).
+
+Trained on the direct, origin-based frame of :mod:`models.features`: rows from weekly origins
+over the last year, each target 1..``horizon`` days after its origin, with features computed only
+from rows on or before the origin. The target is ``log1p(y)`` with squared error, i.e. the model
+minimises RMSLE. Forecasts come from the history statistics at the training cutoff (an
+:class:`~models.features.OriginState`) plus what is known about the target dates; that state, the
+calendar and the model's settings travel inside the UBJSON file (:meth:`XGBoostForecaster.to_ubj`),
+so a loaded model forecasts exactly as the fitted one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
+
+import numpy as np
+import pandas as pd
+
+from models import columns as c
+from models.base import Calendar, Forecaster, NotFittedError
+from models.features import (
+    HISTORY_COUNT,
+    OriginState,
+    feature_names,
+    features_from_state,
+    make_training_frame,
+    origin_state,
+    origins_before,
+    static_categories,
+)
+from models.frames import STEP, SeriesFrame
+
+if TYPE_CHECKING:
+    import xgboost as xgb
+
+__all__ = ["XGBoostForecaster"]
+
+_META_ATTR = "flux_meta"
+_META_VERSION = 1
+_MAX_LOG = 50.0  # expm1 overflow guard
+
+
+class XGBoostForecaster(Forecaster):
+    """One gradient-boosted tree model for all restaurants, by forecast step.
+
+    Args:
+        horizon: the largest step learned (days after the origin); later rows get no forecast.
+        n_estimators: boosting rounds.
+        learning_rate: shrinkage per round.
+        max_depth: tree depth.
+        min_child_weight: minimum hessian (rows, for squared error) in a leaf.
+        subsample: row share per tree.
+        colsample_bytree: feature share per tree.
+        origins_every: days between training origins.
+        origins_span: how far back (days) training origins reach from the cutoff.
+        log1p: learn ``log1p(y)`` (RMSLE) instead of ``y``.
+        n_jobs: threads.
+        random_state: the seed (with ``tree_method="hist"`` the fit is deterministic).
+    """
+
+    name: ClassVar[str] = "xgboost"
+    scope: ClassVar[Literal["local", "global"]] = "global"
+
+    def __init__(
+        self,
+        *,
+        horizon: int = 39,
+        n_estimators: int = 600,
+        learning_rate: float = 0.05,
+        max_depth: int = 8,
+        min_child_weight: float = 5,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        origins_every: int = 7,
+        origins_span: int = 364,
+        log1p: bool = True,
+        n_jobs: int = 2,
+        random_state: int = 0,
+    ) -> None:
+        self.horizon = horizon
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_child_weight = min_child_weight
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.origins_every = origins_every
+        self.origins_span = origins_span
+        self.log1p = log1p
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _booster_params(self) -> dict[str, Any]:
+        return {
+            "objective": "reg:squarederror",
+            "tree_method": "hist",
+            "eta": self.learning_rate,
+            "max_depth": self.max_depth,
+            "min_child_weight": self.min_child_weight,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "nthread": self.n_jobs,
+            "seed": self.random_state,
+            "verbosity": 0,
+        }
+
+    def _target(self, y: np.ndarray) -> np.ndarray:
+        return np.log1p(y) if self.log1p else y
+
+    def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:
+        import xgboost as xgb
+
+        self.categories_ = static_categories(calendar)
+        origins = origins_before(self.cutoff_, self.origins_every, self.origins_span)
+        frame = make_training_frame(series, calendar, self.horizon, origins, self.categories_)
+        if frame.empty:
+            frame = make_training_frame(series, calendar, self.horizon, [series.data[c.DS].min()])
+        self.feature_names_ = feature_names(frame)
+        data = xgb.QuantileDMatrix(
+            frame[self.feature_names_].to_numpy(dtype=np.float32),
+            label=self._target(frame[c.Y].to_numpy(dtype=float)),
+            feature_names=self.feature_names_,
+            nthread=self.n_jobs,
+        )
+        self.booster_: xgb.Booster = xgb.train(
+            self._booster_params(), data, num_boost_round=self.n_estimators
+        )
+        self.calendar_ = calendar
+        self.state_ = origin_state(series, self.cutoff_)
+        self.n_training_rows_ = len(frame)
+
+    def _predict(self, future: pd.DataFrame) -> np.ndarray:
+        import xgboost as xgb
+
+        frame = features_from_state(self.state_, future, self.calendar_, self.categories_)
+        matrix = xgb.DMatrix(
+            frame[self.feature_names_].to_numpy(dtype=np.float32),
+            feature_names=self.feature_names_,
+            nthread=self.n_jobs,
+        )
+        raw = np.asarray(self.booster_.predict(matrix), dtype=float)
+        yhat = np.expm1(np.minimum(raw, _MAX_LOG)) if self.log1p else raw
+        usable = (frame[HISTORY_COUNT].to_numpy() > 0) & (frame[STEP].to_numpy() >= 1)
+        return np.where(usable, np.clip(yhat, 0.0, None), np.nan)
+
+    # --- serialisation --------------------------------------------------------------------------
+
+    def to_ubj(self) -> bytes:
+        """The fitted model as XGBoost UBJSON, with Flux's state in a booster attribute.
+
+        Raises:
+            NotFittedError: before :meth:`fit`.
+        """
+        if not hasattr(self, "booster_"):
+            raise NotFittedError(f"{self.name} is not fitted yet; call fit() first")
+        booster = self.booster_.copy()
+        booster.set_attr(**{_META_ATTR: json.dumps(self._meta())})
+        return bytes(booster.save_raw(raw_format="ubj"))
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "version": _META_VERSION,
+            "params": self.get_params(),
+            "feature_names": self.feature_names_,
+            "categories": self.categories_,
+            "cutoff": self.cutoff_.isoformat(),
+            "freq": self.freq_,
+            "restaurants": list(self.restaurants_),
+            "failed": self.failed_,
+            "state": self.state_.to_dict(),
+            "calendar": _calendar_to_dict(self.calendar_),
+        }
+
+    @classmethod
+    def from_ubj(cls, data: bytes | bytearray) -> Self:
+        """A fitted forecaster from :meth:`to_ubj`'s bytes (forecasts identical to the original).
+
+        Raises:
+            ValueError: the file has no Flux state or a newer state version.
+        """
+        import xgboost as xgb
+
+        booster = xgb.Booster()
+        booster.load_model(bytearray(data))
+        raw = booster.attr(_META_ATTR)
+        if raw is None:
+            raise ValueError("not a Flux XGBoost model: no flux_meta attribute")
+        meta = json.loads(raw)
+        if int(meta["version"]) > _META_VERSION:
+            raise ValueError(f"flux_meta version {meta['version']} is newer than this Flux")
+        booster.set_attr(**{_META_ATTR: None})
+        self = cls(**meta["params"])
+        self.booster_ = booster
+        self.feature_names_ = list(meta["feature_names"])
+        self.categories_ = {k: list(v) for k, v in meta["categories"].items()}
+        self.cutoff_ = pd.Timestamp(meta["cutoff"])
+        self.freq_ = meta["freq"]
+        self.restaurants_ = list(meta["restaurants"])
+        self.failed_ = dict(meta["failed"])
+        self.state_ = OriginState.from_dict(meta["state"])
+        self.calendar_ = _calendar_from_dict(meta["calendar"])
+        return self
+
+    def feature_importance(self) -> pd.Series:
+        """Total gain per feature, largest first."""
+        if not hasattr(self, "booster_"):
+            raise NotFittedError(f"{self.name} is not fitted yet; call fit() first")
+        gain = self.booster_.get_score(importance_type="total_gain")
+        return pd.Series(gain, dtype=float).sort_values(ascending=False)
+
+
+def _frame_to_dict(frame: pd.DataFrame) -> dict[str, Any]:
+    """A small frame as JSON-ready columns (numbers round-trip exactly; dates as ISO strings)."""
+    columns: dict[str, Any] = {}
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            values = [None if pd.isna(v) else pd.Timestamp(v).isoformat() for v in col]
+            columns[str(name)] = {"kind": "datetime", "values": values}
+        elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            floats = col.to_numpy(dtype=float)
+            columns[str(name)] = {
+                "kind": "float",
+                "values": [None if np.isnan(v) else float(v) for v in floats],
+            }
+        else:
+            values = [None if _missing(v) else str(v) for v in col.astype(object)]
+            columns[str(name)] = {"kind": "str", "values": values}
+    return {"columns": columns}
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _frame_from_dict(data: dict[str, Any]) -> pd.DataFrame:
+    out: dict[str, pd.Series] = {}
+    for name, col in data["columns"].items():
+        if col["kind"] == "float":
+            out[name] = pd.Series([np.nan if v is None else v for v in col["values"]], dtype=float)
+        elif col["kind"] == "datetime":
+            out[name] = pd.Series(pd.to_datetime(col["values"]))
+        else:
+            out[name] = pd.Series(col["values"], dtype=object)
+    return pd.DataFrame(out)
+
+
+def _calendar_to_dict(calendar: Calendar) -> dict[str, Any]:
+    return {
+        "restaurants": _frame_to_dict(calendar.restaurants),
+        "events": _frame_to_dict(calendar.events),
+    }
+
+
+def _calendar_from_dict(data: dict[str, Any]) -> Calendar:
+    return Calendar(
+        restaurants=_frame_from_dict(data["restaurants"]),
+        events=_frame_from_dict(data["events"]),
+    )
