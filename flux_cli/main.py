@@ -193,6 +193,89 @@ def backtest_(
     backtest_command(STATE.settings(), dict(locals()))
 
 
+RestaurantOpt = Annotated[
+    list[str] | None, typer.Option("--restaurant", "-r", help="Only this restaurant (repeatable).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+@app.command("train")
+def train_(
+    target: Annotated[str, typer.Option("--target", help="The demand target.")] = "covers",
+    horizon: Annotated[int, typer.Option("--horizon", help="Days the model forecasts.")] = 28,
+    restaurant: RestaurantOpt = None,
+    backend: Annotated[
+        str, typer.Option("--backend", help="local (joblib) or sagemaker.")
+    ] = "local",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel workers.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    alias: Annotated[
+        str | None, typer.Option("--alias", help="Alias to point at the new artefact.")
+    ] = "candidate",
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit the ensemble and store it as an immutable, versioned artefact."""
+    from flux_cli.commands.forecast_cmd import train_command
+
+    train_command(STATE.settings(), dict(locals()))
+
+
+@app.command("predict")
+def predict_(
+    artifact: Annotated[
+        str, typer.Option("--artifact", "-a", help="Artefact id or alias.")
+    ] = "candidate",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Forecast origin date (default: latest data).")
+    ] = None,
+    restaurant: RestaurantOpt = None,
+    freq: Annotated[str, typer.Option("--freq", help="D, h or 15min.")] = "D",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write a .csv, .parquet or .json.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Forecast the horizon after the as-of date and store the forecast run."""
+    from flux_cli.commands.forecast_cmd import predict_command
+
+    predict_command(STATE.settings(), dict(locals()))
+
+
+@app.command("publish")
+def publish_(
+    forecast_run: Annotated[
+        str | None, typer.Option("--run", help="Forecast run id (default: the newest).")
+    ] = None,
+    restaurant: RestaurantOpt = None,
+    force: Annotated[
+        str | None, typer.Option("--force", help="Publish despite failed gates; give a reason.")
+    ] = None,
+    margin: Annotated[
+        float, typer.Option("--margin", help="How much the ensemble must beat seasonal naive.")
+    ] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Gate a forecast run and publish it to the table the web app reads."""
+    from flux_cli.commands.forecast_cmd import publish_command
+
+    publish_command(STATE.settings(), dict(locals()))
+
+
+@app.command("artefacts")
+def artefacts_(
+    action: Annotated[str, typer.Argument(help="list, show or promote.")] = "list",
+    ref: Annotated[str | None, typer.Argument(help="Artefact id, prefix or alias.")] = None,
+    alias: Annotated[
+        str | None, typer.Option("--alias", help="Alias to move (promote; default production).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List, show or promote stored artefacts."""
+    from flux_cli.commands.forecast_cmd import artefacts_command
+
+    artefacts_command(STATE.settings(), action, ref, alias, as_json)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database schema to this Flux's version."""

@@ -1,0 +1,295 @@
+"""``flux predict``: forecast the horizon after an as-of date from a stored artefact.
+
+Daily forecasts with intervals (and, with ``freq`` 15min or h, the daily figures split by each
+restaurant's recent intraday profile). Closed days (closure events) are forecast as zero and
+marked. The forecast run and its rows go to the database in one transaction; re-running the same
+artefact and as-of date replaces them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from models import columns as c
+from models.base import Calendar, future_frame
+from models.frames import SERVED_BY, SeriesFrame
+from models.persistence import load_ensemble
+from pipelines.errors import DataError, UsageError
+from pipelines.io import schema, series
+from pipelines.io.db import Database
+from pipelines.io.files import atomic_write
+from pipelines.settings import Settings
+from pipelines.train import SHARDS_FILE, open_artifacts
+
+Progress = Callable[[str, int, int], None]
+CLOSED = "closed"
+OUTPUT_COLUMNS = (
+    c.RESTAURANT_ID,
+    c.DS,
+    c.YHAT,
+    "yhat_lower_80",
+    "yhat_upper_80",
+    "yhat_lower_95",
+    "yhat_upper_95",
+    SERVED_BY,
+    CLOSED,
+)
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    """What to forecast."""
+
+    artifact: str = "candidate"
+    as_of: dt.date | None = None
+    restaurants: frozenset[str] | None = None
+    freq: str = "D"
+    output: Path | None = None
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    """A stored forecast run."""
+
+    forecast_run_id: str
+    artifact_id: str
+    as_of: dt.date
+    target: str
+    freq: str
+    forecasts: pd.DataFrame
+    skipped: dict[str, str]
+    fallbacks: dict[str, str]
+    seconds: float
+
+
+def _shard_files(store: object, artifact_id: str, names: list[str], shard: str) -> dict[str, bytes]:
+    prefix = f"shards/{shard}/"
+    read = store.read_file  # type: ignore[attr-defined]
+    return {n.removeprefix(prefix): read(artifact_id, n) for n in names if n.startswith(prefix)}
+
+
+def _future(
+    history: SeriesFrame, as_of: pd.Timestamp, horizon: int, calendar: Calendar
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    keys = future_frame(history.restaurants, as_of + pd.Timedelta(days=1), horizon)
+    closed = np.zeros(len(keys), dtype=bool)
+    weekly = recurring_closed_weekdays(history, as_of)
+    for rid in history.restaurants:
+        mine = (keys[c.RESTAURANT_ID] == rid).to_numpy()
+        days = calendar.closed_days(rid)
+        if len(days):
+            closed |= mine & keys[c.DS].isin(days).to_numpy()
+        if weekly.get(rid):
+            closed |= mine & keys[c.DS].dt.day_of_week.isin(weekly[rid]).to_numpy()
+    return keys[~closed].reset_index(drop=True), keys[closed].reset_index(drop=True)
+
+
+def recurring_closed_weekdays(
+    history: SeriesFrame, as_of: pd.Timestamp, weeks: int = 8
+) -> dict[str, list[int]]:
+    """Weekdays on which a restaurant had no rows in any of the last ``weeks`` weeks (while it
+    traded on other days): a recurring closure, such as closed on Mondays."""
+    start = as_of - pd.Timedelta(weeks=weeks)
+    recent = history.data[(history.data[c.DS] > start) & (history.data[c.DS] <= as_of)]
+    out: dict[str, list[int]] = {}
+    for rid, rows in recent.groupby(c.RESTAURANT_ID):
+        if rows[c.DS].nunique() < 3 * weeks:  # too little recent trading to tell
+            continue
+        seen = set(rows[c.DS].dt.day_of_week)
+        missing = [d for d in range(7) if d not in seen]
+        if missing:
+            out[str(rid)] = missing
+    return out
+
+
+def _daily(
+    request: PredictRequest, settings: Settings, db: Database, as_of_hint: dt.date | None
+) -> tuple[str, object, pd.DataFrame, dict[str, str], dt.date, Calendar]:
+    store = open_artifacts(settings)
+    artifact_id = store.resolve(request.artifact)
+    manifest = store.read_manifest(artifact_id)
+    shards: dict[str, str] = json.loads(store.read_file(artifact_id, SHARDS_FILE))
+    wanted = set(shards) if request.restaurants is None else set(shards) & request.restaurants
+    missing = sorted((request.restaurants or set()) - set(shards))
+    if request.restaurants and not wanted:
+        raise UsageError(f"artefact {artifact_id} has no model for {', '.join(missing)}")
+    with db.connect() as conn:
+        calendar = series.read_calendar(conn, wanted)
+        history = series.read_series(
+            conn, manifest.target, freq="D", restaurants=wanted, calendar=calendar, end=as_of_hint
+        )
+    as_of = (
+        pd.Timestamp(history.data[c.DS].max()) if as_of_hint is None else pd.Timestamp(as_of_hint)
+    )
+    frames = []
+    for shard in sorted(set(shards[r] for r in wanted)):
+        rids = [r for r in history.restaurants if shards.get(r) == shard]
+        if not rids:
+            continue
+        part = history.for_restaurants(rids)
+        files = _shard_files(store, artifact_id, list(manifest.files), shard)
+        model = load_ensemble(files, part, calendar)
+        model.cutoff_ = as_of
+        open_keys, closed_keys = _future(part, as_of, manifest.horizon, calendar)
+        rows = model.predict(open_keys).data
+        closed_rows = closed_keys.assign(**{c.YHAT: 0.0, SERVED_BY: CLOSED})
+        frames += [rows.assign(**{CLOSED: False}), closed_rows.assign(**{CLOSED: True})]
+    skipped = {r: "not in the artefact" for r in missing}
+    skipped.update(
+        {r: "no history up to the as-of date" for r in wanted if r not in set(history.restaurants)}
+    )
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=OUTPUT_COLUMNS)
+    for col in OUTPUT_COLUMNS:
+        if col not in out:
+            out[col] = np.nan if col.startswith(c.YHAT) else None
+    for col in ("yhat_lower_80", "yhat_lower_95", "yhat_upper_80", "yhat_upper_95"):
+        out.loc[out[CLOSED].astype(bool), col] = 0.0
+    out = out[list(OUTPUT_COLUMNS)].sort_values([c.RESTAURANT_ID, c.DS]).reset_index(drop=True)
+    return artifact_id, manifest, out, skipped, as_of.date(), calendar
+
+
+def _intraday(
+    db: Database, daily: pd.DataFrame, target: str, freq: str, as_of: dt.date
+) -> pd.DataFrame:
+    from models.intraday import business_day_slots, split_daily
+
+    with db.connect() as conn:
+        meta = series.read_restaurants(conn).set_index(c.RESTAURANT_ID)
+        history = series.read_series(
+            conn, target, freq=freq, restaurants=set(daily[c.RESTAURANT_ID]), end=as_of
+        )  # type: ignore[arg-type]
+    parts = []
+    for rid, day_rows in daily.groupby(c.RESTAURANT_ID):
+        cutoff = int(meta.loc[rid, c.CUTOFF_HOUR])
+        days = pd.DataFrame({c.RESTAURANT_ID: rid, c.DS: day_rows[c.DS].to_numpy()})
+        slots = business_day_slots(
+            days,
+            freq,
+            cutoff_hour=cutoff,  # type: ignore[arg-type]
+            tz=str(meta.loc[rid, c.TIMEZONE]),
+        )
+        hist = history.data[history.data[c.RESTAURANT_ID] == rid]
+        split = split_daily(day_rows.drop(columns=[CLOSED]), slots, hist, cutoff_hour=cutoff)  # type: ignore[arg-type]
+        closed_days = set(day_rows.loc[day_rows[CLOSED].astype(bool), c.DS])
+        split[CLOSED] = split[c.BUSINESS_DATE].isin(closed_days)
+        parts.append(split)
+    out = pd.concat(parts, ignore_index=True)
+    return out[[col for col in OUTPUT_COLUMNS if col in out]]
+
+
+def _store_run(
+    conn: Connection, run: dict[str, object], rows: pd.DataFrame, scope: frozenset[str] | None
+) -> str:
+    runs, fc = schema.forecast_runs, schema.forecasts
+    existing = conn.execute(
+        sa.select(runs.c.forecast_run_id).where(
+            runs.c.artifact_id == run["artifact_id"],
+            runs.c.as_of == run["as_of"],
+            runs.c.target == run["target"],
+            runs.c.freq == run["freq"],
+        )
+    ).scalar()
+    run_id = str(existing or run["forecast_run_id"])
+    if existing is None:
+        conn.execute(sa.insert(runs).values(**{**run, "forecast_run_id": run_id}))
+    delete = sa.delete(fc).where(fc.c.forecast_run_id == run_id)
+    if scope is not None:
+        delete = delete.where(fc.c.restaurant_id.in_(sorted(scope)))
+    conn.execute(delete)
+    records = rows.assign(forecast_run_id=run_id, closed=rows[CLOSED].astype(int))
+    records[c.DS] = pd.to_datetime(records[c.DS]).dt.to_pydatetime()
+    cols = [col.name for col in fc.columns]
+    payload = records[cols].astype(object).where(records[cols].notna(), None).to_dict("records")
+    if payload:
+        conn.execute(sa.insert(fc), payload)
+    return run_id
+
+
+def write_output(frame: pd.DataFrame, path: Path) -> None:
+    """The forecast as CSV, Parquet or JSON, by the file's suffix (written atomically)."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        with atomic_write(path, "wb") as fh:
+            frame.to_parquet(fh, index=False)
+    elif suffix == ".json":
+        with atomic_write(path) as fh:
+            frame.to_json(fh, orient="records", date_format="iso", indent=1)
+    elif suffix == ".csv":
+        with atomic_write(path) as fh:
+            frame.to_csv(fh, index=False)
+    else:
+        raise UsageError(f"{path}: --output must end in .csv, .parquet or .json")
+
+
+def run(
+    request: PredictRequest, settings: Settings, progress: Progress | None = None
+) -> PredictResult:
+    """Forecasts and stores the run.
+
+    Raises:
+        UsageError: bad options or an unknown artefact. DataError: no history.
+    """
+    if request.freq not in ("D", "h", "15min"):
+        raise UsageError("--freq must be D, h or 15min")
+    if request.output is not None and request.output.suffix.lower() not in (
+        ".csv",
+        ".parquet",
+        ".json",
+    ):
+        raise UsageError(f"{request.output}: --output must end in .csv, .parquet or .json")
+    started = time.perf_counter()
+    db = Database(settings)
+    db.ensure_schema()
+    if progress:
+        progress("forecasting", 0, 1)
+    artifact_id, manifest, daily, skipped, as_of, _ = _daily(request, settings, db, request.as_of)
+    if daily.empty:
+        raise DataError(f"no forecast could be made from artefact {artifact_id} at {as_of}")
+    target = manifest.target  # type: ignore[attr-defined]
+    rows = daily if request.freq == "D" else _intraday(db, daily, target, request.freq, as_of)
+    fallbacks = {
+        str(r): str(s)
+        for r, s in daily.loc[
+            ~daily[SERVED_BY].isin(["ensemble", CLOSED]), [c.RESTAURANT_ID, SERVED_BY]
+        ]
+        .drop_duplicates()
+        .itertuples(index=False)
+    }
+    run_row = {
+        "forecast_run_id": str(uuid.uuid4()),
+        "artifact_id": artifact_id,
+        "as_of": as_of,
+        c.TARGET: target,
+        "freq": request.freq,
+        "horizon": manifest.horizon,  # type: ignore[attr-defined]
+        "created_at": dt.datetime.now(dt.UTC),
+        "restaurants": int(rows[c.RESTAURANT_ID].nunique()),
+        "summary_json": json.dumps({"skipped": skipped, "fallbacks": fallbacks}),
+    }
+    with db.begin() as conn:
+        run_id = _store_run(conn, run_row, rows, request.restaurants)
+    db.dispose()
+    if request.output is not None:
+        write_output(rows, request.output)
+    return PredictResult(
+        forecast_run_id=run_id,
+        artifact_id=artifact_id,
+        as_of=as_of,
+        target=target,
+        freq=request.freq,
+        forecasts=rows,
+        skipped=skipped,
+        fallbacks=fallbacks,
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,200 @@
+"""``flux publish``: gate a forecast run, then make it what the web app reads.
+
+Gates: the artefact's validated ensemble beats seasonal naive by a margin; no restaurant is
+missing. ``force`` overrides with a logged reason. Publishing exports Parquet and JSON to the
+store under a dated key, upserts ``published_forecasts`` in one transaction (a kill leaves the
+previous publication intact), and moves the ``production`` alias.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from models import columns as c
+from pipelines.errors import DataError, UsageError
+from pipelines.io import schema
+from pipelines.io.db import Database
+from pipelines.settings import Settings
+from pipelines.train import SHARDS_FILE, open_artifacts
+
+log = logging.getLogger(__name__)
+PRODUCTION = "production"
+
+
+class GateError(DataError):
+    """A forecast run failed a publishing gate (exit 2; ``--force`` overrides)."""
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """What to publish."""
+
+    forecast_run: str | None = None  # None: the newest forecast run
+    restaurants: frozenset[str] | None = None
+    force_reason: str | None = None
+    margin: float = 0.0
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What was published."""
+
+    forecast_run_id: str
+    artifact_id: str
+    rows: int
+    restaurants: tuple[str, ...]
+    export_keys: tuple[str, ...]
+    gates: dict[str, str]
+    forced: str | None
+    published: pd.DataFrame
+    seconds: float
+
+
+def _run_row(conn: sa.Connection, ref: str | None) -> dict[str, object]:
+    runs = schema.forecast_runs
+    stmt = sa.select(runs)
+    stmt = (
+        stmt.where(runs.c.forecast_run_id == ref)
+        if ref
+        else stmt.order_by(runs.c.created_at.desc()).limit(1)
+    )
+    row = conn.execute(stmt).mappings().first()
+    if row is None:
+        raise UsageError(
+            f"no forecast run {ref!r}; run `flux predict` first"
+            if ref
+            else "no forecast run yet; run `flux predict` first"
+        )
+    return dict(row)
+
+
+def check_gates(
+    manifest_metrics: dict[str, object], expected: set[str], present: set[str], margin: float
+) -> dict[str, str]:
+    """Failed gates (name -> reason); empty when every gate passes."""
+    failed: dict[str, str] = {}
+    member = manifest_metrics.get("member_rmsle", {})
+    heldout = manifest_metrics.get("heldout_rmsle", {})
+    naive = member.get("seasonal_naive") if isinstance(member, dict) else None
+    ensemble = min(heldout.values()) if isinstance(heldout, dict) and heldout else None
+    if naive is None or ensemble is None:
+        failed["beats_seasonal_naive"] = "the artefact has no validation metrics to compare"
+    elif float(ensemble) > float(naive) * (1.0 - margin):
+        failed["beats_seasonal_naive"] = (
+            f"ensemble RMSLE {float(ensemble):.4f} does not beat seasonal naive "
+            f"{float(naive):.4f} by {margin:.0%}"
+        )
+    missing = sorted(expected - present)
+    if missing:
+        failed["no_restaurant_missing"] = f"no forecast for {', '.join(missing)}"
+    return failed
+
+
+def _upsert(conn: sa.Connection, frame: pd.DataFrame) -> None:
+    table = schema.published_forecasts
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    payload = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for start in range(0, len(payload), 5000):
+        stmt = insert(table).values(payload[start : start + 5000])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[c.RESTAURANT_ID, c.TARGET, "freq", c.DS],
+            set_={
+                k: stmt.excluded[k]
+                for k in (c.YHAT, "lower", "upper", "forecast_run_id", "published_at")
+            },
+        )
+        conn.execute(stmt)
+
+
+def run(request: PublishRequest, settings: Settings) -> PublishResult:
+    """Publishes a forecast run.
+
+    Raises:
+        GateError: a gate failed and no ``force_reason`` was given.
+    """
+    started = time.perf_counter()
+    db = Database(settings)
+    db.ensure_schema()
+    store = open_artifacts(settings)
+    with db.connect() as conn:
+        run_row = _run_row(conn, request.forecast_run)
+        fc = schema.forecasts
+        stmt = sa.select(fc).where(fc.c.forecast_run_id == run_row["forecast_run_id"])
+        if request.restaurants:
+            stmt = stmt.where(fc.c.restaurant_id.in_(sorted(request.restaurants)))
+        rows = pd.read_sql(stmt, conn)
+    artifact_id = str(run_row["artifact_id"])
+    manifest = store.read_manifest(artifact_id)
+    shards = json.loads(store.read_file(artifact_id, SHARDS_FILE))
+    expected = set(shards) if request.restaurants is None else set(request.restaurants)
+    failed = check_gates(
+        dict(manifest.backtest_metrics), expected, set(rows[c.RESTAURANT_ID]), request.margin
+    )
+    if failed and not request.force_reason:
+        first = next(iter(failed.values()))
+        raise GateError(f"publish refused: {first} (use --force REASON to override)")
+    if failed:
+        log.warning(
+            "publishing despite failed gates",
+            extra={
+                "gates": failed,
+                "reason": request.force_reason,
+                "forecast_run": run_row["forecast_run_id"],
+            },
+        )
+    now = dt.datetime.now(dt.UTC)
+    published = pd.DataFrame(
+        {
+            c.RESTAURANT_ID: rows[c.RESTAURANT_ID],
+            c.TARGET: run_row[c.TARGET],
+            "freq": run_row["freq"],
+            c.DS: pd.to_datetime(rows[c.DS]).dt.to_pydatetime(),
+            c.YHAT: rows[c.YHAT],
+            "lower": rows["yhat_lower_80"],
+            "upper": rows["yhat_upper_80"],
+            "forecast_run_id": run_row["forecast_run_id"],
+            "published_at": now,
+        }
+    )
+    keys = _export(store, published, run_row, now)
+    with db.begin() as conn:
+        _upsert(conn, published)
+    if request.restaurants is None:
+        store.set_alias(PRODUCTION, artifact_id)
+    db.dispose()
+    return PublishResult(
+        forecast_run_id=str(run_row["forecast_run_id"]),
+        artifact_id=artifact_id,
+        rows=len(published),
+        restaurants=tuple(sorted(set(published[c.RESTAURANT_ID]))),
+        export_keys=keys,
+        gates=failed,
+        forced=request.force_reason if failed else None,
+        published=published,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _export(
+    store: object, frame: pd.DataFrame, run_row: dict[str, object], now: dt.datetime
+) -> tuple[str, ...]:
+    stem = (
+        f"published/{now:%Y-%m-%d}/{run_row[c.TARGET]}-{run_row['freq']}-"
+        f"{str(run_row['forecast_run_id'])[:8]}"
+    )
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    text = frame.to_json(orient="records", date_format="iso")
+    put = store.put_bytes  # type: ignore[attr-defined]
+    put(f"{stem}.parquet", buf.getvalue())
+    put(f"{stem}.json", text.encode())
+    return (f"{stem}.parquet", f"{stem}.json")

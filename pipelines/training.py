@@ -1,0 +1,133 @@
+"""Training, pure: fit the ensemble on a series and return its artefact files and manifest
+fields. The local backend and the SageMaker entry point both call :func:`fit_files`, so local and
+remote training cannot drift apart."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from models import columns as c
+from models.base import Calendar
+from models.ensemble import EnsembleForecaster
+from models.frames import SeriesFrame
+from models.persistence import dump_ensemble
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train (every field is a plain value, so it travels as SageMaker hyperparameters).
+
+    Attributes:
+        target: The demand target.
+        freq: The series frequency (daily).
+        horizon: Periods the artefact forecasts; also the validation window for the weights.
+        members: Ensemble members.
+        levels: Interval levels.
+        jobs: Parallel workers.
+        seed: Random seed.
+        member_params: Extra settings per member.
+    """
+
+    target: str = c.COVERS
+    freq: str = "D"
+    horizon: int = 28
+    members: tuple[str, ...] = ("prophet", "xgboost")
+    levels: tuple[int, ...] = (80, 95)
+    jobs: int = 1
+    seed: int = 0
+    member_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def hyperparameters(self) -> dict[str, str]:
+        """The config as SageMaker hyperparameters (all strings)."""
+        import json
+
+        return {
+            "target": self.target,
+            "freq": self.freq,
+            "horizon": str(self.horizon),
+            "members": ",".join(self.members),
+            "levels": ",".join(map(str, self.levels)),
+            "jobs": str(self.jobs),
+            "seed": str(self.seed),
+            "member_params": json.dumps(self.member_params),
+        }
+
+    @classmethod
+    def from_hyperparameters(cls, hps: dict[str, str]) -> TrainConfig:
+        """The config from SageMaker hyperparameters (strings, possibly JSON-quoted)."""
+        import json
+
+        def text(key: str, default: str) -> str:
+            value = hps.get(key, default)
+            return (
+                json.loads(value)
+                if isinstance(value, str) and value.startswith('"')
+                else str(value)
+            )
+
+        return cls(
+            target=text("target", c.COVERS),
+            freq=text("freq", "D"),
+            horizon=int(text("horizon", "28")),
+            members=tuple(m for m in text("members", "prophet,xgboost").split(",") if m),
+            levels=tuple(int(v) for v in text("levels", "80,95").split(",") if v),
+            jobs=int(text("jobs", "1")),
+            seed=int(text("seed", "0")),
+            member_params=json.loads(text("member_params", "{}")),
+        )
+
+
+def fingerprint(series: SeriesFrame) -> str:
+    """A hash of the training data (restaurant, ds, y), to tell when it changed."""
+    data = series.data
+    hashed = pd.util.hash_pandas_object(data[[c.RESTAURANT_ID, c.DS, c.Y]], index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What training produced: files and the facts the manifest records."""
+
+    files: dict[str, bytes]
+    restaurants: list[str]
+    failed: dict[str, str]
+    weights: dict[str, Any]
+    validation_metrics: dict[str, Any]
+    training_start: str
+    training_end: str
+    fingerprint: str
+    member_params: dict[str, dict[str, Any]]
+
+
+def fit_files(series: SeriesFrame, calendar: Calendar, config: TrainConfig) -> Trained:
+    """Fits the ensemble on every row of ``series`` and returns its portable files."""
+    params = {name: dict(p) for name, p in config.member_params.items()}
+    if "xgboost" in config.members:
+        params.setdefault("xgboost", {}).setdefault("horizon", config.horizon)
+    model = EnsembleForecaster(
+        members=config.members,
+        validation_horizon=config.horizon,
+        levels=config.levels,
+        n_jobs=config.jobs,
+        member_params=params,
+        random_state=config.seed,
+    ).fit(series, calendar)
+    report = dict(model.weights_report_)
+    return Trained(
+        files=dump_ensemble(model),
+        restaurants=list(model.restaurants_),
+        failed=dict(model.failed_),
+        weights=report,
+        validation_metrics={
+            "member_rmsle": dict(model.member_scores_),
+            "heldout_rmsle": report.get("heldout_rmsle", {}),
+        },
+        training_start=str(pd.Timestamp(series.data[c.DS].min()).date()),
+        training_end=str(pd.Timestamp(series.data[c.DS].max()).date()),
+        fingerprint=fingerprint(series),
+        member_params=params,
+    )
