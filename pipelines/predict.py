@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from models import columns as c
 from models.base import Calendar, future_frame
-from models.frames import SERVED_BY, SeriesFrame
+from models.frames import SERVED_BY, Freq, SeriesFrame
 from models.persistence import load_ensemble
 from pipelines.errors import DataError, UsageError
 from pipelines.io import schema, series
@@ -142,9 +142,13 @@ def _daily(
         model = load_ensemble(files, part, calendar)
         model.cutoff_ = as_of
         open_keys, closed_keys = _future(part, as_of, manifest.horizon, calendar)
-        rows = model.predict(open_keys).data
-        closed_rows = closed_keys.assign(**{c.YHAT: 0.0, SERVED_BY: CLOSED})
-        frames += [rows.assign(**{CLOSED: False}), closed_rows.assign(**{CLOSED: True})]
+        rows = model.predict(open_keys).data.copy()
+        rows[CLOSED] = False
+        closed_rows = closed_keys.copy()
+        closed_rows[c.YHAT] = 0.0
+        closed_rows[SERVED_BY] = CLOSED
+        closed_rows[CLOSED] = True
+        frames += [rows, closed_rows]
     skipped = {r: "not in the artefact" for r in missing}
     skipped.update(
         {r: "no history up to the as-of date" for r in wanted if r not in set(history.restaurants)}
@@ -160,7 +164,7 @@ def _daily(
 
 
 def _intraday(
-    db: Database, daily: pd.DataFrame, target: str, freq: str, as_of: dt.date
+    db: Database, daily: pd.DataFrame, target: str, freq: Freq, as_of: dt.date
 ) -> pd.DataFrame:
     from models.intraday import business_day_slots, split_daily
 
@@ -168,19 +172,21 @@ def _intraday(
         meta = series.read_restaurants(conn).set_index(c.RESTAURANT_ID)
         history = series.read_series(
             conn, target, freq=freq, restaurants=set(daily[c.RESTAURANT_ID]), end=as_of
-        )  # type: ignore[arg-type]
+        )
+    cutoffs = meta[c.CUTOFF_HOUR].astype(int).to_dict()
+    zones = meta[c.TIMEZONE].astype(str).to_dict()
     parts = []
     for rid, day_rows in daily.groupby(c.RESTAURANT_ID):
-        cutoff = int(meta.loc[rid, c.CUTOFF_HOUR])
+        cutoff = int(cutoffs[rid])
         days = pd.DataFrame({c.RESTAURANT_ID: rid, c.DS: day_rows[c.DS].to_numpy()})
         slots = business_day_slots(
             days,
             freq,
-            cutoff_hour=cutoff,  # type: ignore[arg-type]
-            tz=str(meta.loc[rid, c.TIMEZONE]),
+            cutoff_hour=cutoff,
+            tz=zones[rid],
         )
         hist = history.data[history.data[c.RESTAURANT_ID] == rid]
-        split = split_daily(day_rows.drop(columns=[CLOSED]), slots, hist, cutoff_hour=cutoff)  # type: ignore[arg-type]
+        split = split_daily(day_rows.drop(columns=[CLOSED]), slots, hist, cutoff_hour=cutoff)
         closed_days = set(day_rows.loc[day_rows[CLOSED].astype(bool), c.DS])
         split[CLOSED] = split[c.BUSINESS_DATE].isin(closed_days)
         parts.append(split)
@@ -210,7 +216,8 @@ def _store_run(
     records = rows.assign(forecast_run_id=run_id, closed=rows[CLOSED].astype(int))
     records[c.DS] = pd.to_datetime(records[c.DS]).dt.to_pydatetime()
     cols = [col.name for col in fc.columns]
-    payload = records[cols].astype(object).where(records[cols].notna(), None).to_dict("records")
+    raw = records[cols].astype(object).where(records[cols].notna(), None).to_dict("records")
+    payload = [{str(k): v for k, v in row.items()} for row in raw]
     if payload:
         conn.execute(sa.insert(fc), payload)
     return run_id
@@ -257,7 +264,8 @@ def run(
     if daily.empty:
         raise DataError(f"no forecast could be made from artefact {artifact_id} at {as_of}")
     target = manifest.target  # type: ignore[attr-defined]
-    rows = daily if request.freq == "D" else _intraday(db, daily, target, request.freq, as_of)
+    freq: Freq = "15min" if request.freq == "15min" else "h" if request.freq == "h" else "D"
+    rows = daily if freq == "D" else _intraday(db, daily, target, freq, as_of)
     fallbacks = {
         str(r): str(s)
         for r, s in daily.loc[

@@ -37,10 +37,14 @@ class CliResult:
 
 def env_for(settings: Settings) -> dict[str, str]:
     """FLUX_* variables pointing the CLI at the test's database and home."""
-    return {
+    env = {
         "FLUX_HOME": str(settings.home),
         "FLUX_DATABASE_URL": settings.resolved_database_url,
+        "FLUX_ARTIFACTS_URI": settings.resolved_artifacts_uri,
     }
+    if settings.s3_endpoint_url:
+        env["FLUX_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
+    return env
 
 
 def run_cli(settings: Settings, args: Sequence[str]) -> CliResult:
