@@ -114,9 +114,7 @@ def main() -> None:
     parser.add_argument("--restaurants", type=int, default=300)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--format", default="square", choices=("square", "generic"))
-    parser.add_argument(
-        "--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--out", type=Path, default=None, help="write the table as CSV")
     args = parser.parse_args()
 
@@ -127,8 +125,10 @@ def main() -> None:
         written = _generator().generate_fleet(
             data_dir, n=args.restaurants, days=args.days, fmt=args.format
         )
-        print(f"generated {written:,} order lines for {args.restaurants} restaurants x "
-              f"{args.days} days in {time.perf_counter() - t0:.1f}s ({args.format} format)")
+        print(
+            f"generated {written:,} order lines for {args.restaurants} restaurants x "
+            f"{args.days} days in {time.perf_counter() - t0:.1f}s ({args.format} format)"
+        )
         rows: list[tuple[str, int, float]] = []
         n, s = bench_copy(data_dir, args.pg_url, tmpdir / "copy")
         rows.append(("postgres_copy", n, s))

@@ -55,7 +55,7 @@ def dump_ensemble(model: EnsembleForecaster) -> dict[str, bytes]:
             members[name] = {"params": _jsonable(member.get_params()), "refit": True}
     meta = {
         "format_version": FORMAT_VERSION,
-        "params": _jsonable({k: v for k, v in model.get_params().items()}),
+        "params": _jsonable(dict(model.get_params().items())),
         "members": members,
         "member_rank": list(model.member_rank_),
         "member_scores": model.member_scores_,

@@ -12,6 +12,7 @@ keeps its traceback. The CLI maps each branch to an exit code::
     │   └── MigrationError         exit 2  the schema is behind and auto-migration is off
     ├── ArtifactError              exit 1  the store fails, or an artefact is missing/incomplete
     │   └── ArtifactIntegrityError exit 1  a stored file's checksum or manifest is wrong
+    ├── TrainingJobError           exit 1  a SageMaker training job failed, stopped or timed out
     └── PartialFailure             exit 3  some restaurants fell back or failed
 """
 
@@ -86,6 +87,22 @@ class ArtifactError(FluxError):
 
 class ArtifactIntegrityError(ArtifactError):
     """A stored artefact file or manifest is corrupt; the message names the file."""
+
+
+class TrainingJobError(FluxError):
+    """A remote (SageMaker) training job failed, was stopped, timed out or left no usable model.
+
+    Args:
+        job_name: The training job.
+        reason: What went wrong, in plain words (SageMaker's ``FailureReason`` when it gave one).
+        status: The job's last known status (e.g. ``Failed``), if any.
+    """
+
+    def __init__(self, job_name: str, reason: str, *, status: str | None = None) -> None:
+        self.job_name = job_name
+        self.reason = reason
+        self.status = status
+        super().__init__(f"SageMaker training job {job_name}: {reason}")
 
 
 class PartialFailure(FluxError):

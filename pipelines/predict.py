@@ -133,7 +133,7 @@ def _daily(
         pd.Timestamp(history.data[c.DS].max()) if as_of_hint is None else pd.Timestamp(as_of_hint)
     )
     frames = []
-    for shard in sorted(set(shards[r] for r in wanted)):
+    for shard in sorted({shards[r] for r in wanted}):
         rids = [r for r in history.restaurants if shards.get(r) == shard]
         if not rids:
             continue
@@ -149,7 +149,7 @@ def _daily(
         closed_rows[SERVED_BY] = CLOSED
         closed_rows[CLOSED] = True
         frames += [rows, closed_rows]
-    skipped = {r: "not in the artefact" for r in missing}
+    skipped = dict.fromkeys(missing, "not in the artefact")
     skipped.update(
         {r: "no history up to the as-of date" for r in wanted if r not in set(history.restaurants)}
     )

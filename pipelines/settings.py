@@ -36,6 +36,9 @@ class Settings(BaseSettings):
             (``on``: fail without it), or never (``off``).
         log_format: ``auto`` (JSON when not on a terminal), ``json`` or ``console``.
         s3_endpoint_url: Endpoint of an S3-compatible store (None: AWS).
+        sagemaker_*: Training-job settings for ``flux train --backend sagemaker``: the training
+            image, execution role, S3 staging prefix, instance type and count, region, API
+            endpoint, and how long to wait.
     """
 
     model_config = SettingsConfigDict(env_prefix="FLUX_", extra="forbid")
@@ -50,6 +53,14 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     s3_endpoint_url: str | None = None
     db_connect_retries: int = Field(default=3, ge=0, le=20)
+    sagemaker_image_uri: str | None = None
+    sagemaker_role_arn: str | None = None
+    sagemaker_s3_prefix: str | None = None
+    sagemaker_instance_type: str = "ml.m5.xlarge"
+    sagemaker_instance_count: int = Field(default=2, ge=1, le=100)
+    sagemaker_region: str | None = None
+    sagemaker_endpoint_url: str | None = None
+    sagemaker_max_wait_seconds: int = Field(default=8 * 3600, ge=60)
 
     @field_validator("database_url")
     @classmethod

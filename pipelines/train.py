@@ -101,7 +101,7 @@ def _local(
 ) -> tuple[dict[str, bytes], training.Trained]:
     trained = training.fit_files(data, calendar, config)
     files = shard_files(LOCAL_SHARD, trained.files)
-    files[SHARDS_FILE] = json.dumps({r: LOCAL_SHARD for r in trained.restaurants}).encode()
+    files[SHARDS_FILE] = json.dumps(dict.fromkeys(trained.restaurants, LOCAL_SHARD)).encode()
     return files, trained
 
 

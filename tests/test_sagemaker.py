@@ -1,0 +1,583 @@
+"""SageMaker training, both halves, against moto's real HTTP server (S3 and the SageMaker API).
+
+moto accepts a training job and marks it Completed at once, but runs no container and writes no
+model. So the two halves are tested for real on either side of that gap: the CLI side exports the
+data and creates the job through moto; then the entry point runs here, once per simulated host,
+against an /opt/ml-shaped folder holding the shard SageMaker would have given that host; its model
+goes to the job's output keys (one host uploads it itself, as in a real job, the other is packed
+by the test); and the CLI side fetches, merges and checks the hosts' models.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import sys
+import tarfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pandas as pd
+import pytest
+from moto.server import ThreadedMotoServer
+
+from flux_sagemaker import entry
+from models import columns as c
+from models.base import Calendar
+from models.frames import SeriesFrame
+from models.persistence import load_ensemble
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, DataError, TrainingJobError
+from pipelines.io import sagemaker as sm
+from pipelines.io.artifacts import RetryPolicy
+from pipelines.training import TrainConfig
+from tests.synthetic_series import horizon, synthetic_series
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCESS_KEY = "AKIAFLUXTESTKEY12345"
+SECRET_KEY = "flux-test-secret-must-never-leak"
+REGION = "us-east-1"
+FAST = RetryPolicy(attempts=2, wait_initial=0.01, wait_max=0.02, timeout=5)
+CONFIG = TrainConfig(
+    horizon=14,
+    members=("prophet", "xgboost"),
+    member_params={"xgboost": {"n_estimators": 30, "origins_span": 84}},
+)
+HOSTS = ["algo-1", "algo-2"]
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server (S3 and SageMaker) on a free local port."""
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Test credentials only: nothing of the developer's AWS setup leaks in."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def s3(moto_endpoint: str) -> Any:
+    return boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+
+
+@pytest.fixture
+def settings(s3: Any, moto_endpoint: str) -> sm.SageMakerSettings:
+    """Two instances, a staging prefix in a new bucket, everything pointed at moto."""
+    bucket = f"flux-sm-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    return sm.SageMakerSettings(
+        image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/flux-train:test",
+        role_arn="arn:aws:iam::123456789012:role/flux-sagemaker",
+        s3_prefix=f"s3://{bucket}/flux/staging",
+        instance_type="ml.m5.large",
+        instance_count=2,
+        region=REGION,
+        endpoint_url=moto_endpoint,
+        s3_endpoint_url=moto_endpoint,
+        poll_seconds=0,
+        retry=FAST,
+    )
+
+
+@pytest.fixture(scope="module")
+def series() -> SeriesFrame:
+    return synthetic_series(4, 150)
+
+
+@pytest.fixture(scope="module")
+def calendar(series: SeriesFrame) -> Calendar:
+    ids = series.restaurants
+    restaurants = pd.DataFrame(
+        {c.RESTAURANT_ID: ids, c.COUNTRY: ["US"] * len(ids), c.SUBDIVISION: [None] * len(ids)}
+    )
+    events = pd.DataFrame(
+        {
+            c.RESTAURANT_ID: ["r1", None],
+            c.EVENT_KIND: [c.EVENT_CLOSURE, c.EVENT_LOCAL],
+            c.NAME: ["refit", "festival"],
+            c.START_DATE: pd.to_datetime(["2024-03-04", "2024-04-20"]),
+            c.END_DATE: pd.to_datetime(["2024-03-06", "2024-04-21"]),
+            c.LOWER_WINDOW: [0, 0],
+            c.UPPER_WINDOW: [0, 1],
+        }
+    )
+    return Calendar(restaurants=restaurants, events=events)
+
+
+def _keys(s3: Any, settings: sm.SageMakerSettings, under: str) -> list[str]:
+    bucket, prefix = settings.s3_prefix.removeprefix("s3://").split("/", 1)
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/{under}")
+    return sorted(o["Key"].removeprefix(f"{prefix}/") for o in listed.get("Contents", []))
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    return bucket, key
+
+
+def _moto_job(job_name: str) -> Any:
+    """moto's record of a training job (the server runs in this process)."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    for regions in sagemaker_backends.values():
+        for backend in regions.values():
+            if job_name in backend.training_jobs:
+                return backend.training_jobs[job_name]
+    raise KeyError(job_name)
+
+
+# --- simulated hosts -----------------------------------------------------------------------------
+
+
+def _download(s3: Any, uri: str, objects: list[str], dest: Path) -> None:
+    """Copies objects under the prefix ``uri`` into ``dest``, as SageMaker's File mode does."""
+    bucket, prefix = _split(uri)
+    dest.mkdir(parents=True, exist_ok=True)
+    for key in objects:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        (dest / key.removeprefix(prefix)).write_bytes(body)
+
+
+def _objects(s3: Any, uri: str) -> list[str]:
+    bucket, prefix = _split(uri)
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"])
+
+
+def _host_environ(root: Path, host: str, hosts: list[str]) -> dict[str, str]:
+    """The SM_* variables the SageMaker training toolkit sets, under a fake /opt/ml."""
+    return {
+        "SM_INPUT_DIR": str(root / "input"),
+        "SM_INPUT_CONFIG_DIR": str(root / "input" / "config"),
+        "SM_MODEL_DIR": str(root / "model"),
+        "SM_OUTPUT_DATA_DIR": str(root / "output" / "data"),
+        "SM_CHANNEL_TRAIN": str(root / "input" / "data" / "train"),
+        "SM_CHANNEL_CALENDAR": str(root / "input" / "data" / "calendar"),
+        "SM_HOSTS": json.dumps(hosts),
+        "SM_CURRENT_HOST": host,
+    }
+
+
+def _sagemaker_tar(folder: Path) -> bytes:
+    """A folder packed the way SageMaker packs /opt/ml/model (``./``-relative names)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(folder, arcname=".")
+    return buffer.getvalue()
+
+
+def run_hosts(s3: Any, job_name: str, tmp_path: Path) -> dict[str, dict[str, str]]:
+    """Does SageMaker's part of a job: gives host k shard k (ShardedByS3Key) and the whole
+    calendar (FullyReplicated), writes hyperparameters.json, runs the entry point per host, and
+    gets each host's model to ``output/<host>/model.tar.gz``. Returns each host's environment."""
+    job = _moto_job(job_name)
+    channels = {ch["ChannelName"]: ch["DataSource"]["S3DataSource"] for ch in job.input_data_config}
+    hosts = sm.host_names(job.resource_config["InstanceCount"])
+    shards = _objects(s3, channels["train"]["S3Uri"])
+    upload_uri = f"{job.output_data_config['S3OutputPath']}/{job_name}/output"  # the job's env
+    environs = {}
+    for k, host in enumerate(hosts):
+        root = tmp_path / host / "opt" / "ml"
+        environ = _host_environ(root, host, hosts)
+        _download(
+            s3, channels["train"]["S3Uri"], shards[k :: len(hosts)], root / "input/data/train"
+        )
+        cal_uri = channels["calendar"]["S3Uri"]
+        _download(s3, cal_uri, _objects(s3, cal_uri), root / "input/data/calendar")
+        config_dir = root / "input" / "config"
+        config_dir.mkdir(parents=True)
+        (config_dir / "hyperparameters.json").write_text(json.dumps(job.hyper_parameters))
+        if host == "algo-1":  # uploads its own model, as every host of a real job does
+            environ |= {sm.SHARD_UPLOAD_ENV: upload_uri, "FLUX_S3_ENDPOINT_URL": _endpoint(s3)}
+        assert entry.main(["train"], environ) == 0, (root / "output/failure").read_text()
+        if host != "algo-1":  # packed like SageMaker packs /opt/ml/model
+            bucket, key = _split(f"{upload_uri}/{host}/model.tar.gz")
+            s3.put_object(Bucket=bucket, Key=key, Body=_sagemaker_tar(root / "model"))
+        environs[host] = environ
+    return environs
+
+
+def _endpoint(s3: Any) -> str:
+    return str(s3.meta.endpoint_url)
+
+
+# --- the CLI side: export and create -------------------------------------------------------------
+
+
+def test_export_writes_one_parquet_object_per_shard(
+    settings: sm.SageMakerSettings, s3: Any, series: SeriesFrame, calendar: Calendar
+) -> None:
+    backend = sm.SageMakerBackend(settings)
+    train_uri, calendar_uri = backend.export_training_data(series, calendar, "job-a", 2)
+    assert train_uri == f"{settings.s3_prefix}/jobs/job-a/input/train/"
+    assert calendar_uri == f"{settings.s3_prefix}/jobs/job-a/input/calendar/"
+    assert _keys(s3, settings, "jobs/job-a/") == [
+        "jobs/job-a/input/calendar/calendar-events.parquet",
+        "jobs/job-a/input/calendar/calendar-restaurants.parquet",
+        "jobs/job-a/input/train/series-0000.parquet",
+        "jobs/job-a/input/train/series-0001.parquet",
+    ]
+    shards = []
+    for key in _objects(s3, train_uri):
+        body = s3.get_object(Bucket=_split(train_uri)[0], Key=key)["Body"].read()
+        shards.append(pd.read_parquet(io.BytesIO(body)))
+    owners = [set(frame[c.RESTAURANT_ID]) for frame in shards]
+    assert owners == [{"r0", "r2"}, {"r1", "r3"}]  # sorted ids dealt round-robin
+    assert list(shards[0].columns) == [c.RESTAURANT_ID, c.DS, c.Y]
+    rebuilt = SeriesFrame.from_frame(pd.concat(shards, ignore_index=True))
+    pd.testing.assert_frame_equal(rebuilt.data, series.data)
+    with pytest.raises(DataError, match=r"4 restaurant\(s\) cannot fill 5 shard"):
+        backend.export_training_data(series, calendar, "job-b", 5)
+
+
+def test_create_training_job_registers_channels_and_hyperparameters(
+    settings: sm.SageMakerSettings, series: SeriesFrame, calendar: Calendar
+) -> None:
+    backend = sm.SageMakerBackend(settings)
+    inputs = backend.export_training_data(series, calendar, "job-c", 2)
+    arn = backend.create_training_job("job-c", CONFIG, inputs, 2)
+    assert arn.endswith(":training-job/job-c")
+    job = backend.describe("job-c")
+    assert job["AlgorithmSpecification"]["TrainingImage"] == settings.image_uri
+    assert job["AlgorithmSpecification"]["TrainingInputMode"] == "File"
+    assert job["RoleArn"] == settings.role_arn
+    channels = {
+        ch["ChannelName"]: ch["DataSource"]["S3DataSource"] for ch in job["InputDataConfig"]
+    }
+    assert channels["train"]["S3Uri"] == inputs[0]
+    assert channels["train"]["S3DataDistributionType"] == "ShardedByS3Key"
+    assert channels["calendar"]["S3Uri"] == inputs[1]
+    assert channels["calendar"]["S3DataDistributionType"] == "FullyReplicated"
+    assert job["OutputDataConfig"]["S3OutputPath"] == f"{settings.s3_prefix}/jobs"
+    assert job["ResourceConfig"]["InstanceType"] == "ml.m5.large"
+    assert job["ResourceConfig"]["InstanceCount"] == 2
+    assert job["HyperParameters"] == CONFIG.hyperparameters()
+    assert TrainConfig.from_hyperparameters(job["HyperParameters"]) == CONFIG
+    # moto drops the Environment; the request carries it (checked on the request itself).
+    request = sm.training_job_request(settings, "job-c", CONFIG, inputs, 2)
+    assert request["Environment"] == {
+        sm.SHARD_UPLOAD_ENV: f"{settings.s3_prefix}/jobs/job-c/output"
+    }
+
+
+# --- both halves: two simulated hosts ------------------------------------------------------------
+
+
+def test_two_hosts_train_their_shards_and_the_cli_merges_them(
+    settings: sm.SageMakerSettings,
+    s3: Any,
+    series: SeriesFrame,
+    calendar: Calendar,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_wait = sm.SageMakerBackend.wait_for_job
+
+    def wait_then_run_hosts(
+        self: sm.SageMakerBackend, job_name: str, progress: sm.Progress | None = None
+    ) -> Any:
+        done = real_wait(self, job_name, progress)  # moto: Completed at once
+        run_hosts(s3, job_name, tmp_path)  # what the instances would have done meanwhile
+        return done
+
+    monkeypatch.setattr(sm.SageMakerBackend, "wait_for_job", wait_then_run_hosts)
+    steps: list[tuple[str, int, int]] = []
+    files, summary = sm.run_remote_training(
+        series, calendar, CONFIG, settings, lambda *a: steps.append(a)
+    )
+
+    job_name = summary["job_name"]
+    assert _keys(s3, settings, f"jobs/{job_name}/output/") == [
+        f"jobs/{job_name}/output/algo-1/model.tar.gz",
+        f"jobs/{job_name}/output/algo-2/model.tar.gz",
+    ]
+    owners = json.loads(files["shards.json"])
+    assert sorted(owners) == series.restaurants  # every restaurant exactly once
+    assert owners == {"r0": "algo-1", "r1": "algo-2", "r2": "algo-1", "r3": "algo-2"}
+    for host in HOSTS:
+        assert f"shards/{host}/ensemble.json" in files
+        assert f"shards/{host}/xgboost.ubj" in files
+        record = json.loads(files[f"shards/{host}/trained.json"])
+        assert record["host"] == host
+        assert sorted(record["restaurants"]) == sorted(r for r, h in owners.items() if h == host)
+        assert set(record) >= {"failed", "weights", "validation_metrics", "fingerprint"}
+    assert {rel.split("/")[-1] for rel in files if "/prophet/" in rel} == {
+        f"{r}.json" for r in series.restaurants
+    }
+    assert summary["hosts"] == HOSTS and summary["restaurants"] == series.restaurants
+    assert set(summary["weights"]) == set(HOSTS)
+    assert [s[1:] for s in steps] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    assert "Completed" in steps[2][0]
+
+    # Each shard is a loadable ensemble that forecasts its own restaurants.
+    for host in HOSTS:
+        prefix = f"shards/{host}/"
+        mine = series.for_restaurants(r for r, h in owners.items() if h == host)
+        shard = {k.removeprefix(prefix): v for k, v in files.items() if k.startswith(prefix)}
+        forecast = load_ensemble(shard, mine, calendar).predict(horizon(mine, 14)).data
+        assert set(forecast[c.RESTAURANT_ID]) == set(mine.restaurants)
+
+
+def test_missing_or_conflicting_host_models_are_refused(
+    settings: sm.SageMakerSettings, series: SeriesFrame, calendar: Calendar, s3: Any
+) -> None:
+    backend = sm.SageMakerBackend(settings)
+    with pytest.raises(TrainingJobError, match=r"host algo-1 left no model: .*not found"):
+        backend.fetch_host_models(_created_job(backend, series, calendar))
+    one = {"trained.json": json.dumps({"host": "algo-1", "restaurants": ["r0", "r1"]}).encode()}
+    two = {"trained.json": json.dumps({"host": "algo-2", "restaurants": ["r1"]}).encode()}
+    with pytest.raises(ValueError, match=r"restaurant r1 was trained by both algo-1 and algo-2"):
+        sm.merge_shards({"algo-1": one, "algo-2": two})
+    with pytest.raises(ValueError, match=r"host algo-2: trained.json was written by 'algo-1'"):
+        sm.merge_shards({"algo-2": one})
+    with pytest.raises(ValueError, match=r"host algo-1: its model has no trained.json"):
+        sm.merge_shards({"algo-1": {"ensemble.json": b"{}"}})
+
+
+def _created_job(backend: sm.SageMakerBackend, series: SeriesFrame, calendar: Calendar) -> str:
+    job_name = sm.new_job_name()
+    inputs = backend.export_training_data(series, calendar, job_name, 2)
+    backend.create_training_job(job_name, CONFIG, inputs, 2)
+    return job_name
+
+
+# --- failed, stopped and slow jobs ---------------------------------------------------------------
+
+
+REASON = "AlgorithmError: DataError: train channel: series: y has negative values"
+
+
+def test_a_failed_job_raises_with_its_failure_reason(
+    settings: sm.SageMakerSettings, series: SeriesFrame, calendar: Calendar
+) -> None:
+    """The job runs (InProgress) and fails while the CLI polls; the status flip is made on moto's
+    own record of the job, and every read goes through a real DescribeTrainingJob call."""
+    backend = sm.SageMakerBackend(settings, sleep=lambda _s: _fail(job_name))
+    job_name = _created_job(backend, series, calendar)
+    record = _moto_job(job_name)
+    record.training_job_status, record.secondary_status = "InProgress", "Training"
+    seen: list[str] = []
+    with pytest.raises(TrainingJobError) as err:
+        backend.wait_for_job(job_name, lambda label, *_: seen.append(label))
+    assert str(err.value) == f"SageMaker training job {job_name}: failed: {REASON}"
+    assert err.value.status == "Failed" and err.value.reason == f"failed: {REASON}"
+    assert err.value.exit_code == 1
+    assert seen == [
+        f"SageMaker job {job_name}: InProgress (Training)",
+        f"SageMaker job {job_name}: Failed (Failed)",
+    ]
+
+
+def _fail(job_name: str) -> None:
+    record = _moto_job(job_name)
+    record.training_job_status = record.secondary_status = "Failed"
+    record.failure_reason = REASON
+
+
+def test_run_remote_training_on_a_failed_job_returns_no_files(
+    settings: sm.SageMakerSettings,
+    series: SeriesFrame,
+    calendar: Calendar,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_create = sm.SageMakerBackend.create_training_job
+
+    def create_then_fail(self: sm.SageMakerBackend, job_name: str, *args: Any) -> str:
+        arn = real_create(self, job_name, *args)
+        _fail(job_name)
+        return arn
+
+    monkeypatch.setattr(sm.SageMakerBackend, "create_training_job", create_then_fail)
+    fetched: list[str] = []
+    monkeypatch.setattr(sm.SageMakerBackend, "fetch_host_models", lambda s, j: fetched.append(j))
+    with pytest.raises(TrainingJobError, match=r"failed: AlgorithmError: DataError"):
+        sm.run_remote_training(series, calendar, CONFIG, settings)
+    assert fetched == []
+
+
+def test_a_stopped_or_slow_job_raises(
+    settings: sm.SageMakerSettings,
+    series: SeriesFrame,
+    calendar: Calendar,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [0.0]
+
+    def tick(seconds: float) -> None:
+        now[0] += 60
+
+    slow = replace(settings, max_wait_seconds=100, poll_seconds=60)
+    backend = sm.SageMakerBackend(slow, sleep=tick, clock=lambda: now[0])
+    job_name = _created_job(backend, series, calendar)
+    _moto_job(job_name).training_job_status = "InProgress"
+    stopped: list[str] = []  # moto has no StopTrainingJob: this one call is recorded instead
+    monkeypatch.setattr(
+        backend.client, "stop_training_job", lambda **kw: stopped.append(kw["TrainingJobName"])
+    )
+    with pytest.raises(TrainingJobError, match=r"did not finish within 100 s \(last status "):
+        backend.wait_for_job(job_name)
+    assert stopped == [job_name] and now[0] == 120
+    _moto_job(job_name).training_job_status = "Stopped"
+    with pytest.raises(TrainingJobError, match=r": was stopped$"):
+        backend.wait_for_job(job_name)
+
+
+def test_sagemaker_api_errors_are_training_job_errors(settings: sm.SageMakerSettings) -> None:
+    backend = sm.SageMakerBackend(settings)
+    with pytest.raises(TrainingJobError, match=r"job-x: cannot describe the job: .*Could not find"):
+        backend.describe("job-x")
+
+
+# --- the entry point on its own ------------------------------------------------------------------
+
+
+def _host_folder(root: Path, frame: pd.DataFrame, hps: dict[str, str]) -> dict[str, str]:
+    environ = _host_environ(root, "algo-1", ["algo-1"])
+    train = Path(environ["SM_CHANNEL_TRAIN"])
+    train.mkdir(parents=True)
+    frame.to_parquet(train / "series-0000.parquet", index=False)
+    Path(environ["SM_INPUT_CONFIG_DIR"]).mkdir(parents=True)
+    (Path(environ["SM_INPUT_CONFIG_DIR"]) / "hyperparameters.json").write_text(json.dumps(hps))
+    return environ
+
+
+def test_the_entry_point_reports_bad_input_in_the_failure_file(
+    tmp_path: Path, series: SeriesFrame
+) -> None:
+    frame = series.data.copy()
+    frame.loc[3, c.Y] = -1.0
+    environ = _host_folder(tmp_path / "ml", frame, CONFIG.hyperparameters())
+    assert entry.main([], environ) == EXIT_USAGE
+    failure = (tmp_path / "ml" / "output" / "failure").read_text()
+    assert failure.splitlines()[0] == (
+        "train channel (series-0000.parquet): series: y has negative values"
+    )
+    assert not (tmp_path / "ml" / "model" / "trained.json").exists()
+
+
+def test_the_entry_point_refuses_bad_settings_and_arguments(tmp_path: Path) -> None:
+    environ = _host_folder(tmp_path / "ml", pd.DataFrame({"x": [1]}), {"horizon": "soon"})
+    assert entry.main(["train"], environ) == EXIT_USAGE
+    failure = tmp_path / "ml" / "output" / "failure"
+    assert failure.read_text().startswith("invalid hyperparameters: invalid literal for int()")
+    assert entry.main(["serve"], environ) == EXIT_USAGE
+    assert failure.read_text() == "unexpected arguments 'serve'; the image only trains\n"
+    environ["SM_HOSTS"] = '["algo-1"'
+    assert entry.main(["train"], environ) == EXIT_USAGE
+    assert failure.read_text().startswith("SM_HOSTS: not valid JSON")
+
+
+def test_a_bug_in_training_leaves_its_traceback(
+    tmp_path: Path, series: SeriesFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*args: object) -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(entry, "fit_files", boom)
+    environ = _host_folder(tmp_path / "ml", series.data, CONFIG.hyperparameters())
+    assert entry.main(["train"], environ) == EXIT_FAILURE
+    lines = (tmp_path / "ml" / "output" / "failure").read_text().splitlines()
+    assert lines[0] == "RuntimeError: boom second line"
+    assert lines[2] == "Traceback (most recent call last):"
+
+
+def test_python_m_flux_sagemaker_runs_without_boto3(tmp_path: Path) -> None:
+    """The image's ENTRYPOINT (``python -m flux_sagemaker train``) with boto3 unimportable: an
+    empty shard fails cleanly, so neither the import nor the failure path needs boto3."""
+    environ = _host_environ(tmp_path / "ml", "algo-2", HOSTS)
+    code = (
+        "import runpy, sys; sys.modules['boto3'] = sys.modules['botocore'] = None; "
+        "sys.argv = ['flux_sagemaker', 'train']; "
+        "runpy.run_module('flux_sagemaker', run_name='__main__', alter_sys=True)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", **environ},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == EXIT_USAGE, done.stderr
+    failure = (tmp_path / "ml" / "output" / "failure").read_text()
+    assert failure.startswith("train channel ") and "no series-*.parquet file" in failure
+    assert "training failed: train channel" in done.stderr
+
+
+def test_hyperparameters_from_the_toolkit_and_from_the_file(tmp_path: Path) -> None:
+    environ = _host_folder(tmp_path / "ml", pd.DataFrame(), CONFIG.hyperparameters())
+    from_file = entry.read_hyperparameters(entry.TrainingEnv.from_environ(environ))
+    assert TrainConfig.from_hyperparameters(from_file) == CONFIG
+    # The SageMaker training toolkit JSON-decodes every value it can before setting SM_HPS.
+    decoded = {k: _decode(v) for k, v in CONFIG.hyperparameters().items()}
+    environ["SM_HPS"] = json.dumps(decoded)
+    from_toolkit = entry.read_hyperparameters(entry.TrainingEnv.from_environ(environ))
+    assert TrainConfig.from_hyperparameters(from_toolkit) == CONFIG
+
+
+def _decode(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def test_hosts_come_from_resourceconfig_without_the_toolkit(tmp_path: Path) -> None:
+    config = tmp_path / "input" / "config"
+    config.mkdir(parents=True)
+    (config / "resourceconfig.json").write_text(
+        json.dumps({"current_host": "algo-2", "hosts": HOSTS})
+    )
+    env = entry.TrainingEnv.from_environ({"SM_INPUT_DIR": str(tmp_path / "input")})
+    assert (env.hosts, env.current_host) == (tuple(HOSTS), "algo-2")
+    assert env.train_dir == tmp_path / "input" / "data" / "train"
+    assert env.output_dir == Path("/opt/ml/output")
+
+
+def test_model_archives_are_read_safely() -> None:
+    def tar_with(add: Callable[[tarfile.TarFile], None]) -> bytes:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            add(tar)
+        return buffer.getvalue()
+
+    def member(name: str, kind: bytes = tarfile.REGTYPE) -> Callable[[tarfile.TarFile], None]:
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        return lambda tar: tar.addfile(info, io.BytesIO(b""))
+
+    assert sm.unpack_model(tar_with(member("./a/b.json")), "x") == {"a/b.json": b""}
+    with pytest.raises(ValueError, match=r"invalid relative path"):
+        sm.unpack_model(tar_with(member("../escape.json")), "x")
+    with pytest.raises(ValueError, match=r"x: link is not a regular file"):
+        sm.unpack_model(tar_with(member("link", tarfile.SYMTYPE)), "x")
+    with pytest.raises(ValueError, match=r"x: not a readable model.tar.gz"):
+        sm.unpack_model(b"not a tar", "x")
