@@ -29,7 +29,7 @@ from models.features import (
     origins_before,
     static_categories,
 )
-from models.frames import STEP, SeriesFrame
+from models.frames import STEP, FrameError, SeriesFrame
 
 if TYPE_CHECKING:
     import xgboost as xgb
@@ -114,8 +114,11 @@ class XGBoostForecaster(Forecaster):
         self.categories_ = static_categories(calendar)
         origins = origins_before(self.cutoff_, self.origins_every, self.origins_span)
         frame = make_training_frame(series, calendar, self.horizon, origins, self.categories_)
+        if frame.empty:  # a history shorter than origins_every: learn from its first day
+            first = [pd.Timestamp(series.data[c.DS].min())]
+            frame = make_training_frame(series, calendar, self.horizon, first, self.categories_)
         if frame.empty:
-            frame = make_training_frame(series, calendar, self.horizon, [series.data[c.DS].min()])
+            raise FrameError(f"{self.name}: no training rows (the series spans a single day)")
         self.feature_names_ = feature_names(frame)
         data = xgb.QuantileDMatrix(
             frame[self.feature_names_].to_numpy(dtype=np.float32),

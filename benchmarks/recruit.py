@@ -1,0 +1,700 @@
+"""Accuracy on real restaurants: the Recruit protocol of BENCHMARKS.md.
+
+Loads the Recruit visitor counts (``../shared/data/recruit``; never copied into the project)
+through Flux's own import path into a fresh SQLite database in a temporary folder: a generated
+``restaurants.csv`` (Asia/Tokyo, JP, cutoff hour 0, JPY) and ``air_visit_data.csv`` as a
+pre-aggregated ``series`` with a column mapping (target ``visitors``). The series and calendar are
+read back with :func:`pipelines.io.series.read_series` / ``read_calendar``.
+
+Three folds (cutoffs 2016-12-14, 2017-02-04, 2017-03-14), horizon 39 days. Evaluated rows: the rows
+that exist in each test window, for restaurants with at least 14 rows on or before the cutoff.
+Every method must give each evaluated row a finite forecast >= 0 (the script fails otherwise).
+
+Methods (``--methods``, comma-separated; default all):
+
+- through ``flux backtest``'s code (:func:`pipelines.backtesting.run_backtest`, one spec per fold
+  so each fold is timed): ``flux_ensemble``, ``flux_prophet``, ``flux_xgboost``,
+  ``seasonal_naive``, ``weekday_median`` (these have Flux's calibrated 80% intervals);
+- peers, written the way their documentation shows, in this process, on the same rows:
+  ``prophet_default`` (Prophet's defaults plus the ``date_info.csv`` holidays, on y; its own 80%
+  interval, which is Prophet's default ``interval_width``), ``prophet_log1p`` (the same on
+  log1p(y), expm1 back), both parallel over restaurants with joblib; ``statsforecast_autoets``
+  (AutoETS, season 7, log1p, gaps filled as zero; its 80% interval); ``mlforecast_lightgbm``
+  (LightGBM, lags 7..28, rolling means of lag 7 over 7 and 28 days, day of week, month, day,
+  holiday flag as an exogenous feature, log1p, gaps filled as zero, 300 trees, learning rate 0.05,
+  63 leaves, recursive over 39 days; no interval, so coverage is blank).
+
+Seconds are fit + predict of all restaurants of a fold (the import and the heavy library imports
+are outside the timings; a tiny untimed warm-up starts the worker processes first). The script sets
+``OMP_WAIT_POLICY=PASSIVE`` (unless already set) for every method alike: spinning OpenMP threads
+make XGBoost and LightGBM many times slower on a machine whose cores are busy.
+
+Usage (from the repository root, with the ``bench`` dependency group installed:
+``python3 -m uv sync --locked --group bench``)::
+
+    .venv/bin/python benchmarks/recruit.py [--data ../shared/data/recruit] [--out folds.csv]
+        [--markdown table.md] [--methods seasonal_naive,weekday_median] [--jobs 2]
+        [--restaurants 60]
+
+``--out`` writes one row per method and fold (``method, fold, rmsle, wape, coverage_80,
+seconds``); ``--markdown`` writes the table that is also printed. ``--restaurants N`` runs on a
+deterministic sample of N restaurants (quick runs; the row counts then differ from BENCHMARKS.md).
+"""
+
+# ruff: noqa: E402
+from __future__ import annotations
+
+import os
+
+# OpenMP threads (XGBoost in Flux, LightGBM in the peer) spin while they wait by default; on a
+# shared machine whose cores are busy that makes 2-thread fits 10-40x slower than 1-thread ones.
+# Passive waiting must be chosen before libgomp loads (scikit-learn loads it on import).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
+import contextlib
+import csv
+import io
+import logging
+import math
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models import columns as c
+from models import metrics
+from models.base import Calendar
+from models.frames import SeriesFrame, interval_columns
+from pipelines import backtesting, ingest
+from pipelines.io.adapters.base import ColumnMapping
+from pipelines.io.db import Database
+from pipelines.io.series import read_calendar, read_series
+from pipelines.settings import Settings, load_settings
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "recruit"
+VISITS_FILE = "air_visit_data.csv"
+STORES_FILE = "air_store_info.csv"
+DATES_FILE = "date_info.csv"
+
+CUTOFFS: tuple[pd.Timestamp, ...] = tuple(
+    pd.Timestamp(d) for d in ("2016-12-14", "2017-02-04", "2017-03-14")
+)
+HORIZON = 39
+MIN_TRAIN_ROWS = 14
+LEVEL = 80
+SEED = 0
+TARGET = c.VISITORS
+REFERENCE_ROWS = (24_879, 27_320, 27_896)
+REFERENCE_RESTAURANTS = (808, 810, 822)
+
+FLUX_MODELS: dict[str, str] = {
+    "flux_ensemble": "ensemble",
+    "flux_prophet": "prophet",
+    "flux_xgboost": "xgboost",
+    "seasonal_naive": "seasonal_naive",
+    "weekday_median": "weekday_median",
+}
+PEERS = ("prophet_default", "prophet_log1p", "statsforecast_autoets", "mlforecast_lightgbm")
+METHODS: tuple[str, ...] = (*FLUX_MODELS, *PEERS)
+CSV_COLUMNS = ("method", "fold", "rmsle", "wape", "coverage_80", "seconds")
+
+LO, HI = interval_columns(LEVEL)
+UID = "unique_id"  # the id column of statsforecast and mlforecast
+HOLIDAY = "holiday"
+
+_NOISY_LOGGERS = ("cmdstanpy", "prophet", "prophet.plot", "prophet.models", "prophet.forecaster")
+_MAX_LOG = 50.0  # expm1 overflow guard for forecasts made on log1p
+
+
+class BenchmarkError(RuntimeError):
+    """The benchmark cannot run or a method broke the protocol."""
+
+
+# --------------------------------------------------------------------------------------------
+# Data: through Flux's import, then back out of the database
+
+
+@dataclass(frozen=True)
+class Data:
+    """The series and calendar as Flux reads them, plus the holiday dates of date_info.csv."""
+
+    series: SeriesFrame
+    calendar: Calendar
+    holidays: pd.DatetimeIndex
+    import_seconds: float
+    rows_loaded: int
+
+
+def _check_data(folder: Path) -> None:
+    missing = [n for n in (VISITS_FILE, STORES_FILE, DATES_FILE) if not (folder / n).is_file()]
+    if missing:
+        raise BenchmarkError(
+            f"{folder}: Recruit data not found (missing {', '.join(missing)}); pass --data "
+            "PATH to the folder described in ../shared/data/recruit/README.md"
+        )
+
+
+def _sample(ids: Sequence[str], n: int | None) -> list[str]:
+    """All ids, or a deterministic sample of ``n`` of them (sorted)."""
+    ids = sorted(ids)
+    if n is None or n >= len(ids):
+        return ids
+    if n < 1:
+        raise BenchmarkError("--restaurants must be at least 1")
+    rng = np.random.default_rng(SEED)
+    return sorted(str(x) for x in rng.choice(np.asarray(ids, dtype=object), n, replace=False))
+
+
+def _settings(home: Path) -> Settings:
+    return load_settings(
+        environ={},
+        home=home,
+        database_url=f"sqlite:///{(home / 'flux.db').as_posix()}",
+        timescale="off",
+    )
+
+
+def load_data(folder: Path, home: Path, n_restaurants: int | None) -> Data:
+    """Imports restaurants and visits with ``pipelines.ingest.run`` and reads them back."""
+    _check_data(folder)
+    stores = pd.read_csv(folder / STORES_FILE, usecols=["air_store_id"], dtype=str)
+    all_ids = sorted(stores["air_store_id"].tolist())
+    ids = _sample(all_ids, n_restaurants)
+    restaurants_csv = home / "restaurants.csv"
+    pd.DataFrame(
+        {
+            c.RESTAURANT_ID: all_ids,
+            c.NAME: all_ids,
+            c.TIMEZONE: "Asia/Tokyo",
+            c.COUNTRY: "JP",
+            c.CUTOFF_HOUR: 0,
+            c.CURRENCY: "JPY",
+        }
+    ).to_csv(restaurants_csv, index=False)
+
+    settings = _settings(home)
+    scope = frozenset(ids) if n_restaurants is not None else None
+    started = time.perf_counter()
+    ingest.run(ingest.IngestRequest(paths=(restaurants_csv,), format="restaurants"), settings)
+    mapping = ColumnMapping(
+        columns={c.RESTAURANT_ID: "air_store_id", c.DATE: "visit_date", c.VALUE: "visitors"},
+        target=TARGET,
+    )
+    result = ingest.run(
+        ingest.IngestRequest(
+            paths=(folder / VISITS_FILE,),
+            format="series",
+            mapping=mapping,
+            restaurants=scope,
+            strict=True,
+        ),
+        settings,
+    )
+    import_seconds = time.perf_counter() - started
+
+    db = Database(settings)
+    try:
+        with db.connect() as conn:
+            calendar = read_calendar(conn, scope)
+            series = read_series(conn, TARGET, restaurants=scope, calendar=calendar)
+    finally:
+        db.dispose()
+
+    dates = pd.read_csv(folder / DATES_FILE, parse_dates=["calendar_date"])
+    holidays = pd.DatetimeIndex(dates.loc[dates["holiday_flg"] == 1, "calendar_date"])
+    return Data(series, calendar, holidays, import_seconds, result.rows_loaded)
+
+
+# --------------------------------------------------------------------------------------------
+# Folds and scoring
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One origin: the eligible restaurants' training rows and the rows to evaluate."""
+
+    number: int
+    cutoff: pd.Timestamp
+    train: pd.DataFrame  # restaurant_id, ds, y (on or before the cutoff)
+    keys: pd.DataFrame  # restaurant_id, ds, y (the evaluated rows)
+
+    @property
+    def restaurants(self) -> list[str]:
+        """The evaluated restaurants, sorted."""
+        return sorted(self.keys[c.RESTAURANT_ID].unique().tolist())
+
+    @property
+    def future(self) -> pd.DatetimeIndex:
+        """Every day of the test window."""
+        return pd.date_range(self.cutoff + pd.Timedelta(days=1), periods=HORIZON, freq="D")
+
+
+def make_folds(series: SeriesFrame) -> list[Fold]:
+    """The protocol's folds (the same rule as ``run_backtest``)."""
+    folds = []
+    for i, cutoff in enumerate(CUTOFFS, start=1):
+        train = series.until(cutoff)
+        counts = train.data.groupby(c.RESTAURANT_ID).size()
+        eligible = counts[counts >= MIN_TRAIN_ROWS].index
+        test = series.between(cutoff, cutoff + pd.Timedelta(days=HORIZON)).for_restaurants(eligible)
+        keys = test.data[[c.RESTAURANT_ID, c.DS, c.Y]].reset_index(drop=True)
+        # Peers fit only restaurants that are evaluated in the fold.
+        train_rows = train.for_restaurants(keys[c.RESTAURANT_ID].unique()).data
+        folds.append(Fold(i, cutoff, train_rows.reset_index(drop=True), keys))
+    return folds
+
+
+@dataclass(frozen=True)
+class Result:
+    """One method on one fold."""
+
+    method: str
+    fold: int
+    rmsle: float
+    wape: float
+    coverage: float  # NaN without an interval
+    seconds: float
+
+
+def score(method: str, fold: Fold, pred: pd.DataFrame, seconds: float) -> Result:
+    """Scores the forecasts of ``fold``'s evaluated rows; every row must have one, finite, >= 0.
+
+    ``pred`` has ``restaurant_id, ds, yhat`` and optionally the 80% interval columns.
+    """
+    if pred.duplicated([c.RESTAURANT_ID, c.DS]).any():
+        raise BenchmarkError(f"{method}, fold {fold.number}: duplicate forecasts")
+    rows = fold.keys.merge(pred, on=[c.RESTAURANT_ID, c.DS], how="left")
+    yhat = rows[c.YHAT].to_numpy(dtype=float)
+    bad = ~(np.isfinite(yhat) & (yhat >= 0))
+    if bad.any():
+        raise BenchmarkError(
+            f"{method}, fold {fold.number}: {int(bad.sum())} of {len(rows)} evaluated rows have "
+            "no finite forecast >= 0"
+        )
+    y = rows[c.Y].to_numpy(dtype=float)
+    coverage = float("nan")
+    if LO in rows and HI in rows:
+        lo, hi = rows[LO].to_numpy(dtype=float), rows[HI].to_numpy(dtype=float)
+        coverage = float(np.mean((y >= lo) & (y <= hi)))
+    return Result(
+        method, fold.number, metrics.rmsle(y, yhat), metrics.wape(y, yhat), coverage, seconds
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Flux, through the backtest code path
+
+
+def run_flux(method: str, data: Data, fold: Fold, jobs: int) -> Result:
+    """``run_backtest`` with one cutoff (so the fold is timed on its own)."""
+    model = FLUX_MODELS[method]
+    spec = backtesting.BacktestSpec(
+        models=(model,),
+        cutoffs=(fold.cutoff,),
+        horizon=HORIZON,
+        min_train_rows=MIN_TRAIN_ROWS,
+        levels=(LEVEL,),
+        jobs=jobs,
+        seed=SEED,
+    )
+    started = time.perf_counter()
+    frame = backtesting.run_backtest(data.series, data.calendar, spec)
+    seconds = time.perf_counter() - started
+    rows = frame[frame[c.MODEL] == model]
+    if len(rows) != len(fold.keys):
+        raise BenchmarkError(
+            f"{method}, fold {fold.number}: the backtest scored {len(rows)} rows, the protocol "
+            f"has {len(fold.keys)} (a restaurant or day without a forecast?)"
+        )
+    keep = [c.RESTAURANT_ID, c.DS, c.YHAT] + [col for col in (LO, HI) if col in rows]
+    return score(method, fold, rows[keep], seconds)
+
+
+# --------------------------------------------------------------------------------------------
+# Peers
+
+
+def _silence_prophet() -> None:
+    for name in _NOISY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.CRITICAL)
+        logger.propagate = False
+        logger.disabled = True
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    _silence_prophet()
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        yield
+
+
+def _expm1(values: Any) -> np.ndarray:
+    out: np.ndarray = np.expm1(np.minimum(np.asarray(values, dtype=float), _MAX_LOG))
+    return out
+
+
+def _prophet_one(
+    restaurant_id: str,
+    history: pd.DataFrame,
+    future: pd.DataFrame,
+    holidays: pd.DataFrame,
+    log1p: bool,
+) -> pd.DataFrame:
+    """Prophet with its default settings plus holidays, on one restaurant (a joblib task)."""
+    with _quiet():
+        from prophet import Prophet
+
+        model = Prophet(holidays=holidays)
+        frame = history.assign(y=np.log1p(history["y"])) if log1p else history
+        model.fit(frame)
+        forecast = model.predict(future)
+    yhat = forecast["yhat"].to_numpy(dtype=float)
+    lo = forecast["yhat_lower"].to_numpy(dtype=float)
+    hi = forecast["yhat_upper"].to_numpy(dtype=float)
+    if log1p:
+        yhat, lo, hi = _expm1(yhat), _expm1(lo), _expm1(hi)
+    return pd.DataFrame(
+        {
+            c.RESTAURANT_ID: restaurant_id,
+            c.DS: forecast["ds"].to_numpy(),
+            c.YHAT: np.clip(yhat, 0.0, None),
+            LO: np.clip(lo, 0.0, None),
+            HI: np.clip(hi, 0.0, None),
+        }
+    )
+
+
+def _prophet(fold: Fold, holidays: pd.DatetimeIndex, jobs: int, log1p: bool) -> pd.DataFrame:
+    from joblib import Parallel, delayed
+
+    holiday_frame = pd.DataFrame({"holiday": "holiday", "ds": holidays})
+    future = pd.DataFrame({"ds": fold.future})
+    tasks = (
+        delayed(_prophet_one)(
+            str(rid), group[[c.DS, c.Y]].reset_index(drop=True), future, holiday_frame, log1p
+        )
+        for rid, group in fold.train.groupby(c.RESTAURANT_ID, sort=True)
+    )
+    parts = Parallel(n_jobs=jobs)(tasks)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _filled(fold: Fold, holidays: pd.DatetimeIndex) -> pd.DataFrame:
+    """Training rows as ``unique_id, ds, y`` with every missing day up to the cutoff filled as
+    zero visitors, plus the holiday flag."""
+    from utilsforecast.preprocessing import fill_gaps
+
+    df = fold.train.rename(columns={c.RESTAURANT_ID: UID})[[UID, c.DS, c.Y]]
+    df = fill_gaps(df, freq="D", start="per_serie", end=fold.cutoff)
+    df[c.Y] = df[c.Y].fillna(0.0).astype(float)
+    df[HOLIDAY] = df[c.DS].isin(holidays).astype(int)
+    return df.sort_values([UID, c.DS]).reset_index(drop=True)
+
+
+def _from_peer(frame: pd.DataFrame, column: str, log1p: bool, level: bool) -> pd.DataFrame:
+    back: Callable[[Any], np.ndarray] = _expm1 if log1p else np.asarray
+    out = pd.DataFrame(
+        {
+            c.RESTAURANT_ID: frame[UID].astype(str).to_numpy(),
+            c.DS: pd.to_datetime(frame[c.DS]).to_numpy(),
+            c.YHAT: np.clip(back(frame[column]), 0.0, None),
+        }
+    )
+    if level:
+        out[LO] = np.clip(back(frame[f"{column}-lo-{LEVEL}"]), 0.0, None)
+        out[HI] = np.clip(back(frame[f"{column}-hi-{LEVEL}"]), 0.0, None)
+    return out
+
+
+def _autoets(fold: Fold, holidays: pd.DatetimeIndex, jobs: int) -> pd.DataFrame:
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS
+
+    df = _filled(fold, holidays)[[UID, c.DS, c.Y]]
+    df[c.Y] = np.log1p(df[c.Y])
+    sf = StatsForecast(models=[AutoETS(season_length=7)], freq="D", n_jobs=jobs)
+    forecast = sf.forecast(df=df, h=HORIZON, level=[LEVEL])
+    return _from_peer(forecast, "AutoETS", log1p=True, level=True)
+
+
+def _lightgbm(fold: Fold, holidays: pd.DatetimeIndex, jobs: int) -> pd.DataFrame:
+    import lightgbm as lgb
+    from mlforecast import MLForecast
+    from mlforecast.lag_transforms import RollingMean
+    from mlforecast.target_transforms import GlobalSklearnTransformer
+    from sklearn.preprocessing import FunctionTransformer
+
+    df = _filled(fold, holidays)
+    model = lgb.LGBMRegressor(
+        n_estimators=300,
+        learning_rate=0.05,
+        num_leaves=63,
+        random_state=SEED,
+        n_jobs=jobs,
+        verbosity=-1,
+    )
+    fcst = MLForecast(
+        models={"lgbm": model},
+        freq="D",
+        lags=range(7, 29),
+        lag_transforms={7: [RollingMean(window_size=7), RollingMean(window_size=28)]},
+        date_features=["dayofweek", "month", "day"],
+        target_transforms=[
+            GlobalSklearnTransformer(FunctionTransformer(func=np.log1p, inverse_func=np.expm1))
+        ],
+        num_threads=jobs,
+    )
+    fcst.fit(df, static_features=[])  # log1p: the target transform above
+    ids = df[UID].unique()
+    future = pd.DataFrame(
+        {UID: np.repeat(ids, HORIZON), c.DS: np.tile(fold.future.to_numpy(), len(ids))}
+    )
+    future[HOLIDAY] = future[c.DS].isin(holidays).astype(int)
+    forecast = fcst.predict(h=HORIZON, X_df=future)
+    return _from_peer(forecast, "lgbm", log1p=False, level=False)
+
+
+def run_peer(method: str, data: Data, fold: Fold, jobs: int) -> Result:
+    """Fits and forecasts one peer on one fold (timed)."""
+    started = time.perf_counter()
+    if method == "prophet_default":
+        pred = _prophet(fold, data.holidays, jobs, log1p=False)
+    elif method == "prophet_log1p":
+        pred = _prophet(fold, data.holidays, jobs, log1p=True)
+    elif method == "statsforecast_autoets":
+        pred = _autoets(fold, data.holidays, jobs)
+    elif method == "mlforecast_lightgbm":
+        pred = _lightgbm(fold, data.holidays, jobs)
+    else:
+        raise BenchmarkError(f"unknown peer {method!r}")
+    seconds = time.perf_counter() - started
+    return score(method, fold, pred, seconds)
+
+
+def _warm_worker() -> int:
+    with _quiet():
+        import prophet  # noqa: F401
+
+    return 0
+
+
+def warm_up(methods: Sequence[str], jobs: int) -> None:
+    """Imports the libraries and starts the worker processes outside the timings."""
+    with _quiet():
+        if any(m in FLUX_MODELS for m in methods):
+            from models import registry
+
+            for model in FLUX_MODELS.values():
+                registry.forecaster_class(model)
+        if any(m.startswith("prophet") or m in ("flux_prophet", "flux_ensemble") for m in methods):
+            from joblib import Parallel, delayed
+
+            Parallel(n_jobs=jobs)(delayed(_warm_worker)() for _ in range(max(jobs, 1) * 2))
+        if "statsforecast_autoets" in methods:
+            import statsforecast  # noqa: F401
+        if "mlforecast_lightgbm" in methods:
+            import lightgbm  # noqa: F401
+            import mlforecast  # noqa: F401
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    return "" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def write_csv(path: Path, results: Sequence[Result]) -> None:
+    """One row per method and fold."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for r in results:
+            writer.writerow(
+                [r.method, r.fold, _fmt(r.rmsle, 6), _fmt(r.wape, 6), _fmt(r.coverage, 6),
+                 f"{r.seconds:.3f}"]
+            )  # fmt: skip
+
+
+def _summary(results: Sequence[Result]) -> pd.DataFrame:
+    frame = pd.DataFrame([r.__dict__ for r in results])
+    order = [m for m in METHODS if m in set(frame["method"])]
+    rmsle = frame.pivot(index="method", columns="fold", values="rmsle").reindex(order)
+    table = pd.DataFrame(index=pd.Index(order, name="method"))
+    for fold in sorted(frame["fold"].unique()):
+        table[f"RMSLE f{fold}"] = rmsle[fold]
+    grouped = frame.groupby("method")
+    table["mean RMSLE"] = grouped["rmsle"].mean()
+    table["mean WAPE"] = grouped["wape"].mean()
+    table["coverage 80"] = grouped["coverage"].mean()
+    table["seconds (3 folds)"] = grouped["seconds"].sum()
+    return table
+
+
+def _fold_line(folds: Sequence[Fold], sampled: bool) -> list[str]:
+    rows = [len(f.keys) for f in folds]
+    rests = [len(f.restaurants) for f in folds]
+    lines = [
+        "Evaluated rows per fold: "
+        + " / ".join(f"{n:,}" for n in rows)
+        + " from "
+        + " / ".join(f"{n:,}" for n in rests)
+        + " restaurants."
+    ]
+    if sampled:
+        lines.append("(A --restaurants sample: not comparable with BENCHMARKS.md's counts.)")
+    elif tuple(rows) == REFERENCE_ROWS and tuple(rests) == REFERENCE_RESTAURANTS:
+        lines.append("Same rows and restaurants as BENCHMARKS.md.")
+    else:
+        ref_rows = " / ".join(f"{n:,}" for n in REFERENCE_ROWS)
+        ref_rests = " / ".join(str(n) for n in REFERENCE_RESTAURANTS)
+        diff_rows = " / ".join(f"{a - b:+,}" for a, b in zip(rows, REFERENCE_ROWS, strict=True))
+        diff_rests = " / ".join(
+            f"{a - b:+}" for a, b in zip(rests, REFERENCE_RESTAURANTS, strict=True)
+        )
+        lines.append(
+            f"BENCHMARKS.md has {ref_rows} rows from {ref_rests} restaurants: a difference of "
+            f"{diff_rows} rows and {diff_rests} restaurants."
+        )
+    return lines
+
+
+def markdown(
+    results: Sequence[Result], folds: Sequence[Fold], notes: Sequence[str], sampled: bool
+) -> str:
+    """The table, best mean RMSLE and WAPE in bold, then the fold sizes and notes."""
+    table = _summary(results)
+    best = {col: table[col].idxmin() for col in ("mean RMSLE", "mean WAPE")}
+    header = ["method", *table.columns]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|---|" + "---:|" * len(table.columns),
+    ]
+    for method, row in table.iterrows():
+        cells = [str(method)]
+        for col in table.columns:
+            value = float(row[col])
+            if col.startswith("seconds"):
+                text = f"{value:.1f}"
+            elif col == "coverage 80":
+                text = "" if math.isnan(value) else f"{value:.1%}"
+            else:
+                text = _fmt(value)
+            if best.get(col) == method and text:
+                text = f"**{text}**"
+            cells.append(text)
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.extend(_fold_line(folds, sampled))
+    lines.extend(notes)
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+
+
+def _methods(text: str | None) -> list[str]:
+    if not text:
+        return list(METHODS)
+    wanted = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in wanted if m not in METHODS]
+    if unknown:
+        raise BenchmarkError(
+            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}"
+        )
+    return [m for m in METHODS if m in wanted]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the Recruit folder")
+    parser.add_argument("--out", type=Path, help="per-fold CSV to write")
+    parser.add_argument("--markdown", type=Path, help="markdown table to write")
+    parser.add_argument("--methods", help=f"comma list (default all): {', '.join(METHODS)}")
+    parser.add_argument("--jobs", type=int, default=2, help="parallel workers (default 2)")
+    parser.add_argument(
+        "--restaurants", type=int, help="a deterministic sample of N restaurants (quick runs)"
+    )
+    return parser.parse_args(argv)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the benchmark; returns the exit code."""
+    args = parse_args(argv)
+    try:
+        methods = _methods(args.methods)
+        if args.jobs < 1:
+            raise BenchmarkError("--jobs must be at least 1")
+        _check_data(args.data)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        # mlforecast notes short series dropped from training and NaN rolling features.
+        warnings.filterwarnings("ignore", category=UserWarning, module="mlforecast")
+        with tempfile.TemporaryDirectory(prefix="flux-recruit-") as tmp:
+            data = load_data(args.data, Path(tmp), args.restaurants)
+            _log(
+                f"imported {data.rows_loaded:,} rows of {len(data.series.restaurants)} "
+                f"restaurants in {data.import_seconds:.1f} s"
+            )
+            folds = make_folds(data.series)
+            warm_up(methods, args.jobs)
+            results: list[Result] = []
+            for method in methods:
+                run = run_flux if method in FLUX_MODELS else run_peer
+                for fold in folds:
+                    result = run(method, data, fold, args.jobs)
+                    results.append(result)
+                    _log(
+                        f"{method:<22} fold {fold.number}: RMSLE {result.rmsle:.4f}  WAPE "
+                        f"{result.wape:.4f}  coverage {_fmt(result.coverage)}  "
+                        f"{result.seconds:.1f} s"
+                    )
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    notes = [
+        f"Machine: {os.cpu_count()} CPUs, load average {load} at the end; OMP_WAIT_POLICY="
+        f"{os.environ.get('OMP_WAIT_POLICY', '')}.",
+        f"Data: {data.rows_loaded:,} rows imported through `flux import` (SQLite) in "
+        f"{data.import_seconds:.1f} s; {args.jobs} jobs; seconds are fit + predict of all "
+        "restaurants, summed over the 3 folds.",
+        "Coverage: share of evaluated rows inside the 80% interval (Flux: calibrated "
+        "intervals; Prophet: its default 80% interval from 1,000 samples; AutoETS: its 80% "
+        "interval; LightGBM: none).",
+    ]
+    if args.restaurants is not None:
+        notes.append(f"Run on a deterministic sample of {args.restaurants} restaurants.")
+    text = markdown(results, folds, notes, sampled=args.restaurants is not None)
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text, encoding="utf-8")
+    if args.out:
+        write_csv(args.out, results)
+        _log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
