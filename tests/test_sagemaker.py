@@ -581,3 +581,60 @@ def test_model_archives_are_read_safely() -> None:
         sm.unpack_model(tar_with(member("link", tarfile.SYMTYPE)), "x")
     with pytest.raises(ValueError, match=r"x: not a readable model.tar.gz"):
         sm.unpack_model(b"not a tar", "x")
+
+
+# --- the whole CLI path: flux train --backend sagemaker, then flux predict -----------------------
+
+
+def test_flux_train_on_sagemaker_registers_an_artifact_that_predicts(
+    settings: sm.SageMakerSettings, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from pipelines import train
+    from pipelines.settings import load_settings
+    from tests.conftest import load_generator
+    from tests.helpers import run_cli
+
+    sample = tmp_path / "sample"
+    load_generator().generate(
+        sample,
+        start=dt.date(2025, 4, 1),
+        days=150,
+        seed=8,
+        restaurants=["r01", "r05", "r07"],
+        scale=0.4,
+    )
+    flux = load_settings(
+        home=tmp_path / "home",
+        s3_endpoint_url=settings.s3_endpoint_url,
+        sagemaker_image_uri=settings.image_uri,
+        sagemaker_role_arn=settings.role_arn,
+        sagemaker_s3_prefix=settings.s3_prefix,
+        sagemaker_instance_count=2,
+        sagemaker_region=settings.region,
+        sagemaker_endpoint_url=settings.endpoint_url,
+    )
+    assert run_cli(flux, ["import", str(sample)]).exit_code == 0
+    real_wait = sm.SageMakerBackend.wait_for_job
+
+    def wait_then_run_hosts(
+        self: sm.SageMakerBackend, job_name: str, progress: sm.Progress | None = None
+    ) -> Any:
+        done = real_wait(self, job_name, progress)
+        run_hosts(s3, job_name, tmp_path / "hosts")
+        return done
+
+    monkeypatch.setattr(sm.SageMakerBackend, "wait_for_job", wait_then_run_hosts)
+    result = train.run(
+        train.TrainRequest(
+            horizon=14, backend="sagemaker", member_params=dict(CONFIG.member_params)
+        ),
+        flux,
+    )
+    assert result.manifest.trained_on == "sagemaker"
+    assert result.manifest.restaurants == ["r01", "r05", "r07"]
+    assert result.manifest.extra["job_name"]
+    predicted = run_cli(flux, ["predict", "--artifact", result.artifact_id, "--json"])
+    assert predicted.exit_code == 0, predicted.stderr
+    assert json.loads(predicted.stdout)["rows"] == 3 * 14
