@@ -154,3 +154,10 @@ def test_bad_options_exit_2(imported: Settings) -> None:
     assert result.exit_code == 2 and "unknown model" in result.stderr
     result = run_cli(imported, ["backtest", "--target", "visitors"])
     assert result.exit_code == 2 and "no 'visitors' data" in result.stderr
+
+
+def test_bad_dates_are_usage_errors(imported: Settings) -> None:
+    result = run_cli(imported, ["backtest", "--cutoff", "yesterday-ish"])
+    assert result.exit_code == 2 and "--cutoff" in result.stderr
+    result = run_cli(imported, ["predict", "--as-of", "nope"])
+    assert result.exit_code == 2 and "--as-of" in result.stderr

@@ -34,6 +34,13 @@ def _levels(value: str) -> tuple[int, ...]:
     return levels
 
 
+def _cutoffs(values: list[str] | None) -> tuple[pd.Timestamp, ...] | None:
+    try:
+        return tuple(pd.Timestamp(x).normalize() for x in values or ()) or None
+    except ValueError:
+        raise UsageError(f"--cutoff takes dates like 2026-06-01 (got {values!r})") from None
+
+
 def backtest_command(settings: Settings, options: dict[str, Any]) -> None:
     """Runs ``flux backtest`` and renders its result."""
     spec = backtesting.BacktestSpec(
@@ -42,7 +49,7 @@ def backtest_command(settings: Settings, options: dict[str, Any]) -> None:
         horizon=options["horizon"],
         step=options["step"],
         refit_every=options["refit_every"],
-        cutoffs=tuple(pd.Timestamp(x) for x in options["cutoff"] or ()) or None,
+        cutoffs=_cutoffs(options["cutoff"]),
         levels=_levels(options["levels"]),
         jobs=options["jobs"],
         seed=options["seed"],

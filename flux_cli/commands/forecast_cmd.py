@@ -57,7 +57,10 @@ def train_command(settings: Settings, o: dict[str, Any]) -> None:
 
 def predict_command(settings: Settings, o: dict[str, Any]) -> None:
     """Forecasts and prints a summary."""
-    as_of = dt.date.fromisoformat(o["as_of"]) if o["as_of"] else None
+    try:
+        as_of = dt.date.fromisoformat(o["as_of"]) if o["as_of"] else None
+    except ValueError:
+        raise UsageError(f"--as-of takes a date like 2026-09-30 (got {o['as_of']!r})") from None
     result = predict.run(
         predict.PredictRequest(
             artifact=o["artifact"],
