@@ -126,6 +126,27 @@ def sqlite_settings(tmp_path: Path) -> Settings:
     return load_settings(home=tmp_path / "home")
 
 
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's server (S3 and SageMaker) on a free local port, shared by the session."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
 def load_generator() -> ModuleType:
     """The sample-data generator (``sample_data/generate.py``) as a module."""
     path = ROOT / "sample_data" / "generate.py"

@@ -10,12 +10,10 @@ import errno
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, SSLError
-from moto.server import ThreadedMotoServer
 
 from models.artifact import (
     SCHEMA_VERSION,
@@ -38,6 +35,7 @@ from models.artifact import (
 from pipelines.errors import ArtifactError, ArtifactIntegrityError, ConfigError
 from pipelines.io.artifact_s3 import S3Store, is_transient
 from pipelines.io.artifacts import ArtifactStore, LocalStore, RetryPolicy, Staging, open_store
+from tests.conftest import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "artifacts"
 V1_ID = "20250301T120000Z-0a1b2c3d"
@@ -48,22 +46,6 @@ FILES = {"members/naive.json": b'{"season": 7}\n', "members/median.json": b'{"we
 
 
 # --- fixtures ------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A moto S3 server on a free local port, shared by the session."""
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture
@@ -554,7 +536,7 @@ def test_s3_missing_bucket(moto_endpoint: str, aws_env: None) -> None:
 def test_s3_unreachable_endpoint_is_retried_then_reported(
     aws_env: None, userinfo: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    endpoint = f"http://{userinfo}127.0.0.1:{_free_port()}"  # nothing listens there
+    endpoint = f"http://{userinfo}127.0.0.1:{free_port()}"  # nothing listens there
     store = open_store("s3://flux-bucket/p", s3_endpoint_url=endpoint, retry=FAST)
     start = time.monotonic()
     with (

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -32,21 +31,6 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
         out, start=START, days=150, seed=8, restaurants=["r01", "r05", "r07"], scale=0.4
     )
     return out
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    import socket
-
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture

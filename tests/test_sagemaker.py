@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
 import tarfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ from typing import Any
 import boto3
 import pandas as pd
 import pytest
-from moto.server import ThreadedMotoServer
 
 from flux_sagemaker import entry
 from models import columns as c
@@ -52,22 +50,6 @@ HOSTS = ["algo-1", "algo-2"]
 
 
 # --- fixtures ------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server (S3 and SageMaker) on a free local port."""
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture(autouse=True)
