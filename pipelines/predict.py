@@ -30,7 +30,8 @@ from pipelines.io import schema, series
 from pipelines.io.db import Database
 from pipelines.io.files import atomic_write
 from pipelines.settings import Settings
-from pipelines.train import SHARDS_FILE, open_artifacts
+from pipelines.train import open_artifacts
+from pipelines.training import SHARDS_DIR, SHARDS_FILE
 
 Progress = Callable[[str, int, int], None]
 CLOSED = "closed"
@@ -74,7 +75,7 @@ class PredictResult:
 
 
 def _shard_files(store: object, artifact_id: str, names: list[str], shard: str) -> dict[str, bytes]:
-    prefix = f"shards/{shard}/"
+    prefix = f"{SHARDS_DIR}/{shard}/"
     read = store.read_file  # type: ignore[attr-defined]
     return {n.removeprefix(prefix): read(artifact_id, n) for n in names if n.startswith(prefix)}
 

@@ -24,7 +24,8 @@ from pipelines.errors import DataError, UsageError
 from pipelines.io import schema
 from pipelines.io.db import Database
 from pipelines.settings import Settings
-from pipelines.train import SHARDS_FILE, open_artifacts
+from pipelines.train import open_artifacts
+from pipelines.training import SHARDS_FILE
 
 log = logging.getLogger(__name__)
 PRODUCTION = "production"

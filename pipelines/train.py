@@ -29,10 +29,10 @@ from pipelines.io import schema, series
 from pipelines.io.artifacts import ArtifactStore, open_store
 from pipelines.io.db import Database
 from pipelines.settings import Settings
+from pipelines.training import SHARDS_DIR, SHARDS_FILE
 from pipelines.version import flux_version, library_versions
 
 Progress = Callable[[str, int, int], None]
-SHARDS_FILE = "shards.json"
 LOCAL_SHARD = "local"
 LIBRARIES = ("pandas", "numpy", "prophet", "xgboost", "scikit-learn", "holidays")
 
@@ -84,7 +84,7 @@ def _git_sha() -> str | None:
 
 def shard_files(shard: str, files: dict[str, bytes]) -> dict[str, bytes]:
     """A shard's files under ``shards/<shard>/``."""
-    return {f"shards/{shard}/{name}": data for name, data in files.items()}
+    return {f"{SHARDS_DIR}/{shard}/{name}": data for name, data in files.items()}
 
 
 def _record(db: Database, run_id: str, values: dict[str, Any], *, new: bool) -> None:

@@ -16,6 +16,11 @@ from models.ensemble import EnsembleForecaster
 from models.frames import SeriesFrame
 from models.persistence import dump_ensemble
 
+SHARDS_FILE = "shards.json"
+"""An artefact's map of restaurant -> shard (one shard locally; one per SageMaker host)."""
+SHARDS_DIR = "shards"
+"""Each shard's files live under ``shards/<shard>/``."""
+
 
 @dataclass(frozen=True)
 class TrainConfig:

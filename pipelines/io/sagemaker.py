@@ -61,7 +61,7 @@ from models.frames import FREQS, FrameError, SeriesFrame
 from pipelines.errors import ArtifactError, ConfigError, DataError, TrainingJobError
 from pipelines.io.artifacts import RetryPolicy, open_store
 from pipelines.settings import Settings
-from pipelines.training import TrainConfig, Trained
+from pipelines.training import SHARDS_DIR, SHARDS_FILE, TrainConfig, Trained
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -107,8 +107,6 @@ RESTAURANTS_FILE = "calendar-restaurants.parquet"
 EVENTS_FILE = "calendar-events.parquet"
 TRAINED_FILE = "trained.json"
 MODEL_TAR = "model.tar.gz"
-SHARDS_FILE = "shards.json"
-SHARDS_DIR = "shards"
 SHARD_UPLOAD_ENV = "FLUX_SM_SHARD_UPLOAD"
 PARQUET_TYPE = "application/x-parquet"
 _DONE = frozenset({"Completed"})
