@@ -57,6 +57,7 @@ class XGBoostForecaster(Forecaster):
         log1p: learn ``log1p(y)`` (RMSLE) instead of ``y``.
         n_jobs: threads.
         random_state: the seed (with ``tree_method="hist"`` the fit is deterministic).
+        max_bin: histogram bins per feature (64 trains about 1.6x faster than XGBoost's 256).
     """
 
     name: ClassVar[str] = "xgboost"
@@ -77,6 +78,7 @@ class XGBoostForecaster(Forecaster):
         log1p: bool = True,
         n_jobs: int = 2,
         random_state: int = 0,
+        max_bin: int = 64,
     ) -> None:
         self.horizon = horizon
         self.n_estimators = n_estimators
@@ -90,6 +92,7 @@ class XGBoostForecaster(Forecaster):
         self.log1p = log1p
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.max_bin = max_bin
 
     def _booster_params(self) -> dict[str, Any]:
         return {
@@ -102,6 +105,7 @@ class XGBoostForecaster(Forecaster):
             "colsample_bytree": self.colsample_bytree,
             "nthread": self.n_jobs,
             "seed": self.random_state,
+            "max_bin": self.max_bin,
             "verbosity": 0,
         }
 
@@ -125,6 +129,7 @@ class XGBoostForecaster(Forecaster):
             label=self._target(frame[c.Y].to_numpy(dtype=float)),
             feature_names=self.feature_names_,
             nthread=self.n_jobs,
+            max_bin=self.max_bin,
         )
         self.booster_: xgb.Booster = xgb.train(
             self._booster_params(), data, num_boost_round=self.n_estimators
