@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+
+from pipelines.redaction import scrub
 
 _NOISY = (
     "cmdstanpy",
@@ -18,6 +22,23 @@ _NOISY = (
     "alembic",
     "numexpr",
 )
+
+
+def _scrub_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: _scrub_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub_values(v) for v in value]
+    return value
+
+
+def scrub_secrets(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: no password, key or credentialed URL reaches a log line."""
+    return {k: _scrub_values(v) for k, v in event.items()}
 
 
 def configure(verbosity: int, fmt: str = "auto") -> None:
@@ -59,6 +80,7 @@ def configure(verbosity: int, fmt: str = "auto") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                scrub_secrets,
                 renderer,
             ],
         )

@@ -7,7 +7,12 @@ failed), 130 interrupted.
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+import uuid
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -15,27 +20,70 @@ from typer.core import TyperGroup
 
 from flux_cli import console
 from pipelines.errors import EXIT_USAGE, FluxError
+from pipelines.redaction import scrub
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every cleanup path (rollbacks, staging, locks) runs."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM stops a run the way Ctrl-C does: cleanly, with exit code 143."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 class FluxGroup(TyperGroup):
-    """Maps Flux's errors to one message line and their exit code (bugs keep tracebacks)."""
+    """Maps Flux's errors to one message line and their exit code (bugs keep tracebacks), and
+    logs how each command ended (``command finished`` with status, exit code and duration)."""
 
     def invoke(self, ctx: Any) -> Any:
+        started = time.perf_counter()
+        code = 0
+        error: str | None = None
         try:
             return super().invoke(ctx)
         except FluxError as exc:
-            console.error(str(exc))
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            console.error("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            code, error = exc.exit_code, scrub(str(exc))
+            console.error(error)
+            raise typer.Exit(code) from None
+        except KeyboardInterrupt as exc:
+            term = isinstance(exc, Terminated)
+            code = EXIT_TERMINATED if term else EXIT_INTERRUPTED
+            error = "terminated (SIGTERM)" if term else "interrupted"
+            console.error(f"{error}: stopped cleanly; nothing half-written was kept")
+            raise typer.Exit(code) from None
+        except typer.Exit as exc:
+            code = int(exc.exit_code or 0)
+            raise
+        except Exception as exc:
+            code, error = 1, scrub(f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            if ctx.invoked_subcommand:
+                fields = {
+                    "status": "ok" if code == 0 else "partial" if code == 3 else "failed",
+                    "exit_code": code,
+                    "duration_s": round(time.perf_counter() - started, 3),
+                }
+                if error:
+                    fields["error"] = error
+                import structlog
+
+                logger = structlog.get_logger("flux")
+                (logger.info if code in (0, 3) else logger.error)("command finished", **fields)
 
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 ok, 1 failure, 2 usage or data error, 3 partial (some restaurants fell back "
-    "or failed), 130 interrupted."
+    "Exit codes: 0 ok, 1 failure (including a lock held by another run), 2 usage or data error, "
+    "3 partial (some restaurants fell back or failed), 130 interrupted (Ctrl-C), 143 terminated "
+    "(SIGTERM); an interrupted run keeps nothing half-written."
 )
 
 app = typer.Typer(
@@ -70,6 +118,7 @@ STATE = State()
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="A flux.toml file (default: $FLUX_CONFIG or ./flux.toml)."),
@@ -80,9 +129,16 @@ def _root(
 ) -> None:
     STATE.config = config
     STATE.verbose = verbose
+    import structlog
+
     from flux_cli import logs
 
     logs.configure(verbose)
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(
+        run_id=os.environ.get("FLUX_RUN_ID") or uuid.uuid4().hex[:12],
+        command=ctx.invoked_subcommand,
+    )
 
 
 @app.command("import")
@@ -123,6 +179,8 @@ def import_(
         Path | None, typer.Option("--rejects", help="Folder for reject files.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    wait: WaitOpt = False,
+    wait_timeout: WaitTimeoutOpt = None,
 ) -> None:
     """Import POS exports, series, restaurants and calendar events into the database.
 
@@ -130,21 +188,27 @@ def import_(
     missing column fails the command (exit 2) and nothing is written.
     """
     from flux_cli.commands.import_cmd import import_command
+    from flux_cli.locking import locked
 
-    import_command(
-        STATE.settings(),
-        paths=paths,
-        format_=format_,
-        restaurants=restaurant,
-        mapping=mapping,
-        map_=map_,
-        target=target,
-        encoding=encoding,
-        strict=strict,
-        force=force,
-        rejects=rejects,
-        as_json=as_json,
-    )
+    _bind_scope(restaurant)
+    settings = STATE.settings()
+    with locked(
+        settings, ["data"], restaurant, wait=wait, timeout=wait_timeout, command="flux import"
+    ):
+        import_command(
+            settings,
+            paths=paths,
+            format_=format_,
+            restaurants=restaurant,
+            mapping=mapping,
+            map_=map_,
+            target=target,
+            encoding=encoding,
+            strict=strict,
+            force=force,
+            rejects=rejects,
+            as_json=as_json,
+        )
 
 
 @app.command("backtest")
@@ -197,6 +261,26 @@ RestaurantOpt = Annotated[
     list[str] | None, typer.Option("--restaurant", "-r", help="Only this restaurant (repeatable).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="If another run holds the same restaurants and target, wait for it (default: exit "
+        "1 at once, naming the holder).",
+    ),
+]
+WaitTimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--wait-timeout", help="Seconds --wait waits at most (default 6 hours)."),
+]
+
+
+def _bind_scope(restaurants: list[str] | None) -> None:
+    """Log lines of a scoped run carry its restaurants."""
+    if restaurants:
+        import structlog
+
+        structlog.contextvars.bind_contextvars(restaurant=",".join(sorted(restaurants)))
 
 
 @app.command("train")
@@ -213,11 +297,20 @@ def train_(
         str | None, typer.Option("--alias", help="Alias to point at the new artefact.")
     ] = "candidate",
     as_json: JsonOpt = False,
+    wait: WaitOpt = False,
+    wait_timeout: WaitTimeoutOpt = None,
 ) -> None:
     """Fit the ensemble and store it as an immutable, versioned artefact."""
     from flux_cli.commands.forecast_cmd import train_command
+    from flux_cli.locking import locked
 
-    train_command(STATE.settings(), dict(locals()))
+    options = dict(locals())
+    _bind_scope(restaurant)
+    settings = STATE.settings()
+    with locked(
+        settings, [target], restaurant, wait=wait, timeout=wait_timeout, command="flux train"
+    ):
+        train_command(settings, options)
 
 
 @app.command("predict")
@@ -233,12 +326,35 @@ def predict_(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write a .csv, .parquet or .json.")
     ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Backfill: forecast as of every date from this one (with --to)."
+        ),
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Backfill: the last as-of date.")] = None,
     as_json: JsonOpt = False,
+    wait: WaitOpt = False,
+    wait_timeout: WaitTimeoutOpt = None,
 ) -> None:
-    """Forecast the horizon after the as-of date and store the forecast run."""
-    from flux_cli.commands.forecast_cmd import predict_command
+    """Forecast the horizon after the as-of date and store the forecast run.
 
-    predict_command(STATE.settings(), dict(locals()))
+    With --from/--to, a backfill: one forecast run per as-of date, each from the history up to
+    that date, as the nightly job would have made it; a failed day does not stop the rest, and a
+    summary lists every day (exit 3 when some days failed, 1 when all did).
+    """
+    from flux_cli.commands.forecast_cmd import predict_command
+    from flux_cli.locking import locked
+    from pipelines.predict import artifact_target
+
+    options = dict(locals())
+    _bind_scope(restaurant)
+    settings = STATE.settings()
+    target = artifact_target(settings, artifact)
+    with locked(
+        settings, [target], restaurant, wait=wait, timeout=wait_timeout, command="flux predict"
+    ):
+        predict_command(settings, options)
 
 
 @app.command("publish")
@@ -254,11 +370,53 @@ def publish_(
         float, typer.Option("--margin", help="How much the ensemble must beat seasonal naive.")
     ] = 0.0,
     as_json: JsonOpt = False,
+    wait: WaitOpt = False,
+    wait_timeout: WaitTimeoutOpt = None,
 ) -> None:
     """Gate a forecast run and publish it to the table the web app reads."""
     from flux_cli.commands.forecast_cmd import publish_command
+    from flux_cli.locking import locked
+    from pipelines.publish import run_target
 
-    publish_command(STATE.settings(), dict(locals()))
+    options = dict(locals())
+    _bind_scope(restaurant)
+    settings = STATE.settings()
+    target = run_target(settings, forecast_run)
+    with locked(
+        settings, [target], restaurant, wait=wait, timeout=wait_timeout, command="flux publish"
+    ):
+        publish_command(settings, options)
+
+
+@app.command("run")
+def run_(
+    restaurant: RestaurantOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be done; change nothing.")
+    ] = False,
+    retrain: Annotated[
+        bool | None,
+        typer.Option("--retrain/--no-retrain", help="Always / never retrain (default: when due)."),
+    ] = None,
+    publish: Annotated[
+        bool | None,
+        typer.Option("--publish/--no-publish", help="Override [run] publish in flux.toml."),
+    ] = None,
+    as_json: JsonOpt = False,
+    wait: WaitOpt = False,
+    wait_timeout: WaitTimeoutOpt = None,
+) -> None:
+    """The nightly job: import new files, retrain when due, predict and publish.
+
+    Configured by the [run] table of flux.toml (source folder or s3:// prefix, target, horizon,
+    frequencies, retrain cadence). Safe to rerun after any failure. Exit 0 ok, 1 failure,
+    2 usage or data error, 3 partial (the summary lists the restaurants and why).
+    """
+    from flux_cli.commands.run_cmd import run_command
+
+    options = dict(locals())
+    _bind_scope(restaurant)
+    run_command(STATE.settings(), options)
 
 
 @app.command("artefacts")
@@ -274,6 +432,43 @@ def artefacts_(
     from flux_cli.commands.forecast_cmd import artefacts_command
 
     artefacts_command(STATE.settings(), action, ref, alias, as_json)
+
+
+@app.command("monitor")
+def monitor_(
+    target: Annotated[str, typer.Option("--target", help="The demand target.")] = "covers",
+    freq: Annotated[str, typer.Option("--freq", help="D, h or 15min.")] = "D",
+    days: Annotated[
+        int, typer.Option("--days", help="Compare the last N days that have actuals.")
+    ] = 28,
+    multiple: Annotated[
+        float,
+        typer.Option(
+            "--multiple", help="Flag a restaurant whose error exceeds this multiple of expected."
+        ),
+    ] = 1.5,
+    restaurant: RestaurantOpt = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a PNG plot of error against expected.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare published forecasts with actuals; flag restaurants doing worse than expected.
+
+    Exit 3 when any restaurant is flagged.
+    """
+    from flux_cli.commands.monitor_cmd import monitor_command
+
+    monitor_command(STATE.settings(), dict(locals()))
+
+
+@app.command("doctor")
+def doctor_(as_json: JsonOpt = False) -> None:
+    """Check the configuration, database, migrations, TimescaleDB, artefact store and SageMaker
+    settings; say what is wrong and how to fix it. Exit 1 when a check fails."""
+    from flux_cli.commands.doctor_cmd import doctor_command
+
+    doctor_command(STATE.config, as_json=as_json)
 
 
 @db_app.command("upgrade")
@@ -296,6 +491,7 @@ def db_status(
 
 def main() -> None:
     """Entry point of the ``flux`` console script."""
+    install_signal_handlers()
     app()
 
 

@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from models import columns as c
 from models.base import Calendar, future_frame
 from models.frames import SERVED_BY, Freq, SeriesFrame
 from models.persistence import load_ensemble
-from pipelines.errors import DataError, UsageError
+from pipelines.errors import DataError, FluxError, UsageError
 from pipelines.io import schema, series
 from pipelines.io.db import Database
 from pipelines.io.files import atomic_write
@@ -72,6 +72,7 @@ class PredictResult:
     skipped: dict[str, str]
     fallbacks: dict[str, str]
     seconds: float
+    trained_until: dt.date | None = None
 
 
 def _shard_files(store: object, artifact_id: str, names: list[str], shard: str) -> dict[str, bytes]:
@@ -301,4 +302,79 @@ def run(
         skipped=skipped,
         fallbacks=fallbacks,
         seconds=time.perf_counter() - started,
+        trained_until=manifest.training_end.date(),  # type: ignore[attr-defined]
     )
+
+
+@dataclass(frozen=True)
+class BackfillDay:
+    """One as-of date of a backfill: ``ok``, ``partial`` (fell back or skipped restaurants) or
+    ``failed`` (nothing stored for that day)."""
+
+    as_of: dt.date
+    status: str
+    forecast_run_id: str | None
+    rows: int
+    detail: str
+    seconds: float
+
+
+def backfill(
+    request: PredictRequest,
+    start: dt.date,
+    end: dt.date,
+    settings: Settings,
+    on_day: Callable[[BackfillDay], None] | None = None,
+) -> list[BackfillDay]:
+    """Forecasts as of every date from ``start`` to ``end`` (inclusive), each from the history
+    up to that date, as the nightly job would have. A failed day is recorded and the rest go on.
+
+    With ``request.output``, every day's rows are written to one file with an ``as_of`` column.
+
+    Raises:
+        UsageError: ``end`` is before ``start``, or a bad option.
+    """
+    if end < start:
+        raise UsageError(f"--to {end} is before --from {start}")
+    days: list[BackfillDay] = []
+    frames: list[pd.DataFrame] = []
+    for offset in range((end - start).days + 1):
+        as_of = start + dt.timedelta(days=offset)
+        started = time.perf_counter()
+        try:
+            result = run(replace(request, as_of=as_of, output=None), settings)
+        except FluxError as exc:
+            day = BackfillDay(as_of, "failed", None, 0, str(exc), time.perf_counter() - started)
+        except Exception as exc:  # one bad day must not stop a backfill; the error is reported
+            reason = f"{type(exc).__name__}: {exc}"
+            day = BackfillDay(as_of, "failed", None, 0, reason, time.perf_counter() - started)
+        else:
+            notes = [f"{r}: {m} (fallback)" for r, m in sorted(result.fallbacks.items())]
+            notes += [f"{r}: skipped ({why})" for r, why in sorted(result.skipped.items())]
+            if result.trained_until and result.trained_until > as_of:
+                notes.append(
+                    f"artefact trained on data up to {result.trained_until}, after this date"
+                )
+            partial = bool(result.fallbacks or result.skipped)
+            day = BackfillDay(
+                as_of,
+                "partial" if partial else "ok",
+                result.forecast_run_id,
+                len(result.forecasts),
+                "; ".join(notes),
+                result.seconds,
+            )
+            if request.output is not None:
+                frames.append(result.forecasts.assign(as_of=pd.Timestamp(as_of)))
+        days.append(day)
+        if on_day:
+            on_day(day)
+    if request.output is not None and frames:
+        write_output(pd.concat(frames, ignore_index=True), request.output)
+    return days
+
+
+def artifact_target(settings: Settings, ref: str) -> str:
+    """The target of the artefact ``ref`` (an id or alias); for taking locks before a run."""
+    store = open_artifacts(settings)
+    return str(store.read_manifest(store.resolve(ref)).target)

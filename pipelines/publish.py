@@ -199,3 +199,14 @@ def _export(
     put(f"{stem}.parquet", buf.getvalue())
     put(f"{stem}.json", text.encode())
     return (f"{stem}.parquet", f"{stem}.json")
+
+
+def run_target(settings: Settings, ref: str | None) -> str:
+    """The target of forecast run ``ref`` (None: the newest); for taking locks before a run."""
+    db = Database(settings)
+    db.ensure_schema()
+    try:
+        with db.connect() as conn:
+            return str(_run_row(conn, ref)[c.TARGET])
+    finally:
+        db.dispose()

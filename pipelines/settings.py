@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,38 @@ from pydantic_settings import (
 from pipelines.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("flux.toml")
+
+
+class RunConfig(BaseModel):
+    """The nightly job (``flux run``), the ``[run]`` table of flux.toml.
+
+    Attributes:
+        source: Where new exports arrive: a folder or ``s3://bucket/prefix`` (None: import
+            nothing, just retrain/predict/publish).
+        target: The demand target forecast and published.
+        horizon: Days forecast.
+        freqs: Frequencies predicted and published (``D``, ``h``, ``15min``).
+        retrain_every_days: Retrain when the current artefact is at least this many days old.
+        retrain_on_history_change: Retrain when the history the artefact was trained on changed
+            (restated or backfilled data, a new restaurant).
+        publish: Publish after predicting.
+        margin: How much the ensemble must beat seasonal naive to publish.
+        backend: Where training runs: local or sagemaker.
+        jobs: Parallel workers for local training.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str | None = None
+    target: str = "covers"
+    horizon: int = Field(default=28, ge=1, le=366)
+    freqs: tuple[Literal["D", "h", "15min"], ...] = ("D",)
+    retrain_every_days: int = Field(default=7, ge=0)
+    retrain_on_history_change: bool = True
+    publish: bool = True
+    margin: float = Field(default=0.0, ge=0.0, lt=1.0)
+    backend: Literal["local", "sagemaker"] = "local"
+    jobs: int = Field(default=1, ge=1, le=64)
 
 
 class Settings(BaseSettings):
@@ -39,9 +71,10 @@ class Settings(BaseSettings):
         sagemaker_*: Training-job settings for ``flux train --backend sagemaker``: the training
             image, execution role, S3 staging prefix, instance type and count, region, API
             endpoint, and how long to wait.
+        run: The nightly job's settings (``[run]`` in flux.toml, ``FLUX_RUN__SOURCE`` etc.).
     """
 
-    model_config = SettingsConfigDict(env_prefix="FLUX_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="FLUX_", extra="forbid", env_nested_delimiter="__")
 
     config_file: ClassVar[Path | None] = None
 
@@ -61,6 +94,7 @@ class Settings(BaseSettings):
     sagemaker_region: str | None = None
     sagemaker_endpoint_url: str | None = None
     sagemaker_max_wait_seconds: int = Field(default=8 * 3600, ge=60)
+    run: RunConfig = Field(default_factory=RunConfig)
 
     @field_validator("database_url")
     @classmethod

@@ -55,22 +55,33 @@ def train_command(settings: Settings, o: dict[str, Any]) -> None:
         console.err.print(f"  {rid}: not modelled ({reason})")
 
 
-def predict_command(settings: Settings, o: dict[str, Any]) -> None:
-    """Forecasts and prints a summary."""
+def _date(option: str, value: str | None) -> dt.date | None:
     try:
-        as_of = dt.date.fromisoformat(o["as_of"]) if o["as_of"] else None
+        return dt.date.fromisoformat(value) if value else None
     except ValueError:
-        raise UsageError(f"--as-of takes a date like 2026-09-30 (got {o['as_of']!r})") from None
-    result = predict.run(
-        predict.PredictRequest(
-            artifact=o["artifact"],
-            as_of=as_of,
-            restaurants=_scope(o["restaurant"]),
-            freq=o["freq"],
-            output=o["output"],
-        ),
-        settings,
+        raise UsageError(f"{option} takes a date like 2026-09-30 (got {value!r})") from None
+
+
+def predict_command(settings: Settings, o: dict[str, Any]) -> None:
+    """Forecasts and prints a summary (or, with --from/--to, backfills and prints one line per
+    day)."""
+    as_of = _date("--as-of", o["as_of"])
+    start, end = _date("--from", o.get("from_")), _date("--to", o.get("to"))
+    request = predict.PredictRequest(
+        artifact=o["artifact"],
+        as_of=as_of,
+        restaurants=_scope(o["restaurant"]),
+        freq=o["freq"],
+        output=o["output"],
     )
+    if start or end:
+        if not (start and end):
+            raise UsageError("a backfill needs both --from and --to")
+        if as_of:
+            raise UsageError("--as-of cannot be combined with --from/--to")
+        _backfill(settings, request, start, end, o["as_json"])
+        return
+    result = predict.run(request, settings)
     if o["as_json"]:
         console.print_json(
             {
@@ -97,6 +108,63 @@ def predict_command(settings: Settings, o: dict[str, Any]) -> None:
         console.err.print(f"  {rid}: skipped ({reason})")
     if o["output"]:
         console.out.print(f"wrote {o['output']}")
+
+
+def _backfill(
+    settings: Settings, request: predict.PredictRequest, start: dt.date, end: dt.date, as_json: bool
+) -> None:
+    import structlog
+    import typer
+
+    log = structlog.get_logger("flux.backfill")
+
+    def on_day(day: predict.BackfillDay) -> None:
+        log.info(
+            "backfill day",
+            as_of=str(day.as_of),
+            status=day.status,
+            rows=day.rows,
+            duration_s=round(day.seconds, 3),
+            detail=day.detail,
+        )
+        if not as_json:
+            style = {"ok": "green", "partial": "yellow", "failed": "bold red"}[day.status]
+            console.out.print(
+                f"{day.as_of}  [{style}]{day.status:<7}[/]  {day.rows:>7,} rows  "
+                f"{day.seconds:6.1f}s  {day.detail}"
+            )
+
+    days = predict.backfill(request, start, end, settings, on_day)
+    failed = [d for d in days if d.status == "failed"]
+    partial = [d for d in days if d.status == "partial"]
+    if as_json:
+        console.print_json(
+            {
+                "from": str(start),
+                "to": str(end),
+                "days": [
+                    {
+                        "as_of": str(d.as_of),
+                        "status": d.status,
+                        "forecast_run_id": d.forecast_run_id,
+                        "rows": d.rows,
+                        "detail": d.detail,
+                        "seconds": round(d.seconds, 3),
+                    }
+                    for d in days
+                ],
+            }
+        )
+    else:
+        console.out.print(
+            f"backfill {start} to {end}: {len(days) - len(failed) - len(partial)} ok, "
+            f"{len(partial)} partial, {len(failed)} failed"
+            + (f"; wrote {request.output}" if request.output and len(failed) < len(days) else "")
+        )
+    if failed and len(failed) == len(days):
+        raise typer.Exit(1)
+    if failed or partial:
+        raise typer.Exit(3)
 
 
 def publish_command(settings: Settings, o: dict[str, Any]) -> None:

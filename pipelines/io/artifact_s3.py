@@ -293,6 +293,32 @@ class S3Store(ArtifactStore):
 
         return self._call(f"cannot list {prefix or '/'}", collect)
 
+    def objects(self) -> list[tuple[str, str, int]]:
+        """Every object under the prefix as ``(relative key, etag, size)``, sorted by key (used
+        to read an inbox of exports)."""
+        full = self._key("")
+        if full and not full.endswith("/"):
+            full += "/"
+
+        def collect() -> list[tuple[str, str, int]]:
+            found: list[tuple[str, str, int]] = []
+            paginator = self._client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+                for obj in page.get("Contents", []):
+                    key = obj["Key"][len(full) :]
+                    if key and not key.endswith("/"):
+                        found.append((key, obj.get("ETag", "").strip('"'), obj.get("Size", 0)))
+            return sorted(found)
+
+        return self._call("cannot list the inbox", collect)
+
+    def fetch(self, key: str) -> bytes:
+        """One object under the prefix (``key`` relative to it)."""
+        data = self._get(key)
+        if data is None:
+            raise ArtifactError(f"{self.uri}: {key} disappeared while it was being read")
+        return data
+
     def _has(self, key: str) -> bool:
         keys, _ = self._list(key, delimiter=False, limit=1)
         return keys[:1] == [""]
@@ -335,7 +361,9 @@ class _S3Staging(Staging):
         return digest
 
     def commit(self, manifest: ArtifactManifest) -> None:
-        if not self.store._put_new(self._member_key(MANIFEST_FILE), manifest.to_json().encode()):
+        key, body = self._member_key(MANIFEST_FILE), manifest.to_json().encode()
+        # A retried put finds the manifest its own earlier try stored (the answer was lost).
+        if not self.store._put_new(key, body) and self.store._get(key) != body:
             raise self.store._exists_error(self.artifact_id)
 
     def abort(self) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 from tenacity import (
     RetryError,
@@ -28,6 +28,7 @@ from tenacity import (
 )
 
 from pipelines.errors import ConfigError, DatabaseError, MigrationError
+from pipelines.redaction import register_secret
 from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.url = settings.resolved_database_url
+        register_secret(self.url)
         try:
             parsed = make_url(self.url)
         except ArgumentError as exc:
@@ -119,10 +121,22 @@ class Database:
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        """A connection, retried with backoff while the server is unreachable."""
+        """A connection, retried with backoff while the server is unreachable.
+
+        Raises:
+            DatabaseError: the server cannot be reached, or the connection is lost (or the
+                server fails) while in use; an open transaction is then rolled back.
+        """
         conn = self._connect_with_retry()
         try:
             yield conn
+        except DBAPIError as exc:
+            if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+                raise  # a bug (bad SQL, a constraint): keep the traceback
+            what = "lost the connection to" if exc.connection_invalidated else "error from"
+            raise DatabaseError(
+                f"{what} the database {self.display_url}: {safe_error(exc, self.url)}"
+            ) from None
         finally:
             conn.close()
 

@@ -242,3 +242,29 @@ published_forecasts = Table(
     Column("published_at", UTC_TS, nullable=False),
     PrimaryKeyConstraint(c.RESTAURANT_ID, c.TARGET, "freq", c.DS, name="pk_published_forecasts"),
 )
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("command", String(32), nullable=False),
+    Column(c.TARGET, String(128), nullable=False),
+    Column("restaurant_scope", Text, nullable=False, server_default=""),
+    Column("started_at", UTC_TS, nullable=False),
+    Column("finished_at", UTC_TS, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("exit_code", Integer, nullable=True),
+    Column("summary_json", Text, nullable=False, server_default="{}"),
+)
+
+source_objects = Table(
+    "source_objects",
+    metadata,
+    Column("source", Text, nullable=False),
+    Column("object_key", Text, nullable=False),
+    Column("etag", String(128), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("imported_at", UTC_TS, nullable=False),
+    Column("batch_id", String(36), nullable=True),
+    PrimaryKeyConstraint("source", "object_key", "etag", name="pk_source_objects"),
+)

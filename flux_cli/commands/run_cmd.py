@@ -1,0 +1,65 @@
+"""``flux run``: the nightly job; prints a summary per step and the restaurants that need help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+import typer
+from rich.table import Table
+
+from flux_cli import console
+from flux_cli.locking import locked
+from pipelines import nightly
+from pipelines.settings import Settings
+
+_STYLE = {"ok": "green", "skipped": "dim", "failed": "bold red", "planned": "cyan"}
+
+
+def run_command(settings: Settings, o: dict[str, Any]) -> None:
+    """Runs the nightly job under its locks and exits 0, or 3 when some restaurants need help."""
+    restaurants = o["restaurant"] or None
+    request = nightly.RunRequest(
+        restaurants=frozenset(restaurants) if restaurants else None,
+        dry_run=o["dry_run"],
+        retrain=o["retrain"],
+        publish=o["publish"],
+    )
+    run_id = structlog.contextvars.get_contextvars().get("run_id")
+    if o["dry_run"]:  # a plan changes nothing, so it needs no lock
+        result = nightly.run(request, settings, run_id=run_id)
+    else:
+        with locked(
+            settings,
+            ["data", settings.run.target],
+            restaurants,
+            wait=o["wait"],
+            timeout=o["wait_timeout"],
+            command="flux run",
+        ):
+            result = nightly.run(request, settings, run_id=run_id)
+    if o["as_json"]:
+        console.print_json(result.as_dict())
+    else:
+        _render(result)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _render(result: nightly.RunResult) -> None:
+    scope = ", ".join(sorted(result.restaurants)) if result.restaurants else "all restaurants"
+    title = (
+        f"flux run {result.run_id}{' (dry run: nothing changed)' if result.dry_run else ''}: "
+        f"{result.config.target}, {scope}"
+    )
+    table = Table(title=title, title_justify="left")
+    for col in ("step", "status", "seconds", "detail"):
+        table.add_column(col, justify="right" if col == "seconds" else "left")
+    for step in result.steps:
+        style = _STYLE.get(step.status, "")
+        table.add_row(step.step, f"[{style}]{step.status}[/]", f"{step.seconds:.1f}", step.detail)
+    console.out.print(table)
+    if result.problems:
+        console.err.print(f"partial: {len(result.problems)} restaurant(s) need attention (exit 3):")
+        for rid, why in sorted(result.problems.items()):
+            console.err.print(f"  {rid}: {why}", markup=False)

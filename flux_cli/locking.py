@@ -1,0 +1,54 @@
+"""Run locks at the edge: each command takes its locks once, for its whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+
+from pipelines import locks
+from pipelines.settings import Settings
+
+DEFAULT_WAIT_TIMEOUT = 6 * 3600.0
+
+
+@contextmanager
+def locked(
+    settings: Settings,
+    namespaces: list[str],
+    restaurants: list[str] | frozenset[str] | None,
+    *,
+    wait: bool,
+    timeout: float | None,
+    command: str,
+) -> Iterator[None]:
+    """Holds the locks of ``namespaces`` (targets, or ``data``) for ``restaurants``.
+
+    Without ``wait`` a busy lock fails at once (exit 1, naming who holds it); with it the command
+    waits up to ``timeout`` seconds (default 6 h).
+    """
+    scope = frozenset(restaurants) if restaurants else None
+    seconds = (timeout if timeout is not None else DEFAULT_WAIT_TIMEOUT) if wait else 0.0
+    log = structlog.get_logger("flux.lock")
+    with _nested(settings, sorted(set(namespaces)), scope, seconds, command):
+        log.debug("locks held", namespaces=namespaces, restaurant=sorted(scope or ["*"]))
+        yield
+
+
+@contextmanager
+def _nested(
+    settings: Settings,
+    namespaces: list[str],
+    scope: frozenset[str] | None,
+    wait: float,
+    command: str,
+) -> Iterator[None]:
+    if not namespaces:
+        yield
+        return
+    with (
+        locks.hold(settings, namespaces[0], scope, wait=wait, command=command),
+        _nested(settings, namespaces[1:], scope, wait, command),
+    ):
+        yield

@@ -1,0 +1,507 @@
+"""``flux doctor``: checks that Flux can work here and says how to fix what cannot.
+
+The checks run in order, each giving a :class:`Check` (``ok``, ``warn``, ``fail`` or ``skipped``,
+a one-line detail and, unless ok, how to fix it)::
+
+    configuration   the settings load; which file, database and artefact store they name
+    database        one connection, no retries (a short connect timeout on PostgreSQL)
+    migrations      the schema's revision against this Flux's newest one
+    timescaledb     the extension and the order_lines hypertable (PostgreSQL only)
+    artefacts       the store lists its artefacts and aliases
+    sagemaker       the FLUX_SAGEMAKER_* settings are complete and well-formed (offline)
+
+An invalid configuration skips the rest; an unreachable database skips the checks that need it.
+The doctor changes nothing: it creates no database file, migrates nothing, writes nothing to the
+store (there is no public delete to clean up after a write probe, so the store check reads only)
+and never calls SageMaker. No password or credential reaches a detail: URLs are redacted and every
+text is scrubbed of the database and endpoint passwords before it is returned.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ConfigError, FluxError
+from pipelines.io.artifacts import ArtifactStore, LocalStore, RetryPolicy, open_store
+from pipelines.io.db import Database, redact, safe_error
+from pipelines.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
+
+__all__ = ["Check", "DoctorReport", "Status", "check_sagemaker", "run"]
+
+Status = Literal["ok", "warn", "fail", "skipped"]
+
+CONFIGURATION = "configuration"
+DATABASE = "database"
+MIGRATIONS = "migrations"
+TIMESCALEDB = "timescaledb"
+ARTEFACTS = "artefacts"
+SAGEMAKER = "sagemaker"
+CHECKS = (CONFIGURATION, DATABASE, MIGRATIONS, TIMESCALEDB, ARTEFACTS, SAGEMAKER)
+
+PG_CONNECT_TIMEOUT_SECONDS = 10
+PROBE_RETRY = RetryPolicy(attempts=2, wait_initial=0.2, wait_max=1.0, timeout=10.0)
+"""The store probe retries little and waits little: the doctor should answer in seconds."""
+
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+_ECR_IMAGE = re.compile(
+    r"\d{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?"
+    r"/[a-z0-9][a-z0-9._/-]*(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})?"
+)
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check's outcome.
+
+    Attributes:
+        name: One of :data:`CHECKS`.
+        status: ``ok``, ``warn``, ``fail`` or ``skipped``.
+        detail: What was found, in one line.
+        fix: How to fix it (None when ok or skipped).
+    """
+
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The check as JSON-ready data."""
+        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """Every check, in order."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether no check failed (warnings allowed)."""
+        return not any(c.status == "fail" for c in self.checks)
+
+    @property
+    def exit_code(self) -> int:
+        """2 when the configuration is invalid, 1 when another check failed, else 0."""
+        if any(c.name == CONFIGURATION and c.status == "fail" for c in self.checks):
+            return EXIT_USAGE
+        return EXIT_OK if self.ok else EXIT_FAILURE
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"ok": bool, "checks": [{"name", "status", "detail", "fix"}, ...]}``."""
+        return {"ok": self.ok, "checks": [c.to_dict() for c in self.checks]}
+
+
+@dataclass
+class _Target:
+    """What the configuration names, and what the checks learn on the way."""
+
+    settings: Settings
+    db: Database
+    display_url: str
+    store: ArtifactStore
+    dialect: str | None = None
+    revision: str | None = None
+    db_exists: bool = True
+
+
+def run(config_file: Path | None, environ: Mapping[str, str]) -> DoctorReport:
+    """Runs every check.
+
+    Args:
+        config_file: The ``--config`` file, if given.
+        environ: The process environment (read for ``FLUX_CONFIG`` and the AWS region).
+
+    Returns:
+        The report; it never raises for a problem it can describe.
+    """
+    config_check, target = _check_config(config_file, environ)
+    if target is None:
+        skipped = [Check(n, "skipped", "the configuration is invalid") for n in CHECKS[1:]]
+        return DoctorReport((config_check, *skipped))
+    secrets = _secrets(target.settings)
+    checks = [config_check]
+    try:
+        db_check = _check_database(target)
+        checks.append(db_check)
+        if db_check.status == "fail":
+            why = "the database is not reachable"
+            checks += [Check(MIGRATIONS, "skipped", why), Check(TIMESCALEDB, "skipped", why)]
+        else:
+            checks.append(_check_migrations(target))
+            checks.append(_check_timescale(target))
+    finally:
+        target.db.dispose()
+    checks.append(_check_store(target.store))
+    checks.append(check_sagemaker(target.settings, environ))
+    return DoctorReport(tuple(_scrub(c, secrets) for c in checks))
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+def _config_source(config_file: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The TOML file :func:`load_settings` reads (the same order: option, env, ./flux.toml)."""
+    if config_file is not None:
+        return config_file
+    if environ.get("FLUX_CONFIG"):
+        return Path(environ["FLUX_CONFIG"])
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def _check_config(
+    config_file: Path | None, environ: Mapping[str, str]
+) -> tuple[Check, _Target | None]:
+    source = _config_source(config_file, environ)
+    where = f"config file {source}" if source else "no config file (defaults and FLUX_* variables)"
+    try:
+        settings = load_settings(config_file, environ=dict(environ))
+        Database(settings)  # validates the URL and the backend; connects to nothing
+        store = open_store(
+            settings.resolved_artifacts_uri,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            retry=PROBE_RETRY,
+        )
+    except ConfigError as exc:
+        if source is not None and not source.is_file():
+            fix = "pass an existing file with --config or FLUX_CONFIG, or create it"
+        elif source is not None:
+            fix = f"correct {source} (or the FLUX_* variable named) and run `flux doctor` again"
+        else:
+            fix = "correct the FLUX_* environment variable named and run `flux doctor` again"
+        return Check(CONFIGURATION, "fail", str(exc), fix), None
+    display = redact(settings.resolved_database_url)
+    target = _Target(
+        settings=settings, db=Database(_probe_settings(settings)), display_url=display, store=store
+    )
+    detail = f"{where}; database {display}; artefacts {store.uri}"
+    return Check(CONFIGURATION, "ok", detail), target
+
+
+def _probe_settings(settings: Settings) -> Settings:
+    """The settings for one quick connection: no retries, a short PostgreSQL connect timeout."""
+    url = make_url(settings.resolved_database_url)
+    update: dict[str, Any] = {"db_connect_retries": 0}
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        url = url.update_query_dict({"connect_timeout": str(PG_CONNECT_TIMEOUT_SECONDS)})
+        update["database_url"] = url.render_as_string(hide_password=False)
+    return settings.model_copy(update=update)
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """Passwords that must never appear in a detail."""
+    found: list[str] = []
+    for url in (settings.resolved_database_url, settings.s3_endpoint_url):
+        if not url:
+            continue
+        try:
+            password = make_url(url).password if "://" in url else None
+        except ArgumentError:
+            password = urlsplit(url).password
+        if password:
+            found.append(str(password))
+    return found
+
+
+def _scrub(check: Check, secrets: list[str]) -> Check:
+    def clean(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    fix = clean(check.fix) if check.fix is not None else None
+    return Check(check.name, check.status, clean(check.detail), fix)
+
+
+# --- database ------------------------------------------------------------------------------------
+
+
+def _sqlite_file(target: _Target) -> Path | None:
+    url = make_url(target.settings.resolved_database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(str(url.database))
+
+
+def _writable(path: Path) -> bool:
+    """Whether ``path`` (a folder) can be written, or created under its nearest existing parent."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK)
+    return False
+
+
+def _check_database(target: _Target) -> Check:
+    sqlite_file = _sqlite_file(target)
+    if sqlite_file is not None and not sqlite_file.exists():
+        target.dialect, target.db_exists = "sqlite", False
+        if _writable(sqlite_file.parent):
+            detail = f"SQLite file {sqlite_file} does not exist yet; Flux creates it on first use"
+            return Check(DATABASE, "ok", detail)
+        return Check(
+            DATABASE,
+            "fail",
+            f"cannot create the SQLite file {sqlite_file}: its folder is not writable",
+            "set FLUX_HOME (or FLUX_DATABASE_URL) to a writable location",
+        )
+    try:
+        with target.db.connect() as conn:
+            target.dialect = conn.dialect.name
+            version = ".".join(str(p) for p in conn.dialect.server_version_info or ())
+    except (FluxError, SQLAlchemyError) as exc:
+        return Check(DATABASE, "fail", _db_error(target, exc), _db_fix(target))
+    name = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(target.dialect, target.dialect)
+    return Check(DATABASE, "ok", f"{target.display_url}: connected, {name} {version}".rstrip())
+
+
+def _db_error(target: _Target, exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, FluxError) else safe_error(exc, target.db.url)
+    # The probe's URL carries a connect_timeout the user did not set: show theirs.
+    return text.replace(target.db.display_url, target.display_url)
+
+
+def _db_fix(target: _Target) -> str:
+    if make_url(target.settings.resolved_database_url).get_backend_name() == "sqlite":
+        return "check that FLUX_HOME or FLUX_DATABASE_URL names a readable SQLite database file"
+    return (
+        "check FLUX_DATABASE_URL (host, port, user, password, database name) and that the "
+        "PostgreSQL server is running and accepts connections from here"
+    )
+
+
+def _check_migrations(target: _Target) -> Check:
+    db = target.db
+    try:
+        head = db.head_revision()
+        current = db.current_revision() if target.db_exists else None
+        known = current is None or db._is_known(current)
+    except (FluxError, SQLAlchemyError) as exc:
+        fix = "check that the database user may read the alembic_version table"
+        return Check(MIGRATIONS, "fail", _db_error(target, exc), fix)
+    target.revision = current
+    if current == head:
+        return Check(MIGRATIONS, "ok", f"schema at revision {head} (current)")
+    if not known:
+        return Check(
+            MIGRATIONS,
+            "fail",
+            f"schema at revision {current}, newer than this Flux knows (newest: {head})",
+            "upgrade Flux to the version that migrated this database (or point "
+            "FLUX_DATABASE_URL at another database)",
+        )
+    state = f"schema at revision {current}" if current else "empty database (no schema yet)"
+    if target.settings.auto_migrate:
+        return Check(
+            MIGRATIONS,
+            "warn",
+            f"{state}; Flux needs {head} and migrates on first use (auto_migrate is on)",
+            "run `flux db upgrade` to migrate now",
+        )
+    return Check(
+        MIGRATIONS,
+        "fail",
+        f"{state}; Flux needs {head} and auto_migrate is off",
+        "run `flux db upgrade` (or set FLUX_AUTO_MIGRATE=true)",
+    )
+
+
+def _check_timescale(target: _Target) -> Check:
+    mode = target.settings.timescale
+    if target.dialect != "postgresql":
+        return Check(TIMESCALEDB, "ok", f"not applicable ({target.dialect or 'this database'})")
+    if mode == "off":
+        return Check(TIMESCALEDB, "ok", "off (timescale = 'off'): plain PostgreSQL rollups")
+    try:
+        with target.db.connect() as conn:
+            caps = target.db.capabilities(conn)
+            installed = conn.execute(
+                sa.text("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
+            ).scalar()
+            available = conn.execute(
+                sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
+            ).scalar()
+    except (FluxError, SQLAlchemyError) as exc:
+        fix = "check that the database user may read pg_extension"
+        return Check(TIMESCALEDB, "fail", _db_error(target, exc), fix)
+    return _timescale_verdict(
+        target, hypertable=caps.timescale, installed=installed, available=bool(available)
+    )
+
+
+def _timescale_verdict(
+    target: _Target, *, hypertable: bool, installed: str | None, available: bool
+) -> Check:
+    """The TimescaleDB check's outcome from what PostgreSQL reported."""
+    if hypertable:
+        detail = f"TimescaleDB {installed}: order_lines is a hypertable (time_bucket rollups)"
+        return Check(TIMESCALEDB, "ok", detail)
+    if installed:
+        if target.revision is None:
+            detail = f"TimescaleDB {installed}; order_lines becomes a hypertable at migration"
+            return Check(TIMESCALEDB, "ok", detail)
+        return Check(
+            TIMESCALEDB,
+            "warn",
+            f"TimescaleDB {installed} is installed but order_lines is not a hypertable (the "
+            "schema was migrated without it): plain PostgreSQL rollups",
+            "to use TimescaleDB, migrate a new database that has the extension "
+            "(`flux db upgrade`) and import into it",
+        )
+    if target.settings.timescale == "on":
+        how = (
+            "run `CREATE EXTENSION timescaledb;` in this database as a superuser"
+            if available
+            else "install TimescaleDB on the server (Amazon RDS does not offer it)"
+        )
+        return Check(
+            TIMESCALEDB,
+            "fail",
+            "timescale = 'on' but the timescaledb extension is not installed in this database",
+            f"{how}, or set FLUX_TIMESCALE=auto",
+        )
+    return Check(TIMESCALEDB, "ok", "not installed; plain PostgreSQL rollups")
+
+
+# --- artefact store ------------------------------------------------------------------------------
+
+
+def _check_store(store: ArtifactStore) -> Check:
+    local = isinstance(store, LocalStore)
+    if isinstance(store, LocalStore):  # repeated (not `local`) so mypy narrows the type
+        if store.root.exists() and not store.root.is_dir():
+            return Check(
+                ARTEFACTS,
+                "fail",
+                f"{store.uri} is a file, not a folder",
+                "set FLUX_ARTIFACTS_URI (or FLUX_HOME) to a folder",
+            )
+        if not _writable(store.root):
+            return Check(
+                ARTEFACTS,
+                "fail",
+                f"{store.uri}: the folder is not writable",
+                "set FLUX_ARTIFACTS_URI (or FLUX_HOME) to a writable folder",
+            )
+    try:
+        artefacts = store.list_artifacts()
+        aliases = store.aliases()
+    except FluxError as exc:
+        if local:
+            fix = "check that FLUX_ARTIFACTS_URI (or FLUX_HOME) names a readable folder"
+        else:
+            fix = (
+                "check that the bucket exists, that the AWS credentials (AWS_PROFILE, "
+                "AWS_ACCESS_KEY_ID or a role) may list and read it, and FLUX_S3_ENDPOINT_URL "
+                "for an S3-compatible service"
+            )
+        return Check(ARTEFACTS, "fail", str(exc), fix)
+    if isinstance(store, LocalStore) and not store.root.exists():
+        return Check(ARTEFACTS, "ok", f"{store.uri}: empty (the folder is created on first write)")
+    listed = f"{len(artefacts)} artefact(s)"
+    if artefacts:
+        listed += f", newest {artefacts[0].artifact_id}"
+    named = ", ".join(f"{name} -> {target}" for name, target in aliases.items()) or "none"
+    detail = f"{store.uri}: {listed}; aliases: {named}"
+    if not local:
+        detail += " (read access checked; the doctor writes nothing)"
+    return Check(ARTEFACTS, "ok", detail)
+
+
+# --- SageMaker -----------------------------------------------------------------------------------
+
+
+def _env(name: str) -> str:
+    return f"FLUX_{name.upper()}"
+
+
+def _default_region() -> str | None:
+    """The region boto3 would use from the shared AWS config (no network)."""
+    try:
+        import botocore.session
+
+        region = botocore.session.get_session().get_config_variable("region")
+    except Exception:  # a broken profile is reported as a missing region, not a crash
+        return None
+    return str(region) if region else None
+
+
+def check_sagemaker(settings: Settings, environ: Mapping[str, str]) -> Check:
+    """Validates the ``FLUX_SAGEMAKER_*`` settings offline (SageMaker is never called).
+
+    Args:
+        settings: The settings.
+        environ: The environment, for ``AWS_DEFAULT_REGION``.
+    """
+    optional = ("sagemaker_image_uri", "sagemaker_role_arn", "sagemaker_s3_prefix")
+    if not any(
+        getattr(settings, n) for n in (*optional, "sagemaker_region", "sagemaker_endpoint_url")
+    ):
+        return Check(SAGEMAKER, "ok", "not configured (local training only)")
+    problems: list[str] = []
+    fixes: list[str] = []
+    warnings: list[str] = []
+    missing = [_env(n) for n in optional if not getattr(settings, n)]
+    if missing:
+        problems.append(f"configured in part: {', '.join(missing)} not set")
+        fixes.append(
+            f"set {', '.join(missing)} (environment or flux.toml), or unset every "
+            "FLUX_SAGEMAKER_* setting to train locally only"
+        )
+    image = (settings.sagemaker_image_uri or "").strip()
+    image_match = _ECR_IMAGE.fullmatch(image) if image else None
+    if image and image_match is None:
+        problems.append(f"{_env('sagemaker_image_uri')} is not an Amazon ECR image URI")
+        fixes.append(
+            f"set {_env('sagemaker_image_uri')} to "
+            "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>"
+        )
+    role = (settings.sagemaker_role_arn or "").strip()
+    if role and not _ROLE_ARN.fullmatch(role):
+        problems.append(f"{_env('sagemaker_role_arn')} is not an IAM role ARN")
+        fixes.append(
+            f"set {_env('sagemaker_role_arn')} to arn:aws:iam::<12-digit account>:role/<name>"
+        )
+    prefix = (settings.sagemaker_s3_prefix or "").strip()
+    if prefix and not (
+        prefix.startswith("s3://") and _BUCKET.fullmatch(urlsplit(prefix).netloc or "")
+    ):
+        problems.append(f"{_env('sagemaker_s3_prefix')} is not an s3://bucket/prefix URI")
+        fixes.append(f"set {_env('sagemaker_s3_prefix')} to s3://<bucket>/<prefix>")
+    region = (
+        settings.sagemaker_region or environ.get("AWS_DEFAULT_REGION") or _default_region() or ""
+    )
+    if not region:
+        problems.append("no AWS region")
+        fixes.append(f"set {_env('sagemaker_region')} (or AWS_DEFAULT_REGION)")
+    elif not _REGION.fullmatch(region):
+        problems.append(f"{region!r} is not an AWS region")
+        fixes.append(f"set {_env('sagemaker_region')} to a region such as eu-west-1")
+    elif image_match is not None and image_match["region"] != region:
+        warnings.append(
+            f"the image is in {image_match['region']} but jobs run in {region} "
+            "(SageMaker pulls images from the job's region)"
+        )
+    if problems:
+        return Check(SAGEMAKER, "fail", "; ".join(problems), "; ".join(fixes))
+    detail = (
+        f"image {image}, role {role}, staging {prefix}, region {region}, "
+        f"up to {settings.sagemaker_instance_count} x {settings.sagemaker_instance_type} "
+        "(checked offline)"
+    )
+    if warnings:
+        fix = f"push the image to ECR in {region} or set {_env('sagemaker_region')}"
+        return Check(SAGEMAKER, "warn", f"{detail}; {'; '.join(warnings)}", fix)
+    return Check(SAGEMAKER, "ok", detail)

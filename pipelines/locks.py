@@ -1,0 +1,209 @@
+"""Run locks: two runs that touch the same restaurant and target never interleave.
+
+A run scoped to some restaurants holds the target's lock *shared* and each restaurant's lock
+*exclusive*; a run over every restaurant holds the target's lock *exclusive*. So two runs for
+disjoint restaurants proceed side by side, while any overlap (including an all-restaurant run)
+makes the second one wait or stop.
+
+PostgreSQL: session-level advisory locks on a dedicated connection (released when the connection
+closes, so a killed process never leaves a lock behind). SQLite: ``flock`` on files in a folder
+beside the database file (released by the kernel when the process dies).
+
+Locks are taken by the edges (the CLI commands), once per command, never inside the pipeline
+steps, so a nightly ``flux run`` that calls several steps holds one lock for all of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, make_url
+
+from pipelines.errors import FluxError
+from pipelines.io.db import Database
+from pipelines.settings import Settings
+
+ALL = "*"
+POLL_SECONDS = 0.2
+
+
+class LockBusy(FluxError):
+    """Another run holds a lock this run needs (exit 1; ``--wait`` waits for it)."""
+
+
+@dataclass(frozen=True)
+class LockKey:
+    """One lock: ``namespace`` (a target, or ``data`` for imports) and a restaurant or ``*``."""
+
+    namespace: str
+    restaurant: str
+    shared: bool
+
+    @property
+    def name(self) -> str:
+        """The lock's name, e.g. ``covers/r05``."""
+        return f"{self.namespace}/{self.restaurant}"
+
+    @property
+    def number(self) -> int:
+        """A signed 64-bit key for ``pg_advisory_lock``."""
+        digest = hashlib.sha256(f"flux:{self.name}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    def describe(self) -> str:
+        """Plain words for messages."""
+        who = "every restaurant" if self.restaurant == ALL else f"restaurant {self.restaurant}"
+        return f"{who}, {self.namespace}"
+
+
+def keys_for(namespace: str, restaurants: frozenset[str] | None) -> list[LockKey]:
+    """The locks a run over ``restaurants`` (None: all) of ``namespace`` needs, in a fixed
+    order (so two runs never deadlock by taking them in opposite orders)."""
+    if not restaurants:
+        return [LockKey(namespace, ALL, shared=False)]
+    return [LockKey(namespace, ALL, shared=True)] + [
+        LockKey(namespace, r, shared=False) for r in sorted(restaurants)
+    ]
+
+
+def holder_text(command: str) -> str:
+    """Who holds a lock, for the message the next run prints."""
+    return f"{command} (pid {os.getpid()} on {socket.gethostname()})"
+
+
+@contextlib.contextmanager
+def hold(
+    settings: Settings,
+    namespace: str,
+    restaurants: frozenset[str] | None,
+    *,
+    wait: float = 0.0,
+    command: str = "flux",
+) -> Iterator[list[LockKey]]:
+    """Holds the locks of a run for the duration of the ``with`` block.
+
+    Args:
+        settings: Which database (PostgreSQL: advisory locks; SQLite: lock files).
+        namespace: The target (``covers``), or ``data`` for imports.
+        restaurants: The run's restaurants (None: all).
+        wait: Seconds to wait for a busy lock (0: fail at once).
+        command: Shown to a run that finds the lock busy.
+
+    Raises:
+        LockBusy: a lock is still held by another run after ``wait`` seconds.
+    """
+    keys = keys_for(namespace, restaurants)
+    db = Database(settings)
+    if db.engine.dialect.name == "postgresql":
+        with _pg_locks(db, keys, wait, holder_text(command)):
+            yield keys
+    else:
+        with _file_locks(_lock_dir(settings), keys, wait, holder_text(command)):
+            yield keys
+
+
+def _busy(key: LockKey, holder: str | None, wait: float) -> LockBusy:
+    by = f" by {holder}" if holder else " by another flux run"
+    waited = f" after waiting {wait:g}s" if wait else ""
+    return LockBusy(
+        f"{key.describe()} is locked{by}{waited}; rerun when it has finished, or pass --wait "
+        "to wait for it"
+    )
+
+
+def _deadline(wait: float) -> float:
+    return time.monotonic() + max(wait, 0.0)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _pg_locks(db: Database, keys: list[LockKey], wait: float, holder: str) -> Iterator[None]:
+    conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        conn.execute(sa.text("SELECT set_config('application_name', :n, false)"), {"n": holder})
+        deadline = _deadline(wait)
+        for key in keys:
+            fn = "pg_try_advisory_lock_shared" if key.shared else "pg_try_advisory_lock"
+            while not conn.execute(sa.text(f"SELECT {fn}(:k)"), {"k": key.number}).scalar():
+                if time.monotonic() >= deadline:
+                    raise _busy(key, _pg_holder(conn, key), wait)
+                time.sleep(POLL_SECONDS)
+        yield
+    finally:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+        conn.close()
+
+
+def _pg_holder(conn: Connection, key: LockKey) -> str | None:
+    unsigned = key.number & 0xFFFFFFFFFFFFFFFF
+    row = conn.execute(
+        sa.text(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :hi "
+            "AND l.objid::bigint = :lo AND l.pid <> pg_backend_pid() LIMIT 1"
+        ),
+        {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF},
+    ).scalar()
+    return str(row) if row else None
+
+
+# --- SQLite ----------------------------------------------------------------------------------
+
+
+def _lock_dir(settings: Settings) -> Path:
+    url = make_url(settings.resolved_database_url)
+    path = url.database
+    if path and path != ":memory:":
+        return Path(path).parent / f".{Path(path).name}.locks"
+    return settings.home / "locks"
+
+
+@contextlib.contextmanager
+def _file_locks(folder: Path, keys: list[LockKey], wait: float, holder: str) -> Iterator[None]:
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    handles: list[IO[str]] = []
+    exclusive: list[IO[str]] = []
+    try:
+        deadline = _deadline(wait)
+        for key in keys:
+            digest = hashlib.sha256(key.name.encode()).hexdigest()[:16]
+            fh: IO[str] = (folder / f"{digest}.lock").open("a+", encoding="utf-8")
+            handles.append(fh)
+            mode = (fcntl.LOCK_SH if key.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), mode)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        fh.seek(0)
+                        raise _busy(key, fh.read().strip() or None, wait) from None
+                    time.sleep(POLL_SECONDS)
+            if not key.shared:
+                fh.seek(0)
+                fh.truncate()
+                fh.write(holder)
+                fh.flush()
+                exclusive.append(fh)
+        yield
+    finally:
+        for fh in exclusive:
+            with contextlib.suppress(OSError):
+                fh.truncate(0)
+        for fh in reversed(handles):
+            with contextlib.suppress(OSError):
+                fh.close()  # closing the file releases its flock

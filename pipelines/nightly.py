@@ -1,0 +1,510 @@
+"""``flux run``: the nightly job as one command.
+
+Steps, configured by the ``[run]`` table of flux.toml (:class:`~pipelines.settings.RunConfig`):
+
+1. **import** the new files from ``source`` (a folder, or ``s3://bucket/prefix``). Files already
+   imported are recognised by content hash; S3 objects already imported by key and ETag (table
+   ``source_objects``), so they are not even downloaded again.
+2. **train** when due: no artefact yet, the artefact is ``retrain_every_days`` old, a restaurant
+   has no model, or the history it was trained on changed (restated or backfilled data).
+3. **predict** every configured frequency from the artefact, as of the latest data.
+4. **publish** each forecast run (gated; see :mod:`pipelines.publish`).
+
+Every step is idempotent, so a rerun after any failure picks up where it stopped: imported files
+are skipped, a fresh artefact is not retrained, a forecast for the same artefact and as-of date
+replaces the earlier one, and publishing upserts. A run is recorded in ``job_runs``.
+
+Restaurants that were not modelled, were skipped or fell back to a simpler model make the run
+*partial* (exit 3); the summary names each and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+import structlog
+
+from models.artifact import ArtifactManifest
+from pipelines import ingest, predict, publish, train, training
+from pipelines.errors import EXIT_OK, EXIT_PARTIAL, UsageError
+from pipelines.io import imports, schema, series
+from pipelines.io.artifacts import ArtifactStore
+from pipelines.io.db import Database
+from pipelines.io.files import sha256
+from pipelines.settings import RunConfig, Settings
+
+log = structlog.get_logger("flux.run")
+Status = Literal["ok", "skipped", "failed", "planned"]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One nightly run.
+
+    Attributes:
+        restaurants: Only these restaurants (None: all).
+        dry_run: Say what would be done; change nothing.
+        retrain: True: always train; False: never; None: when due.
+        publish: Override the config's ``publish``.
+    """
+
+    restaurants: frozenset[str] | None = None
+    dry_run: bool = False
+    retrain: bool | None = None
+    publish: bool | None = None
+
+
+@dataclass
+class StepResult:
+    """What one step did."""
+
+    step: str
+    status: Status
+    detail: str
+    seconds: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """What the run did, step by step, and which restaurants need attention."""
+
+    run_id: str
+    dry_run: bool
+    config: RunConfig
+    restaurants: frozenset[str] | None
+    steps: list[StepResult] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok, 3 partial (some restaurants failed or fell back)."""
+        return EXIT_PARTIAL if self.problems else EXIT_OK
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "target": self.config.target,
+            "restaurants": sorted(self.restaurants) if self.restaurants else None,
+            "exit_code": self.exit_code,
+            "steps": [
+                {
+                    "step": s.step,
+                    "status": s.status,
+                    "detail": s.detail,
+                    "seconds": round(s.seconds, 3),
+                    **s.data,
+                }
+                for s in self.steps
+            ],
+            "problems": dict(sorted(self.problems.items())),
+        }
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """New input: local files, or S3 objects (key, etag, size)."""
+
+    files: list[Path]
+    objects: list[tuple[str, str, int]]
+    source: str
+    total: int
+
+
+def _s3_inbox(settings: Settings, source: str) -> Any:
+    from pipelines.io.artifact_s3 import S3Store
+    from pipelines.io.artifacts import _parse_s3_uri
+
+    bucket, prefix = _parse_s3_uri(source)
+    return S3Store(bucket, prefix, endpoint_url=settings.s3_endpoint_url)
+
+
+def _pending(
+    settings: Settings, db: Database, source: str, scope: frozenset[str] | None, migrated: bool
+) -> _Pending:
+    scope_text = ",".join(sorted(scope)) if scope else ""
+    if source.startswith("s3://"):
+        objects = _s3_inbox(settings, source).objects()
+        done: set[tuple[str, str]] = set()
+        if migrated and not scope:
+            t = schema.source_objects
+            with db.connect() as conn:
+                done = {
+                    (r[0], r[1])
+                    for r in conn.execute(
+                        sa.select(t.c.object_key, t.c.etag).where(t.c.source == source)
+                    )
+                }
+        new = [o for o in objects if (o[0], o[1]) not in done]
+        return _Pending([], new, source, len(objects))
+    folder = Path(source).expanduser()
+    if not folder.exists():
+        raise UsageError(f"run.source {source}: no such folder (set [run] source in flux.toml)")
+    from pipelines.io import adapters
+
+    found = [p for p in ingest.collect_files((folder,)) if adapters.detect(p) is not None]
+    hashes = {p: sha256(p) for p in found}
+    seen: set[str] = set()
+    if migrated:
+        with db.connect() as conn:
+            seen = imports.imported_hashes(conn, hashes.values(), scope_text)
+    return _Pending([p for p in found if hashes[p] not in seen], [], source, len(found))
+
+
+def _import(
+    settings: Settings, db: Database, pending: _Pending, scope: frozenset[str] | None
+) -> ingest.IngestResult | None:
+    if pending.files:  # the folder, so files of no known format are skipped, not errors
+        folder = Path(pending.source).expanduser()
+        return ingest.run(ingest.IngestRequest(paths=(folder,), restaurants=scope), settings)
+    if not pending.objects:
+        return None
+    inbox = _s3_inbox(settings, pending.source)
+    download_root = settings.home / "inbox"
+    download_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=download_root) as tmp:
+        root = Path(tmp).resolve()
+        for key, _etag, _size in pending.objects:
+            path = (root / key).resolve()
+            if not path.is_relative_to(root):
+                raise UsageError(f"{pending.source}: unsafe object key {key!r}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(inbox.fetch(key))
+        result = ingest.run(ingest.IngestRequest(paths=(Path(tmp),), restaurants=scope), settings)
+    if not scope:  # a scoped import took only some rows: the objects still count as new
+        now = dt.datetime.now(dt.UTC)
+        t = schema.source_objects
+        with db.begin() as conn:
+            for key, etag, size in pending.objects:
+                conn.execute(
+                    sa.delete(t).where(
+                        t.c.source == pending.source, t.c.object_key == key, t.c.etag == etag
+                    )
+                )
+                conn.execute(
+                    sa.insert(t).values(
+                        source=pending.source,
+                        object_key=key,
+                        etag=etag,
+                        size=size,
+                        imported_at=now,
+                        batch_id=result.batch_id,
+                    )
+                )
+    return result
+
+
+# --- retraining ------------------------------------------------------------------------------
+
+
+def current_artifact(
+    store: ArtifactStore, target: str, scope: frozenset[str] | None
+) -> ArtifactManifest | None:
+    """The artefact a run over ``scope`` forecasts from: the newest for ``target`` trained on
+    every restaurant (scope None), or the newest that models every restaurant of ``scope``."""
+    for manifest in store.list_artifacts():  # newest first
+        if manifest.target != target or manifest.freq != "D":
+            continue
+        if scope is None and trained_scope(manifest) is None:
+            return manifest
+        if scope is not None and scope <= set(manifest.restaurants):
+            return manifest
+    return None
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, list | dict):
+        return [str(v) for v in value]
+    return []
+
+
+def trained_scope(manifest: ArtifactManifest) -> frozenset[str] | None:
+    """The restaurants an artefact was asked to train (None: all of them)."""
+    return frozenset(_strings(manifest.extra.get("restaurant_scope"))) or None
+
+
+def retrain_reason(
+    db: Database,
+    manifest: ArtifactManifest | None,
+    config: RunConfig,
+    scope: frozenset[str] | None,
+    now: dt.datetime,
+) -> str | None:
+    """Why the model must be retrained now (None: it need not be)."""
+    if manifest is None:
+        return f"no artefact for {config.target} yet"
+    age = now - manifest.created_at
+    if age >= dt.timedelta(days=config.retrain_every_days):
+        return (
+            f"artefact {manifest.artifact_id} is {age.days} day(s) old "
+            f"(retrain every {config.retrain_every_days})"
+        )
+    asked = trained_scope(manifest)
+    with db.connect() as conn:
+        calendar = series.read_calendar(conn, asked)
+        if config.retrain_on_history_change:
+            history = series.read_series(
+                conn,
+                config.target,
+                freq="D",
+                restaurants=asked,
+                calendar=calendar,
+                end=manifest.training_end.date(),
+            )
+            if training.fingerprint(history) != manifest.data_fingerprint:
+                return (
+                    f"the history artefact {manifest.artifact_id} was trained on changed "
+                    f"(data up to {manifest.training_end.date()} was added or restated)"
+                )
+        current = series.read_series(conn, config.target, freq="D", restaurants=scope)
+    wanted = set(current.restaurants)
+    failed = set(_strings(manifest.extra.get("failed")))
+    missing = sorted(wanted - set(manifest.restaurants) - failed)
+    if missing:
+        return f"no model yet for {', '.join(missing[:5])}" + ("…" if len(missing) > 5 else "")
+    return None
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _step(result: RunResult, name: str) -> Iterator[StepResult]:
+    step = StepResult(step=name, status="ok", detail="")
+    started = time.perf_counter()
+    log.debug("step started", step=name)
+    try:
+        yield step
+    except BaseException as exc:
+        step.status = "failed"
+        step.detail = step.detail or f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        step.seconds = time.perf_counter() - started
+        result.steps.append(step)
+        log.info(
+            "step finished",
+            step=name,
+            status=step.status,
+            duration_s=round(step.seconds, 3),
+            detail=step.detail,
+            restaurant=sorted(result.restaurants) if result.restaurants else "*",
+        )
+
+
+def _record(db: Database, result: RunResult, status: str, *, new: bool) -> None:
+    t = schema.job_runs
+    values: dict[str, Any] = {
+        "status": status,
+        "summary_json": json.dumps(result.as_dict(), default=str),
+    }
+    if status != "running":
+        values["finished_at"] = dt.datetime.now(dt.UTC)
+        values["exit_code"] = result.exit_code if status in ("ok", "partial") else None
+    with db.begin() as conn:
+        if new:
+            conn.execute(
+                sa.insert(t).values(
+                    run_id=result.run_id,
+                    command="run",
+                    target=result.config.target,
+                    restaurant_scope=",".join(sorted(result.restaurants or [])),
+                    started_at=dt.datetime.now(dt.UTC),
+                    **values,
+                )
+            )
+        else:
+            conn.execute(sa.update(t).where(t.c.run_id == result.run_id).values(**values))
+
+
+def run(request: RunRequest, settings: Settings, run_id: str | None = None) -> RunResult:
+    """Runs (or, with ``dry_run``, plans) the nightly job.
+
+    Raises:
+        UsageError: a bad configuration. Any step's error stops the run; the steps done so far
+        stay done (each is idempotent), so the rerun continues.
+    """
+    config = settings.run
+    scope = request.restaurants
+    result = RunResult(
+        run_id=run_id or uuid.uuid4().hex[:12],
+        dry_run=request.dry_run,
+        config=config,
+        restaurants=scope,
+    )
+    db = Database(settings)
+    migrated = db.current_revision() == db.head_revision()
+    if not request.dry_run:
+        db.ensure_schema()
+        migrated = True
+        _record(db, result, "running", new=True)
+    elif not migrated:
+        result.steps.append(
+            StepResult("migrate", "planned", f"would migrate the database to {db.head_revision()}")
+        )
+    try:
+        _run_steps(request, settings, db, result, migrated)
+    except BaseException as exc:
+        if not request.dry_run:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            _record(db, result, "interrupted" if interrupted else "failed", new=False)
+        db.dispose()
+        raise
+    if not request.dry_run:
+        _record(db, result, "partial" if result.problems else "ok", new=False)
+    db.dispose()
+    return result
+
+
+def _run_steps(
+    request: RunRequest, settings: Settings, db: Database, result: RunResult, migrated: bool
+) -> None:
+    _import_step(request, settings, db, result, migrated)
+    manifest = _train_step(request, settings, db, result, migrated)
+    runs = _predict_step(request, settings, result, manifest)
+    _publish_step(request, settings, result, runs)
+
+
+def _import_step(
+    request: RunRequest, settings: Settings, db: Database, result: RunResult, migrated: bool
+) -> None:
+    config, scope, dry = settings.run, request.restaurants, request.dry_run
+    with _step(result, "import") as step:
+        if not config.source:
+            step.status, step.detail = "skipped", "no [run] source configured"
+        else:
+            pending = _pending(settings, db, config.source, scope, migrated)
+            new = len(pending.files) + len(pending.objects)
+            step.data = {"new_files": new, "files_seen": pending.total}
+            if not new:
+                step.status = "skipped"
+                step.detail = f"nothing new in {config.source} ({pending.total} file(s) seen)"
+            elif dry:
+                names = [p.name for p in pending.files] + [o[0] for o in pending.objects]
+                step.status = "planned"
+                step.detail = f"would import {new} new file(s): {', '.join(names[:10])}"
+            else:
+                imported = _import(settings, db, pending, scope)
+                rows = imported.rows_loaded if imported else 0
+                rejected = imported.rows_rejected if imported else 0
+                step.detail = f"imported {new} file(s): {rows:,} rows, {rejected:,} rejected"
+                step.data.update({"rows_loaded": rows, "rows_rejected": rejected})
+
+
+def _train_step(
+    request: RunRequest, settings: Settings, db: Database, result: RunResult, migrated: bool
+) -> ArtifactManifest | None:
+    config, scope, dry = settings.run, request.restaurants, request.dry_run
+    store = train.open_artifacts(settings)
+    with _step(result, "train") as step:
+        manifest = current_artifact(store, config.target, scope)
+        if request.retrain is True:
+            reason: str | None = "asked for (--retrain)"
+        elif request.retrain is False:
+            reason = None
+        elif not migrated:
+            reason = "the database is not migrated yet"
+        else:
+            reason = retrain_reason(db, manifest, config, scope, dt.datetime.now(dt.UTC))
+        if reason is None:
+            if manifest is None:
+                step.status, step.detail = "skipped", "no artefact, and retraining is off"
+            else:
+                step.status = "skipped"
+                step.detail = f"artefact {manifest.artifact_id} is current"
+                step.data = {"artifact_id": manifest.artifact_id}
+        elif dry:
+            step.status, step.detail = "planned", f"would train: {reason}"
+        else:
+            trained = train.run(
+                train.TrainRequest(
+                    target=config.target,
+                    horizon=config.horizon,
+                    restaurants=scope,
+                    backend=config.backend,
+                    jobs=config.jobs,
+                    alias=None,
+                ),
+                settings,
+            )
+            manifest = trained.manifest
+            step.detail = f"trained artefact {trained.artifact_id}: {reason}"
+            step.data = {"artifact_id": trained.artifact_id, "reason": reason}
+            for rid, why in trained.failed.items():
+                if scope is None or rid in scope:
+                    result.problems[rid] = f"not modelled: {why}"
+    return manifest
+
+
+def _predict_step(
+    request: RunRequest, settings: Settings, result: RunResult, manifest: ArtifactManifest | None
+) -> list[str]:
+    config, scope, dry = settings.run, request.restaurants, request.dry_run
+    runs: list[str] = []
+    with _step(result, "predict") as step:
+        if manifest is None:
+            step.status = "planned" if dry else "skipped"
+            step.detail = "would predict from the new artefact" if dry else "no artefact"
+        elif dry:
+            step.status = "planned"
+            step.detail = (
+                f"would forecast {', '.join(config.freqs)} from artefact {manifest.artifact_id}"
+            )
+        else:
+            details = []
+            for freq in config.freqs:
+                forecast = predict.run(
+                    predict.PredictRequest(
+                        artifact=manifest.artifact_id, restaurants=scope, freq=freq
+                    ),
+                    settings,
+                )
+                runs.append(forecast.forecast_run_id)
+                details.append(f"{freq} as of {forecast.as_of} ({len(forecast.forecasts):,} rows)")
+                for rid, why in forecast.skipped.items():
+                    result.problems.setdefault(rid, f"not forecast: {why}")
+                for rid, model in forecast.fallbacks.items():
+                    result.problems.setdefault(rid, f"served by {model} (a fallback)")
+            step.detail = "; ".join(details)
+            step.data = {"forecast_runs": runs}
+    return runs
+
+
+def _publish_step(
+    request: RunRequest, settings: Settings, result: RunResult, runs: list[str]
+) -> None:
+    config, scope, dry = settings.run, request.restaurants, request.dry_run
+    with _step(result, "publish") as step:
+        do_publish = config.publish if request.publish is None else request.publish
+        if not do_publish:
+            step.status, step.detail = "skipped", "publishing is off"
+        elif dry:
+            step.status, step.detail = "planned", "would publish the new forecast run(s)"
+        else:
+            rows = 0
+            for forecast_run in runs:
+                published = publish.run(
+                    publish.PublishRequest(
+                        forecast_run=forecast_run, restaurants=scope, margin=config.margin
+                    ),
+                    settings,
+                )
+                rows += published.rows
+            step.detail = f"published {len(runs)} forecast run(s), {rows:,} rows"
+            step.data = {"rows": rows}
