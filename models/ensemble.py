@@ -21,6 +21,9 @@
    Conformal residual tables (:mod:`models.intervals`) are built for every member, the fallback
    and the ensemble; the ensemble's validation forecasts are cross-fitted (weights learned on
    one part of the window predict the other) so its intervals are not optimistic.
+   The same cross-fitted forecasts give each restaurant's expected error
+   (``validation_scores_``: RMSLE, WAPE and rows), which ``flux monitor`` compares with live
+   accuracy.
 
 Members are combined in log1p space, ``expm1(sum_m w_m log1p(yhat_m))`` (a weighted geometric
 mean of ``1 + yhat``): it optimises the target metric (RMSLE) directly and measured better than a
@@ -57,6 +60,7 @@ from models.intervals import (
     steps,
     validation_split,
 )
+from models.metrics import rmsle, wape
 from models.registry import FORECASTERS, available, make
 
 __all__ = ["WEIGHTINGS", "Combination", "EnsembleForecaster", "learn"]
@@ -293,6 +297,20 @@ def _cross_fitted(
     return out
 
 
+def _scores_by_restaurant(rows: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Each restaurant's RMSLE, WAPE and row count over the ensemble's validation forecasts."""
+    if rows.empty:
+        return {}
+    return {
+        str(rid): {
+            "rmsle": rmsle(group[c.Y], group[c.YHAT]),
+            "wape": wape(group[c.Y], group[c.YHAT]),
+            "n": float(len(group)),
+        }
+        for rid, group in rows.groupby(c.RESTAURANT_ID, sort=True)
+    }
+
+
 # --- the estimator ------------------------------------------------------------------------------
 
 
@@ -464,6 +482,7 @@ class EnsembleForecaster(Forecaster):
                     STEP: val.step,
                 }
             )
+        self.validation_scores_: dict[str, dict[str, float]] = _scores_by_restaurant(ens_rows)
         self.weights_: dict[str, float] = (
             {}
             if self.combination_ is None

@@ -135,6 +135,7 @@ def load_ensemble(
     model.freq_ = meta["freq"]
     model.horizon_ = int(meta["horizon"])
     model.validation_ = pd.DataFrame()
+    model.validation_scores_ = {}  # in the manifest's backtest metrics, not the files
     return model
 
 

@@ -129,21 +129,23 @@ def _deadline(wait: float) -> float:
 
 @contextlib.contextmanager
 def _pg_locks(db: Database, keys: list[LockKey], wait: float, holder: str) -> Iterator[None]:
-    conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        conn.execute(sa.text("SELECT set_config('application_name', :n, false)"), {"n": holder})
-        deadline = _deadline(wait)
-        for key in keys:
-            fn = "pg_try_advisory_lock_shared" if key.shared else "pg_try_advisory_lock"
-            while not conn.execute(sa.text(f"SELECT {fn}(:k)"), {"k": key.number}).scalar():
-                if time.monotonic() >= deadline:
-                    raise _busy(key, _pg_holder(conn, key), wait)
-                time.sleep(POLL_SECONDS)
-        yield
-    finally:
-        with contextlib.suppress(sa.exc.SQLAlchemyError):
-            conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
-        conn.close()
+    with db.connect() as raw:  # retried with backoff; a clear error when the server is down
+        conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            conn.execute(
+                sa.text("SELECT set_config('application_name', :n, false)"), {"n": holder}
+            )
+            deadline = _deadline(wait)
+            for key in keys:
+                fn = "pg_try_advisory_lock_shared" if key.shared else "pg_try_advisory_lock"
+                while not conn.execute(sa.text(f"SELECT {fn}(:k)"), {"k": key.number}).scalar():
+                    if time.monotonic() >= deadline:
+                        raise _busy(key, _pg_holder(conn, key), wait)
+                    time.sleep(POLL_SECONDS)
+            yield
+        finally:
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
 
 
 def _pg_holder(conn: Connection, key: LockKey) -> str | None:

@@ -5,6 +5,7 @@ remote training cannot drift apart."""
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +109,32 @@ class Trained:
     member_params: dict[str, dict[str, Any]]
 
 
+def validation_metrics(model: EnsembleForecaster) -> dict[str, Any]:
+    """What the validation window says of a fitted ensemble, for the manifest.
+
+    ``member_rmsle``: each member's RMSLE; ``heldout_rmsle``: each weighting's RMSLE on the late
+    part of the window; ``by_restaurant``: each restaurant's RMSLE, WAPE and rows ``n`` over the
+    ensemble's cross-fitted validation forecasts, and ``ensemble_rmsle`` pooled over them (both
+    absent when the window was too short to learn weights). ``flux monitor`` reads these as the
+    error to expect once a forecast is live.
+    """
+    metrics: dict[str, Any] = {
+        "member_rmsle": dict(model.member_scores_),
+        "heldout_rmsle": model.weights_report_.get("heldout_rmsle", {}),
+    }
+    scores = model.validation_scores_
+    if scores:
+        metrics["by_restaurant"] = {
+            rid: {k: (v if math.isfinite(v) else None) for k, v in s.items()}
+            for rid, s in scores.items()
+        }
+        rows = sum(s["n"] for s in scores.values())
+        metrics["ensemble_rmsle"] = math.sqrt(
+            sum(s["n"] * s["rmsle"] ** 2 for s in scores.values()) / rows
+        )
+    return metrics
+
+
 def fit_files(series: SeriesFrame, calendar: Calendar, config: TrainConfig) -> Trained:
     """Fits the ensemble on every row of ``series`` and returns its portable files."""
     params = {name: dict(p) for name, p in config.member_params.items()}
@@ -127,10 +154,7 @@ def fit_files(series: SeriesFrame, calendar: Calendar, config: TrainConfig) -> T
         restaurants=list(model.restaurants_),
         failed=dict(model.failed_),
         weights=report,
-        validation_metrics={
-            "member_rmsle": dict(model.member_scores_),
-            "heldout_rmsle": report.get("heldout_rmsle", {}),
-        },
+        validation_metrics=validation_metrics(model),
         training_start=str(pd.Timestamp(series.data[c.DS].min()).date()),
         training_end=str(pd.Timestamp(series.data[c.DS].max()).date()),
         fingerprint=fingerprint(series),
