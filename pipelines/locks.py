@@ -132,9 +132,7 @@ def _pg_locks(db: Database, keys: list[LockKey], wait: float, holder: str) -> It
     with db.connect() as raw:  # retried with backoff; a clear error when the server is down
         conn = raw.execution_options(isolation_level="AUTOCOMMIT")
         try:
-            conn.execute(
-                sa.text("SELECT set_config('application_name', :n, false)"), {"n": holder}
-            )
+            conn.execute(sa.text("SELECT set_config('application_name', :n, false)"), {"n": holder})
             deadline = _deadline(wait)
             for key in keys:
                 fn = "pg_try_advisory_lock_shared" if key.shared else "pg_try_advisory_lock"

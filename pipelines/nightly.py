@@ -439,7 +439,7 @@ def _train_step(
                     restaurants=scope,
                     backend=config.backend,
                     jobs=config.jobs,
-                    alias=None,
+                    alias="candidate" if scope is None else None,
                 ),
                 settings,
             )
