@@ -20,20 +20,26 @@ LOCK_LANES = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=
 @LOCK_LANES
 def test_overlapping_runs_conflict_and_disjoint_runs_do_not(settings: Settings) -> None:
     with locks.hold(settings, "covers", frozenset({"r05"}), command="first"):
-        with pytest.raises(locks.LockBusy, match="restaurant r05, covers is locked by first"):
-            with locks.hold(settings, "covers", frozenset({"r05", "r01"})):
-                pass
-        with pytest.raises(locks.LockBusy, match="every restaurant, covers"):
-            with locks.hold(settings, "covers", None):  # an all-restaurant run overlaps
-                pass
+        with (
+            pytest.raises(locks.LockBusy, match="restaurant r05, covers is locked by first"),
+            locks.hold(settings, "covers", frozenset({"r05", "r01"})),
+        ):
+            pass
+        with (
+            pytest.raises(locks.LockBusy, match="every restaurant, covers"),
+            locks.hold(settings, "covers", None),  # an all-restaurant run overlaps
+        ):
+            pass
         with locks.hold(settings, "covers", frozenset({"r01"})):  # disjoint: goes ahead
             pass
         with locks.hold(settings, "orders", frozenset({"r05"})):  # another target
             pass
-    with locks.hold(settings, "covers", None):  # released on exit
-        with pytest.raises(locks.LockBusy, match="every restaurant"):
-            with locks.hold(settings, "covers", frozenset({"r07"})):
-                pass
+    with (  # released on exit, then taken for every restaurant
+        locks.hold(settings, "covers", None),
+        pytest.raises(locks.LockBusy, match="every restaurant"),
+        locks.hold(settings, "covers", frozenset({"r07"})),
+    ):
+        pass
 
 
 @LOCK_LANES
@@ -48,9 +54,11 @@ def test_wait_takes_the_lock_once_it_is_released(settings: Settings) -> None:
     thread = threading.Thread(target=holder)
     thread.start()
     time.sleep(0.3)
-    with pytest.raises(locks.LockBusy, match="after waiting 0.2s"):
-        with locks.hold(settings, "covers", frozenset({"r05"}), wait=0.2):
-            pass
+    with (
+        pytest.raises(locks.LockBusy, match=r"after waiting 0\.2s"),
+        locks.hold(settings, "covers", frozenset({"r05"}), wait=0.2),
+    ):
+        pass
     with locks.hold(settings, "covers", frozenset({"r05"}), wait=30):
         assert released.is_set()  # got it only after the holder let go
     thread.join()

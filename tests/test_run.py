@@ -244,7 +244,7 @@ def test_a_restaurant_that_falls_back_makes_the_run_partial(
 
     monkeypatch.setattr(prophet_model, "_fit_one", broken)
     settings, config, _ = copy
-    code, summary, err = _run(settings, config, "--retrain")
+    code, summary, _ = _run(settings, config, "--retrain")
     assert code == 3
     assert list(summary["problems"]) == ["r05"]
     assert "fallback" in summary["problems"]["r05"]
@@ -414,5 +414,5 @@ def test_a_signal_mid_training_stops_cleanly(
     assert jobs["status"].iloc[-1] == "interrupted"
     pd.testing.assert_frame_equal(published, _rows(settings, schema.published_forecasts))
     # the locks went with the process: the rerun goes through
-    code, summary, err = _run(settings, config)
+    code, _, err = _run(settings, config)
     assert code == 0, err
