@@ -2,7 +2,7 @@
 render, exit. Heavy libraries load inside the commands, so ``flux --help`` is instant.
 
 Exit codes: 0 ok, 1 failure, 2 usage or data error, 3 partial (some restaurants fell back or
-failed), 130 interrupted.
+failed), 130 interrupted, 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -110,7 +110,12 @@ class State:
         """The settings, read at the edge."""
         from pipelines.settings import load_settings
 
-        return load_settings(self.config)
+        settings = load_settings(self.config)
+        if settings.log_format != "auto":
+            from flux_cli import logs
+
+            logs.configure(self.verbose, settings.log_format)
+        return settings
 
 
 STATE = State()
@@ -294,8 +299,13 @@ def train_(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel workers.")] = 1,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     alias: Annotated[
-        str | None, typer.Option("--alias", help="Alias to point at the new artefact.")
-    ] = "candidate",
+        str | None,
+        typer.Option(
+            "--alias",
+            help="Alias to point at the new artefact (default: candidate; a --restaurant run "
+            "moves no alias unless given one).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     wait: WaitOpt = False,
     wait_timeout: WaitTimeoutOpt = None,

@@ -22,6 +22,8 @@ def train_command(settings: Settings, o: dict[str, Any]) -> None:
     """Trains and prints the stored artefact."""
     if o["backend"] not in ("local", "sagemaker"):
         raise UsageError("--backend must be local or sagemaker")
+    if o["alias"] is None and not o["restaurant"]:
+        o = {**o, "alias": "candidate"}
     result = train.run(
         train.TrainRequest(
             target=o["target"],
