@@ -353,11 +353,12 @@ def predict_(
     that date, as the nightly job would have made it; a failed day does not stop the rest, and a
     summary lists every day (exit 3 when some days failed, 1 when all did).
     """
-    from flux_cli.commands.forecast_cmd import predict_command
+    from flux_cli.commands.forecast_cmd import check_predict_options, predict_command
     from flux_cli.locking import locked
     from pipelines.predict import artifact_target
 
     options = dict(locals())
+    check_predict_options(options)  # usage errors before anything is read
     _bind_scope(restaurant)
     settings = STATE.settings()
     target = artifact_target(settings, artifact)

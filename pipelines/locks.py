@@ -28,7 +28,7 @@ from typing import IO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 
-from pipelines.errors import FluxError
+from pipelines.errors import ConfigError, FluxError
 from pipelines.io.db import Database
 from pipelines.settings import Settings
 
@@ -103,7 +103,14 @@ def hold(
     """
     keys = keys_for(namespace, restaurants)
     db = Database(settings)
-    if db.engine.dialect.name == "postgresql":
+    mode = settings.locks
+    if mode == "auto":
+        mode = "database" if db.engine.dialect.name == "postgresql" else "file"
+    if mode == "off":
+        yield keys
+    elif mode == "database":
+        if db.engine.dialect.name != "postgresql":
+            raise ConfigError("locks = 'database' needs PostgreSQL; use auto or file")
         with _pg_locks(db, keys, wait, holder_text(command)):
             yield keys
     else:
@@ -165,7 +172,7 @@ def _pg_holder(conn: Connection, key: LockKey) -> str | None:
 def _lock_dir(settings: Settings) -> Path:
     url = make_url(settings.resolved_database_url)
     path = url.database
-    if path and path != ":memory:":
+    if url.get_backend_name() == "sqlite" and path and path != ":memory:":
         return Path(path).parent / f".{Path(path).name}.locks"
     return settings.home / "locks"
 

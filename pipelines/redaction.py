@@ -65,5 +65,7 @@ def scrub(text: str, secrets: Iterable[str] | None = None) -> str:
     text = _USERINFO.sub(MASK + "@", text)
     text = _PAIRS.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     for secret in known_secrets() if secrets is None else secrets:
-        text = text.replace(secret, MASK)
+        # not inside a longer word: a weak password such as "postgres" must not mangle
+        # "postgresql" (URLs' user info is already masked above)
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", MASK, text)
     return text

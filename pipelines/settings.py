@@ -68,6 +68,10 @@ class Settings(BaseSettings):
             (``on``: fail without it), or never (``off``).
         log_format: ``auto`` (JSON when not on a terminal), ``json`` or ``console``.
         s3_endpoint_url: Endpoint of an S3-compatible store (None: AWS).
+        locks: How runs lock restaurants: ``auto`` (PostgreSQL advisory locks, or lock files
+            beside a SQLite database), ``database``, ``file`` (lock files in ``home``: for a
+            server that takes one connection at a time; only safe when every run shares one
+            machine), or ``off``.
         sagemaker_*: Training-job settings for ``flux train --backend sagemaker``: the training
             image, execution role, S3 staging prefix, instance type and count, region, API
             endpoint, and how long to wait.
@@ -86,6 +90,7 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     s3_endpoint_url: str | None = None
     db_connect_retries: int = Field(default=3, ge=0, le=20)
+    locks: Literal["auto", "database", "file", "off"] = "auto"
     sagemaker_image_uri: str | None = None
     sagemaker_role_arn: str | None = None
     sagemaker_s3_prefix: str | None = None

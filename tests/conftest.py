@@ -116,8 +116,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    """Settings on a fresh database with a temporary home folder."""
-    return load_settings(home=tmp_path / "home", database_url=db_url)
+    """Settings on a fresh database with a temporary home folder (on the PGlite lane, lock
+    files: that server shares one session between all connections, so it cannot hold advisory
+    locks for one of them)."""
+    extra = {"locks": "file"} if "flux_pool=null" in db_url else {}
+    return load_settings(home=tmp_path / "home", database_url=db_url, **extra)
 
 
 @pytest.fixture

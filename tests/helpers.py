@@ -44,6 +44,8 @@ def env_for(settings: Settings) -> dict[str, str]:
     }
     if settings.s3_endpoint_url:
         env["FLUX_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
+    if settings.locks != "auto":
+        env["FLUX_LOCKS"] = settings.locks
     return env
 
 

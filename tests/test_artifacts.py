@@ -225,8 +225,9 @@ def test_immutable_even_when_the_existence_check_races(
     """The commit itself refuses (local: rename onto a committed folder; S3: If-None-Match)."""
     first = write(store)
     monkeypatch.setattr(store, "_has", lambda key: False)
+    # a different manifest for the same id (an identical one is a retried commit: accepted)
     with pytest.raises(ArtifactError, match=r"already exists"):
-        write(store, first.artifact_id)
+        write(store, first.artifact_id, created_at=datetime(2026, 11, 30, tzinfo=UTC))
     monkeypatch.undo()
     assert store.read_manifest(first.artifact_id) == first
 

@@ -64,6 +64,15 @@ def _date(option: str, value: str | None) -> dt.date | None:
         raise UsageError(f"{option} takes a date like 2026-09-30 (got {value!r})") from None
 
 
+def check_predict_options(o: dict[str, Any]) -> None:
+    """Raises UsageError for bad dates or a bad frequency, before anything is read."""
+    _date("--as-of", o["as_of"])
+    _date("--from", o.get("from_"))
+    _date("--to", o.get("to"))
+    if o["freq"] not in ("D", "h", "15min"):
+        raise UsageError("--freq must be D, h or 15min")
+
+
 def predict_command(settings: Settings, o: dict[str, Any]) -> None:
     """Forecasts and prints a summary (or, with --from/--to, backfills and prints one line per
     day)."""

@@ -175,6 +175,8 @@ def parse_quantity(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 def _distinct(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """Converts each distinct value once (exports repeat the same few values)."""
     codes, uniques = pd.factorize(values)
+    if len(uniques) == 0:  # every value missing
+        return pd.Series(np.nan, index=values.index, dtype="float64")
     converted = convert(pd.Series(uniques)).to_numpy()
     out = np.where(codes >= 0, converted[np.maximum(codes, 0)], np.nan)
     return pd.Series(out, index=values.index)
