@@ -416,3 +416,57 @@ def test_a_signal_mid_training_stops_cleanly(
     # the locks went with the process: the rerun goes through
     code, _, err = _run(settings, config)
     assert code == 0, err
+
+
+# --- an S3 inbox ------------------------------------------------------------------------------
+
+
+def test_an_s3_inbox_is_imported_once_and_remembered(
+    tmp_path: Path,
+    samples: tuple[Path, Path],
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFLUXRUNTEST00000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "run-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    s3.create_bucket(Bucket="flux-inbox")
+    for path in sorted(p for p in samples[0].rglob("*") if p.is_file()):
+        key = f"incoming/{path.relative_to(samples[0]).as_posix()}"
+        s3.put_object(Bucket="flux-inbox", Key=key, Body=path.read_bytes())
+    settings = load_settings(home=tmp_path / "home", s3_endpoint_url=moto_endpoint)
+    lines = ["[run]", 'source = "s3://flux-inbox/incoming"', "horizon = 14", "publish = false"]
+    config = tmp_path / "flux.toml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    code, summary, err = _run(settings, config, "--no-retrain")
+    assert code == 0, err
+    first = _steps(summary)["import"]
+    assert first["status"] == "ok" and first["new_files"] == first["files_seen"] > 0
+    assert set(_rows(settings, schema.demand_daily)["restaurant_id"]) == set(RESTAURANTS)
+    remembered = _rows(settings, schema.source_objects)
+    assert len(remembered) == first["files_seen"]
+
+    # the next night: nothing is downloaded again; a new object is
+    fetched: list[str] = []
+    from pipelines.io.artifact_s3 import S3Store
+
+    original = S3Store.fetch
+
+    def spy(self: S3Store, key: str) -> bytes:
+        fetched.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(S3Store, "fetch", spy)
+    code, summary, err = _run(settings, config, "--no-retrain")
+    assert code == 0, err
+    assert _steps(summary)["import"]["status"] == "skipped" and fetched == []
+    new = next(p for p in sorted(samples[1].rglob("*.gz")))
+    s3.put_object(Bucket="flux-inbox", Key=f"incoming/night2/{new.name}", Body=new.read_bytes())
+    code, summary, err = _run(settings, config, "--no-retrain")
+    assert code == 0, err
+    assert fetched == [f"night2/{new.name}"]
+    assert _steps(summary)["import"]["new_files"] == 1
