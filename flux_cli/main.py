@@ -11,6 +11,7 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -45,6 +46,7 @@ class FluxGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         started = time.perf_counter()
+        asked_for_help = "--help" in [*getattr(ctx, "protected_args", []), *ctx.args]
         code = 0
         error: str | None = None
         try:
@@ -66,7 +68,7 @@ class FluxGroup(TyperGroup):
             code, error = 1, scrub(f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            if ctx.invoked_subcommand:
+            if ctx.invoked_subcommand and not asked_for_help:
                 fields = {
                     "status": "ok" if code == 0 else "partial" if code == 3 else "failed",
                     "exit_code": code,
@@ -280,6 +282,30 @@ WaitTimeoutOpt = Annotated[
 ]
 
 
+def _run_locked(
+    command: str,
+    namespaces: Callable[[Any], list[str]],
+    options: dict[str, Any],
+    body: Callable[[Any, dict[str, Any]], None],
+) -> None:
+    """Runs ``body(settings, options)`` holding the run locks of ``namespaces(settings)`` (the
+    targets it touches) for ``options["restaurant"]``; ``--wait`` waits for a busy lock."""
+    from flux_cli.locking import locked
+
+    restaurants = options.get("restaurant")
+    _bind_scope(restaurants)
+    settings = STATE.settings()
+    with locked(
+        settings,
+        namespaces(settings),
+        restaurants,
+        wait=bool(options.get("wait")),
+        timeout=options.get("wait_timeout"),
+        command=command,
+    ):
+        body(settings, options)
+
+
 def _bind_scope(restaurants: list[str] | None) -> None:
     """Log lines of a scoped run carry its restaurants."""
     if restaurants:
@@ -312,15 +338,8 @@ def train_(
 ) -> None:
     """Fit the ensemble and store it as an immutable, versioned artefact."""
     from flux_cli.commands.forecast_cmd import train_command
-    from flux_cli.locking import locked
 
-    options = dict(locals())
-    _bind_scope(restaurant)
-    settings = STATE.settings()
-    with locked(
-        settings, [target], restaurant, wait=wait, timeout=wait_timeout, command="flux train"
-    ):
-        train_command(settings, options)
+    _run_locked("flux train", lambda _: [target], dict(locals()), train_command)
 
 
 @app.command("predict")
@@ -354,18 +373,11 @@ def predict_(
     summary lists every day (exit 3 when some days failed, 1 when all did).
     """
     from flux_cli.commands.forecast_cmd import check_predict_options, predict_command
-    from flux_cli.locking import locked
     from pipelines.predict import artifact_target
 
     options = dict(locals())
     check_predict_options(options)  # usage errors before anything is read
-    _bind_scope(restaurant)
-    settings = STATE.settings()
-    target = artifact_target(settings, artifact)
-    with locked(
-        settings, [target], restaurant, wait=wait, timeout=wait_timeout, command="flux predict"
-    ):
-        predict_command(settings, options)
+    _run_locked("flux predict", lambda s: [artifact_target(s, artifact)], options, predict_command)
 
 
 @app.command("publish")
@@ -386,17 +398,11 @@ def publish_(
 ) -> None:
     """Gate a forecast run and publish it to the table the web app reads."""
     from flux_cli.commands.forecast_cmd import publish_command
-    from flux_cli.locking import locked
     from pipelines.publish import run_target
 
-    options = dict(locals())
-    _bind_scope(restaurant)
-    settings = STATE.settings()
-    target = run_target(settings, forecast_run)
-    with locked(
-        settings, [target], restaurant, wait=wait, timeout=wait_timeout, command="flux publish"
-    ):
-        publish_command(settings, options)
+    _run_locked(
+        "flux publish", lambda s: [run_target(s, forecast_run)], dict(locals()), publish_command
+    )
 
 
 @app.command("run")
