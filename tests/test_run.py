@@ -470,3 +470,20 @@ def test_an_s3_inbox_is_imported_once_and_remembered(
     assert code == 0, err
     assert fetched == [f"night2/{new.name}"]
     assert _steps(summary)["import"]["new_files"] == 1
+
+
+@pytest.mark.postgres
+def test_nightly_run_on_postgres_twice(
+    pg_url: str, tmp_path: Path, samples: tuple[Path, Path]
+) -> None:
+    settings = load_settings(home=tmp_path / "home", database_url=pg_url)
+    config = _config(settings.home, samples[0])
+    code, summary, err = _run(settings, config)
+    assert code == 0, err
+    assert [s["status"] for s in summary["steps"]] == ["ok", "ok", "ok", "ok"]
+    code, summary, err = _run(settings, config)
+    assert code == 0, err
+    assert [s["status"] for s in summary["steps"]] == ["skipped", "skipped", "ok", "ok"]
+    jobs = _rows(settings, schema.job_runs)
+    assert sorted(jobs["status"]) == ["ok", "ok"]
+    assert set(_rows(settings, schema.published_forecasts)["restaurant_id"]) == set(RESTAURANTS)
