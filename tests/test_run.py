@@ -373,12 +373,31 @@ def test_scheduler_can_pass_its_own_run_id(copy: tuple[Settings, Path, Path]) ->
 # --- SIGTERM ----------------------------------------------------------------------------------
 
 
+# ``flux run --retrain`` whose model fit first says so on stderr and then takes a while, so the
+# signal is sure to land mid-training. SIGINT gets Python's usual handler, as in a shell (a test
+# runner's worker may have started with SIGINT ignored, which its children would inherit).
+_SLOW_FLUX = """
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from pipelines import training
+real = training.fit_files
+def slow(*args, **kwargs):
+    print("FIT STARTED", file=sys.stderr, flush=True)
+    time.sleep(60)
+    return real(*args, **kwargs)
+training.fit_files = slow
+from flux_cli.main import main
+sys.argv = ["flux", *sys.argv[1:]]
+main()
+"""
+
+
 def _flux(home: Path, config: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "FLUX_HOME": str(home)}
     env.pop("FLUX_DATABASE_URL", None)
     env.pop("FLUX_ARTIFACTS_URI", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "flux_cli", "--config", str(config), "run", "--retrain"],
+        [sys.executable, "-c", _SLOW_FLUX, "--config", str(config), "run", "--retrain"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -398,11 +417,10 @@ def test_a_signal_mid_training_stops_cleanly(
     proc = _flux(settings.home, config)
     assert proc.stderr is not None
     deadline = time.monotonic() + 120
-    for line in proc.stderr:  # JSON log lines: wait until the import step is done
-        if '"step": "import"' in line:
+    for line in proc.stderr:  # wait until the model fit has started
+        if "FIT STARTED" in line:
             break
         assert time.monotonic() < deadline
-    time.sleep(1.0)  # training has started
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == (143 if signum == signal.SIGTERM else 130), err
