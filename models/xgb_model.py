@@ -12,6 +12,7 @@ so a loaded model forecasts exactly as the fitted one.
 from __future__ import annotations
 
 import json
+import math
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -52,7 +53,10 @@ class XGBoostForecaster(Forecaster):
         min_child_weight: minimum hessian (rows, for squared error) in a leaf.
         subsample: row share per tree.
         colsample_bytree: feature share per tree.
-        origins_every: days between training origins.
+        origins_every: days between training origins; None (default) spaces them by the data
+            size: weekly while a weekly spacing stays under ``row_budget`` training rows, then
+            every 14, 21, ... days (the fit's time grows with the rows; accuracy barely does).
+        row_budget: the training-row budget of the automatic spacing.
         origins_span: how far back (days) training origins reach from the cutoff.
         log1p: learn ``log1p(y)`` (RMSLE) instead of ``y``.
         n_jobs: threads.
@@ -73,7 +77,8 @@ class XGBoostForecaster(Forecaster):
         min_child_weight: float = 5,
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
-        origins_every: int = 14,
+        origins_every: int | None = None,
+        row_budget: int = 1_000_000,
         origins_span: int = 364,
         log1p: bool = True,
         n_jobs: int = 2,
@@ -88,6 +93,7 @@ class XGBoostForecaster(Forecaster):
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.origins_every = origins_every
+        self.row_budget = row_budget
         self.origins_span = origins_span
         self.log1p = log1p
         self.n_jobs = n_jobs
@@ -112,11 +118,17 @@ class XGBoostForecaster(Forecaster):
     def _target(self, y: np.ndarray) -> np.ndarray:
         return np.log1p(y) if self.log1p else y
 
+    def _origins_every(self, series: SeriesFrame) -> int:
+        if self.origins_every is not None:
+            return self.origins_every
+        weekly_rows = len(series.restaurants) * (self.origins_span // 7) * self.horizon
+        return 7 * max(1, math.ceil(weekly_rows / max(self.row_budget, 1)))
+
     def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:
         import xgboost as xgb
 
         self.categories_ = static_categories(calendar)
-        origins = origins_before(self.cutoff_, self.origins_every, self.origins_span)
+        origins = origins_before(self.cutoff_, self._origins_every(series), self.origins_span)
         frame = make_training_frame(series, calendar, self.horizon, origins, self.categories_)
         if frame.empty:  # a history shorter than origins_every: learn from its first day
             first = [pd.Timestamp(series.data[c.DS].min())]
