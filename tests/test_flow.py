@@ -217,3 +217,20 @@ def test_gate_refuses_without_force(sqlite_settings: Settings, sample: Path) -> 
     assert result.exit_code == 2
     assert "publish refused" in result.stderr and "--force" in result.stderr
     assert _published(sqlite_settings).empty
+
+
+def test_gates_read_per_host_metrics_of_a_sagemaker_artefact() -> None:
+    good = {"member_rmsle": {"seasonal_naive": 0.6}, "heldout_rmsle": {"auto": 0.5}}
+    bad = {"member_rmsle": {"seasonal_naive": 0.6}, "heldout_rmsle": {"auto": 0.7}}
+    rids = {"r01"}
+    assert publish.check_gates(good, rids, rids, 0.0) == {}
+    assert publish.check_gates({"algo-1": good, "algo-2": good}, rids, rids, 0.0) == {}
+    failed = publish.check_gates({"algo-1": good, "algo-2": bad}, rids, rids, 0.0)
+    assert list(failed) == ["beats_seasonal_naive"]
+    assert failed["beats_seasonal_naive"].startswith("algo-2: ensemble RMSLE 0.7000")
+    assert (
+        "no validation metrics" in publish.check_gates({}, rids, rids, 0.0)["beats_seasonal_naive"]
+    )
+    assert publish.check_gates(good, {"r01", "r02"}, rids, 0.0) == {
+        "no_restaurant_missing": "no forecast for r02"
+    }

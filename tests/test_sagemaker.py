@@ -620,3 +620,7 @@ def test_flux_train_on_sagemaker_registers_an_artifact_that_predicts(
     predicted = run_cli(flux, ["predict", "--artifact", result.artifact_id, "--json"])
     assert predicted.exit_code == 0, predicted.stderr
     assert json.loads(predicted.stdout)["rows"] == 3 * 14
+    # its per-host validation metrics pass the publishing gate as they stand (no --force)
+    published = run_cli(flux, ["publish", "--json"])
+    assert published.exit_code == 0, published.stderr
+    assert json.loads(published.stdout)["failed_gates"] == {}
