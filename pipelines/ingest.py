@@ -279,6 +279,25 @@ def _load_all(
     return results, ranges
 
 
+def pending(request: IngestRequest, settings: Settings) -> tuple[list[Path], list[Path]]:
+    """What :func:`run` would do with ``request``, without writing anything: the files it would
+    load (new by content hash, or all with ``force``) and every file of a known format.
+
+    On a database that is not migrated yet, every file is new.
+    """
+    planned, _ = _plan(request, {p for p in request.paths if p.is_file()})
+    db = Database(settings)
+    try:
+        done: set[str] = set()
+        if not request.force and db.current_revision() == db.head_revision():
+            scope = ",".join(sorted(request.restaurants)) if request.restaurants else ""
+            with db.connect() as conn:
+                done = imports.imported_hashes(conn, (p.sha256 for p in planned), scope)
+    finally:
+        db.dispose()
+    return [p.path for p in planned if p.sha256 not in done], [p.path for p in planned]
+
+
 def run(
     request: IngestRequest, settings: Settings, progress: Progress | None = None
 ) -> IngestResult:

@@ -31,16 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 import sqlalchemy as sa
 import structlog
 
 from models.artifact import ArtifactManifest
 from pipelines import ingest, predict, publish, train, training
 from pipelines.errors import EXIT_OK, EXIT_PARTIAL, UsageError
-from pipelines.io import imports, schema, series
+from pipelines.io import schema, series
 from pipelines.io.artifacts import ArtifactStore
 from pipelines.io.db import Database
-from pipelines.io.files import sha256
 from pipelines.settings import RunConfig, Settings
 
 log = structlog.get_logger("flux.run")
@@ -117,16 +117,6 @@ class RunResult:
 # --- import ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Pending:
-    """New input: local files, or S3 objects (key, etag, size)."""
-
-    files: list[Path]
-    objects: list[tuple[str, str, int]]
-    source: str
-    total: int
-
-
 def _s3_inbox(settings: Settings, source: str) -> Any:
     from pipelines.io.artifact_s3 import S3Store
     from pipelines.io.artifacts import _parse_s3_uri
@@ -135,79 +125,95 @@ def _s3_inbox(settings: Settings, source: str) -> Any:
     return S3Store(bucket, prefix, endpoint_url=settings.s3_endpoint_url)
 
 
-def _pending(
-    settings: Settings, db: Database, source: str, scope: frozenset[str] | None, migrated: bool
-) -> _Pending:
-    scope_text = ",".join(sorted(scope)) if scope else ""
-    if source.startswith("s3://"):
-        objects = _s3_inbox(settings, source).objects()
-        done: set[tuple[str, str]] = set()
-        if migrated and not scope:
-            t = schema.source_objects
-            with db.connect() as conn:
-                done = {
-                    (r[0], r[1])
-                    for r in conn.execute(
-                        sa.select(t.c.object_key, t.c.etag).where(t.c.source == source)
-                    )
-                }
-        new = [o for o in objects if (o[0], o[1]) not in done]
-        return _Pending([], new, source, len(objects))
+def _import_folder(settings: Settings, step: StepResult, source: str, request: RunRequest) -> None:
+    """Imports the folder's new files (``flux import``'s own skip by content hash)."""
     folder = Path(source).expanduser()
     if not folder.exists():
         raise UsageError(f"run.source {source}: no such folder (set [run] source in flux.toml)")
-    from pipelines.io import adapters
+    ask = ingest.IngestRequest(paths=(folder,), restaurants=request.restaurants)
+    if request.dry_run:
+        new, seen = ingest.pending(ask, settings)
+        _summarise(step, source, [p.name for p in new], len(seen), None)
+        return
+    imported = ingest.run(ask, settings)
+    loaded = [Path(f.path).name for f in imported.files if f.status == "loaded"]
+    known = sum(f.status in ("loaded", "unchanged") for f in imported.files)
+    _summarise(step, source, loaded, known, imported)
 
-    found = [p for p in ingest.collect_files((folder,)) if adapters.detect(p) is not None]
-    hashes = {p: sha256(p) for p in found}
-    seen: set[str] = set()
-    if migrated:
+
+def _import_s3(
+    settings: Settings,
+    db: Database,
+    step: StepResult,
+    source: str,
+    request: RunRequest,
+    *,
+    migrated: bool,
+) -> None:
+    """Downloads and imports the objects not imported before (by key and ETag), and remembers
+    them (only on an all-restaurant run: a scoped one took only some of their rows)."""
+    scope = request.restaurants
+    inbox = _s3_inbox(settings, source)
+    objects = inbox.objects()
+    done: set[tuple[str, str]] = set()
+    if not scope and migrated:
+        t = schema.source_objects
         with db.connect() as conn:
-            seen = imports.imported_hashes(conn, hashes.values(), scope_text)
-    return _Pending([p for p in found if hashes[p] not in seen], [], source, len(found))
-
-
-def _import(
-    settings: Settings, db: Database, pending: _Pending, scope: frozenset[str] | None
-) -> ingest.IngestResult | None:
-    if pending.files:  # the folder, so files of no known format are skipped, not errors
-        folder = Path(pending.source).expanduser()
-        return ingest.run(ingest.IngestRequest(paths=(folder,), restaurants=scope), settings)
-    if not pending.objects:
-        return None
-    inbox = _s3_inbox(settings, pending.source)
+            rows = conn.execute(sa.select(t.c.object_key, t.c.etag).where(t.c.source == source))
+            done = {(r[0], r[1]) for r in rows}
+    new = [o for o in objects if (o[0], o[1]) not in done]
+    if request.dry_run or not new:
+        _summarise(step, source, [o[0] for o in new], len(objects), None)
+        return
     download_root = settings.home / "inbox"
     download_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=download_root) as tmp:
         root = Path(tmp).resolve()
-        for key, _etag, _size in pending.objects:
+        for key, _etag, _size in new:
             path = (root / key).resolve()
             if not path.is_relative_to(root):
-                raise UsageError(f"{pending.source}: unsafe object key {key!r}")
+                raise UsageError(f"{source}: unsafe object key {key!r}")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(inbox.fetch(key))
-        result = ingest.run(ingest.IngestRequest(paths=(Path(tmp),), restaurants=scope), settings)
-    if not scope:  # a scoped import took only some rows: the objects still count as new
+        imported = ingest.run(ingest.IngestRequest(paths=(root,), restaurants=scope), settings)
+    if not scope:
         now = dt.datetime.now(dt.UTC)
         t = schema.source_objects
-        with db.begin() as conn:
-            for key, etag, size in pending.objects:
-                conn.execute(
-                    sa.delete(t).where(
-                        t.c.source == pending.source, t.c.object_key == key, t.c.etag == etag
-                    )
-                )
-                conn.execute(
-                    sa.insert(t).values(
-                        source=pending.source,
-                        object_key=key,
-                        etag=etag,
-                        size=size,
-                        imported_at=now,
-                        batch_id=result.batch_id,
-                    )
-                )
-    return result
+        with db.begin() as conn:  # none of them is recorded yet (read above)
+            conn.execute(
+                sa.insert(t),
+                [
+                    {
+                        "source": source,
+                        "object_key": key,
+                        "etag": etag,
+                        "size": size,
+                        "imported_at": now,
+                        "batch_id": imported.batch_id,
+                    }
+                    for key, etag, size in new
+                ],
+            )
+    _summarise(step, source, [o[0] for o in new], len(objects), imported)
+
+
+def _summarise(
+    step: StepResult,
+    source: str,
+    new: list[str],
+    seen: int,
+    imported: ingest.IngestResult | None,
+) -> None:
+    step.data = {"new_files": len(new), "files_seen": seen}
+    if not new:
+        step.status, step.detail = "skipped", f"nothing new in {source} ({seen} file(s) seen)"
+    elif imported is None:
+        step.status = "planned"
+        step.detail = f"would import {len(new)} new file(s): {', '.join(new[:10])}"
+    else:
+        rows, rejected = imported.rows_loaded, imported.rows_rejected
+        step.detail = f"imported {len(new)} file(s): {rows:,} rows, {rejected:,} rejected"
+        step.data.update({"rows_loaded": rows, "rows_rejected": rejected})
 
 
 # --- retraining ------------------------------------------------------------------------------
@@ -258,22 +264,18 @@ def retrain_reason(
     asked = trained_scope(manifest)
     with db.connect() as conn:
         calendar = series.read_calendar(conn, asked)
-        if config.retrain_on_history_change:
-            history = series.read_series(
-                conn,
-                config.target,
-                freq="D",
-                restaurants=asked,
-                calendar=calendar,
-                end=manifest.training_end.date(),
+        current = series.read_series(
+            conn, config.target, freq="D", restaurants=asked, calendar=calendar
+        )
+    if config.retrain_on_history_change:
+        trained_on = current.until(pd.Timestamp(manifest.training_end))
+        if training.fingerprint(trained_on) != manifest.data_fingerprint:
+            return (
+                f"the history artefact {manifest.artifact_id} was trained on changed "
+                f"(data up to {manifest.training_end.date()} was added or restated)"
             )
-            if training.fingerprint(history) != manifest.data_fingerprint:
-                return (
-                    f"the history artefact {manifest.artifact_id} was trained on changed "
-                    f"(data up to {manifest.training_end.date()} was added or restated)"
-                )
-        current = series.read_series(conn, config.target, freq="D", restaurants=scope)
-    wanted = set(current.restaurants)
+    # a scoped run's artefact models its restaurants (current_artifact chose it so)
+    wanted = set(current.restaurants) if scope is None else set(scope)
     failed = set(_strings(manifest.extra.get("failed")))
     missing = sorted(wanted - set(manifest.restaurants) - failed)
     if missing:
@@ -384,27 +386,14 @@ def _run_steps(
 def _import_step(
     request: RunRequest, settings: Settings, db: Database, result: RunResult, migrated: bool
 ) -> None:
-    config, scope, dry = settings.run, request.restaurants, request.dry_run
+    source = settings.run.source
     with _step(result, "import") as step:
-        if not config.source:
+        if not source:
             step.status, step.detail = "skipped", "no [run] source configured"
+        elif source.startswith("s3://"):
+            _import_s3(settings, db, step, source, request, migrated=migrated)
         else:
-            pending = _pending(settings, db, config.source, scope, migrated)
-            new = len(pending.files) + len(pending.objects)
-            step.data = {"new_files": new, "files_seen": pending.total}
-            if not new:
-                step.status = "skipped"
-                step.detail = f"nothing new in {config.source} ({pending.total} file(s) seen)"
-            elif dry:
-                names = [p.name for p in pending.files] + [o[0] for o in pending.objects]
-                step.status = "planned"
-                step.detail = f"would import {new} new file(s): {', '.join(names[:10])}"
-            else:
-                imported = _import(settings, db, pending, scope)
-                rows = imported.rows_loaded if imported else 0
-                rejected = imported.rows_rejected if imported else 0
-                step.detail = f"imported {new} file(s): {rows:,} rows, {rejected:,} rejected"
-                step.data.update({"rows_loaded": rows, "rows_rejected": rejected})
+            _import_folder(settings, step, source, request)
 
 
 def _train_step(
