@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import structlog
 
@@ -30,25 +30,12 @@ def locked(
     """
     scope = frozenset(restaurants) if restaurants else None
     seconds = (timeout if timeout is not None else DEFAULT_WAIT_TIMEOUT) if wait else 0.0
-    log = structlog.get_logger("flux.lock")
-    with _nested(settings, sorted(set(namespaces)), scope, seconds, command):
-        log.debug("locks held", namespaces=namespaces, restaurant=sorted(scope or ["*"]))
-        yield
-
-
-@contextmanager
-def _nested(
-    settings: Settings,
-    namespaces: list[str],
-    scope: frozenset[str] | None,
-    wait: float,
-    command: str,
-) -> Iterator[None]:
-    if not namespaces:
-        yield
-        return
-    with (
-        locks.hold(settings, namespaces[0], scope, wait=wait, command=command),
-        _nested(settings, namespaces[1:], scope, wait, command),
-    ):
+    with ExitStack() as stack:
+        for namespace in sorted(set(namespaces)):  # one order everywhere: no deadlocks
+            stack.enter_context(
+                locks.hold(settings, namespace, scope, wait=seconds, command=command)
+            )
+        structlog.get_logger("flux.lock").debug(
+            "locks held", namespaces=namespaces, restaurant=sorted(scope or ["*"])
+        )
         yield

@@ -29,11 +29,12 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ConfigError, FluxError
 from pipelines.io.artifacts import ArtifactStore, LocalStore, RetryPolicy, open_store
 from pipelines.io.db import Database, redact, safe_error
+from pipelines.redaction import known_secrets_of, mask
 from pipelines.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 
 __all__ = ["Check", "DoctorReport", "Status", "check_sagemaker", "run"]
@@ -203,27 +204,12 @@ def _probe_settings(settings: Settings) -> Settings:
 
 def _secrets(settings: Settings) -> list[str]:
     """Passwords that must never appear in a detail."""
-    found: list[str] = []
-    for url in (settings.resolved_database_url, settings.s3_endpoint_url):
-        if not url:
-            continue
-        try:
-            password = make_url(url).password if "://" in url else None
-        except ArgumentError:
-            password = urlsplit(url).password
-        if password:
-            found.append(str(password))
-    return found
+    return known_secrets_of([settings.resolved_database_url, settings.s3_endpoint_url])
 
 
 def _scrub(check: Check, secrets: list[str]) -> Check:
-    def clean(text: str) -> str:
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    fix = clean(check.fix) if check.fix is not None else None
-    return Check(check.name, check.status, clean(check.detail), fix)
+    fix = mask(check.fix, secrets) if check.fix is not None else None
+    return Check(check.name, check.status, mask(check.detail, secrets), fix)
 
 
 # --- database ------------------------------------------------------------------------------------

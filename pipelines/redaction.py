@@ -60,12 +60,16 @@ def known_secrets(extra: Iterable[str | None] = ()) -> list[str]:
     return sorted(set(found), key=len, reverse=True)
 
 
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` masked where it stands as a whole word (a weak password
+    such as "postgres" must not mangle "postgresql")."""
+    for secret in secrets:
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", MASK, text)
+    return text
+
+
 def scrub(text: str, secrets: Iterable[str] | None = None) -> str:
     """``text`` with URL user info, ``password=...`` values and known secrets masked."""
     text = _USERINFO.sub(MASK + "@", text)
     text = _PAIRS.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-    for secret in known_secrets() if secrets is None else secrets:
-        # not inside a longer word: a weak password such as "postgres" must not mangle
-        # "postgresql" (URLs' user info is already masked above)
-        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", MASK, text)
-    return text
+    return mask(text, known_secrets() if secrets is None else secrets)

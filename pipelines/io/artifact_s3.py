@@ -45,6 +45,7 @@ from models.artifact import MANIFEST_FILE, ArtifactManifest
 from pipelines.errors import ArtifactError
 from pipelines.io.artifacts import ARTEFACTS, ArtifactStore, RetryPolicy, Staging
 from pipelines.io.files import sha256
+from pipelines.redaction import known_secrets, scrub
 
 if TYPE_CHECKING:
     from botocore.loaders import Loader
@@ -75,7 +76,6 @@ _DENIED = frozenset({"AccessDenied", "AllAccessDisabled", "403", "Forbidden"})
 _BAD_CREDENTIALS = frozenset(
     {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
 )
-_USERINFO = re.compile(r"(?<=//)[^/@\s\"']+@")
 _QUERY = re.compile(r"(?<=[a-z0-9/])\?[^\s\"']*")  # a URL's query (may hold a signature)
 
 
@@ -207,17 +207,13 @@ class S3Store(ArtifactStore):
 
     def _scrub(self, text: str) -> str:
         """``text`` without URL user info or any of the session's credentials."""
-        text = _QUERY.sub("", _USERINFO.sub("***@", text))
         try:
             creds = self._session.get_credentials()
             frozen = creds.get_frozen_credentials() if creds else None
         except BotoCoreError:
             frozen = None
-        if frozen is not None:
-            for secret in (frozen.access_key, frozen.secret_key, frozen.token):
-                if secret:
-                    text = text.replace(secret, "***")
-        return text
+        keys = [frozen.access_key, frozen.secret_key, frozen.token] if frozen else []
+        return _QUERY.sub("", scrub(text, known_secrets(keys)))
 
     # --- primitives ------------------------------------------------------------------------------
 

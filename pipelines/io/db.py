@@ -28,7 +28,7 @@ from tenacity import (
 )
 
 from pipelines.errors import ConfigError, DatabaseError, MigrationError
-from pipelines.redaction import register_secret
+from pipelines.redaction import mask, register_secret
 from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,9 +51,7 @@ def safe_error(exc: BaseException, url: str | URL) -> str:
         password = make_url(url).password
     except ArgumentError:
         password = None
-    if password:
-        text = text.replace(str(password), "***")
-    return text
+    return mask(text, [str(password)] if password else [])
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
