@@ -35,30 +35,16 @@ from models.artifact import (
 from pipelines.errors import ArtifactError, ArtifactIntegrityError, ConfigError
 from pipelines.io.artifact_s3 import S3Store, is_transient
 from pipelines.io.artifacts import ArtifactStore, LocalStore, RetryPolicy, Staging, open_store
-from tests.conftest import free_port
+from tests.conftest import AWS_ACCESS_KEY, AWS_SECRET_KEY, free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "artifacts"
 V1_ID = "20250301T120000Z-0a1b2c3d"
-ACCESS_KEY = "AKIAFLUXTESTKEY12345"
-SECRET_KEY = "flux-test-secret-must-never-leak"
+ACCESS_KEY, SECRET_KEY = AWS_ACCESS_KEY, AWS_SECRET_KEY
 FAST = RetryPolicy(attempts=3, wait_initial=0.01, wait_max=0.02, timeout=5)
 FILES = {"members/naive.json": b'{"season": 7}\n', "members/median.json": b'{"weeks": 8}\n'}
 
 
 # --- fixtures ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Test credentials only: nothing of the developer's AWS setup leaks in."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -107,13 +107,10 @@ class FastRetry(RetryPolicy):
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def aws_env(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """conftest's test credentials, with this file's own keys and fast S3 retries."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFLUXFAULTTEST000")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fault-secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr(artifacts, "RetryPolicy", FastRetry)
 
 

@@ -33,15 +33,6 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFLUXFLOWTEST0000")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "flow-secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-
-
 def _train(settings: Settings, restaurants: frozenset[str] | None = None) -> train.TrainResult:
     return train.run(
         train.TrainRequest(horizon=14, restaurants=restaurants, seed=1, member_params=FAST),

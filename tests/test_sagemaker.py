@@ -34,12 +34,11 @@ from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, DataError, TrainingJobErr
 from pipelines.io import sagemaker as sm
 from pipelines.io.artifacts import RetryPolicy
 from pipelines.training import TrainConfig
+from tests.conftest import AWS_ACCESS_KEY, AWS_REGION, AWS_SECRET_KEY
 from tests.synthetic_series import horizon, synthetic_series
 
 ROOT = Path(__file__).resolve().parents[1]
-ACCESS_KEY = "AKIAFLUXTESTKEY12345"
-SECRET_KEY = "flux-test-secret-must-never-leak"
-REGION = "us-east-1"
+ACCESS_KEY, SECRET_KEY, REGION = AWS_ACCESS_KEY, AWS_SECRET_KEY, AWS_REGION
 FAST = RetryPolicy(attempts=2, wait_initial=0.01, wait_max=0.02, timeout=5)
 CONFIG = TrainConfig(
     horizon=14,
@@ -53,16 +52,8 @@ HOSTS = ["algo-1", "algo-2"]
 
 
 @pytest.fixture(autouse=True)
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Test credentials only: nothing of the developer's AWS setup leaks in."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
+def _test_credentials(aws_env: None) -> None:
+    """Test credentials only (``aws_env``), for every test here."""
 
 
 @pytest.fixture
