@@ -86,13 +86,8 @@ def run(
     db = Database(settings)
     db.ensure_schema()
     with db.connect() as conn:
-        calendar = series.read_calendar(conn, request.restaurants)
-        data = series.read_series(
-            conn,
-            request.target,
-            freq=request.freq,
-            restaurants=request.restaurants,
-            calendar=calendar,
+        calendar, data = series.read_open_days(
+            conn, request.target, freq=request.freq, restaurants=request.restaurants
         )
     try:
         frame = backtesting.run_backtest(data, calendar, request.spec, progress)

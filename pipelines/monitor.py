@@ -295,14 +295,9 @@ def _published(conn: sa.Connection, request: MonitorRequest) -> pd.DataFrame:
 
 
 def _actuals(conn: sa.Connection, request: MonitorRequest, restaurants: set[str]) -> pd.DataFrame:
-    calendar = series.read_calendar(conn, restaurants)
     try:
-        data = series.read_series(
-            conn,
-            request.target,
-            freq=cast(Freq, request.freq),
-            restaurants=restaurants,
-            calendar=calendar,
+        _, data = series.read_open_days(
+            conn, request.target, freq=cast(Freq, request.freq), restaurants=restaurants
         )
     except DataError:
         return pd.DataFrame(columns=[c.RESTAURANT_ID, c.DS, c.Y])

@@ -263,10 +263,7 @@ def retrain_reason(
         )
     asked = trained_scope(manifest)
     with db.connect() as conn:
-        calendar = series.read_calendar(conn, asked)
-        current = series.read_series(
-            conn, config.target, freq="D", restaurants=asked, calendar=calendar
-        )
+        _, current = series.read_open_days(conn, config.target, restaurants=asked)
     if config.retrain_on_history_change:
         trained_on = current.until(pd.Timestamp(manifest.training_end))
         if training.fingerprint(trained_on) != manifest.data_fingerprint:

@@ -127,9 +127,8 @@ def _daily(
     if request.restaurants and not wanted:
         raise UsageError(f"artefact {artifact_id} has no model for {', '.join(missing)}")
     with db.connect() as conn:
-        calendar = series.read_calendar(conn, wanted)
-        history = series.read_series(
-            conn, manifest.target, freq="D", restaurants=wanted, calendar=calendar, end=as_of_hint
+        calendar, history = series.read_open_days(
+            conn, manifest.target, restaurants=wanted, end=as_of_hint
         )
     as_of = (
         pd.Timestamp(history.data[c.DS].max()) if as_of_hint is None else pd.Timestamp(as_of_hint)

@@ -119,9 +119,8 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
     db = Database(settings)
     db.ensure_schema()
     with db.connect() as conn:
-        calendar = series.read_calendar(conn, request.restaurants)
-        data = series.read_series(
-            conn, request.target, freq="D", restaurants=request.restaurants, calendar=calendar
+        calendar, data = series.read_open_days(
+            conn, request.target, restaurants=request.restaurants
         )
     config = training.TrainConfig(
         target=request.target,

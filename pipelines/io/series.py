@@ -191,6 +191,21 @@ def read_series(
     return SeriesFrame.from_frame(frame, freq=freq, target=target)
 
 
+def read_open_days(
+    conn: Connection,
+    target: str,
+    *,
+    freq: Freq = "D",
+    restaurants: Collection[str] | None = None,
+    end: dt.date | None = None,
+) -> tuple[Calendar, SeriesFrame]:
+    """The calendar of ``restaurants`` and their series without its closed days: what every
+    model step (backtest, train, predict, monitor) reads."""
+    calendar = read_calendar(conn, restaurants)
+    data = read_series(conn, target, freq=freq, restaurants=restaurants, calendar=calendar, end=end)
+    return calendar, data
+
+
 def _drop_closed(frame: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
     """Removes rows on days a closure event marks (a closed day is never a data point)."""
     closures = calendar.events[calendar.events[c.EVENT_KIND] == c.EVENT_CLOSURE]
