@@ -303,7 +303,7 @@ def _step(result: RunResult, name: str) -> Iterator[StepResult]:
             status=step.status,
             duration_s=round(step.seconds, 3),
             detail=step.detail,
-            restaurant=sorted(result.restaurants) if result.restaurants else "*",
+            restaurant=",".join(sorted(result.restaurants)) if result.restaurants else "*",
         )
 
 

@@ -342,10 +342,8 @@ def backfill(
         started = time.perf_counter()
         try:
             result = run(replace(request, as_of=as_of, output=None), settings)
-        except FluxError as exc:
-            day = BackfillDay(as_of, "failed", None, 0, str(exc), time.perf_counter() - started)
         except Exception as exc:  # one bad day must not stop a backfill; the error is reported
-            reason = f"{type(exc).__name__}: {exc}"
+            reason = str(exc) if isinstance(exc, FluxError) else f"{type(exc).__name__}: {exc}"
             day = BackfillDay(as_of, "failed", None, 0, reason, time.perf_counter() - started)
         else:
             notes = [f"{r}: {m} (fallback)" for r, m in sorted(result.fallbacks.items())]

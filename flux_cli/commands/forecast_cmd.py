@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
+import structlog
+import typer
 from rich.table import Table
 
 from flux_cli import console
@@ -124,9 +125,6 @@ def predict_command(settings: Settings, o: dict[str, Any]) -> None:
 def _backfill(
     settings: Settings, request: predict.PredictRequest, start: dt.date, end: dt.date, as_json: bool
 ) -> None:
-    import structlog
-    import typer
-
     log = structlog.get_logger("flux.backfill")
 
     def on_day(day: predict.BackfillDay) -> None:
@@ -271,8 +269,3 @@ def artefacts_command(
         console.out.print(f"alias {name} -> {artifact_id}")
     else:
         raise UsageError("action must be list, show or promote")
-
-
-def output_path(value: Path | None) -> Path | None:
-    """Validates an --output path early."""
-    return value
