@@ -328,7 +328,14 @@ def run(
                 if request.force
                 else imports.imported_hashes(conn, (p.sha256 for p in planned), batch.scope)
             )
-        ctx = ParseContext(directory=directory, mapping=request.mapping, encoding=request.encoding)
+        ctx = ParseContext(
+            directory=directory,
+            mapping=request.mapping,
+            encoding=request.encoding,
+            restaurant=next(iter(request.restaurants))
+            if request.restaurants and len(request.restaurants) == 1
+            else None,
+        )
         to_load, unchanged = _parse_all(planned, request, ctx, done_hashes, progress)
         loaded, ranges = _load_all(db, to_load, batch, progress)
     finally:

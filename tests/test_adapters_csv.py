@@ -62,6 +62,7 @@ ORDER_DTYPES = {
     c.OPENED_AT_UTC: "datetime64[ns, UTC]",
     c.BUSINESS_DATE: "datetime64[ns]",
     c.COVERS: "Int64",
+    c.NET_AMOUNT_MINOR: "Int64",
 }
 
 

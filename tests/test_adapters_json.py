@@ -90,6 +90,7 @@ def check_frames(parsed: ParsedFile, source: str) -> None:
     assert str(o[c.BUSINESS_DATE]) == "datetime64[ns]"
     assert str(x[c.BUSINESS_DATE]) == "datetime64[ns]"
     assert str(o[c.COVERS]) == "Int64"
+    assert str(o[c.NET_AMOUNT_MINOR]) == "Int64"
     assert x[c.QUANTITY] == "float64"
     assert x[c.NET_AMOUNT_MINOR] == "int64"
     assert set(parsed.lines[c.SOURCE]) <= {source}

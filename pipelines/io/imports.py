@@ -134,6 +134,7 @@ def derive_orders(lines: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
             c.OPENED_AT_UTC: first[c.TS_UTC],
             c.BUSINESS_DATE: first[c.BUSINESS_DATE],
             c.COVERS: pd.array([pd.NA] * len(first), dtype="Int64"),
+            c.NET_AMOUNT_MINOR: pd.array([pd.NA] * len(first), dtype="Int64"),
         }
     )
     if not known.empty:
@@ -166,7 +167,13 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
         orders, _ = dedupe_last(orders, ORDER_KEY)
         fresh = not _existing_pairs(conn, schema.orders, orders)
         changed = upsert(
-            conn, caps, schema.orders, orders, ORDER_KEY, coalesce=(c.COVERS,), fresh=fresh
+            conn,
+            caps,
+            schema.orders,
+            orders,
+            ORDER_KEY,
+            coalesce=(c.COVERS, c.NET_AMOUNT_MINOR),
+            fresh=fresh,
         )
         if lines.empty:  # an orders-only file: orders are its main table
             loaded += changed

@@ -31,15 +31,21 @@ def _bucket(caps: DbCapabilities, col: str) -> str:
     return f"datetime((CAST(strftime('%s', {col}) AS INTEGER) / 900) * 900, 'unixepoch')"
 
 
+# An order is demand when it has a top-level sale or comp line, or, for sources that give order
+# totals only, when it has no item lines (refunds aside) and its total is set.
+_ITEM_LINES_OF_O = """
+        SELECT 1 FROM order_lines l
+        WHERE l.restaurant_id = o.restaurant_id AND l.source = o.source
+          AND l.order_id = o.order_id"""
+
 _DEMAND_ORDERS = f"""
     SELECT o.restaurant_id, o.business_date, o.opened_at_utc, o.covers
     FROM orders o
     WHERE o.restaurant_id = :rid AND o.business_date BETWEEN :start AND :end
-      AND EXISTS (
-        SELECT 1 FROM order_lines l
-        WHERE l.restaurant_id = o.restaurant_id AND l.source = o.source
-          AND l.order_id = o.order_id AND l.kind IN {_DEMAND_KINDS}
-          AND l.parent_line_id IS NULL)
+      AND (
+        EXISTS ({_ITEM_LINES_OF_O} AND l.kind IN {_DEMAND_KINDS} AND l.parent_line_id IS NULL)
+        OR (o.net_amount_minor IS NOT NULL
+            AND NOT EXISTS ({_ITEM_LINES_OF_O} AND l.kind <> 'refund')))
 """
 
 _DEMAND_LINES = f"""
@@ -48,6 +54,15 @@ _DEMAND_LINES = f"""
     FROM order_lines l
     WHERE l.restaurant_id = :rid AND l.business_date BETWEEN :start AND :end
       AND l.kind IN {_DEMAND_KINDS}
+"""
+
+# Order totals stand in for lines where an order has none: its net sales, at its opening time.
+_ORDER_TOTALS = f"""
+    SELECT o.restaurant_id, o.business_date, o.opened_at_utc, o.net_amount_minor
+    FROM orders o
+    WHERE o.restaurant_id = :rid AND o.business_date BETWEEN :start AND :end
+      AND o.net_amount_minor IS NOT NULL
+      AND NOT EXISTS ({_ITEM_LINES_OF_O} AND l.kind <> 'refund')
 """
 
 
@@ -63,6 +78,9 @@ def _daily_sql() -> str:
         SELECT restaurant_id, business_date, NULL, 0, net_amount_minor,
                CASE WHEN parent_line_id IS NULL THEN quantity ELSE 0.0 END
         FROM ({_DEMAND_LINES}) x
+        UNION ALL
+        SELECT restaurant_id, business_date, NULL, 0, net_amount_minor, 0.0
+        FROM ({_ORDER_TOTALS}) t
     ) u
     GROUP BY restaurant_id, business_date
     HAVING SUM(n_orders) > 0
@@ -82,6 +100,10 @@ def _slots_sql(caps: DbCapabilities) -> str:
         SELECT restaurant_id, {_bucket(caps, "ts_utc")} AS slot, business_date, NULL, 0,
                net_amount_minor
         FROM ({_DEMAND_LINES}) x
+        UNION ALL
+        SELECT restaurant_id, {_bucket(caps, "opened_at_utc")} AS slot, business_date, NULL, 0,
+               net_amount_minor
+        FROM ({_ORDER_TOTALS}) t
     ) u
     GROUP BY restaurant_id, slot, business_date
     """

@@ -50,6 +50,8 @@ orders = Table(
     Column(c.OPENED_AT_UTC, UTC_TS, nullable=False),
     Column(c.BUSINESS_DATE, Date, nullable=False),
     Column(c.COVERS, Integer, nullable=True),
+    # The order's net sales, for sources that give order totals only (no lines); NULL otherwise.
+    Column(c.NET_AMOUNT_MINOR, BigInteger, nullable=True),
     PrimaryKeyConstraint(c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID, name="pk_orders"),
     Index("ix_orders_restaurant_date", c.RESTAURANT_ID, c.BUSINESS_DATE),
 )

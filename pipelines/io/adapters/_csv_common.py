@@ -374,12 +374,16 @@ _ORDER_DTYPES: Mapping[str, Any] = {
     c.OPENED_AT_UTC: "datetime64[ns, UTC]",
     c.BUSINESS_DATE: "datetime64[ns]",
     c.COVERS: "Int64",
+    c.NET_AMOUNT_MINOR: "Int64",
 }
 
 
 def order_frame(keep: np.ndarray, columns: Mapping[str, pd.Series | str | None]) -> pd.DataFrame:
-    """The ``orders`` frame: the kept rows, :data:`ORDER_COLUMNS` in order, with their dtypes."""
-    return assemble(keep, columns, ORDER_COLUMNS, _ORDER_DTYPES)
+    """The ``orders`` frame: the kept rows, :data:`ORDER_COLUMNS` in order, with their dtypes.
+
+    ``net_amount_minor`` may be left out: it is NA then (the lines carry the money).
+    """
+    return assemble(keep, {c.NET_AMOUNT_MINOR: None, **columns}, ORDER_COLUMNS, _ORDER_DTYPES)
 
 
 def parsed_file(

@@ -43,8 +43,10 @@ from pipelines.io.adapters.common import (
     epoch_ms_to_utc,
     exponent_of,
     load_json,
+    localize_and_date,
     parse_money,
     parse_number,
+    parse_timestamps,
 )
 
 JsonObject = dict[str, Any]
@@ -70,6 +72,7 @@ class TimeFormat(Enum):
 
     ISO = "ISO 8601 text with a UTC offset"
     EPOCH_MS = "epoch milliseconds"
+    LOCAL = "ISO 8601 local time of the restaurant (no UTC offset)"
 
 
 class RecordError(Exception):
@@ -330,7 +333,7 @@ def get_instant(obj: JsonObject, key: str, path: str, time_format: TimeFormat) -
     """A required timestamp, raw: ISO text (checked later, vectorised) or epoch milliseconds."""
     if time_format is TimeFormat.EPOCH_MS:
         return get_int(obj, key, path)
-    return get_text(obj, key, path)
+    return get_text(obj, key, path)  # ISO or LOCAL: text
 
 
 # --------------------------------------------------------------------------- the builder
@@ -346,6 +349,8 @@ _AMOUNT = "amount"
 _AMOUNT_KEY = "amount_key"
 _COMP_BASIS = "comp_basis"
 _COMP_BASIS_KEY = "comp_basis_key"
+_NET = "net"
+_NET_FIELD = "net_field"
 
 
 @dataclass
@@ -358,6 +363,8 @@ class _OrderColumns:
     opened: list[str | int] = field(default_factory=list)
     opened_field: list[str] = field(default_factory=list)
     covers: list[int | None] = field(default_factory=list)
+    net: list[str | int | None] = field(default_factory=list)
+    net_field: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -488,8 +495,22 @@ class Builder:
         opened: str | int,
         opened_field: str,
         covers: int | None,
+        *,
+        net: str | int | None = None,
+        net_field: str = "",
     ) -> None:
-        """Adds the current record's order; lines added after it belong to it."""
+        """Adds the current record's order; lines added after it belong to it.
+
+        Args:
+            restaurant: The order's restaurant.
+            order_id: The order id.
+            opened: When the order opened (raw, in the builder's time format).
+            opened_field: The field path ``opened`` came from.
+            covers: The order's guests, or None when the source has no count.
+            net: The order's net sales (decimal text, or minor units when the builder reads minor
+                units), for sources that give order totals and no lines; None otherwise.
+            net_field: The field path ``net`` came from.
+        """
         o = self._orders
         o.row.append(self._row)
         o.restaurant_id.append(restaurant.id)
@@ -497,6 +518,8 @@ class Builder:
         o.opened.append(opened)
         o.opened_field.append(opened_field)
         o.covers.append(covers)
+        o.net.append(net)
+        o.net_field.append(net_field)
         self._restaurant = restaurant
         self._order_id = order_id
 
@@ -557,13 +580,16 @@ class Builder:
         quantity = self._quantities(lines)
         currency = currency_of(lines[c.RESTAURANT_ID], self.directory)
         amount, basis = self._amounts(lines, currency)
+        order_net = self._order_nets(orders)
         keep_orders = ~orders[c.REJECT_ROW].isin(self._rejected).to_numpy(dtype=bool)
         keep_lines = ~lines[c.REJECT_ROW].isin(self._rejected).to_numpy(dtype=bool)
         return ParsedFile(
             path=display_path(path),
             format=self.source,
             rows_read=len(self._records),
-            orders=self._order_frame(orders[keep_orders], opened_utc[keep_orders]),
+            orders=self._order_frame(
+                orders[keep_orders], opened_utc[keep_orders], order_net[keep_orders]
+            ),
             lines=self._line_frame(
                 lines[keep_lines],
                 ts_utc=ts_utc[keep_lines],
@@ -616,6 +642,10 @@ class Builder:
         if self.time_format is TimeFormat.EPOCH_MS:
             ts, bad_s = epoch_ms_to_utc(values.astype("float64"))
             bad = bad_s.to_numpy(dtype=bool, copy=True)
+        elif self.time_format is TimeFormat.LOCAL:
+            naive, bad_s = parse_timestamps(values.astype("string"))
+            bad = bad_s.to_numpy(dtype=bool, copy=True)
+            ts, _ = localize_and_date(naive.where(~bad), frame[c.RESTAURANT_ID], self.directory)
         else:
             text = values.astype("string")
             ts = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
@@ -666,7 +696,27 @@ class Builder:
         amount, basis = (pd.Series(r, index=frame.index, dtype=np.int64) for r in results)
         return amount, basis
 
-    def _order_frame(self, orders: pd.DataFrame, opened_utc: pd.Series) -> pd.DataFrame:
+    def _order_nets(self, orders: pd.DataFrame) -> pd.Series:
+        """Order-level net sales in minor units (NA where absent); bad ones reject the record."""
+        values = orders[_NET]
+        present = values.notna().to_numpy(dtype=bool)
+        out = pd.Series(pd.NA, index=orders.index, dtype="Int64")
+        if not present.any():
+            return out
+        if self.minor_units:
+            out[present] = values[present].astype(np.int64).to_numpy()
+            return out
+        currency = currency_of(orders[c.RESTAURANT_ID][present], self.directory)
+        parsed, bad_s = parse_money(values[present].astype("string"), exponent_of(currency))
+        bad = np.zeros(len(orders), dtype=bool)
+        bad[present] = bad_s.to_numpy(dtype=bool)
+        self._reject_mask(orders, bad, _NET, _NET_FIELD, "not a valid amount")
+        out[present] = parsed.to_numpy(dtype=np.int64)
+        return out.where(~bad, pd.NA)
+
+    def _order_frame(
+        self, orders: pd.DataFrame, opened_utc: pd.Series, net: pd.Series
+    ) -> pd.DataFrame:
         bdate = date_from_utc(opened_utc, orders[c.RESTAURANT_ID], self.directory)
         out = pd.DataFrame(
             {
@@ -676,6 +726,7 @@ class Builder:
                 c.OPENED_AT_UTC: opened_utc.astype("datetime64[ns, UTC]"),
                 c.BUSINESS_DATE: bdate.astype("datetime64[ns]"),
                 c.COVERS: pd.array(orders[c.COVERS].to_list(), dtype="Int64"),
+                c.NET_AMOUNT_MINOR: net.astype("Int64"),
             },
             index=orders.index,
         )

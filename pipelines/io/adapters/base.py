@@ -7,7 +7,10 @@ about restaurants (time zone, cutoff, currency, POS location) comes in a :class:
 Frames an adapter returns (columns from :mod:`models.columns`):
 
 - ``orders``: restaurant_id, source, order_id, opened_at_utc (UTC), business_date, covers (Int64,
-  NA where the source has no guest count).
+  NA where the source has no guest count), net_amount_minor (Int64: the order's net sales, after
+  discounts and before tax, for sources that give order totals; NA where the order's lines carry
+  the money, and for orders that are not demand, e.g. voided). An order with no lines at all
+  counts as demand when its ``net_amount_minor`` is set; once it has lines, the lines decide.
 - ``lines``: restaurant_id, source, order_id, line_id, parent_line_id (None for top-level lines),
   ts_utc (UTC), business_date, item, category, quantity (float), net_amount_minor (int64, after
   discounts, before tax; negative for refunds), currency, kind (sale | void | refund | comp).
@@ -23,7 +26,7 @@ the restaurant's cutoff hour).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -31,6 +34,7 @@ from typing import Protocol
 import pandas as pd
 
 from models import columns as c
+from pipelines.errors import ImportFileError
 
 ORDER_COLUMNS: tuple[str, ...] = (
     c.RESTAURANT_ID,
@@ -39,6 +43,7 @@ ORDER_COLUMNS: tuple[str, ...] = (
     c.OPENED_AT_UTC,
     c.BUSINESS_DATE,
     c.COVERS,
+    c.NET_AMOUNT_MINOR,
 )
 LINE_COLUMNS: tuple[str, ...] = (
     c.RESTAURANT_ID,
@@ -76,6 +81,10 @@ EVENT_COLUMNS: tuple[str, ...] = (
     c.LOWER_WINDOW,
     c.UPPER_WINDOW,
 )
+GENERIC_PROVIDER = "csv"
+"""The provider of Flux's own formats (mapped CSV, series): their restaurant column may hold any
+restaurant's Flux id."""
+
 REJECT_COLUMNS: tuple[str, ...] = (c.REJECT_ROW, c.REJECT_FIELD, c.REJECT_REASON, c.REJECT_RAW)
 
 
@@ -116,8 +125,25 @@ class Directory:
         return self._by_id.get(restaurant_id)
 
     def by_location(self, provider: str, location: str) -> RestaurantInfo | None:
-        """The restaurant a POS location belongs to (its Flux id also matches), if known."""
-        return self._by_location.get((provider, location)) or self._by_id.get(location)
+        """The restaurant a POS location belongs to, if known.
+
+        A Flux restaurant id also matches: in Flux's own formats (mapped CSV and series, provider
+        ``csv``) any restaurant's; in a vendor's file only a restaurant of that vendor (or of
+        none), so one vendor's file can never land in another vendor's restaurant.
+        """
+        found = self._by_location.get((provider, location))
+        if found is not None:
+            return found
+        info = self._by_id.get(location)
+        if info is not None and (
+            provider == GENERIC_PROVIDER or info.pos_provider in (None, "", provider)
+        ):
+            return info
+        return None
+
+    def of_provider(self, provider: str) -> list[RestaurantInfo]:
+        """The restaurants whose POS provider is ``provider``."""
+        return [info for info in self._by_id.values() if info.pos_provider == provider]
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self._by_id.values())
@@ -154,11 +180,84 @@ class ColumnMapping:
 
 @dataclass(frozen=True)
 class ParseContext:
-    """Everything an adapter may use besides the file itself."""
+    """Everything an adapter may use besides the file itself.
+
+    Attributes:
+        directory: The known restaurants.
+        mapping: Column mapping for generic CSV and series files.
+        encoding: Text encoding (None: UTF-8 with or without BOM).
+        restaurant: The one restaurant named with ``--restaurant`` (None when none or several
+            were named): the restaurant of a file whose body does not say.
+    """
 
     directory: Directory
     mapping: ColumnMapping | None = None
-    encoding: str | None = None  # None: UTF-8 (with or without BOM)
+    encoding: str | None = None
+    restaurant: str | None = None
+
+
+def resolve_file_restaurant(
+    path: Path,
+    ctx: ParseContext,
+    provider: str,
+    *,
+    carried: Sequence[tuple[str, str]] = (),
+    why: str = "",
+) -> RestaurantInfo:
+    """The restaurant of a whole file whose records do not name it.
+
+    Tried in order: each location id the file carries (``carried``: (field, value) pairs, e.g.
+    a Clover ``href``'s merchant id) against ``pos_location_id``; the restaurant named with
+    ``--restaurant``; then the file's folder and file names against the ``pos_location_id`` of
+    the provider's restaurants (a Toast export folder is named after its restaurant). Nothing is
+    guessed beyond that.
+
+    Args:
+        path: The file.
+        ctx: The parse context.
+        provider: The POS provider (``toast``, ``clover``...).
+        carried: Location ids the file itself carries, with the field each came from.
+        why: Why the file cannot name its restaurant, for the error message (e.g. "Toast's
+            ordersBulk response names the restaurant only in a request header").
+
+    Raises:
+        ImportFileError: no restaurant matches; the message says what was tried.
+    """
+    unknown: list[str] = []
+    for field_name, value in carried:
+        info = ctx.directory.by_location(provider, value)
+        if info is not None:
+            return info
+        unknown.append(f"{field_name} {value!r}")
+    if ctx.restaurant is not None:
+        info = ctx.directory.by_id(ctx.restaurant)
+        if info is None:
+            raise ImportFileError(
+                str(path), f"unknown restaurant {ctx.restaurant!r} (--restaurant)"
+            )
+        return info
+    if not unknown:
+        parts = {p.split(".")[0] for p in path.parts} | set(path.parts)
+        matches = [
+            info
+            for info in ctx.directory.of_provider(provider)
+            if info.pos_location_id and info.pos_location_id in parts
+        ]
+        if len(matches) == 1:
+            return matches[0]
+    said = (
+        f"the file names location {', '.join(unknown)}, which no restaurant with "
+        f"pos_provider {provider} has as its pos_location_id"
+        if unknown
+        else (why or "the file does not name its restaurant")
+    )
+    raise ImportFileError(
+        str(path),
+        f"cannot tell which restaurant this file belongs to: {said}; pass --restaurant ID, "
+        f"or put the file in a folder named after the restaurant's pos_location_id "
+        f"(restaurants.csv, pos_provider {provider})",
+        field=carried[0][0] if carried else None,
+    )
 
 
 @dataclass
