@@ -450,16 +450,26 @@ class Builder:
     """Collects one file's orders and lines, then normalises them into a :class:`ParsedFile`.
 
     Args:
-        source: The adapter's name (the ``source`` column).
+        source: The vendor (the ``source`` column, and the ``pos_provider`` its locations are
+            looked up under), e.g. ``square``.
         directory: The known restaurants.
         time_format: How the vendor writes instants.
         minor_units: Whether amounts are integers in minor units (else decimal text).
+        format_name: The ``--format`` name of the file, when not the vendor's name (e.g.
+            ``square_orders``).
     """
 
     def __init__(
-        self, source: str, directory: Directory, time_format: TimeFormat, *, minor_units: bool
+        self,
+        source: str,
+        directory: Directory,
+        time_format: TimeFormat,
+        *,
+        minor_units: bool,
+        format_name: str | None = None,
     ) -> None:
         self.source = source
+        self.format_name = format_name or source
         self.directory = directory
         self.time_format = time_format
         self.minor_units = minor_units
@@ -585,7 +595,7 @@ class Builder:
         keep_lines = ~lines[c.REJECT_ROW].isin(self._rejected).to_numpy(dtype=bool)
         return ParsedFile(
             path=display_path(path),
-            format=self.source,
+            format=self.format_name,
             rows_read=len(self._records),
             orders=self._order_frame(
                 orders[keep_orders], opened_utc[keep_orders], order_net[keep_orders]
