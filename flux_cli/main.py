@@ -185,37 +185,59 @@ def import_(
     rejects: Annotated[
         Path | None, typer.Option("--rejects", help="Folder for reject files.")
     ] = None,
+    allow_rejects: Annotated[
+        bool,
+        typer.Option(
+            "--allow-rejects",
+            help="Import the good rows even when a file's rows are all rejected or it lands no "
+            "demand (normally that fails the import).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Show each file's format and restaurant, the demand per business day the import "
+            "would leave, and the rejects; write nothing.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     wait: WaitOpt = False,
     wait_timeout: WaitTimeoutOpt = None,
 ) -> None:
     """Import POS exports, series, restaurants and calendar events into the database.
 
-    Every file is validated first; rows that fail go to a rejects file. An unreadable file or a
-    missing column fails the command (exit 2) and nothing is written.
+    Every file is validated first; rows that fail go to a rejects file and the top reasons are
+    printed. An unreadable file, a missing column, a file whose rows are all rejected or that
+    lands no demand fails the command (exit 2) and nothing is written.
     """
-    from flux_cli.commands.import_cmd import import_command
+    from flux_cli.commands.import_cmd import ImportOptions, import_command
     from flux_cli.locking import locked
 
     _bind_scope(restaurant)
     settings = STATE.settings()
+    options = ImportOptions(
+        paths=paths,
+        format_=format_,
+        restaurants=restaurant,
+        mapping=mapping,
+        map_=map_,
+        target=target,
+        encoding=encoding,
+        strict=strict,
+        force=force,
+        rejects=rejects,
+        allow_rejects=allow_rejects,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
+    if dry_run:
+        import_command(settings, options)
+        return
     with locked(
         settings, ["data"], restaurant, wait=wait, timeout=wait_timeout, command="flux import"
     ):
-        import_command(
-            settings,
-            paths=paths,
-            format_=format_,
-            restaurants=restaurant,
-            mapping=mapping,
-            map_=map_,
-            target=target,
-            encoding=encoding,
-            strict=strict,
-            force=force,
-            rejects=rejects,
-            as_json=as_json,
-        )
+        import_command(settings, options)
 
 
 @app.command("backtest")

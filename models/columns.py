@@ -38,6 +38,8 @@ ORDERS: Final = "orders"
 NET_SALES: Final = "net_sales"
 NET_SALES_MINOR: Final = "net_sales_minor"
 VISITORS: Final = "visitors"
+SERIES_TARGETS: Final = (COVERS, ORDERS, NET_SALES, VISITORS)
+"""Targets a pre-aggregated series may carry (net_sales in currency units, not minor units)."""
 
 # Pre-aggregated observations
 DATE: Final = "date"

@@ -1,20 +1,32 @@
 """``flux import``: read POS exports, series and metadata; validate; normalise; load.
 
 The whole command is one transaction: every file is parsed and validated first, then all rows are
-written, the demand rollups refreshed and the batches recorded together. A file that cannot be
-read, or a rejected row under ``strict``, fails the command with nothing written.
+written, the demand rollups refreshed, the rejects files written and the batches recorded, and only
+then is it committed. Nothing is written when:
+
+- a file cannot be read, or (``strict``) has a rejected row;
+- a file's rows are all rejected, or a sales file lands no demand (none of the business days it
+  touches has a demand order once it is loaded), unless ``allow_rejects``;
+- the command would load nothing at all from the files it had to read.
+
+A dry run does all of that inside a transaction it rolls back (on a database not migrated yet, in
+a scratch SQLite database), and reports per business day what the import would leave.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from sqlalchemy.engine import Connection
 
 from models import columns as c
 from pipelines.errors import ImportFileError, UsageError
@@ -41,6 +53,10 @@ class IngestRequest:
         strict: Any rejected row fails the whole command.
         force: Re-import files already imported (by content hash).
         rejects_dir: Where reject files go (None: the settings' default).
+        allow_rejects: Import what is good even from a file whose rows are all rejected or that
+            lands no demand.
+        dry_run: Parse, validate and load inside a transaction that is rolled back; report per
+            business day what the import would leave. Nothing is written.
     """
 
     paths: tuple[Path, ...]
@@ -51,11 +67,18 @@ class IngestRequest:
     strict: bool = False
     force: bool = False
     rejects_dir: Path | None = None
+    allow_rejects: bool = False
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
 class FileResult:
-    """One file's outcome. ``status`` is loaded, unchanged (already imported) or skipped."""
+    """One file's outcome. ``status`` is loaded, unchanged (already imported), empty (no data
+    rows) or skipped (not a known format).
+
+    ``restaurants`` are those its rows went to; ``rows_outside_scope`` counts the orders and lines
+    it held for restaurants outside ``--restaurant``.
+    """
 
     path: str
     format: str
@@ -66,17 +89,53 @@ class FileResult:
     rows_duplicate: int = 0
     rejects_path: str | None = None
     note: str = ""
+    restaurants: tuple[str, ...] = ()
+    rows_outside_scope: int = 0
+
+
+@dataclass(frozen=True)
+class RejectReason:
+    """One reason rows were rejected, across the command's files: how often, and where first."""
+
+    field: str
+    reason: str
+    count: int
+    first_file: str
+    first_row: int
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """A restaurant's demand on one business day: after the import, and before it (dry runs)."""
+
+    restaurant_id: str
+    business_date: dt.date
+    orders: int
+    covers: int | None
+    net_sales: float
+    orders_before: int
+    covers_before: int | None
+    net_sales_before: float
 
 
 @dataclass(frozen=True)
 class IngestResult:
-    """The outcome of one ``flux import``."""
+    """The outcome of one ``flux import``.
+
+    ``days`` and ``problems`` are filled for dry runs: per restaurant and business day the import
+    touches, the demand it would leave (and what is there now); and each file the real import
+    would refuse, with why (it then exits 2).
+    """
 
     batch_id: str
     database: str
     files: tuple[FileResult, ...]
     restaurants: tuple[str, ...]
     seconds: float
+    reject_reasons: tuple[RejectReason, ...] = ()
+    dry_run: bool = False
+    days: tuple[DayFigures, ...] = ()
+    problems: tuple[str, ...] = ()
     rows_read: int = field(init=False)
     rows_loaded: int = field(init=False)
     rows_rejected: int = field(init=False)
@@ -116,33 +175,72 @@ class _Planned:
     explicit: bool
 
 
+_METADATA = frozenset(adapters.LOAD_ORDER)
+"""Formats that describe restaurants and calendars, not sales."""
+
+
+def _mapped_format(mapping: ColumnMapping) -> str:
+    """The format a ``--mapping``/``--map`` implies: ``series`` when it maps a series' value or
+    date (or names a target), else the generic order-line format ``csv``."""
+    series_fields = {c.VALUE, c.DATE}
+    if mapping.target is not None or series_fields & set(mapping.columns):
+        return "series"
+    return "csv"
+
+
+def _adapter_for(path: Path, request: IngestRequest) -> Adapter | None:
+    """The adapter for one file: ``--format``; else restaurants and events files as detected, and
+    every other file the format a mapping implies; else detection."""
+    if request.format:
+        return adapters.get(request.format)
+    detected = adapters.detect(path)
+    if request.mapping is not None and (detected is None or detected.name not in _METADATA):
+        return adapters.get(_mapped_format(request.mapping))
+    return detected
+
+
 def _plan(request: IngestRequest, explicit: set[Path]) -> tuple[list[_Planned], list[FileResult]]:
     planned: list[_Planned] = []
     skipped: list[FileResult] = []
     for path in collect_files(request.paths):
-        adapter = adapters.get(request.format) if request.format else adapters.detect(path)
+        adapter = _adapter_for(path, request)
         if adapter is None:
             if path in explicit:
                 raise ImportFileError(
-                    str(path), "cannot tell the file's format; pass --format", row=1
+                    str(path),
+                    f"cannot tell the file's format: it is {adapters.describe(path)}, which is "
+                    f"none of the formats Flux reads ({', '.join(adapters.FORMATS)}; see "
+                    "docs/formats.md); pass --format NAME, or --mapping FILE for any CSV",
                 )
-            skipped.append(FileResult(str(path), "?", "skipped", note="not a known format"))
+            skipped.append(
+                FileResult(
+                    str(path),
+                    "?",
+                    "skipped",
+                    note=f"not a known format ({adapters.describe(path)})",
+                )
+            )
             continue
         planned.append(_Planned(path, adapter, files.sha256(path), path in explicit))
     planned.sort(key=lambda p: adapters.LOAD_ORDER.get(p.adapter.name, 9))
     return planned, skipped
 
 
-def _scope_frames(parsed: ParsedFile, scope: frozenset[str] | None) -> ParsedFile:
+def _scope_frames(parsed: ParsedFile, scope: frozenset[str] | None) -> tuple[ParsedFile, int]:
+    """The file's rows of the restaurants in ``scope``, and how many rows were left out."""
     if scope is None:
-        return parsed
+        return parsed, 0
+    outside = 0
 
     def keep(frame: pd.DataFrame) -> pd.DataFrame:
+        nonlocal outside
         if frame.empty:
             return frame
-        return frame[frame[c.RESTAURANT_ID].isin(scope)]
+        inside = frame[c.RESTAURANT_ID].isin(scope)
+        outside += int((~inside).sum())
+        return frame[inside]
 
-    return replace(
+    scoped = replace(
         parsed,
         orders=keep(parsed.orders),
         lines=keep(parsed.lines),
@@ -150,6 +248,7 @@ def _scope_frames(parsed: ParsedFile, scope: frozenset[str] | None) -> ParsedFil
         restaurants=keep(parsed.restaurants),
         events=keep(parsed.events),
     )
+    return scoped, outside
 
 
 def _directory_add(directory: Directory, parsed: ParsedFile) -> None:
@@ -168,21 +267,43 @@ def _directory_add(directory: Directory, parsed: ParsedFile) -> None:
         )
 
 
+@dataclass
+class _Parsed:
+    """A file parsed and scoped, waiting to be loaded."""
+
+    plan: _Planned
+    parsed: ParsedFile
+    outside: int  # rows left out by --restaurant
+
+    @property
+    def is_sales(self) -> bool:
+        return not (self.parsed.orders.empty and self.parsed.lines.empty)
+
+    @property
+    def restaurants(self) -> tuple[str, ...]:
+        frames = (self.parsed.orders, self.parsed.lines, self.parsed.observations)
+        ids: set[str] = set()
+        for frame in frames:
+            if not frame.empty:
+                ids.update(str(r) for r in frame[c.RESTAURANT_ID].dropna().unique())
+        return tuple(sorted(ids))
+
+
 def _parse_all(
     planned: list[_Planned],
     request: IngestRequest,
     ctx: ParseContext,
     done_hashes: set[str],
     progress: Progress | None,
-) -> tuple[list[tuple[_Planned, ParsedFile]], list[FileResult]]:
+) -> tuple[list[_Parsed], list[FileResult]]:
     """Parses and validates every file before anything is written."""
-    to_load: list[tuple[_Planned, ParsedFile]] = []
-    unchanged: list[FileResult] = []
+    to_load: list[_Parsed] = []
+    others: list[FileResult] = []
     for i, plan in enumerate(planned):
         if progress:
             progress(f"reading {plan.path.name}", i, len(planned))
         if plan.sha256 in done_hashes:
-            unchanged.append(
+            others.append(
                 FileResult(
                     str(plan.path),
                     plan.adapter.name,
@@ -191,7 +312,7 @@ def _parse_all(
                 )
             )
             continue
-        parsed = _scope_frames(plan.adapter.parse(plan.path, ctx), request.restaurants)
+        parsed, outside = _scope_frames(plan.adapter.parse(plan.path, ctx), request.restaurants)
         if plan.adapter.name == "restaurants":
             _directory_add(ctx.directory, parsed)
         if request.strict and not parsed.rejects.empty:
@@ -202,12 +323,100 @@ def _parse_all(
                 row=int(first[c.REJECT_ROW]),
                 field=str(first[c.REJECT_FIELD]),
             )
-        to_load.append((plan, parsed))
+        if parsed.rows_read == 0 and plan.adapter.name not in _METADATA:
+            others.append(
+                FileResult(str(plan.path), plan.adapter.name, "empty", note="no data rows")
+            )
+            continue
+        item = _Parsed(plan, parsed, outside)
+        if outside and not item.restaurants and plan.adapter.name not in _METADATA:
+            others.append(
+                FileResult(
+                    str(plan.path),
+                    plan.adapter.name,
+                    "skipped",
+                    rows_read=parsed.rows_read,
+                    note=f"all its {outside:,} rows are other restaurants' (--restaurant)",
+                    rows_outside_scope=outside,
+                )
+            )
+            continue
+        to_load.append(item)
     if request.restaurants:
         unknown = sorted(r for r in request.restaurants if ctx.directory.by_id(r) is None)
         if unknown:
             raise UsageError(f"unknown restaurant(s): {', '.join(unknown)}")
-    return to_load, unchanged
+    return to_load, others
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_TOP_REASONS = 5
+
+
+def reject_reasons(items: list[tuple[str, pd.DataFrame]]) -> tuple[RejectReason, ...]:
+    """The most frequent reject reasons over several files' rejects, most frequent first.
+
+    Reasons that differ only in the value they quote ("not a valid amount: 'x'") count as one.
+
+    Args:
+        items: (file path, rejects frame) pairs, in import order.
+    """
+    counts: dict[tuple[str, str], list[Any]] = {}
+    for path, rejects in items:
+        if rejects.empty:
+            continue
+        for row, field_name, reason in zip(
+            rejects[c.REJECT_ROW], rejects[c.REJECT_FIELD], rejects[c.REJECT_REASON], strict=True
+        ):
+            key = (str(field_name), _QUOTED.sub("…", str(reason)))
+            entry = counts.get(key)
+            if entry is None:
+                counts[key] = [1, path, int(row), str(reason)]
+            else:
+                entry[0] += 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1][0])
+    return tuple(
+        RejectReason(
+            field=k[0],
+            reason=v[3] if v[0] == 1 else k[1],
+            count=v[0],
+            first_file=v[1],
+            first_row=v[2],
+        )
+        for k, v in ranked
+    )
+
+
+def _problem(item: _Parsed, demand_days: int | None) -> str | None:
+    """Why a file must not be imported as it stands (all rows rejected, or no demand), or None.
+
+    Args:
+        item: The parsed file.
+        demand_days: For a sales file, how many of the business days it touches have a demand
+            order once it is loaded; None for other files.
+    """
+    parsed = item.parsed
+    n_rejected = len(parsed.rejects)
+    if n_rejected and n_rejected >= parsed.rows_read:
+        top = reject_reasons([(item.plan.path.as_posix(), parsed.rejects)])[0]
+        return (
+            f"every row was rejected ({n_rejected:,}); the first: row {top.first_row} field "
+            f"{top.field!r}: {top.reason}"
+            + (f" (and {top.count - 1:,} more like it)" if top.count > 1 else "")
+        )
+    if not item.is_sales:
+        if item.plan.adapter.name not in _METADATA and parsed.observations.empty:
+            return "it lands nothing (no rows were read as values)"
+        return None
+    if demand_days == 0:
+        return (
+            "it lands no demand: none of the business days its orders touch has an order with "
+            "a sale (no item lines or order totals"
+            + (f"; {n_rejected:,} rows were rejected" if n_rejected else "")
+            + "). If its items come in another file (e.g. wide_order_item, "
+            "ItemSelectionDetails), import them in the same command"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -218,65 +427,193 @@ class _Batch:
     rejects_dir: Path
 
 
+class _DryRun(Exception):
+    """Raised inside the dry run's transaction to roll it back."""
+
+
 def _load_all(
     db: Database,
-    to_load: list[tuple[_Planned, ParsedFile]],
+    to_load: list[_Parsed],
     batch: _Batch,
+    request: IngestRequest,
     progress: Progress | None,
-) -> tuple[list[FileResult], dict[str, tuple[dt.date, dt.date]]]:
-    """Writes every parsed file, refreshes the rollups and records the batches: one
-    transaction."""
+) -> _Loaded:
+    """Writes every parsed file, refreshes the rollups, checks that each file landed demand,
+    writes the rejects files and records the batches: one transaction.
+
+    Raises:
+        ImportFileError: a file's rows were all rejected, or it lands no demand (unless
+            ``allow_rejects``), or nothing at all would be loaded. Nothing is written then.
+    """
     ranges: dict[str, tuple[dt.date, dt.date]] = {}
     results: list[FileResult] = []
-    with db.begin() as conn:
-        caps = db.capabilities(conn)
-        for i, (plan, parsed) in enumerate(to_load):
-            if progress:
-                progress(f"loading {plan.path.name}", i, len(to_load))
-            counts = imports.load_parsed(conn, caps, parsed)
-            if counts.loaded:
-                for rid, (lo, hi) in imports.touched_ranges(parsed).items():
+    written: list[Path] = []
+    days: tuple[DayFigures, ...] = ()
+    problems: tuple[str, ...] = ()
+    try:
+        with db.begin() as conn:
+            caps = db.capabilities(conn)
+            for i, item in enumerate(to_load):
+                if progress:
+                    progress(f"loading {item.plan.path.name}", i, len(to_load))
+                counts = imports.load_parsed(conn, caps, item.parsed)
+                for rid, (lo, hi) in imports.touched_ranges(item.parsed).items():
                     old = ranges.get(rid)
                     ranges[rid] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
-            rejects_path = (
-                files.rejects_path(batch.rejects_dir, batch.batch_id, plan.path)
-                if not parsed.rejects.empty
-                else None
+                results.append(_file_result(item, counts, batch))
+            before = rollups.read_daily(conn, ranges) if request.dry_run else None
+            if progress:
+                progress("refreshing demand rollups", len(to_load), len(to_load))
+            rollups.refresh(conn, caps, ranges)
+            problems = _check_landed(conn, to_load, results, request)
+            if request.dry_run:
+                days = _day_figures(conn, ranges, before)
+                raise _DryRun
+            for item, result in zip(to_load, results, strict=True):
+                if result.rejects_path:
+                    path = Path(result.rejects_path)
+                    files.write_rejects(path, item.parsed.rejects)
+                    written.append(path)
+            for i, (item, result) in enumerate(zip(to_load, results, strict=True)):
+                imports.record_batch(conn, _batch_record(batch, i, item, result))
+    except _DryRun:
+        pass
+    except BaseException:
+        for path in written:  # the batch that points at them was not committed
+            path.unlink(missing_ok=True)
+        raise
+    return _Loaded(results, ranges, days, problems)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    results: list[FileResult]
+    ranges: dict[str, tuple[dt.date, dt.date]]
+    days: tuple[DayFigures, ...]
+    problems: tuple[str, ...]
+
+
+def _file_result(item: _Parsed, counts: imports.LoadCounts, batch: _Batch) -> FileResult:
+    parsed = item.parsed
+    rejects_path = (
+        files.rejects_path(batch.rejects_dir, batch.batch_id, item.plan.path)
+        if not parsed.rejects.empty
+        else None
+    )
+    note = ""
+    if item.outside:
+        note = f"{item.outside:,} rows of other restaurants left out (--restaurant)"
+    return FileResult(
+        path=str(item.plan.path),
+        format=item.plan.adapter.name,
+        status="loaded",
+        rows_read=parsed.rows_read,
+        rows_loaded=counts.loaded,
+        rows_rejected=len(parsed.rejects),
+        rows_duplicate=counts.duplicate,
+        rejects_path=str(rejects_path) if rejects_path else None,
+        note=note,
+        restaurants=item.restaurants,
+        rows_outside_scope=item.outside,
+    )
+
+
+def _check_landed(
+    conn: Connection, to_load: list[_Parsed], results: list[FileResult], request: IngestRequest
+) -> tuple[str, ...]:
+    """Fails the import when a file landed nothing (see :func:`_problem`) or nothing landed.
+
+    A dry run does not fail: it returns the messages ("<file>: <why>") instead.
+    """
+    problems: list[tuple[str, str]] = []
+    for item in to_load:
+        demand = imports.days_with_demand(conn, item.parsed) if item.is_sales else None
+        problem = _problem(item, demand)
+        if problem is not None:
+            problems.append((str(item.plan.path), problem))
+    if to_load and not any(r.rows_loaded or r.rows_duplicate for r in results):
+        problems.append((str(to_load[0].plan.path), _NOTHING.format(_files(len(to_load)))))
+    if request.allow_rejects:
+        return ()
+    if request.dry_run:
+        return tuple(f"{path}: {why}" for path, why in problems)
+    if problems:
+        path, reason = problems[0]
+        more = (
+            f" (and {len(problems) - 1} more file(s): "
+            + ", ".join(p for p, _ in problems[1:4])
+            + (", ..." if len(problems) > 4 else "")
+            + ")"
+            if len(problems) > 1
+            else ""
+        )
+        raise ImportFileError(
+            path, f"{reason}{more}; nothing was imported (--allow-rejects imports the rest anyway)"
+        )
+    return ()
+
+
+_NOTHING = "nothing to import: no row of {} could be loaded"
+
+
+def _files(n: int) -> str:
+    return "this file" if n == 1 else f"these {n} files"
+
+
+def _day_figures(
+    conn: Connection,
+    ranges: dict[str, tuple[dt.date, dt.date]],
+    before: pd.DataFrame | None,
+) -> tuple[DayFigures, ...]:
+    """Per restaurant and business day in ``ranges``: demand after the load, and before it."""
+    after = rollups.read_daily(conn, ranges)
+    key = [c.RESTAURANT_ID, c.BUSINESS_DATE]
+    both = after.merge(
+        before if before is not None else after.iloc[0:0],
+        on=key,
+        how="outer",
+        suffixes=("", "_before"),
+    ).sort_values(key)
+    scales = imports.currency_scales(conn)
+    out = []
+    for r in both.to_dict("records"):
+        scale = scales.get(str(r[c.RESTAURANT_ID]), 100)
+        out.append(
+            DayFigures(
+                restaurant_id=str(r[c.RESTAURANT_ID]),
+                business_date=r[c.BUSINESS_DATE],
+                orders=_int(r[c.ORDERS]) or 0,
+                covers=_int(r[c.COVERS]),
+                net_sales=(_int(r[c.NET_SALES_MINOR]) or 0) / scale,
+                orders_before=_int(r[f"{c.ORDERS}_before"]) or 0,
+                covers_before=_int(r[f"{c.COVERS}_before"]),
+                net_sales_before=(_int(r[f"{c.NET_SALES_MINOR}_before"]) or 0) / scale,
             )
-            result = FileResult(
-                path=str(plan.path),
-                format=plan.adapter.name,
-                status="loaded",
-                rows_read=parsed.rows_read,
-                rows_loaded=counts.loaded,
-                rows_rejected=len(parsed.rejects),
-                rows_duplicate=counts.duplicate,
-                rejects_path=str(rejects_path) if rejects_path else None,
-            )
-            results.append(result)
-            imports.record_batch(
-                conn,
-                imports.BatchRecord(
-                    batch_id=batch.batch_id,
-                    file_no=i,
-                    file_path=str(plan.path),
-                    file_sha256=plan.sha256,
-                    format=plan.adapter.name,
-                    restaurant_scope=batch.scope,
-                    rows_read=result.rows_read,
-                    rows_loaded=result.rows_loaded,
-                    rows_rejected=result.rows_rejected,
-                    rows_duplicate=result.rows_duplicate,
-                    rejects_path=result.rejects_path,
-                    started_at=batch.started_at,
-                    finished_at=dt.datetime.now(dt.UTC),
-                    flux_version=flux_version(),
-                ),
-            )
-        if progress:
-            progress("refreshing demand rollups", len(to_load), len(to_load))
-        rollups.refresh(conn, caps, ranges)
-    return results, ranges
+        )
+    return tuple(out)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _batch_record(batch: _Batch, i: int, item: _Parsed, result: FileResult) -> imports.BatchRecord:
+    return imports.BatchRecord(
+        batch_id=batch.batch_id,
+        file_no=i,
+        file_path=str(item.plan.path),
+        file_sha256=item.plan.sha256,
+        format=item.plan.adapter.name,
+        restaurant_scope=batch.scope,
+        rows_read=result.rows_read,
+        rows_loaded=result.rows_loaded,
+        rows_rejected=result.rows_rejected,
+        rows_duplicate=result.rows_duplicate,
+        rejects_path=result.rejects_path,
+        started_at=batch.started_at,
+        finished_at=dt.datetime.now(dt.UTC),
+        flux_version=flux_version(),
+    )
 
 
 def pending(request: IngestRequest, settings: Settings) -> tuple[list[Path], list[Path]]:
@@ -298,6 +635,22 @@ def pending(request: IngestRequest, settings: Settings) -> tuple[list[Path], lis
     return [p.path for p in planned if p.sha256 not in done], [p.path for p in planned]
 
 
+def _open_database(settings: Settings, dry_run: bool, scratch: Path) -> Database:
+    """The database to import into. A dry run on a database that is not migrated (or does not
+    exist yet) works in a scratch SQLite database instead, so it creates nothing."""
+    db = Database(settings)
+    if not dry_run:
+        db.ensure_schema()
+        return db
+    if not db.is_missing() and db.current_revision() == db.head_revision():
+        return db
+    db.dispose()
+    url = f"sqlite:///{(scratch / 'dry-run.db').as_posix()}"
+    scratch_db = Database(settings.model_copy(update={"database_url": url, "timescale": "off"}))
+    scratch_db.ensure_schema()
+    return scratch_db
+
+
 def run(
     request: IngestRequest, settings: Settings, progress: Progress | None = None
 ) -> IngestResult:
@@ -305,8 +658,8 @@ def run(
 
     Raises:
         UsageError: a path does not exist or the format is unknown.
-        ImportFileError: a file cannot be read, misses a required column, or (strict) has a
-            rejected row. Nothing is written then.
+        ImportFileError: a file cannot be read, misses a required column, (strict) has a rejected
+            row, has every row rejected, or lands no demand. Nothing is written then.
         DatabaseError: the database cannot be reached.
     """
     started = time.perf_counter()
@@ -318,37 +671,38 @@ def run(
     )
     explicit = {p for p in request.paths if p.is_file()}
     planned, skipped = _plan(request, explicit)
-    db = Database(settings)
-    try:
-        db.ensure_schema()
-        with db.connect() as conn:
-            directory = imports.load_directory(conn)
-            done_hashes = (
-                set()
-                if request.force
-                else imports.imported_hashes(conn, (p.sha256 for p in planned), batch.scope)
+    with tempfile.TemporaryDirectory(prefix="flux-dry-run-") as scratch:
+        db = _open_database(settings, request.dry_run, Path(scratch))
+        try:
+            with db.connect() as conn:
+                directory = imports.load_directory(conn)
+                done_hashes = (
+                    set()
+                    if request.force or request.dry_run
+                    else imports.imported_hashes(conn, (p.sha256 for p in planned), batch.scope)
+                )
+            ctx = ParseContext(
+                directory=directory,
+                mapping=request.mapping,
+                encoding=request.encoding,
+                restaurant=next(iter(request.restaurants))
+                if request.restaurants and len(request.restaurants) == 1
+                else None,
             )
-        ctx = ParseContext(
-            directory=directory,
-            mapping=request.mapping,
-            encoding=request.encoding,
-            restaurant=next(iter(request.restaurants))
-            if request.restaurants and len(request.restaurants) == 1
-            else None,
-        )
-        to_load, unchanged = _parse_all(planned, request, ctx, done_hashes, progress)
-        loaded, ranges = _load_all(db, to_load, batch, progress)
-    finally:
-        db.dispose()
-    for (_, parsed), result in zip(to_load, loaded, strict=True):
-        if result.rejects_path:
-            files.write_rejects(Path(result.rejects_path), parsed.rejects)
+            to_load, others = _parse_all(planned, request, ctx, done_hashes, progress)
+            loaded = _load_all(db, to_load, batch, request, progress)
+        finally:
+            db.dispose()
     if progress:
         progress("done", len(planned), len(planned))
     return IngestResult(
         batch_id=batch.batch_id,
-        database=db.display_url,
-        files=tuple(skipped + unchanged + loaded),
-        restaurants=tuple(sorted(ranges)),
+        database=Database(settings).display_url,
+        files=tuple(skipped + others + loaded.results),
+        restaurants=tuple(sorted(loaded.ranges)),
         seconds=time.perf_counter() - started,
+        reject_reasons=reject_reasons([(str(i.plan.path), i.parsed.rejects) for i in to_load]),
+        dry_run=request.dry_run,
+        days=loaded.days,
+        problems=loaded.problems,
     )

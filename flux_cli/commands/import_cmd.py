@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from contextlib import nullcontext
 from pathlib import Path
 
+import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from flux_cli import console
 from pipelines import ingest
+from pipelines.errors import EXIT_USAGE
 from pipelines.io.adapters.base import ColumnMapping
 from pipelines.settings import Settings
+
+DAYS_SHOWN = 31
+"""A dry run lists every day of a restaurant up to this many; beyond, the first and last week."""
 
 
 def _mapping(
@@ -27,33 +35,44 @@ def _mapping(
     return base
 
 
-def import_command(
-    settings: Settings,
-    *,
-    paths: list[Path],
-    format_: str | None,
-    restaurants: list[str] | None,
-    mapping: Path | None,
-    map_: list[str] | None,
-    target: str | None,
-    encoding: str | None,
-    strict: bool,
-    force: bool,
-    rejects: Path | None,
-    as_json: bool,
-) -> None:
+@dataclasses.dataclass(frozen=True)
+class ImportOptions:
+    """The options of ``flux import``, as typed values."""
+
+    paths: list[Path]
+    format_: str | None = None
+    restaurants: list[str] | None = None
+    mapping: Path | None = None
+    map_: list[str] | None = None
+    target: str | None = None
+    encoding: str | None = None
+    strict: bool = False
+    force: bool = False
+    rejects: Path | None = None
+    allow_rejects: bool = False
+    dry_run: bool = False
+    as_json: bool = False
+
+    def request(self) -> ingest.IngestRequest:
+        """The pipeline's request."""
+        return ingest.IngestRequest(
+            paths=tuple(self.paths),
+            format=self.format_,
+            restaurants=frozenset(self.restaurants) if self.restaurants else None,
+            mapping=_mapping(self.mapping, self.map_, self.target),
+            encoding=self.encoding,
+            strict=self.strict,
+            force=self.force,
+            rejects_dir=self.rejects,
+            allow_rejects=self.allow_rejects,
+            dry_run=self.dry_run,
+        )
+
+
+def import_command(settings: Settings, options: ImportOptions) -> None:
     """Runs ``flux import`` and renders its result."""
-    request = ingest.IngestRequest(
-        paths=tuple(paths),
-        format=format_,
-        restaurants=frozenset(restaurants) if restaurants else None,
-        mapping=_mapping(mapping, map_, target),
-        encoding=encoding,
-        strict=strict,
-        force=force,
-        rejects_dir=rejects,
-    )
-    show_progress = console.interactive() and not as_json
+    request = options.request()
+    show_progress = console.interactive() and not options.as_json
     bar = (
         Progress(
             TextColumn("{task.description}"),
@@ -74,32 +93,134 @@ def import_command(
                 bar.update(task, description=label, completed=done, total=total)
 
         result = ingest.run(request, settings, progress)
-    if as_json:
+    if options.as_json:
         console.print_json(dataclasses.asdict(result))
-        return
-    render(result, verbose=False)
+    else:
+        render(result, verbose=False)
+    if result.problems:
+        raise typer.Exit(EXIT_USAGE)
 
 
 def render(result: ingest.IngestResult, *, verbose: bool) -> None:
-    """One summary line, then where the rejects went."""
+    """One summary line, the top reject reasons and where the rejects went; for a dry run, what
+    each file is and the demand per business day it would leave."""
     loaded = [f for f in result.files if f.status == "loaded"]
-    unchanged = [f for f in result.files if f.status == "unchanged"]
-    skipped = [f for f in result.files if f.status == "skipped"]
-    extra = []
-    if unchanged:
-        extra.append(f"{len(unchanged)} unchanged")
-    if skipped:
-        extra.append(f"{len(skipped)} skipped")
-    console.out.print(
-        f"imported {len(loaded)} file(s){' (' + ', '.join(extra) + ')' if extra else ''}: "
-        f"read {result.rows_read:,} rows, loaded {result.rows_loaded:,}, "
-        f"rejected {result.rows_rejected:,}, duplicate {result.rows_duplicate:,} "
-        f"in {result.seconds:.1f}s"
-    )
+    counts: dict[str, int] = defaultdict(int)
     for f in result.files:
-        if f.rejects_path:
-            console.err.print(
-                f"  {f.path}: {f.rows_rejected:,} rejected row(s) -> {f.rejects_path}"
+        if f.status != "loaded":
+            counts[f.status] += 1
+    extra = ", ".join(f"{n} {status}" for status, n in counts.items())
+    verb = "would import" if result.dry_run else "imported"
+    console.out.print(
+        f"{verb} {len(loaded)} file(s){' (' + extra + ')' if extra else ''}: "
+        f"read {result.rows_read:,} rows, {'would load' if result.dry_run else 'loaded'} "
+        f"{result.rows_loaded:,}, rejected {result.rows_rejected:,}, "
+        f"duplicate {result.rows_duplicate:,} in {result.seconds:.1f}s",
+        markup=False,
+    )
+    if result.dry_run:
+        _render_files(result)
+    for f in result.files:
+        if f.note and (verbose or f.status == "loaded" or result.dry_run):
+            console.err.print(f"  {escape(f.path)}: {f.status} ({escape(f.note)})")
+    if result.reject_reasons:
+        _render_reasons(result)
+    if not result.dry_run:
+        for f in result.files:
+            if f.rejects_path:
+                console.err.print(
+                    f"  {escape(f.path)}: {f.rows_rejected:,} rejected row(s) -> "
+                    f"{escape(f.rejects_path)}"
+                )
+    if result.dry_run:
+        _render_days(result)
+        for problem in result.problems:
+            console.error(f"{escape(problem)} (the import would refuse it)")
+        console.err.print("dry run: nothing was written")
+
+
+def _render_files(result: ingest.IngestResult) -> None:
+    table = Table(title="files", title_justify="left")
+    for name in ("file", "format", "restaurant", "rows", "rejected"):
+        table.add_column(name, justify="right" if name in ("rows", "rejected") else "left")
+    for f in result.files:
+        if f.status != "loaded":
+            continue
+        table.add_row(
+            escape(f.path),
+            f.format,
+            escape(", ".join(f.restaurants) or "-"),
+            f"{f.rows_read:,}",
+            f"{f.rows_rejected:,}",
+        )
+    console.out.print(table)
+
+
+def _render_reasons(result: ingest.IngestResult) -> None:
+    total = sum(r.count for r in result.reject_reasons)
+    table = Table(title=f"rejected rows: {total:,}, by reason", title_justify="left")
+    for name in ("field", "reason", "rows", "first seen"):
+        table.add_column(name, justify="right" if name == "rows" else "left")
+    for r in result.reject_reasons[:5]:
+        table.add_row(
+            escape(r.field),
+            escape(r.reason),
+            f"{r.count:,}",
+            f"{escape(r.first_file)} row {r.first_row}",
+        )
+    if len(result.reject_reasons) > 5:
+        rest = sum(r.count for r in result.reject_reasons[5:])
+        table.add_row("", f"{len(result.reject_reasons) - 5} other reasons", f"{rest:,}", "")
+    console.err.print(table)
+
+
+def _render_days(result: ingest.IngestResult) -> None:
+    by_restaurant: dict[str, list[ingest.DayFigures]] = defaultdict(list)
+    for figures in result.days:
+        by_restaurant[figures.restaurant_id].append(figures)
+    for rid, days in by_restaurant.items():
+        table = Table(title=f"{escape(rid)}: demand per business day", title_justify="left")
+        for name in (
+            "business date",
+            "orders",
+            "covers",
+            "net sales",
+            "now: orders / covers / net",
+        ):
+            table.add_column(name, justify="left" if name == "business date" else "right")
+        shown: list[ingest.DayFigures | None] = (
+            list(days) if len(days) <= DAYS_SHOWN else [*days[:7], None, *days[-7:]]
+        )
+        for day in shown:
+            if day is None:
+                table.add_row(f"... {len(days) - 14} more days", "", "", "", "")
+                continue
+            same = (day.orders, day.covers, round(day.net_sales, 2)) == (
+                day.orders_before,
+                day.covers_before,
+                round(day.net_sales_before, 2),
             )
-        if verbose and f.status == "skipped":
-            console.err.print(f"  {f.path}: skipped ({f.note})")
+            if same:
+                now = "unchanged"
+            elif not day.orders_before and day.covers_before is None and not day.net_sales_before:
+                now = "new"
+            else:
+                now = (
+                    f"{day.orders_before:,} / {_covers(day.covers_before)} / "
+                    f"{day.net_sales_before:,.2f}"
+                )
+            table.add_row(
+                day.business_date.isoformat(),
+                f"{day.orders:,}",
+                _covers(day.covers),
+                f"{day.net_sales:,.2f}",
+                now,
+            )
+        orders = sum(d.orders for d in days)
+        net = sum(d.net_sales for d in days)
+        table.add_row(f"{len(days)} days", f"{orders:,}", "", f"{net:,.2f}", "", style="bold")
+        console.out.print(table)
+
+
+def _covers(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"

@@ -210,6 +210,14 @@ class Database:
         assert head is not None
         return head
 
+    def is_missing(self) -> bool:
+        """Whether the database does not exist yet (an embedded SQLite file not created yet);
+        asking, unlike connecting, creates nothing."""
+        if self._parsed.get_backend_name() != "sqlite":
+            return False
+        db_path = self._parsed.database
+        return bool(db_path) and db_path != ":memory:" and not Path(str(db_path)).exists()
+
     def current_revision(self) -> str | None:
         """The database's migration revision (None: an empty database)."""
         from alembic.migration import MigrationContext

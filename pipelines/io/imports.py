@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from models import columns as c
-from pipelines.io import schema
+from pipelines.io import rollups, schema
 from pipelines.io.adapters.base import (
     LINE_COLUMNS,
     ORDER_COLUMNS,
@@ -19,6 +19,7 @@ from pipelines.io.adapters.base import (
     ParsedFile,
     RestaurantInfo,
 )
+from pipelines.io.adapters.common import currency_exponent
 from pipelines.io.db import DbCapabilities
 from pipelines.io.loader import dedupe_last, delete_moved_lines, upsert
 
@@ -223,3 +224,30 @@ def touched_ranges(parsed: ParsedFile) -> dict[str, tuple[dt.date, dt.date]]:
     dates = pd.to_datetime(both[c.BUSINESS_DATE])
     grouped = dates.groupby(both[c.RESTAURANT_ID]).agg(["min", "max"])
     return {str(rid): (row["min"].date(), row["max"].date()) for rid, row in grouped.iterrows()}
+
+
+def days_with_demand(conn: Connection, parsed: ParsedFile) -> int:
+    """How many of the (restaurant, business day) pairs a sales file's orders and lines touch
+    have a demand order in the (refreshed) daily rollup."""
+    frames = [f[[c.RESTAURANT_ID, c.BUSINESS_DATE]] for f in (parsed.orders, parsed.lines)]
+    pairs = pd.concat([f for f in frames if not f.empty] or [frames[0]]).drop_duplicates()
+    if pairs.empty:
+        return 0
+    dates = pd.to_datetime(pairs[c.BUSINESS_DATE])
+    grouped = dates.groupby(pairs[c.RESTAURANT_ID]).agg(["min", "max"])
+    ranges = {str(r): (row["min"].date(), row["max"].date()) for r, row in grouped.iterrows()}
+    stored = rollups.read_daily(conn, ranges)
+    if stored.empty:
+        return 0
+    mine = set(zip(pairs[c.RESTAURANT_ID].astype(str), dates.dt.date, strict=True))
+    have = stored[stored[c.ORDERS] > 0]
+    return sum(
+        (r, d) in mine for r, d in zip(have[c.RESTAURANT_ID], have[c.BUSINESS_DATE], strict=True)
+    )
+
+
+def currency_scales(conn: Connection) -> dict[str, int]:
+    """Per restaurant, the number of minor units in one unit of its currency (USD 100, JPY 1)."""
+    t = schema.restaurants
+    rows = conn.execute(sa.select(t.c[c.RESTAURANT_ID], t.c[c.CURRENCY])).all()
+    return {r[0]: 10 ** currency_exponent(r[1] or "USD") for r in rows}

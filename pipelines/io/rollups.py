@@ -12,9 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from models import columns as c
+from pipelines.io import schema
 from pipelines.io.db import DbCapabilities
 
 DateRange = tuple[dt.date, dt.date]
@@ -142,3 +145,20 @@ def _typed(sql: str) -> sa.TextClause:
     return sa.text(sql).bindparams(
         sa.bindparam("start", type_=sa.Date), sa.bindparam("end", type_=sa.Date)
     )
+
+
+def read_daily(conn: Connection, scopes: Mapping[str, DateRange]) -> pd.DataFrame:
+    """The daily rollup of each restaurant over its business-date range: restaurant_id,
+    business_date (a date), covers (NA where unknown), orders, net_sales_minor, item_quantity."""
+    t = schema.demand_daily
+    parts = []
+    for rid, (start, end) in sorted(scopes.items()):
+        stmt = sa.select(t).where(
+            t.c[c.RESTAURANT_ID] == rid, t.c[c.BUSINESS_DATE].between(start, end)
+        )
+        parts.append(pd.read_sql(stmt, conn))
+    columns = [col.name for col in t.columns]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    frame[c.BUSINESS_DATE] = pd.to_datetime(frame[c.BUSINESS_DATE]).dt.date
+    frame[c.COVERS] = frame[c.COVERS].astype("Int64")
+    return frame

@@ -131,6 +131,18 @@ def _observations(
     return pd.read_sql(stmt, conn)
 
 
+def _with_observations(rolled: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFrame:
+    """A demand series rolled up from order lines joined with the same target imported as a
+    pre-aggregated series; on a day both have, the imported series wins."""
+    if observed.empty:
+        return rolled
+    observed = observed.assign(**{c.DS: pd.to_datetime(observed[c.DS])})
+    rolled = rolled.assign(**{c.DS: pd.to_datetime(rolled[c.DS])})
+    key = [c.RESTAURANT_ID, c.DS]
+    both = pd.concat([observed, rolled], ignore_index=True)
+    return both.drop_duplicates(key, keep="first").reset_index(drop=True)
+
+
 def _items(conn: Connection, target: str, restaurants: Collection[str] | None) -> pd.DataFrame:
     kind, _, name = target.partition(":")
     t = schema.demand_items_daily
@@ -163,19 +175,26 @@ def read_series(
         DataError: the target has no data for the chosen restaurants.
     """
     if target in DEMAND_TARGETS:
-        frame = (
-            _daily_demand(conn, target, restaurants)
-            if freq == "D"
-            else _slot_demand(conn, target, freq, restaurants)
-        )
+        if freq == "D":
+            frame = _with_observations(
+                _daily_demand(conn, target, restaurants),
+                _observations(conn, target, restaurants),
+            )
+        else:
+            frame = _slot_demand(conn, target, freq, restaurants)
     elif target.startswith(("item:", "category:")):
         if freq != "D":
             raise UsageError(f"target {target!r} is daily only; use --freq D")
         frame = _items(conn, target, restaurants)
-    else:
+    elif target in c.SERIES_TARGETS:
         if freq != "D":
             raise UsageError(f"target {target!r} is a daily series; use --freq D")
         frame = _observations(conn, target, restaurants)
+    else:
+        raise UsageError(
+            f"unknown target {target!r}; choose one of: {', '.join(c.SERIES_TARGETS)}, "
+            "item:NAME, category:NAME"
+        )
     frame = frame.dropna(subset=[c.Y])
     if frame.empty:
         scope = f" for {', '.join(sorted(restaurants))}" if restaurants else ""

@@ -6,7 +6,9 @@ object following :class:`pipelines.io.adapters.base.Adapter`. Modules are import
 
 from __future__ import annotations
 
+import csv
 import importlib
+import json
 from pathlib import Path
 
 from pipelines.errors import ImportFileError, UsageError
@@ -46,6 +48,76 @@ def is_data_file(path: Path) -> bool:
     """Whether a file found in a folder is one ``flux import`` should look at."""
     name = path.name.lower()
     return any(name.endswith(s) for s in DATA_SUFFIXES) and not name.startswith(".")
+
+
+def describe(path: Path) -> str:
+    """What a file looks like, in plain words, for "cannot tell the file's format" messages.
+
+    E.g. "a JSON object with keys elements, href", "a CSV file with columns Date, Item, ...".
+    """
+    if path.suffix.lower() == ".parquet":
+        return "a Parquet file"
+    try:
+        head = head_text(path, 65536).lstrip("\ufeff \t\r\n")
+    except ImportFileError:
+        return "a file that cannot be read"
+    if not head:
+        return "an empty file"
+    if head[0] in "[{":
+        return _describe_json(head)
+    first = head.splitlines()[0] if head else ""
+    columns = [c.strip().strip('"') for c in next(csv.reader([first]), [])]
+    shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
+    return f"a CSV file with columns {shown}" if len(columns) > 1 else "a text file"
+
+
+def _describe_json(head: str) -> str:
+    """The top-level shape of a JSON document from its first bytes (it may be cut short)."""
+    decoder = json.JSONDecoder()
+    try:
+        value, _ = decoder.raw_decode(head)
+    except ValueError:
+        value = None
+    if value is None:  # cut short: read the top-level keys with a scanner instead
+        keys = _top_keys(head)
+        kind = "a JSON array of objects" if head.startswith("[") else "a JSON object"
+        return f"{kind} with keys {', '.join(keys)}" if keys else kind
+    if isinstance(value, dict):
+        return f"a JSON object with keys {', '.join(list(value)[:12])}"
+    if isinstance(value, list):
+        first = next((v for v in value if isinstance(v, dict)), None)
+        if first is None:
+            return "a JSON array" + ("" if value else " (empty)")
+        return f"a JSON array of objects with keys {', '.join(list(first)[:12])}"
+    return "a JSON document that is not an object or an array"
+
+
+def _top_keys(head: str) -> list[str]:
+    """The keys of the first object at depth 1 of a JSON text (object) or 2 (array)."""
+    target = 1 if head.startswith("{") else 2
+    keys: list[str] = []
+    depth, i, expect_key = 0, 0, False
+    while i < len(head) and len(keys) < 12:
+        ch = head[i]
+        if ch == '"':
+            end = i + 1
+            while end < len(head) and head[end] != '"':
+                end += 2 if head[end] == "\\" else 1
+            if depth == target and expect_key:
+                keys.append(head[i + 1 : end])
+            expect_key = False
+            i = end
+        elif ch in "{[":
+            depth += 1
+            expect_key = ch == "{"
+        elif ch in "}]":
+            depth -= 1
+            if depth < target:
+                break
+        elif ch == ",":
+            expect_key = depth == target
+        i += 1
+    return keys
 
 
 def detect(path: Path) -> Adapter | None:

@@ -46,6 +46,7 @@ class Field:
     CATEGORY: Final = c.CATEGORY
     QUANTITY: Final = c.QUANTITY
     AMOUNT: Final = "amount"
+    UNIT_PRICE: Final = "unit_price"
     KIND: Final = c.KIND
     COVERS: Final = c.COVERS
     DATE: Final = c.DATE

@@ -318,7 +318,7 @@ def _parse_money_distinct(values: pd.Series, exponent: pd.Series) -> tuple[pd.Se
     int_part = int_part.where(~bad & (int_part.str.len() > 0), "0")
     whole = int_part.astype(np.int64)
     result = np.zeros(len(s), dtype=np.int64)
-    frac_pad = frac.where(~bad, "").str.pad(4, side="right", fillchar="0")
+    frac_pad = frac.where(~bad, "").str.pad(12, side="right", fillchar="0")
     for e in np.unique(exp.to_numpy()):
         sel = (exp == e).to_numpy()
         digits = frac_pad[sel].str.slice(0, int(e))

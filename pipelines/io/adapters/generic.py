@@ -3,7 +3,8 @@
 The mapping (``docs/formats.md``) comes from ``ctx.mapping`` (the CLI builds it from
 ``--mapping FILE`` and ``--map key=col``) or else from the file next to the data named like it with
 ``.mapping.toml`` (``lines.csv.gz`` → ``lines.mapping.toml``). Required fields: ``order_id``,
-``timestamp``, ``item``, ``amount``, and a restaurant (the ``restaurant`` setting or a
+``timestamp``, ``item``, ``amount`` (the line's net amount) or ``unit_price`` (amount = quantity x
+unit price), and a restaurant (the ``restaurant`` setting or a
 ``restaurant_id`` column). Optional: ``line_id`` (default ``<order id>:<n>``, ``n`` counting the
 order's rows in file order), ``category``, ``quantity`` (default 1), ``kind`` (default: every row is
 a sale), ``covers`` (the order's guests repeated on its lines: the first non-blank one counts) and
@@ -69,8 +70,12 @@ __all__ = ["ADAPTER", "GenericAdapter", "load_mapping", "mapping_from_flags", "m
 NAME: Final = "csv"
 MAPPING_SUFFIX: Final = ".mapping.toml"
 PARQUET_SUFFIX: Final = ".parquet"
-REQUIRED_FIELDS: Final = (Field.ORDER_ID, Field.TIMESTAMP, Field.ITEM, Field.AMOUNT)
+REQUIRED_FIELDS: Final = (Field.ORDER_ID, Field.TIMESTAMP, Field.ITEM)
+MONEY_FIELDS: Final = (Field.AMOUNT, Field.UNIT_PRICE)
+"""One of these is required: the line's net amount, or its unit price (amount = quantity x unit
+price, rounded half away from zero to the currency's minor unit)."""
 OPTIONAL_FIELDS: Final = (
+    *MONEY_FIELDS,
     Field.RESTAURANT_ID,
     Field.LINE_ID,
     Field.PARENT_LINE_ID,
@@ -107,6 +112,12 @@ class GenericAdapter:
         mapping = ctx.mapping or _sibling_mapping(path)
         origin = "mapping" if ctx.mapping else str(mapping_path(path))
         fields = required_columns(mapping, REQUIRED_FIELDS, origin)
+        if not any(name in mapping.columns for name in MONEY_FIELDS):
+            raise ConfigError(
+                f"{origin}: the mapping names no column for 'amount' (the line's net amount) or "
+                "'unit_price' (amount = quantity x unit price); add one under [columns], or "
+                "--map amount=<column>"
+            )
         fields.update({k: v for k, v in mapping.columns.items() if k in OPTIONAL_FIELDS})
         if mapping.restaurant is None and Field.RESTAURANT_ID not in fields:
             raise ConfigError(
@@ -224,10 +235,7 @@ class _Lines:
         ts_utc, business_date = self._times(restaurant)
         quantity = self._quantity()
         currency = currency_of(restaurant, self.ctx.directory)
-        amount, bad_amount = parse_amount(
-            self.column(Field.AMOUNT), exponent_of(currency), minor=self.mapping.money == "minor"
-        )
-        self._reject(bad_amount, Field.AMOUNT, f"not an amount ({self.mapping.money} money)")
+        amount = self._amount(exponent_of(currency), quantity)
         kind = self._kinds()
         covers = self._covers()
         keep = self.checks.ok
@@ -311,6 +319,24 @@ class _Lines:
             return localize_and_date(wall, rid, self.ctx.directory)
         utc = as_utc.astype("datetime64[ns, UTC]")
         return utc, date_from_utc(utc, rid, self.ctx.directory)
+
+    def _amount(self, exponent: pd.Series, quantity: pd.Series) -> pd.Series:
+        """Each line's net amount in minor units: the amount column, or quantity x unit price
+        (the mapping's ``money`` says whether both are decimal or in minor units)."""
+        minor = self.mapping.money == "minor"
+        if Field.AMOUNT in self.fields:
+            amount, bad = parse_amount(self.column(Field.AMOUNT), exponent, minor=minor)
+            self._reject(bad, Field.AMOUNT, f"not an amount ({self.mapping.money} money)")
+            return amount
+        # Unit prices may have more decimals than the currency (0.333): keep four more.
+        extra = 4
+        digits = (exponent * 0 if minor else exponent) + extra
+        scaled, bad = parse_amount(self.column(Field.UNIT_PRICE), digits, minor=False)
+        self._reject(bad, Field.UNIT_PRICE, f"not a unit price ({self.mapping.money} money)")
+        exact = scaled.to_numpy(dtype=np.float64) * quantity.to_numpy(dtype=np.float64)
+        exact /= 10.0**extra
+        rounded = np.sign(exact) * np.floor(np.abs(exact) + 0.5)
+        return pd.Series(rounded.astype(np.int64), index=scaled.index)
 
     def _quantity(self) -> pd.Series:
         """Each row's quantity (1 when the mapping has no quantity column)."""

@@ -5,9 +5,12 @@ mapping (``--map restaurant_id=air_store_id --map date=visit_date --map value=vi
 visitors``): a field the mapping leaves out is read from the column of its own name, and the
 mapping's ``target`` (or ``restaurant``) setting stands for a missing column.
 
-Values are non-negative numbers. A missing day is a closed day, not zero, so blank values are
-rejected rather than read as 0. Rows repeating a (restaurant, date, target) are all returned in
-file order; storing them is the loader's job (the last one wins there).
+Targets are those of :data:`models.columns.SERIES_TARGETS` (``covers``, ``orders``, ``net_sales``
+in currency units, ``visitors``); a demand target's series joins the one Flux rolls up from order
+lines (the series wins on a day both have). Values are non-negative numbers. A missing day is a
+closed day, not zero, so blank values are rejected rather than read as 0. Rows repeating a
+(restaurant, date, target) are all returned in file order; storing them is the loader's job (the
+last one wins there).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Final
 import pandas as pd
 
 from models import columns as c
-from pipelines.errors import ImportFileError
+from pipelines.errors import ConfigError, ImportFileError
 from pipelines.io.adapters._csv_common import (
     RowChecks,
     assemble,
@@ -66,6 +69,7 @@ class SeriesAdapter:
                 restaurant unknown.
         """
         mapping = ctx.mapping or ColumnMapping(columns={})
+        check_target(mapping.target)
         columns = _columns(mapping)
         rejects = Rejects()
         table = read_csv_table(path, tuple(columns.values()), rejects, ctx.encoding)
@@ -135,7 +139,21 @@ def _targets(
         return pd.Series(mapping.target, index=f.index, dtype=object)
     target = text(f[column])
     checks.reject(is_blank(target), column, "missing target")
+    known = target.isin(c.SERIES_TARGETS).to_numpy(dtype=bool)
+    checks.reject(~known, column, f"unknown target (one of {', '.join(c.SERIES_TARGETS)})", target)
     return target
+
+
+def check_target(target: str | None) -> None:
+    """Refuses a series target Flux cannot forecast (``--target`` or a mapping's ``target``).
+
+    Raises:
+        ConfigError: the target is not one of :data:`models.columns.SERIES_TARGETS`.
+    """
+    if target is not None and target not in c.SERIES_TARGETS:
+        raise ConfigError(
+            f"unknown series target {target!r}; choose one of: {', '.join(c.SERIES_TARGETS)}"
+        )
 
 
 def _values(values: pd.Series, column: str, checks: RowChecks) -> pd.Series:
