@@ -231,6 +231,12 @@ def resolve_file_restaurant(
         unknown.append(f"{field_name} {value!r}")
     if ctx.restaurant is not None:
         info = ctx.directory.by_id(ctx.restaurant)
+        if info is not None and info.pos_provider not in (None, "", provider):
+            raise ImportFileError(
+                str(path),
+                f"this is a {provider} file, but restaurant {info.id} (--restaurant) takes its "
+                f"sales from {info.pos_provider} (restaurants.csv pos_provider)",
+            )
         if info is None:
             raise ImportFileError(
                 str(path), f"unknown restaurant {ctx.restaurant!r} (--restaurant)"
