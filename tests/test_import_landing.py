@@ -321,7 +321,7 @@ def test_a_file_restaurant_from_what_it_carries_the_option_or_its_folder(tmp_pat
     assert resolve_file_restaurant(plain, option, "toast").id == "r01"
     folder = tmp_path / "guid-aaa" / "20250301" / "orders.json"
     assert resolve_file_restaurant(folder, ctx, "toast").id == "r01"
-    with pytest.raises(ImportFileError, match="does not name its restaurant.*--restaurant"):
+    with pytest.raises(ImportFileError, match=r"does not name its restaurant.*--restaurant"):
         resolve_file_restaurant(plain, ctx, "toast")
     with pytest.raises(ImportFileError, match="names location href 'guid-zzz'"):
         resolve_file_restaurant(plain, ctx, "toast", carried=(("href", "guid-zzz"),))
