@@ -44,6 +44,7 @@ Built from Clover's published shape (sources in docs/formats.md, "Clover"):
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -242,10 +243,10 @@ def _order_merchant(order: Any) -> tuple[str, str] | None:
 
 def _nested_hrefs(order: JsonObject) -> Iterator[tuple[str, Any]]:
     """``href`` values inside an order (breadth first, a bounded number of objects)."""
-    queue: list[tuple[str, Any]] = [("", order)]
+    queue: deque[tuple[str, Any]] = deque([("", order)])
     seen = 0
     while queue and seen < _HREF_SCAN_LIMIT:
-        at, value = queue.pop(0)
+        at, value = queue.popleft()
         seen += 1
         if isinstance(value, dict):
             for k, v in value.items():
