@@ -417,7 +417,7 @@ R04 = Restaurant(
     subdivision="IL",
     cutoff_hour=6,
     pos_provider="clover",
-    pos_location_id="NOWL4CLOVER1",
+    pos_location_id="7RZK2M4QX9WBA",
     currency="USD",
     slug="night_owl_diner",
     base_orders=34,
@@ -2059,31 +2059,76 @@ def _lightspeed(c: Canon, path: Path, seed: int) -> int:
 
 
 def _clover(c: Canon, path: Path, seed: int) -> int:
+    """``GET /v3/merchants/{mId}/orders?expand=lineItems,...`` as Clover returns it.
+
+    The merchant id is only in the ``href`` URLs. Money is cents, times epoch milliseconds.
+    Promotions are line discounts (a percentage, or an amount where the line has priced
+    modifications, which a Clover percentage would also discount) or order discounts (a
+    percentage where Clover's arithmetic gives the canonical discount to the cent, else an
+    amount); comps are 100 % line discounts.
+    """
     rng = _rng(seed, 300, c.r.number)
     r = c.r
+    base = f"https://api.clover.com/v3/merchants/{r.pos_location_id}"
     starts = c.line_starts()
     n, n_lines = c.n_orders, len(c.l_order)
     oid = rand_ids(rng, n, 13, B36)
     lid = rand_ids(rng, n_lines, 13, B36)
     did = rand_ids(rng, n_lines, 13, B36)
     rid = rand_ids(rng, max(len(c.r_order), 1), 13, B36)
+    odid = rand_ids(rng, n, 13, B36)
+    lag = rng.integers(150, 1500, n)  # ms from the device creating the order to the server
+    at_order_level = rng.random(n) < 0.5
     item_ids = rand_ids(_rng(seed, 301, r.number), len(r.menu), 13, B36)
     cat_names = sorted({it.category for it in r.menu})
     cat_ids = dict(
         zip(cat_names, rand_ids(_rng(seed, 302, r.number), len(cat_names), 13, B36), strict=True)
     )
+    staff = rand_ids(_rng(seed, 303, r.number), 6, 13, B36)
+    order_types = [
+        {"id": t, "label": label}
+        for t, label in zip(
+            rand_ids(_rng(seed, 304, r.number), 2, 13, B36), ("Dine In", "To Go"), strict=True
+        )
+    ]
     refunds: dict[int, list[int]] = {}
     for k in range(len(c.r_order)):
         refunds.setdefault(int(c.r_order[k]), []).append(k)
     parts = ["{" + '"elements":[']
     written = 0
     for o in range(n):
+        created = int(c.o_utc[o]) * 1000
+        order: dict[str, Any] = {
+            "href": f"{base}/orders/{oid[o]}",
+            "id": oid[o],
+            "currency": r.currency,
+            "employee": {"id": staff[o % len(staff)]},
+            "total": 0,
+            "paymentState": "PAID",
+            "orderType": order_types[0 if c.o_dine_in[o] else 1],
+            "taxRemoved": False,
+            "isVat": False,
+            "state": "locked",
+            "manualTransaction": False,
+            "groupLineItems": False,
+            "testMode": False,
+            "payType": "FULL",
+            "createdTime": created + int(lag[o]),
+            "clientCreatedTime": created,
+            "modifiedTime": int(c.o_close[o]) * 1000,
+        }
         if c.o_void[o]:
-            continue  # Clover drops voided line items; a fully voided order has none
+            if c.o_flavour[o] != 1:
+                continue  # Clover drops voided line items; most emptied orders are deleted
+            order.update(paymentState="OPEN", state="open")  # an order emptied by voids
+            parts.append(("\n" if written == 0 else ",\n") + dump_json(order))
+            written += 1
+            continue
         s, e = starts[o], starts[o + 1]
         items: list[dict[str, Any]] = []
         net_total = 0
         refunded_lines = {int(c.r_line[k]) for k in refunds.get(o, [])}
+        promo: list[tuple[int, dict[str, Any]]] = []  # (line index, line item)
         for i in range(s, e):
             if c.l_kind[i] == VOID:
                 continue
@@ -2093,55 +2138,102 @@ def _clover(c: Canon, path: Path, seed: int) -> int:
                 mods.append({"id": did[i], "name": c.name(i), "amount": int(c.l_unit[i])})
                 continue
             it = r.menu[c.l_item[i]]
-            li: dict[str, Any] = {"id": lid[i], "name": it.name, "price": int(c.l_unit[i])}
+            li: dict[str, Any] = {
+                "id": lid[i],
+                "item": {
+                    "id": item_ids[c.l_item[i]],
+                    "categories": {"elements": [{"id": cat_ids[it.category], "name": it.category}]},
+                },
+                "name": it.name,
+                "price": int(c.l_unit[i]),
+            }
             if c.l_unitqty[i]:
                 li["unitQty"] = int(c.l_unitqty[i])
                 li["unitName"] = "lb"
-            li["isRevenue"] = True
+            li["createdTime"] = created
+            li["exchanged"] = False
             li["refunded"] = int(c.l_no[i]) in refunded_lines
-            if c.l_disc[i]:
-                name = "Comp" if c.l_kind[i] == COMP else f"{int(c.l_promo[i])}% Off"
-                li["discounts"] = {
-                    "elements": [{"id": did[i], "name": name, "amount": -int(c.l_disc[i])}]
-                }
-            li["item"] = {
-                "id": item_ids[c.l_item[i]],
-                "categories": {"elements": [{"id": cat_ids[it.category], "name": it.category}]},
-            }
+            li["isRevenue"] = True
+            if c.l_kind[i] == COMP:
+                li["discounts"] = {"elements": [{"id": did[i], "name": "Comp", "percentage": 100}]}
+            elif c.l_disc[i]:
+                promo.append((i, li))
             items.append(li)
-        created = int(c.o_utc[o]) * 1000
-        order: dict[str, Any] = {
-            "id": oid[o],
-            "currency": r.currency,
-            "total": net_total + tax_of(net_total, r.tax_bp),
-            "state": "locked",
-            "paymentState": "PAID" if o not in refunds else "PARTIALLY_REFUNDED",
-            "createdTime": created,
-            "clientCreatedTime": created,
-            "modifiedTime": int(c.o_close[o]) * 1000,
-            "lineItems": {"elements": items},
-        }
+        _clover_promotions(c, items, promo, order, (odid[o], did), bool(at_order_level[o]))
+        order["total"] = net_total + tax_of(net_total, r.tax_bp)
+        order["lineItems"] = {"elements": items}
         if o in refunds:
             ks = refunds[o]
-            order["refunds"] = {
-                "elements": [
+            elements = []
+            for k in ks:
+                amount = int(c.r_amount[k])
+                tax = tax_of(amount, r.tax_bp)
+                when = int(c.r_ts[k]) * 1000
+                elements.append(
                     {
-                        "id": rid[ks[0]],
-                        "amount": int(sum(int(c.r_amount[k]) for k in ks)),
-                        "createdTime": int(c.r_ts[ks[0]]) * 1000,
+                        "id": rid[k],
+                        "orderRef": {"id": oid[o]},
+                        "amount": amount + tax,
+                        "taxAmount": tax,
+                        "tipAmount": 0,
+                        "createdTime": when + 700,
+                        "clientCreatedTime": when,
+                        "lineItems": {"elements": [{"id": lid[s + int(c.r_line[k]) - 1]}]},
                     }
-                ]
-            }
+                )
+            order["refunds"] = {"elements": elements}
+            whole = all(li["refunded"] for li in items)
+            order["paymentState"] = "REFUNDED" if whole else "PARTIALLY_REFUNDED"
         parts.append(("\n" if written == 0 else ",\n") + dump_json(order))
         written += 1
     parts.append(
         "\n],"
-        + f'"href":"https://api.clover.com/v3/merchants/{r.pos_location_id}/orders",'
-        + f'"merchantId":"{r.pos_location_id}"'
+        + f'"href":"{base}/orders?expand=lineItems,lineItems.modifications,'
+        + 'lineItems.discounts,discounts,refunds,credits&limit=1000&offset=0"'
         + "}\n"
     )
     write_gz_text(path, parts)
     return written
+
+
+def _clover_promotions(
+    c: Canon,
+    items: list[dict[str, Any]],
+    promo: list[tuple[int, dict[str, Any]]],
+    order: dict[str, Any],
+    ids: tuple[str, list[str]],
+    at_order_level: bool,
+) -> None:
+    """Writes an order's promotion (canonical: a percentage of its promoted items' gross, rounded
+    per line) as Clover discounts whose arithmetic gives the same cents."""
+    if not promo:
+        return
+    order_discount_id, did = ids
+    pct = int(c.l_promo[promo[0][0]])
+    disc = sum(int(c.l_disc[i]) for i, _ in promo)
+    name = f"{pct}% Off"
+
+    def mods(li: dict[str, Any]) -> int:
+        return sum(int(m["amount"]) for m in li.get("modifications", {}).get("elements", []))
+
+    if at_order_level:
+        # Clover takes the order's percentage of the sum of its line items after their own
+        # discounts (comps 0), rounded half up: exact only when that sum is the promoted items'
+        # gross (no priced modifiers, no unpromoted item) and the rounding agrees
+        subtotal = sum(
+            0
+            if "discounts" in li
+            else int(round_div(int(li["price"]) * li.get("unitQty", 1000), 1000)) + mods(li)
+            for li in items
+        )
+        promoted = sum(int(c.l_gross[i]) for i, _ in promo)
+        exact = subtotal == promoted and int(round_div(subtotal * pct, 100)) == disc
+        value: dict[str, Any] = {"percentage": pct} if exact else {"amount": -disc}
+        order["discounts"] = {"elements": [{"id": order_discount_id, "name": name, **value}]}
+        return
+    for i, li in promo:  # a Clover line percentage would also take the modifiers' share
+        value = {"amount": -int(c.l_disc[i])} if mods(li) else {"percentage": pct}
+        li["discounts"] = {"elements": [{"id": did[i], "name": name, **value}]}
 
 
 def _revel(c: Canon, order_path: Path, item_path: Path, seed: int) -> tuple[int, int]:
@@ -2903,7 +2995,9 @@ sales included).
 - `toast/ordersBulk_harbor_grill.json.gz` (r01): one JSON array of Toast orders, one per line.
 - `square/items-<location>.csv.gz` (r02, r08): Square "Items detail" exports.
 - `lightspeed/sales_<location>.json.gz` (r03, r07): `{{"businessLocationId": ..., "sales": [...]}}`.
-- `clover/orders_night_owl_diner.json.gz` (r04): `{{"elements": [...], "href", "merchantId"}}`.
+- `clover/orders_night_owl_diner.json.gz` (r04): `{{"elements": [...], "href"}}` as
+  `GET /v3/merchants/{{mId}}/orders?expand=lineItems,...` returns it; merchant `7RZK2M4QX9WBA`
+  (r04's `pos_location_id`) appears only inside the `href` URLs.
 - `revel/wide_order_maple_rye.csv.gz` and `revel/wide_order_item_maple_rye.csv.gz` (r05).
 - `generic/sakura_lines.csv.gz` with `generic/sakura_lines.mapping.toml` (r06): the mapping is the
   example of `docs/formats.md` verbatim; the CSV has one extra column, `register`, that the
@@ -2973,13 +3067,23 @@ Where `docs/formats.md` leaves room, the files do this:
   its lines (the flag voids them all); a single voided line has a `voidReason` string. A refund is
   its own `REFUND` sale (new `receiptId`, `nbCovers` 0), one line per refunded item (negative
   quantity and amounts), dated at its `timeOfOpening`.
-- **Clover.** Every item sold by count is one line item per unit, without `unitQty`. r04's coffee
-  beans are sold by weight: `unitQty` 250, 500 or 1000, `price` per lb, amount = price x unitQty /
-  1000 (always whole cents), quantity = unitQty / 1000. Empty expansions are left out as the API
-  does: no `discounts` or `modifications` key on a line item without any, no `refunds` key on an
-  order without refunds. A comp is a discount of minus the item's `price`. One refund element per
-  refunded order (amount = refunded lines' net before tax); refunded line items have `refunded:
-  true`. Orders are in ascending `createdTime`.
+- **Clover.** The response of `GET /v3/merchants/{{mId}}/orders` with `lineItems`,
+  `lineItems.modifications`, `lineItems.discounts`, `discounts` and `refunds` expanded: the
+  merchant id only in `href`s (the response's and each order's), collections as
+  `{{"elements": [...]}}`, money in cents, times in epoch ms (`clientCreatedTime` is the canonical
+  opening time, `createdTime` the server's, 0.15-1.5 s later). Every item sold by count is one
+  line item per unit, without `unitQty`. r04's coffee beans are sold by weight: `unitQty` 250, 500
+  or 1000, `price` per lb, amount = price x unitQty / 1000 (always whole cents), quantity =
+  unitQty / 1000. Empty expansions are left out as the API does. A comp is a 100 % line discount.
+  A promotion is, at random, line discounts (a `percentage`, or an `amount` on a line with priced
+  modifiers, which a Clover percentage would discount too) or one order-level discount (a
+  `percentage` where Clover's arithmetic, percentage of the line items' sum rounded half up, gives
+  the canonical cents, otherwise an `amount`); Clover shares an order discount over all line
+  items, so line nets differ from the canonical ones but every order's and day's total is the
+  same. A voided order is left out, or (a third of them) kept without line items as Clover shows
+  an order whose items were all voided. One refund element per refunded line (`amount` = the
+  line's net plus tax, `taxAmount` the tax, `tipAmount` 0, `lineItems` the refunded line item);
+  refunded line items have `refunded: true`. Orders are in ascending `clientCreatedTime`.
 - **Revel.** Booleans are `true` / `false`. `created_date` is the line's own UTC time, written like
   the order times (`YYYY-MM-DD HH:MM:SS`). `price` is the unit price; `quantity` a plain number;
   modifiers are rows with `modifier_of` and the parent's quantity. A voided order has `is_voided`

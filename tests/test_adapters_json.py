@@ -33,12 +33,14 @@ from pipelines.io.adapters.base import (
 )
 
 NY = "America/New_York"
+CLOVER_MERCHANT = "7RZK2M4QX9WBA"
+CLOVER_HREF = f"https://api.clover.com/v3/merchants/{CLOVER_MERCHANT}/orders"
 DIRECTORY = Directory(
     [
         RestaurantInfo("r01", NY, 4, "USD", "toast", "tst-guid-1"),
         RestaurantInfo("r03", NY, 4, "USD", "lightspeed", "12345"),
         RestaurantInfo("r07", "Asia/Tokyo", 5, "JPY", "lightspeed", "777"),
-        RestaurantInfo("r04", NY, 3, "USD", "clover", "MERCH1"),
+        RestaurantInfo("r04", NY, 3, "USD", "clover", CLOVER_MERCHANT),
     ]
 )
 CTX = ParseContext(directory=DIRECTORY)
@@ -482,7 +484,7 @@ CL_ORDERS: list[Any] = [
                 "LI2",
                 "Coffee",
                 300,
-                discounts={"elements": [{"name": "comp", "amount": -300}]},
+                discounts={"elements": [{"name": "Comp", "percentage": 100}]},
                 modifications={"elements": [{"id": "M2", "name": "Oat milk", "amount": 50}]},
             ),
             cl_item("LI3", "Salad bar", 899, unitQty=1500, item=None),
@@ -519,11 +521,7 @@ CL_ORDERS: list[Any] = [
 
 @pytest.fixture(scope="module")
 def cl_parsed(tmp_path_factory: pytest.TempPathFactory) -> ParsedFile:
-    document = {
-        "elements": CL_ORDERS,
-        "href": "https://x/v3/merchants/MERCH1/orders",
-        "merchantId": "MERCH1",
-    }
+    document = {"elements": CL_ORDERS, "href": CLOVER_HREF}
     path = write(tmp_path_factory.mktemp("clover"), "orders.json", document)
     return clover.ADAPTER.parse(path, CTX)
 
@@ -536,20 +534,24 @@ def test_clover_frames(cl_parsed: ParsedFile) -> None:
 
 
 def test_clover_lines(cl_parsed: ParsedFile) -> None:
+    # Burger 12.50 + Bacon 2.00 = 14.50, less 1.00 = 13.50; the 1.00 shared 12.50 : 2.00:
+    # 100 x 1250 / 1450 = 86.2 and 100 x 200 / 1450 = 13.8 -> 86 + 13, the last cent to the
+    # larger remainder (the bacon): 12.50 - 0.86 = 11.64, 2.00 - 0.14 = 1.86
     burger = line(cl_parsed, "LI1")
-    assert (burger[c.KIND], burger[c.NET_AMOUNT_MINOR], burger[c.QUANTITY]) == ("sale", 1150, 1.0)
+    assert (burger[c.KIND], burger[c.NET_AMOUNT_MINOR], burger[c.QUANTITY]) == ("sale", 1164, 1.0)
     assert (burger[c.ITEM], burger[c.CATEGORY], burger[c.ORDER_ID]) == ("Burger", "Mains", "C1")
     assert burger[c.TS_UTC] == pd.Timestamp("2025-01-14T23:05:00Z")
     assert burger[c.BUSINESS_DATE] == day("2025-01-14")
     bacon = line(cl_parsed, "LI1:M1")
     assert (bacon[c.KIND], bacon[c.NET_AMOUNT_MINOR], bacon[c.PARENT_LINE_ID]) == (
         "sale",
-        200,
+        186,
         "LI1",
     )
+    # a 100 % comp covers the item and its priced modification
     coffee, oat = line(cl_parsed, "LI2"), line(cl_parsed, "LI2:M2")
     assert (coffee[c.KIND], coffee[c.NET_AMOUNT_MINOR]) == ("comp", 0)
-    assert (oat[c.KIND], oat[c.NET_AMOUNT_MINOR]) == ("sale", 50)  # the discount only covered 300
+    assert (oat[c.KIND], oat[c.NET_AMOUNT_MINOR]) == ("comp", 0)
     salad = line(cl_parsed, "LI3")
     assert (salad[c.QUANTITY], salad[c.NET_AMOUNT_MINOR], salad[c.CATEGORY]) == (1.5, 1349, None)
     assert "LI4" not in set(cl_parsed.lines[c.LINE_ID])  # not revenue
@@ -598,19 +600,21 @@ def test_clover_rejects(cl_parsed: ParsedFile) -> None:
 
 
 def test_clover_unknown_location_and_file_errors(tmp_path: Path) -> None:
-    path = write(tmp_path, "o.json", {"elements": CL_ORDERS[:2], "merchantId": "NOPE"})
-    parsed = clover.ADAPTER.parse(path, CTX)
-    assert parsed.lines.empty
-    assert list(parsed.rejects[c.REJECT_ROW]) == [1, 2]
-    assert "'NOPE'" in parsed.rejects[c.REJECT_REASON].iloc[0]
-    path = write(tmp_path, "o.json", {"elements": CL_ORDERS[:2]})
-    with pytest.raises(ImportFileError) as info:
+    # the merchant is only in the href; a file of one unknown merchant is refused whole
+    href = "https://api.clover.com/v3/merchants/NOPE0NOPE0NOP/orders"
+    path = write(tmp_path, "o.json", {"elements": CL_ORDERS[:2], "href": href})
+    with pytest.raises(ImportFileError, match="NOPE0NOPE0NOP") as info:
         clover.ADAPTER.parse(path, CTX)
-    assert info.value.field == "merchantId"
+    assert info.value.field == "href"
+    path = write(tmp_path, "o.json", {"elements": CL_ORDERS[:2]})
+    with pytest.raises(ImportFileError, match="href"):
+        clover.ADAPTER.parse(path, CTX)
+    parsed = clover.ADAPTER.parse(path, ParseContext(DIRECTORY, restaurant="r04"))
+    assert set(parsed.lines[c.RESTAURANT_ID]) == {"r04"} and parsed.rejects.empty
 
 
 def test_clover_sniff(tmp_path: Path) -> None:
-    path = write(tmp_path, "o.json", {"elements": CL_ORDERS[:2], "merchantId": "MERCH1"})
+    path = write(tmp_path, "o.json", {"elements": CL_ORDERS[:2], "href": CLOVER_HREF})
     head = path.read_text()[:8192]
     assert sniffed_by(path, head) == ["clover"]
 
@@ -621,7 +625,7 @@ def test_clover_sniff(tmp_path: Path) -> None:
 VALID: dict[str, Any] = {
     "toast": TOAST_ORDERS[:3],
     "lightspeed": {"businessLocationId": 12345, "sales": LS_SALES[:3]},
-    "clover": {"merchantId": "MERCH1", "elements": CL_ORDERS[:3]},
+    "clover": {"href": CLOVER_HREF, "elements": CL_ORDERS[:3]},
 }
 
 
@@ -663,7 +667,7 @@ def test_gzip_and_bom(tmp_path: Path, name: str) -> None:
 @pytest.mark.parametrize("name", list(ADAPTERS))
 def test_empty_inputs(tmp_path: Path, name: str) -> None:
     empty = {"toast": [], "lightspeed": {"businessLocationId": 1, "sales": []}}
-    document = empty.get(name, {"merchantId": "MERCH1", "elements": []})
+    document = empty.get(name, {"href": CLOVER_HREF, "elements": []})
     parsed = ADAPTERS[name].parse(write(tmp_path, "e.json", document), CTX)
     check_frames(parsed, name)
     assert parsed.rows_read == 0 and parsed.lines.empty and parsed.rejects.empty
@@ -685,11 +689,14 @@ VOCABULARY = [
     "salesLines", "id", "totalNetAmountWithoutTax", "totalDiscountAmount", "accountingGroup",
     "voidReason", "parentLineId",
     # Clover
-    "merchantId", "elements", "currency", "createdTime", "lineItems", "refunds", "unitQty",
-    "isRevenue", "discounts", "amount", "percentage", "modifications", "item", "categories",
+    "href", "elements", "currency", "createdTime", "clientCreatedTime", "lineItems", "refunds",
+    "credits", "unitQty", "isRevenue", "exchanged", "testMode", "deletedTimestamp", "isVat",
+    "taxRates", "rate", "taxAmount", "discounts", "amount", "percentage", "modifications", "item",
+    "categories", "merchant",
 ]  # fmt: skip
 NICE_VALUES = [
-    "tst-guid-1", "12345", "MERCH1", "777", "USD", "JPY", "SALE", "REFUND", "FULL", "NONE",
+    "tst-guid-1", "12345", CLOVER_MERCHANT, CLOVER_HREF, "777", "USD", "JPY", "SALE", "REFUND",
+    "FULL", "NONE",
     "2025-01-14T23:05:12.000+0000", "2025-03-09T07:30:00Z", "2025-11-02T01:30:00-04:00",
     "9999-12-31T00:00:00+00:00", "0001-01-01T00:00:00Z", "12.50", "-3", "1e400", "NaN", "",
     12345, 777, 1736899512000, -1, 0, 10**30, 2**63, 1.5, 1e308, float("nan"), float("inf"),
@@ -717,7 +724,7 @@ documents = (
         {},
         optional={
             "businessLocationId": st.sampled_from([12345, "12345", 999, None, [1]]),
-            "merchantId": st.sampled_from(["MERCH1", "r04", 5, None]),
+            "href": st.sampled_from([CLOVER_HREF, "https://x/v3/merchants/r04/orders", 5, None]),
             "sales": st.lists(records | json_values, max_size=4),
             "elements": st.lists(records | json_values, max_size=4),
         },
@@ -828,7 +835,7 @@ def big_document(name: str, lines: int) -> Any:
     items = [cl_item(f"i{k}", "Tea", 250) for k in range(3)]
     items[0]["modifications"] = {"elements": [{"id": "m", "name": "Milk", "amount": 50}]}
     return {
-        "merchantId": "MERCH1",
+        "href": CLOVER_HREF,
         "elements": [
             cl_order(f"o{i}", f"2025-01-{1 + i % 28:02d}T18:{i % 60:02d}:00+00:00", items)
             for i in range(n)

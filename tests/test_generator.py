@@ -148,21 +148,36 @@ def read_lightspeed(path: Path) -> Reader:
 
 
 def read_clover(path: Path) -> Reader:
+    """Clover's ``GET /v3/merchants/{mId}/orders`` response: the merchant only in ``href``s, cents,
+    epoch ms; a line item's price (x unitQty / 1000) plus its modifications, less its percentage
+    then amount discounts; the order's percentage then amount discounts off their sum."""
     rd = Reader()
     doc = json.loads(_text(path))
-    assert "merchantId" in doc
+    assert "merchantId" not in doc and "/v3/merchants/" in doc["href"]
+
+    def discounted(amount: int, obj: dict) -> int:
+        found = obj.get("discounts", {}).get("elements", [])
+        pct = sum(d["percentage"] for d in found if "percentage" in d)
+        cents = sum(-d["amount"] for d in found if "percentage" not in d)
+        return max(amount - (2 * amount * pct + 100) // 200 - cents, 0)  # half up
+
     for o in doc["elements"]:
-        ts = datetime.fromtimestamp(o["createdTime"] / 1000, UTC)
+        assert "/v3/merchants/" in o["href"]
+        ts = datetime.fromtimestamp(o["clientCreatedTime"] / 1000, UTC)
         rd.orders[o["id"]] = (ts, None)
-        for li in o["lineItems"]["elements"]:
-            gross = li["price"] * li["unitQty"] // 1000 if "unitQty" in li else li["price"]
-            assert "unitQty" not in li or li["price"] * li["unitQty"] % 1000 == 0
-            disc = sum(d["amount"] for d in li.get("discounts", {}).get("elements", []))
-            net = gross + disc
-            qty = li["unitQty"] / 1000 if "unitQty" in li else 1.0
-            rd.line(o["id"], True, ts, net, qty, "comp" if li["price"] > 0 and net == 0 else "sale")
-            for m in li.get("modifications", {}).get("elements", []):
-                rd.line(o["id"], False, ts, m["amount"], qty, "sale")
+        subtotal = 0
+        for li in o.get("lineItems", {}).get("elements", []):
+            if "unitQty" in li:
+                assert li["price"] * li["unitQty"] % 1000 == 0
+                gross, qty = li["price"] * li["unitQty"] // 1000, li["unitQty"] / 1000
+            else:
+                gross, qty = li["price"], 1.0
+            mods = sum(m["amount"] for m in li.get("modifications", {}).get("elements", []))
+            net = discounted(gross + mods, li)
+            subtotal += net
+            rd.line(o["id"], True, ts, net, qty, "comp" if gross > 0 and net == 0 else "sale")
+        if "discounts" in o:  # the order's discount, as one more (non-item) line
+            rd.line(o["id"], False, ts, discounted(subtotal, o) - subtotal, 0.0, "sale")
     return rd
 
 
