@@ -313,14 +313,7 @@ def resolve_restaurant(
     Raises:
         ImportFileError: no restaurant matches, or ``--restaurant`` names another vendor's.
     """
-    info = resolve_file_restaurant(path, ctx, NAME, carried=carried, why=_WHY)
-    if info.pos_provider not in (None, "", NAME):
-        raise ImportFileError(
-            display_path(path),
-            f"restaurant {info.id} (--restaurant) has pos_provider {info.pos_provider}, and this "
-            "is a Clover file; name a Clover restaurant",
-        )
-    return info
+    return resolve_file_restaurant(path, ctx, NAME, carried=carried, why=_WHY)
 
 
 # ----------------------------------------------------------------------------- collections
