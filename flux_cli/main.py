@@ -230,6 +230,7 @@ def import_(
         allow_rejects=allow_rejects,
         dry_run=dry_run,
         as_json=as_json,
+        verbose=STATE.verbose > 0,
     )
     if dry_run:
         import_command(settings, options)

@@ -52,6 +52,7 @@ class ImportOptions:
     allow_rejects: bool = False
     dry_run: bool = False
     as_json: bool = False
+    verbose: bool = False
 
     def request(self) -> ingest.IngestRequest:
         """The pipeline's request."""
@@ -96,7 +97,7 @@ def import_command(settings: Settings, options: ImportOptions) -> None:
     if options.as_json:
         console.print_json(dataclasses.asdict(result))
     else:
-        render(result, verbose=False)
+        render(result, verbose=options.verbose)
     if result.problems:
         raise typer.Exit(EXIT_USAGE)
 
