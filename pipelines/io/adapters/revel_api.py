@@ -163,7 +163,7 @@ def local_time(obj: JsonObject, key: str, path: str, restaurant: RestaurantInfo)
     try:
         instant = datetime.fromisoformat(raw[:-1] + "+00:00" if raw[-1] in "Zz" else raw)
         wall = instant.astimezone(ZoneInfo(restaurant.timezone)).replace(tzinfo=None)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, KeyError):  # KeyError: unknown zone
         return raw
     return wall.isoformat()
 
