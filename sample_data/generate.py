@@ -2311,6 +2311,7 @@ def _revel(c: Canon, order_path: Path, item_path: Path, seed: int) -> tuple[int,
     n_items = write_csv(item_path, REVEL_ITEM_COLUMNS, rows)
     return n_orders, n_items
 
+
 GENERIC_MAPPING = """source = "sakura_pos"          # source-system label stored on each line
 restaurant = "r06"             # every row's restaurant, or map a column to restaurant_id below
 timestamp_format = "%Y-%m-%d %H:%M"   # strptime; omit for ISO 8601

@@ -697,7 +697,7 @@ def test_empty_inputs(tmp_path: Path, name: str) -> None:
     }
     document = empty.get(name, {"merchantId": "MERCH1", "elements": []})
     parsed = ADAPTERS[name].parse(write(tmp_path, "e.json", document), CTX)
-    check_frames(parsed, name.split("_")[0])
+    check_frames(parsed, name.split("_", maxsplit=1)[0])
     assert parsed.rows_read == 0 and parsed.lines.empty and parsed.rejects.empty
     path = tmp_path / "blank.json"
     path.write_bytes(b"")
@@ -729,7 +729,8 @@ NICE_VALUES = [
     "2025-01-14T23:05:12.000+0000", "2025-03-09T07:30:00Z", "2025-11-02T01:30:00-04:00",
     "9999-12-31T00:00:00+00:00", "0001-01-01T00:00:00Z", "12.50", "-3", "1e400", "NaN", "",
     "/resources/Order/7/", "/resources/OrderItem/31/", "/enterprise/Establishment/12/",
-    "2025-11-02T01:30:00", 12345, 777, 1736899512000, -1, 0, 10**30, 2**63, 1.5, 1e308, float("nan"), float("inf"),
+    "2025-11-02T01:30:00", 12345, 777, 1736899512000, -1, 0, 10**30, 2**63, 1.5, 1e308,
+    float("nan"), float("inf"),
 ]  # fmt: skip
 
 scalars = (
@@ -772,7 +773,7 @@ def parse_quietly(adapter: Adapter, path: Path) -> None:
         parsed = adapter.parse(path, CTX)
     except ImportFileError:
         return
-    check_frames(parsed, adapter.name.split("_")[0])  # revel_api: source revel
+    check_frames(parsed, adapter.name.split("_", maxsplit=1)[0])  # revel_api: source revel
     assert parsed.lines[c.RESTAURANT_ID].notna().all()
 
 

@@ -156,9 +156,7 @@ class RevelAdapter:
         return parsed_file(path, NAME, rows_read, rejects, orders=_orders(table, rejects, ctx))
 
 
-def _restaurants(
-    table: CsvTable, checks: RowChecks, ctx: ParseContext, column: str
-) -> pd.Series:
+def _restaurants(table: CsvTable, checks: RowChecks, ctx: ParseContext, column: str) -> pd.Series:
     """Each row's restaurant: from ``establishment_id``, or the file's one restaurant."""
     f = table.frame
     if column not in f.columns:

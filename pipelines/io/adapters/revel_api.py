@@ -1,4 +1,4 @@
-"""Revel: REST API resources ``/resources/Order/`` and ``/resources/OrderItem/``, format ``revel_api``.
+"""Revel: REST resources ``/resources/Order/`` and ``/resources/OrderItem/``, format ``revel_api``.
 
 A file is what ``GET /resources/Order/`` or ``GET /resources/OrderItem/`` returns: the Tastypie
 envelope ``{"meta": {"limit", "offset", "total_count", "next", "previous"}, "objects": [...]}``
@@ -115,9 +115,7 @@ ITEM_KIND: Final = "OrderItem"
 _URI_RE = re.compile(r"/(?P<kind>[A-Za-z]+)/(?P<id>[0-9]+)/?$")
 _OFFSET_RE = re.compile(r"(?:[Zz]|[+-]\d{2}:?\d{2})$")
 _SNIFF_URI_RE = re.compile(r'"resource_uri"\s*:\s*"/resources/Order(?:Item)?/[0-9]+/?"')
-_WHY_NO_LOCATION: Final = (
-    "Revel's OrderItem resource names its order, not its establishment"
-)
+_WHY_NO_LOCATION: Final = "Revel's OrderItem resource names its order, not its establishment"
 
 
 def uri_id(value: Any, path: str) -> str:
@@ -253,7 +251,9 @@ class _Walker:
         modifier_kind = kind if kind in (c.KIND_VOID, c.KIND_REFUND) else c.KIND_SALE
         key = next((k for k in F.MODIFIERS if obj.get(k) is not None), F.MODIFIERS[0])
         for i, mod in enumerate(get_objects(obj, key, "")):
-            _add_modifier(b, mod, index("", key, i), line_id, created, modifier_kind, i)
+            _add_modifier(
+                b, mod, index("", key, i), parent=line_id, ts=created, kind=modifier_kind, i=i
+            )
 
 
 def _order_net(obj: JsonObject) -> str | None:
@@ -314,7 +314,7 @@ def _item_name(obj: JsonObject) -> str:
 
 
 def _add_modifier(
-    b: Builder, mod: JsonObject, at: str, parent: str, ts: str, kind: str, i: int
+    b: Builder, mod: JsonObject, at: str, *, parent: str, ts: str, kind: str, i: int
 ) -> None:
     """One modifier item as a child line with net 0."""
     mod_id = mod.get(F.MOD_ID)
@@ -352,7 +352,7 @@ def records_of(path: Path, document: Any) -> list[Any]:
         if F.OBJECTS not in document:
             raise ImportFileError(
                 display_path(path),
-                "expected Revel's {\"meta\", \"objects\"} envelope; objects missing",
+                'expected Revel\'s {"meta", "objects"} envelope; objects missing',
                 field=F.OBJECTS,
             )
         objects = document[F.OBJECTS]
@@ -372,8 +372,8 @@ def records_of(path: Path, document: Any) -> list[Any]:
             return out
         return document
     raise ImportFileError(
-        display_path(path), f"expected Revel's {{\"meta\", \"objects\"}} envelope, found "
-        f"{json_type(document)}"
+        display_path(path),
+        f'expected Revel\'s {{"meta", "objects"}} envelope, found {json_type(document)}',
     )
 
 
