@@ -2236,12 +2236,62 @@ def _clover_promotions(
         li["discounts"] = {"elements": [{"id": did[i], "name": name, **value}]}
 
 
+REVEL_ORDER_COLUMNS = (
+    "order_id",
+    "gross_amount",
+    "net_amount",
+    "tax_amount",
+    "tax_excluded_amount",
+    "discount_amount",
+    "service_fee_amount",
+    "sales_amount",
+    "created_by_employee_first_name",
+    "created_by_employee_last_name",
+    "created_by_employee_is_active",
+    "last_updated_by_employee_first_name",
+    "last_updated_by_employee_last_name",
+    "last_updated_by_employee_is_active",
+    "order_created_at",
+    "order_updated_at",
+    "establishment_id",
+    "number_of_people",
+    "is_voided",
+    "dining_option",
+)
+REVEL_ITEM_COLUMNS = (
+    "order_id",
+    "order_created_at",
+    "order_updated_at",
+    "created_by_employee_first_name",
+    "created_by_employee_last_name",
+    "establishment_id",
+    "order_item_id",
+    "created_date",
+    "product_name",
+    "product_class",
+    "quantity",
+    "price",
+    "pure_sales",
+    "discount_amount",
+    "tax_amount",
+    "is_voided",
+    "void_reason",
+    "is_return",
+    "return_reason",
+)
+REVEL_EMPLOYEES = (("Ana", "Silva"), ("Marc", "Tremblay"), ("Priya", "Nair"))
+
+
 def _revel(c: Canon, order_path: Path, item_path: Path, seed: int) -> tuple[int, int]:
+    """Revel Data Connector ``wide_order`` and ``wide_order_item`` (money with six decimals)."""
     r = c.r
     starts = c.line_starts()
     n = c.n_orders
     base_order = 100_000 + 0
-    dec = fmt_decimal
+    exp = CURRENCY_EXPONENT.get(r.currency, 2)
+
+    def dec(minor: int) -> str:  # the Data Connector writes numeric(.., 6): 40.500000
+        return fmt_decimal(minor, exp) + "0" * (6 - exp) if exp else f"{int(minor)}.000000"
 
     def utc_str(sec: np.ndarray) -> list[str]:
         return [s.replace("T", " ") for s in iso_seconds(sec)] if len(sec) else []
@@ -2261,120 +2311,96 @@ def _revel(c: Canon, order_path: Path, item_path: Path, seed: int) -> tuple[int,
         gross = int(c.l_gross[s:e][live].sum())
         disc = int(c.l_disc[s:e][live].sum())
         net = gross - disc
+        first, last = REVEL_EMPLOYEES[o % len(REVEL_EMPLOYEES)]
         order_rows.append(
             (
                 base_order + o,
-                r.pos_location_id,
-                o_created[o],
-                o_updated[o],
                 dec(gross),
                 dec(net),
                 dec(tax_of(net, r.tax_bp)),
+                dec(0),
                 dec(disc),
+                dec(0),
+                dec(gross),
+                first,
+                last,
+                "true",
+                first,
+                last,
+                "true",
+                o_created[o],
+                o_updated[o],
+                r.pos_location_id,
                 int(c.o_guests[o]),
                 "true" if c.o_void[o] else "false",
                 "Dine In" if c.o_dine_in[o] else "Take Out",
             )
         )
-    n_orders = write_csv(
-        order_path,
-        (
-            "order_id",
-            "establishment_id",
-            "order_created_at",
-            "order_updated_at",
-            "gross_amount",
-            "net_amount",
-            "tax_amount",
-            "discount_amount",
-            "number_of_people",
-            "is_voided",
-            "dining_option",
-        ),
-        order_rows,
-    )
-    # items: sale/void/comp lines, then returns, in time order; ids assigned in that order
+    n_orders = write_csv(order_path, REVEL_ORDER_COLUMNS, order_rows)
+    # items (no modifier rows: an item's pure_sales includes its modifiers; the modifiers would
+    # be the separate wide_order_item_modifier model), then returns, in time order; ids assigned
+    # in that order
     recs: list[tuple[int, int, int, int]] = []  # (ts, order, line_no, refund index or -1)
     for i in range(len(c.l_order)):
-        recs.append((int(c.l_ts[i]), int(c.l_order[i]), int(c.l_no[i]), -1))
+        if not c.l_parent[i]:
+            recs.append((int(c.l_ts[i]), int(c.l_order[i]), int(c.l_no[i]), -1))
     for k in range(len(c.r_order)):
         recs.append((int(c.r_ts[k]), int(c.r_order[k]), 1000 + int(c.r_line[k]), k))
     recs.sort()
     ts_str = utc_str(np.array([x[0] for x in recs], np.int64))
-    ids: dict[tuple[int, int], int] = {}
     rows = []
     next_id = 5_000_000
     for (_, o, ln, k), when in zip(recs, ts_str, strict=True):
         next_id += 1
-        ids[(o, ln)] = next_id
+        first, last = REVEL_EMPLOYEES[o % len(REVEL_EMPLOYEES)]
+        head = (base_order + o, o_created[o], o_updated[o], first, last, r.pos_location_id)
         if k < 0:
             i = int(starts[o] + ln - 1)
-            kind = int(c.l_kind[i])
-            void = kind == VOID
-            parent = ids[(o, int(c.l_parent[i]))] if c.l_parent[i] else ""
+            kids = [j for j in range(i + 1, int(starts[o + 1])) if c.l_parent[j] == c.l_no[i]]
+            net = int(c.l_net[i]) + sum(int(c.l_net[j]) for j in kids)
+            void = int(c.l_kind[i]) == VOID
             rows.append(
                 (
+                    *head,
                     next_id,
-                    base_order + o,
-                    r.pos_location_id,
                     when,
                     c.name(i),
                     c.category(i),
                     fmt_qty(c.l_qty[i]),
                     dec(int(c.l_unit[i])),
-                    dec(int(c.l_net[i])),
+                    dec(net),
                     dec(int(c.l_disc[i])),
+                    dec(tax_of(net, r.tax_bp)),
                     "true" if void else "false",
                     ("Order voided" if c.o_void[o] else VOID_REASONS[int(c.l_reason[i])])
                     if void
                     else "",
                     "false",
                     "",
-                    parent,
                 )
             )
         else:
             i = int(starts[o] + c.r_line[k] - 1)
+            amount = -int(c.r_amount[k])
             rows.append(
                 (
+                    *head,
                     next_id,
-                    base_order + o,
-                    r.pos_location_id,
                     when,
                     c.name(i),
                     c.category(i),
                     fmt_qty(-c.r_qty[k]),
                     dec(int(c.l_unit[i])),
-                    dec(-int(c.r_amount[k])),
+                    dec(amount),
                     dec(0),
+                    dec(tax_of(amount, r.tax_bp)),
                     "false",
                     "",
                     "true",
                     RETURN_REASONS[int(c.r_reason[k])],
-                    "",
                 )
             )
-    n_items = write_csv(
-        item_path,
-        (
-            "order_item_id",
-            "order_id",
-            "establishment_id",
-            "created_date",
-            "product_name",
-            "product_class",
-            "quantity",
-            "price",
-            "pure_sales",
-            "discount_amount",
-            "is_voided",
-            "void_reason",
-            "is_return",
-            "return_reason",
-            "modifier_of",
-        ),
-        rows,
-    )
+    n_items = write_csv(item_path, REVEL_ITEM_COLUMNS, rows)
     return n_orders, n_items
 
 
@@ -2998,7 +3024,9 @@ sales included).
 - `clover/orders_night_owl_diner.json.gz` (r04): `{{"elements": [...], "href"}}` as
   `GET /v3/merchants/{{mId}}/orders?expand=lineItems,...` returns it; merchant `7RZK2M4QX9WBA`
   (r04's `pos_location_id`) appears only inside the `href` URLs.
-- `revel/wide_order_maple_rye.csv.gz` and `revel/wide_order_item_maple_rye.csv.gz` (r05).
+- `revel/wide_order_maple_rye.csv.gz` and `revel/wide_order_item_maple_rye.csv.gz` (r05): Revel
+  Data Connector exports of the `wide_order` and `wide_order_item` models (either file alone
+  imports: `wide_order` gives orders, covers and net sales; with both, the items decide).
 - `generic/sakura_lines.csv.gz` with `generic/sakura_lines.mapping.toml` (r06): the mapping is the
   example of `docs/formats.md` verbatim; the CSV has one extra column, `register`, that the
   mapping ignores. Item names are Japanese (UTF-8).
@@ -3084,12 +3112,18 @@ Where `docs/formats.md` leaves room, the files do this:
   an order whose items were all voided. One refund element per refunded line (`amount` = the
   line's net plus tax, `taxAmount` the tax, `tipAmount` 0, `lineItems` the refunded line item);
   refunded line items have `refunded: true`. Orders are in ascending `clientCreatedTime`.
-- **Revel.** Booleans are `true` / `false`. `created_date` is the line's own UTC time, written like
-  the order times (`YYYY-MM-DD HH:MM:SS`). `price` is the unit price; `quantity` a plain number;
-  modifiers are rows with `modifier_of` and the parent's quantity. A voided order has `is_voided`
-  true on the order and on every item row. Returns are new rows of the original order
-  (`is_return` true, negative `quantity` and `pure_sales`, positive unit `price`). Item rows are
-  in time order and their ids increase in that order.
+- **Revel.** The Data Connector's column names (`order_id`, `gross_amount` = `net_amount` +
+  `discount_amount`, `tax_amount`, `service_fee_amount`, `sales_amount`, employee names,
+  `order_created_at`, `order_updated_at`...) plus `establishment_id` and `number_of_people`;
+  money with six decimals (`40.500000`); times UTC (`YYYY-MM-DD HH:MM:SS`); booleans `true` /
+  `false`. `net_amount` is the order's items net of discounts, before tax (voided items aside).
+  `wide_order_item` repeats the order's columns on each item row; `created_date` is the line's own
+  UTC time; `price` is the unit price; `pure_sales` the item's net with its modifiers' prices
+  included (modifiers have no rows of their own: they are Revel's separate
+  `wide_order_item_modifier` model, not written). A voided order has `is_voided` true on the order
+  and on every item row. Returns are new rows of the original order (`is_return` true, negative
+  `quantity` and `pure_sales`, positive unit `price`). Item rows are in time order and their ids
+  increase in that order.
 - **Generic CSV (r06).** Tickets are `YYYYMMDD-NNNN` (business date and sequence); line ids count
   from 1 per ticket. Refunds are extra lines of the original ticket (`status` refund, negative
   `qty` and amount, the ticket's `guests` repeated) at the refund's time. Times have minutes only,

@@ -232,22 +232,29 @@ def test_square_sniff_tolerates_a_missing_column_or_wrong_encoding(tmp_path: Pat
 
 
 # -------------------------------------------------------------------------------- Revel
+# Revel Data Connector models "wide_order" / "wide_order_item" (developer.revelsystems.com,
+# Data Dictionary): the order columns as published; establishment_id as in wide_tax; the item
+# columns and number_of_people as the REST OrderItem/Order name them (see
+# tests/fixtures/vendors/revel/README.md). Full cases are in tests/test_vendor_revel.py.
 
 REVEL_ORDER_HEADER = [
-    "order_id", "establishment_id", "order_created_at", "order_updated_at", "gross_amount",
-    "net_amount", "tax_amount", "discount_amount", "number_of_people", "is_voided",
-    "dining_option",
+    "order_id", "gross_amount", "net_amount", "tax_amount", "tax_excluded_amount",
+    "discount_amount", "service_fee_amount", "sales_amount", "created_by_employee_first_name",
+    "created_by_employee_last_name", "order_created_at", "order_updated_at", "establishment_id",
+    "number_of_people",
 ]  # fmt: skip
 REVEL_ITEM_HEADER = [
-    "order_item_id", "order_id", "establishment_id", "created_date", "product_name",
-    "product_class", "quantity", "price", "pure_sales", "discount_amount", "is_voided",
-    "void_reason", "is_return", "return_reason", "modifier_of",
+    "order_id", "order_created_at", "order_updated_at", "establishment_id", "order_item_id",
+    "created_date", "product_name", "product_class", "quantity", "price", "pure_sales",
+    "discount_amount", "tax_amount", "is_voided", "void_reason", "is_return", "return_reason",
 ]  # fmt: skip
 
 
-def revel_order(order_id: str, created: str, people: str, location: str = "12") -> list[str]:
-    return [order_id, location, created, created, "20.00", "18.00", "1.00", "2.00", people,
-            "false", "Dine In"]  # fmt: skip
+def revel_order(
+    order_id: str, created: str, people: str, net: str = "18.000000", location: str = "12"
+) -> list[str]:
+    return [order_id, "20.000000", net, "2.340000", "0.000000", "2.000000", "0.000000",
+            "20.000000", "Ana", "Silva", created, created, location, people]  # fmt: skip
 
 
 def revel_item(
@@ -257,15 +264,14 @@ def revel_item(
     qty: str,
     price: str,
     net: str,
-    discount: str = "0.00",
+    discount: str = "0.000000",
     *,
     voided: str = "false",
     returned: str = "false",
-    parent: str = "",
     order_id: str = "100",
 ) -> list[str]:
-    return [item_id, order_id, "12", created, name, "Mains", qty, price, net, discount, voided, "",
-            returned, "", parent]  # fmt: skip
+    return [order_id, "2025-01-15 07:30:00", "2025-01-15 07:30:00", "12", item_id, created, name,
+            "Mains", qty, price, net, discount, "0.000000", voided, "", returned, ""]  # fmt: skip
 
 
 def test_revel_orders(tmp_path: Path) -> None:
@@ -277,6 +283,7 @@ def test_revel_orders(tmp_path: Path) -> None:
         revel_order("103", "2025-01-15 20:00:00", "two"),
         revel_order("104", "2025-01-15 25:00:00", "2"),
         revel_order("105", "2025-01-15 20:00:00", "-1"),
+        revel_order("106", "2025-01-15 20:00:00", "2", net="18,00"),
     ]
     parsed = revel.ADAPTER.parse(write(tmp_path, "wide_order.csv", csv_text(rows)), CTX)
     check_shapes(parsed)
@@ -287,42 +294,46 @@ def test_revel_orders(tmp_path: Path) -> None:
         ("r05", "revel", "101", utc("2025-01-15 20:00"), day("2025-01-15")),
     ]
     assert parsed.orders[c.COVERS].tolist() == [3, pd.NA]
+    # net_amount 18.000000 (gross 20.00 - discount 2.00): the order's total in cents
+    assert parsed.orders[c.NET_AMOUNT_MINOR].tolist() == [1800, 1800]
     assert rejects(parsed) == [
         (4, "establishment_id"),
         (5, "number_of_people"),
         (6, "order_created_at"),
         (7, "number_of_people"),
+        (8, "net_amount"),
     ]
 
 
 def test_revel_items(tmp_path: Path) -> None:
     rows = [
         REVEL_ITEM_HEADER,
-        revel_item("1", "2025-01-15 07:31:00", "Burger", "2", "9.00", "18.00"),
-        revel_item("2", "2025-01-15 07:31:00", "Cheese", "1", "1.50", "1.50", parent="1"),
+        revel_item("1", "2025-01-15 07:31:00", "Burger", "2", "9.000000", "18.000000"),
         revel_item("3", "2025-01-15 07:32:00", "Soda", "2", "2.50", "0.00", "5.00"),  # comp
         revel_item("4", "2025-01-15 07:33:00", "Fries", "1", "4.00", "4.00", voided="True"),
         revel_item("5", "2025-01-16 18:00:00", "Burger", "1", "9.00", "9.00", returned="true"),
         revel_item("6", "2025-01-16 18:00:00", "Burger", "1", "9.00", "abc"),
         revel_item("7", "2025-01-16 18:00:00", "Burger", "1", "9.00", "9.00", voided="maybe"),
-        revel_item("8", "2025-01-16 18:00:00", "Salad", "1", "9.00", "0.00", "1.00"),  # sale
+        revel_item("8", "", "Salad", "1", "9.00", "8.00", "1.00"),  # the order's time
     ]
-    text = csv_text(rows, "\r\n") + "9,100,12,2025-01-16 18:00:00,Burger"
+    text = csv_text(rows, "\r\n") + "100,2025-01-15 07:30:00,2025-01-15 07:30:00,12,9"
     parsed = revel.ADAPTER.parse(write(tmp_path, "wide_order_item.csv", text), CTX)
     check_shapes(parsed)
-    assert parsed.orders.empty
     columns = [c.LINE_ID, c.PARENT_LINE_ID, c.TS_UTC, c.BUSINESS_DATE, c.ITEM, c.QUANTITY]
     columns += [c.NET_AMOUNT_MINOR, c.KIND]
     assert records(parsed.lines, columns) == [
         ("1", None, utc("2025-01-15 07:31"), day("2025-01-14"), "Burger", 2.0, 1800, "sale"),
-        ("2", "1", utc("2025-01-15 07:31"), day("2025-01-14"), "Cheese", 1.0, 150, "sale"),
         ("3", None, utc("2025-01-15 07:32"), day("2025-01-14"), "Soda", 2.0, 0, "comp"),
         ("4", None, utc("2025-01-15 07:33"), day("2025-01-14"), "Fries", 1.0, 400, "void"),
         ("5", None, utc("2025-01-16 18:00"), day("2025-01-16"), "Burger", -1.0, -900, "refund"),
-        ("8", None, utc("2025-01-16 18:00"), day("2025-01-16"), "Salad", 1.0, 0, "sale"),
+        ("8", None, utc("2025-01-15 07:30"), day("2025-01-14"), "Salad", 1.0, 800, "sale"),
     ]
     assert set(parsed.lines[c.CURRENCY]) == {"CAD"} and set(parsed.lines[c.ORDER_ID]) == {"100"}
-    assert rejects(parsed) == [(7, "pure_sales"), (8, "is_voided"), (10, "product_name")]
+    assert records(parsed.orders, [c.ORDER_ID, c.OPENED_AT_UTC]) == [
+        ("100", utc("2025-01-15 07:30"))
+    ]
+    # row 9 is truncated after order_item_id
+    assert rejects(parsed) == [(6, "pure_sales"), (7, "is_voided"), (9, "order_item_id")]
 
 
 def test_revel_missing_column_and_sniff(tmp_path: Path) -> None:

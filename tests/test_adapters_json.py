@@ -1,4 +1,4 @@
-"""The JSON adapters: Toast, Lightspeed and Clover.
+"""The JSON adapters: Toast, Lightspeed, Clover and Revel's REST resources (``revel_api``).
 
 Each vendor gets a small handcrafted file covering sales, modifiers, comps, voids, refunds, guests,
 a sale after midnight before the cutoff, both DST changes of America/New_York in 2025, an unknown
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from models import columns as c
 from pipelines.errors import ImportFileError
-from pipelines.io.adapters import clover, get, lightspeed, toast
+from pipelines.io.adapters import clover, get, lightspeed, revel_api, toast
 from pipelines.io.adapters.base import (
     LINE_COLUMNS,
     ORDER_COLUMNS,
@@ -41,6 +41,7 @@ DIRECTORY = Directory(
         RestaurantInfo("r03", NY, 4, "USD", "lightspeed", "12345"),
         RestaurantInfo("r07", "Asia/Tokyo", 5, "JPY", "lightspeed", "777"),
         RestaurantInfo("r04", NY, 3, "USD", "clover", CLOVER_MERCHANT),
+        RestaurantInfo("r05", "America/Toronto", 4, "CAD", "revel", "12"),
     ]
 )
 CTX = ParseContext(directory=DIRECTORY)
@@ -48,6 +49,7 @@ ADAPTERS: dict[str, Adapter] = {
     "toast": toast.ADAPTER,
     "lightspeed": lightspeed.ADAPTER,
     "clover": clover.ADAPTER,
+    "revel_api": revel_api.ADAPTER,
 }
 
 
@@ -622,10 +624,36 @@ def test_clover_sniff(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------- unreadable files
 
 
+# ----------------------------------------------------------------------------- Revel REST
+
+# A few objects of tests/fixtures/vendors/revel/ (GET /resources/Order/ and /resources/OrderItem/
+# in Revel's {"meta", "objects"} envelope; sources in that folder's README), the items naming
+# their establishment. The full cases are in tests/test_vendor_revel.py.
+REVEL_FIXTURES = Path(__file__).parent / "fixtures" / "vendors" / "revel"
+REVEL_DOCUMENT: dict[str, Any] = {
+    "meta": {"limit": 20, "next": None, "offset": 0, "previous": None, "total_count": 6},
+    "objects": json.loads((REVEL_FIXTURES / "orders.json").read_text())["objects"][:3]
+    + [
+        {**item, "establishment": "/enterprise/Establishment/12/"}
+        for item in json.loads((REVEL_FIXTURES / "order_items.json").read_text())["objects"][:3]
+    ],
+}
+
+
+def test_revel_api_sniff(tmp_path: Path) -> None:
+    path = write(tmp_path, "orders.json", REVEL_DOCUMENT)
+    assert sniffed_by(path, path.read_text()[:8192]) == ["revel_api"]
+    for name, document in VALID.items():
+        if name != "revel_api":
+            other = write(tmp_path, f"{name}.json", document)
+            assert not revel_api.ADAPTER.sniff(other, other.read_text()[:8192]), name
+
+
 VALID: dict[str, Any] = {
     "toast": TOAST_ORDERS[:3],
     "lightspeed": {"businessLocationId": 12345, "sales": LS_SALES[:3]},
     "clover": {"href": CLOVER_HREF, "elements": CL_ORDERS[:3]},
+    "revel_api": REVEL_DOCUMENT,
 }
 
 
@@ -666,10 +694,14 @@ def test_gzip_and_bom(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", list(ADAPTERS))
 def test_empty_inputs(tmp_path: Path, name: str) -> None:
-    empty = {"toast": [], "lightspeed": {"businessLocationId": 1, "sales": []}}
+    empty = {
+        "toast": [],
+        "lightspeed": {"businessLocationId": 1, "sales": []},
+        "revel_api": {"meta": {"total_count": 0}, "objects": []},
+    }
     document = empty.get(name, {"href": CLOVER_HREF, "elements": []})
     parsed = ADAPTERS[name].parse(write(tmp_path, "e.json", document), CTX)
-    check_frames(parsed, name)
+    check_frames(parsed, name.split("_", maxsplit=1)[0])
     assert parsed.rows_read == 0 and parsed.lines.empty and parsed.rejects.empty
     path = tmp_path / "blank.json"
     path.write_bytes(b"")
@@ -693,13 +725,19 @@ VOCABULARY = [
     "credits", "unitQty", "isRevenue", "exchanged", "testMode", "deletedTimestamp", "isVat",
     "taxRates", "rate", "taxAmount", "discounts", "amount", "percentage", "modifications", "item",
     "categories", "merchant",
+    # Revel
+    "meta", "objects", "resource_uri", "establishment", "created_date", "number_of_people",
+    "subtotal", "discount_amount", "is_invoice", "order", "product", "product_name_override",
+    "pure_sales", "is_voided", "voided_date", "modifieritems", "qty", "modifier",
 ]  # fmt: skip
 NICE_VALUES = [
     "tst-guid-1", "12345", CLOVER_MERCHANT, CLOVER_HREF, "777", "USD", "JPY", "SALE", "REFUND",
     "FULL", "NONE",
     "2025-01-14T23:05:12.000+0000", "2025-03-09T07:30:00Z", "2025-11-02T01:30:00-04:00",
     "9999-12-31T00:00:00+00:00", "0001-01-01T00:00:00Z", "12.50", "-3", "1e400", "NaN", "",
-    12345, 777, 1736899512000, -1, 0, 10**30, 2**63, 1.5, 1e308, float("nan"), float("inf"),
+    "/resources/Order/7/", "/resources/OrderItem/31/", "/enterprise/Establishment/12/",
+    "2025-11-02T01:30:00", 12345, 777, 1736899512000, -1, 0, 10**30, 2**63, 1.5, 1e308,
+    float("nan"), float("inf"),
 ]  # fmt: skip
 
 scalars = (
@@ -727,6 +765,7 @@ documents = (
             "href": st.sampled_from([CLOVER_HREF, "https://x/v3/merchants/r04/orders", 5, None]),
             "sales": st.lists(records | json_values, max_size=4),
             "elements": st.lists(records | json_values, max_size=4),
+            "objects": st.lists(records | json_values, max_size=4),
         },
     )
 )
@@ -741,7 +780,7 @@ def parse_quietly(adapter: Adapter, path: Path) -> None:
         parsed = adapter.parse(path, CTX)
     except ImportFileError:
         return
-    check_frames(parsed, adapter.name)
+    check_frames(parsed, adapter.name.split("_", maxsplit=1)[0])  # revel_api: source revel
     assert parsed.lines[c.RESTAURANT_ID].notna().all()
 
 

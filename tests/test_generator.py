@@ -182,6 +182,10 @@ def read_clover(path: Path) -> Reader:
 
 
 def read_revel(order_path: Path, item_path: Path) -> Reader:
+    """Revel Data Connector: ``wide_order`` gives the orders (UTC ``order_created_at``, guests);
+    ``wide_order_item`` the lines: ``pure_sales`` is the item's net with its modifiers (there are
+    no modifier rows), ``is_voided`` a void, ``is_return`` a return (not demand), net 0 with a
+    discount or a price a comp."""
     rd = Reader()
     utc = lambda s: datetime.strptime(s, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)  # noqa: E731
     for row in csv.DictReader(io.StringIO(_text(order_path))):
@@ -195,10 +199,11 @@ def read_revel(order_path: Path, item_path: Path) -> Reader:
             "void"
             if row["is_voided"] == "true"
             else "comp"
-            if net == 0 and disc > 0 and disc == round(_minor(row["price"]) * qty)
+            if net == 0 and (disc > 0 or _minor(row["price"]) * qty > 0)
             else "sale"
         )
-        rd.line(row["order_id"], row["modifier_of"] == "", utc(row["created_date"]), net, qty, kind)
+        when = row["created_date"] or row["order_created_at"]
+        rd.line(row["order_id"], True, utc(when), net, qty, kind)
     return rd
 
 

@@ -24,6 +24,7 @@ _REGISTRY: dict[str, str] = {
     "lightspeed": "pipelines.io.adapters.lightspeed:ADAPTER",
     "clover": "pipelines.io.adapters.clover:ADAPTER",
     "revel": "pipelines.io.adapters.revel:ADAPTER",
+    "revel_api": "pipelines.io.adapters.revel_api:ADAPTER",
     "csv": "pipelines.io.adapters.generic:ADAPTER",
     "series": "pipelines.io.adapters.series:ADAPTER",
 }
