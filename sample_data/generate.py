@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
 import gzip
 import io
@@ -351,7 +352,7 @@ R03 = Restaurant(
     subdivision="",
     cutoff_hour=5,
     pos_provider="lightspeed",
-    pos_location_id="4815162342",
+    pos_location_id="158796341233665",
     currency="EUR",
     slug="le_petit_zinc",
     base_orders=26,
@@ -1931,84 +1932,190 @@ def _square_row(
     )
 
 
-def _lightspeed(c: Canon, path: Path, seed: int) -> int:
-    r = c.r
-    starts = c.line_starts()
-    n = c.n_orders
-    loc = to_local(c.o_utc, r.timezone)
-    loc_close = to_local(c.o_close, r.timezone)
-    ls, lc = iso_seconds(loc), iso_seconds(loc_close)
-    opened = [f"{ls[o]}{offset_str(loc[o] - c.o_utc[o])}" for o in range(n)]
-    closed = [f"{lc[o]}{offset_str(loc_close[o] - c.o_close[o])}" for o in range(n)]
+# --- Lightspeed K-Series Financial API (r03: current V1 spec; r07: iKentoo era) ---------------
+
+LS_VOID_REASONS = (  # the spec's voidReason enum (schema financial-apiSaleDto)
+    "Broken",
+    "Cooking",
+    "Other",
+    "Taste",
+    "Unhappy Client",
+    "User Mistake",
+    "Waited too long",
+)
+LS_IKENTOO = frozenset({"r07"})  # restaurants whose file has the iKentoo-era shape
+LS_PAGE_SIZE = 1000  # V1 getFinancials pageSize maximum
+
+
+def _ls_b64(rng: np.random.Generator, n: int) -> list[str]:
+    """``accountReference``-like ids: 16 random bytes, base64 ("57X0j3hzTZ2oo9sdVWiUog==")."""
+    raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    return [base64.b64encode(bytes(row)).decode("ascii") for row in raw]
+
+
+def _ls_uuids(rng: np.random.Generator, n: int) -> list[str]:
+    """``accountReference`` of the iKentoo era: UUID-like ("0c901700-b964-11e7-8b58-...")."""
+    raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    out = []
+    for row in raw:
+        h = bytes(row).hex()
+        out.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{h[16:20]}-{h[20:32]}")
+    return out
+
+
+def _ls_utc_ms(sec: np.ndarray, ms: np.ndarray) -> list[str]:
+    """Epoch seconds plus milliseconds -> '2023-02-14T19:58:48.224Z' (the V1 spec's format)."""
+    return [f"{s}.{int(m):03d}Z" for s, m in zip(iso_seconds(sec), ms, strict=True)]
+
+
+def _ls_local(sec: np.ndarray, tz: str) -> list[str]:
+    """Epoch seconds -> local time with its offset, '2020-01-14T14:30:00+02:00' (iKentoo era)."""
+    loc = to_local(sec, tz)
+    return [
+        f"{s}{offset_str(int(w - u))}" for s, w, u in zip(iso_seconds(loc), loc, sec, strict=True)
+    ]
+
+
+def _ls_groups(r: Restaurant) -> dict[str, int]:
     groups: dict[str, int] = {}
     for it in r.menu:
-        groups.setdefault(it.category, 100 + len(groups))
-    groups.setdefault(r.mod_group, 100 + len(groups))
+        groups.setdefault(it.category, 141948669132800 + 10 * r.number + len(groups))
+    groups.setdefault(r.mod_group, 141948669132800 + 10 * r.number + len(groups))
+    return groups
+
+
+def _lightspeed(c: Canon, path: Path, seed: int) -> int:
+    if c.r.id in LS_IKENTOO:
+        return _lightspeed_ikentoo(c, path, seed)
+    return _lightspeed_v1(c, path, seed)
+
+
+def _lightspeed_v1(c: Canon, path: Path, seed: int) -> int:
+    """r03: a JSON array of V1 getFinancials pages (schema financial-apiFinancialDto)."""
+    rng = _rng(seed, 400, c.r.number)
+    r = c.r
+    starts = c.line_starts()
+    n, n_lines = c.n_orders, len(c.l_order)
+    groups = _ls_groups(r)
     dec = fmt_decimal
-    sku = "".join(w[0] for w in r.name.split() if w[0].isalpha()).upper()
-    base_line = 3_000_000_000 + c.r.number * 100_000_000
-    assert n * 200 < 90_000_000 and int(np.bincount(c.l_order, minlength=1).max(initial=0)) < 200
-    line_id = lambda o, ln: str(base_line + o * 200 + ln)  # noqa: E731
-    sales: list[tuple[int, int, dict[str, Any]]] = []
+    dec6 = lambda m: fmt_decimal(int(m)) + "0000"  # noqa: E731  (six decimals, as V2 documents)
+    sku = {i: f"{i + 1:03d}" for i in range(len(r.menu))}
+    o_ms = rng.integers(0, 1000, n)
+    l_ms = o_ms[c.l_order] if n_lines else np.zeros(0, np.int64)  # lines: their order's time
+    opened = _ls_utc_ms(c.o_utc, o_ms)
+    closed = _ls_utc_ms(c.o_close, o_ms)
+    l_time = _ls_utc_ms(c.l_ts, l_ms)
+    refs = _ls_b64(rng, n + len(c.r_order) + n)
+    ref_at = iter(refs)
+    bookkeeping = rng.random(n)
+    line_tax = [tax_of(int(x), r.tax_bp) for x in c.l_net]
+
+    def sales_line(i: int, o: int) -> dict[str, Any]:
+        net, tax, kind = int(c.l_net[i]), line_tax[i], int(c.l_kind[i])
+        item = c.l_item[i] >= 0
+        cat = c.category(i)
+        obj: dict[str, Any] = {"id": None}  # ids are assigned once the sales are sorted
+        if c.l_parent[i]:
+            obj["parentLineId"] = int(c.l_parent[i])  # the parent's line number, for now
+        obj.update(
+            {
+                "totalNetAmountWithTax": dec(net + tax),
+                "totalNetAmountWithoutTax": dec6(net),
+                "menuListPrice": dec(int(c.l_unit[i])),
+                "serviceCharge": "0.00",
+                "discountAmount": dec(int(c.l_disc[i])) if kind == COMP else "0.00",
+                "taxCode": f"VAT{r.tax_bp // 100}",
+                "taxAmount": dec(tax),
+                "taxRatePercentage": dec(r.tax_bp),
+                "accountDiscountAmount": dec(int(c.l_disc[i])) if c.l_promo[i] else "0.00",
+                "totalDiscountAmount": dec(int(c.l_disc[i])),
+                "sku": sku[int(c.l_item[i])] if item else f"9{int(c.l_mod[i]) + 1:02d}",
+                "name": c.name(i),
+                "quantity": f"{c.l_qty[i]:.3f}",
+                "accountingGroup": {"accountingGroupId": groups[cat], "name": cat},
+                "currency": r.currency,
+                "timeofSale": l_time[i],
+            }
+        )
+        if kind == COMP:
+            obj.update(discountType="DISCOUNT", discountCode="OFFERT", discountName="Offert")
+        elif c.l_promo[i]:
+            pct = int(c.l_promo[i])
+            obj.update(accountDiscountType="DISCOUNT", accountDiscountCode=f"PROMO{pct}")
+        if kind == VOID and not c.o_void[o] and c.l_parent[i] == 0:
+            obj["voidReason"] = LS_VOID_REASONS[int(c.l_reason[i]) % len(LS_VOID_REASONS)]
+        return obj
+
+    def account(
+        o: int, kind: str, lines: list[dict[str, Any]], when: str, until: str
+    ) -> dict[str, Any]:
+        sale: dict[str, Any] = {
+            "accountReference": next(ref_at),
+            "accountFiscId": None,
+            "receiptId": None,
+            "source": {},
+            "salesLines": lines,
+            "payments": [],
+            "timeofOpening": when,
+            "timeofCloseAndPaid": until,
+            "cancelled": False,
+            "tableNumber": str(1 + o % 18) if c.o_dine_in[o] else "",
+            "accountProfileCode": "AAP" if c.o_dine_in[o] else "TAKEAWAY",
+            "ownerName": "Manager",
+            "ownerId": 14670,
+            "type": kind,
+            "externalReferences": [],
+            "nbCovers": float(c.o_guests[o]),
+            "dineIn": bool(c.o_dine_in[o]),
+            "deviceId": 75000 + r.number,
+        }
+        return sale
+
+    def pay(total: int, when: str, cash: bool) -> dict[str, Any]:
+        return {
+            "code": "CASH" if cash else "CARD",
+            "description": "Cash" if cash else "Card",
+            "netAmountWithTax": dec(total),
+            "currency": r.currency,
+            "tip": "0.00",
+            "type": "NORMAL",
+            "fiscId": None,
+            "fiscDate": when,
+        }
+
+    records: list[tuple[int, int, dict[str, Any]]] = []  # (sort instant, order, sale)
+    original: dict[int, dict[str, Any]] = {}
     for o in range(n):
         s, e = starts[o], starts[o + 1]
-        lines = []
-        pay_total = 0
-        for i in range(s, e):
-            net = int(c.l_net[i])
-            tax = tax_of(net, r.tax_bp)
-            kind = int(c.l_kind[i])
-            if kind != VOID:
-                pay_total += net + tax
-            item = r.menu[c.l_item[i]] if c.l_item[i] >= 0 else None
-            lines.append(
-                {
-                    "id": line_id(o, int(c.l_no[i])),
-                    "parentLineId": line_id(o, int(c.l_parent[i])) if c.l_parent[i] else None,
-                    "sku": f"{sku}-{int(c.l_item[i]) + 1:03d}"
-                    if item
-                    else f"MOD-{int(c.l_mod[i]) + 1:03d}",
-                    "name": c.name(i),
-                    "quantity": f"{c.l_qty[i]:.3f}",
-                    "totalNetAmountWithTax": dec(net + tax),
-                    "totalNetAmountWithoutTax": dec(net),
-                    "totalDiscountAmount": dec(int(c.l_disc[i])),
-                    "taxAmount": dec(tax),
-                    "accountingGroup": {"id": groups[c.category(i)], "name": c.category(i)},
-                    "voidReason": VOID_REASONS[int(c.l_reason[i])]
-                    if kind == VOID and not c.o_void[o]
-                    else None,
-                }
-            )
-        sale = {
-            "accountReference": f"A{c.r.number}{o + 1:06d}",
-            "receiptId": "",
-            "timeOfOpening": opened[o],
-            "timeOfCloseAndPaid": closed[o],
-            "cancelled": bool(c.o_void[o]),
-            "type": "SALE",
-            "nbCovers": int(c.o_guests[o]),
-            "dineIn": bool(c.o_dine_in[o]),
-            "salesLines": lines,
-            "payments": []
-            if c.o_void[o]
-            else [
-                {
-                    "code": "CASH" if c.o_tender[o] else "CARD",
-                    "description": "Cash" if c.o_tender[o] else "Card",
-                    "netAmountWithTax": dec(pay_total),
-                }
-            ],
-        }
-        sales.append((int(c.o_utc[o]), 0, sale))
-    # refunds: one REFUND sale per refund event (same order, same instant)
-    loc_r = to_local(c.r_ts, r.timezone)
-    lr = iso_seconds(loc_r) if len(loc_r) else []
+        lines = [sales_line(i, o) for i in range(s, e)]
+        sale = account(o, "SALE", lines, opened[o], closed[o])
+        if c.o_void[o]:
+            flav = int(c.o_flavour[o])
+            if flav == 0:
+                sale["cancelled"] = True
+            elif flav == 1:
+                sale["type"] = "VOID"
+                sale["voidReason"] = LS_VOID_REASONS[o % len(LS_VOID_REASONS)]
+            else:
+                sale["type"], sale["cancelled"] = "CANCEL", True
+        else:
+            total = sum(int(c.l_net[i]) + line_tax[i] for i in range(s, e) if c.l_kind[i] != VOID)
+            sale["payments"] = [pay(total, closed[o], bool(c.o_tender[o]))]
+        original[o] = sale
+        split = len({int(x) for x in c.l_check[s:e]}) > 1
+        if split or (not c.o_void[o] and bookkeeping[o] < 0.02):
+            # the account the items came from: a split bill's parent or a transferred bar tab;
+            # its items are reported by the sale above, so it must never count
+            copy_lines = [sales_line(i, o) for i in range(s, e)]
+            kind = "SPLIT" if split else "TRANSFER"
+            records.append((int(c.o_utc[o]), 0, account(o, kind, copy_lines, opened[o], opened[o])))
+        records.append((int(c.o_utc[o]), 1, sale))
+    # refunds: one REFUND sale per refund event, dated at the refund
     events: dict[tuple[int, int], list[int]] = {}
     for k in range(len(c.r_order)):
         events.setdefault((int(c.r_order[k]), int(c.r_ts[k])), []).append(k)
-    ref_seq = 0
     for (o, ts), ks in events.items():
+        when = _ls_utc_ms(np.array([ts]), np.array([0]))[0]
         lines = []
         total = 0
         for k in ks:
@@ -2016,46 +2123,265 @@ def _lightspeed(c: Canon, path: Path, seed: int) -> int:
             amt = int(c.r_amount[k])
             tax = tax_of(amt, r.tax_bp)
             total += amt + tax
-            ref_seq += 1
+            cat = c.category(i)
             lines.append(
                 {
-                    "id": str(base_line + 90_000_000 + ref_seq),
-                    "parentLineId": None,
-                    "sku": f"{sku}-{int(c.l_item[i]) + 1:03d}",
+                    "id": None,
+                    "totalNetAmountWithTax": dec(-(amt + tax)),
+                    "totalNetAmountWithoutTax": dec6(-amt),
+                    "taxAmount": dec(-tax),
+                    "totalDiscountAmount": "0.00",
+                    "sku": sku[int(c.l_item[i])],
                     "name": c.name(i),
                     "quantity": f"{-c.r_qty[k]:.3f}",
-                    "totalNetAmountWithTax": dec(-(amt + tax)),
-                    "totalNetAmountWithoutTax": dec(-amt),
-                    "totalDiscountAmount": dec(0),
-                    "taxAmount": dec(-tax),
-                    "accountingGroup": {"id": groups[c.category(i)], "name": c.category(i)},
-                    "voidReason": None,
+                    "accountingGroup": {"accountingGroupId": groups[cat], "name": cat},
+                    "currency": r.currency,
+                    "timeofSale": when,
                 }
             )
-        k0 = ks[0]
-        when = f"{lr[k0]}{offset_str(loc_r[k0] - c.r_ts[k0])}"
-        sale = {
-            "accountReference": f"A{c.r.number}{o + 1:06d}",
-            "receiptId": "",
-            "timeOfOpening": when,
-            "timeOfCloseAndPaid": when,
-            "cancelled": False,
-            "type": "REFUND",
-            "nbCovers": 0,
-            "dineIn": bool(c.o_dine_in[o]),
-            "salesLines": lines,
-            "payments": [{"code": "CARD", "description": "Card", "netAmountWithTax": dec(-total)}],
+        sale = account(o, "REFUND", lines, when, when)
+        sale["nbCovers"] = 0.0
+        sale["source"] = {"initialAccountId": original[o], "previousAccountId": original[o]}
+        sale["payments"] = [pay(-total, when, False)]
+        records.append((ts, 2, sale))
+    records.sort(key=lambda x: (x[0], x[1]))
+    dev = 65000 + r.number
+    seq_r = seq_s = seq_t = 0
+    for seq_a, (_, _, sale) in enumerate(records, start=1):
+        sale["accountFiscId"] = f"A{dev}.{seq_a}"
+        if sale["type"] in ("SALE", "REFUND", "VOID", "CANCEL"):  # accounts with a receipt
+            seq_r += 1
+            sale["receiptId"] = f"R{dev}.{seq_r}"
+        else:
+            del sale["receiptId"]
+        ids: dict[int, str] = {}
+        for no, line in enumerate(sale["salesLines"], start=1):
+            seq_s += 1
+            line["id"] = ids[no] = f"S{dev}.{seq_s}"
+        for line in sale["salesLines"]:
+            if "parentLineId" in line:
+                line["parentLineId"] = ids[line["parentLineId"]]
+        for p in sale["payments"]:
+            seq_t += 1
+            p["fiscId"] = f"T{dev}.{seq_t}"
+    for _, _, sale in records:
+        src = sale["source"]
+        if src:  # a refund: the original sale's account
+            sale["source"] = {k: v["accountFiscId"] for k, v in src.items()}
+        else:
+            sale["source"] = {"initialAccountId": sale["accountFiscId"]}
+    # pages of LS_PAGE_SIZE sales, as a script saving each page of getFinancials would
+    blid = int(r.pos_location_id)
+    first, last = (int(c.o_bd.min()), int(c.o_bd.max())) if n else (0, 0)
+    day_start = localize(
+        np.array([first * 86400 + r.cutoff_hour * 3600, (last + 1) * 86400 + r.cutoff_hour * 3600]),
+        r.timezone,
+    )
+    span = f"{iso_seconds(day_start[:1])[0]}Z/{iso_seconds(day_start[1:])[0]}Z"
+    base = (
+        f"https://api.lsk.lightspeed.app/f/finance/{blid}/financials/{span}"
+        f"?pageSize={LS_PAGE_SIZE}&include=payments"
+    )
+    next_day = _ls_local(day_start[1:], r.timezone)[0]
+    pages = [records[k : k + LS_PAGE_SIZE] for k in range(0, len(records), LS_PAGE_SIZE)] or [[]]
+    parts = ["["]
+    for p, page in enumerate(pages):
+        links: dict[str, Any] = {
+            "self": {
+                "href": base + (f"&nextPageToken={page[0][2]['accountFiscId']}" if p else ""),
+                "templated": True,
+            }
         }
-        sales.append((ts, 1, sale))
-    sales.sort(key=lambda x: (x[0], x[1]))
-    for seq, (_, _, sale) in enumerate(sales, start=1):
-        sale["receiptId"] = f"R{c.r.number}{seq:07d}"
-    parts = ["{" + f'"businessLocationId":{int(r.pos_location_id)},"sales":[']
-    for j, (_, _, sale) in enumerate(sales):
-        parts.append(("\n" if j == 0 else ",\n") + dump_json(sale))
-    parts.append("\n]}\n")
+        if p + 1 < len(pages):
+            token = pages[p + 1][0][2]["accountFiscId"]
+            links["nextPage"] = {"href": f"{base}&nextPageToken={token}", "templated": True}
+        sales = Raw("[\n" + ",\n".join(dump_json(s) for _, _, s in page) + "\n]")
+        envelope = {
+            "businessName": r.name,
+            "nextStartOfDayAsIso8601": next_day,
+            "businessLocationId": blid,
+            "sales": sales,
+            "dataComplete": True,
+            "_links": links,
+        }
+        parts.append(("\n" if p == 0 else ",\n") + dump_json(envelope))
+    parts.append("\n]\n")
     write_gz_text(path, parts)
-    return len(sales)
+    return len(records)
+
+
+def _lightspeed_ikentoo(c: Canon, path: Path, seed: int) -> int:
+    """r07: one iKentoo-era financials response (FinancialService.php's shape): local times with
+    an offset, no receiptId, lines without id (so modifiers are folded into their item's line,
+    which an export without line ids cannot link) and without totalNetAmountWithoutTax."""
+    rng = _rng(seed, 400, c.r.number)
+    r = c.r
+    starts = c.line_starts()
+    n = c.n_orders
+    groups = _ls_groups(r)
+    dec = fmt_decimal
+    dec4 = lambda m: fmt_decimal(int(m)) + "00"  # noqa: E731  ("4.6296": four decimals)
+    opened = _ls_local(c.o_utc, r.timezone)
+    closed = _ls_local(c.o_close, r.timezone)
+    refs = _ls_uuids(rng, n + len(c.r_order))
+    ref_at = iter(refs)
+
+    def line_of(
+        name: str, cat: str, sku: str, qty: float, net: int, unit: int, disc: int
+    ) -> dict[str, Any]:
+        tax = tax_of(net, r.tax_bp)
+        return {
+            "totalNetAmountWithTax": dec(net + tax),
+            "menuListPrice": dec(unit),
+            "serviceCharge": "0.00",
+            "serviceChargeRate": "0.00",
+            "discountAmount": dec(disc),
+            "totalDiscountAmount": dec(disc),
+            "taxAmount": dec4(tax),
+            "sku": sku,
+            "name": name,
+            "quantity": f"{qty:.3f}",
+            "taxRatePercentage": dec(r.tax_bp),
+            "accountingGroup": {
+                "accountingGroupId": groups[cat],
+                "name": cat,
+                "code": str(groups[cat] % 10000),
+            },
+            "currency": r.currency,
+            "categories": [{"category": "default", "value": cat}],
+        }
+
+    def sale_of(
+        o: int, kind: str, lines: list[dict[str, Any]], when: str, until: str
+    ) -> dict[str, Any]:
+        return {
+            "accountReference": next(ref_at),
+            "accountFiscId": None,
+            "source": {},
+            "salesLines": lines,
+            "payments": [],
+            "timeOfOpening": when,
+            "timeOfCloseAndPaid": until,
+            "type": kind,
+            "externalReferences": [],
+            "nbCovers": float(c.o_guests[o]),
+            "dineIn": bool(c.o_dine_in[o]),
+        }
+
+    records: list[tuple[int, int, dict[str, Any]]] = []
+    original: dict[int, dict[str, Any]] = {}
+    for o in range(n):
+        s, e = starts[o], starts[o + 1]
+        lines = []
+        total = 0
+        for i in range(s, e):
+            if c.l_parent[i]:
+                continue
+            kids = [j for j in range(i + 1, e) if c.l_parent[j] == c.l_no[i]]
+            net = int(c.l_net[i]) + sum(int(c.l_net[j]) for j in kids)
+            cat = c.category(i)
+            obj = line_of(
+                c.name(i),
+                cat,
+                f"SKU-{int(c.l_item[i]) + 1:03d}",
+                float(c.l_qty[i]),
+                net,
+                int(c.l_unit[i]),
+                int(c.l_disc[i]),
+            )
+            if c.l_kind[i] == VOID and not c.o_void[o]:
+                obj["voidReason"] = LS_VOID_REASONS[int(c.l_reason[i]) % len(LS_VOID_REASONS)]
+            elif c.l_kind[i] != VOID:
+                total += net + tax_of(net, r.tax_bp)
+            lines.append(obj)
+        sale = sale_of(o, "SALE", lines, opened[o], closed[o])
+        sale["cancelled"] = bool(c.o_void[o])
+        if not c.o_void[o]:
+            sale["payments"] = [
+                {
+                    "code": "CARD",
+                    "description": "Card",
+                    "netAmountWithTax": dec(total),
+                    "currency": r.currency,
+                    "tip": "0.00",
+                    "type": "NORMAL",
+                }
+            ]
+        original[o] = sale
+        records.append((int(c.o_utc[o]), 1, sale))
+    events: dict[tuple[int, int], list[int]] = {}
+    for k in range(len(c.r_order)):
+        events.setdefault((int(c.r_order[k]), int(c.r_ts[k])), []).append(k)
+    for (o, ts), ks in events.items():
+        when = _ls_local(np.array([ts]), r.timezone)[0]
+        lines = []
+        total = 0
+        for k in ks:
+            i = int(starts[o] + c.r_line[k] - 1)
+            amt = int(c.r_amount[k])
+            obj = line_of(
+                c.name(i),
+                c.category(i),
+                f"SKU-{int(c.l_item[i]) + 1:03d}",
+                -float(c.r_qty[k]),
+                -amt,
+                int(c.l_unit[i]),
+                0,
+            )
+            total -= amt + tax_of(amt, r.tax_bp)
+            lines.append(obj)
+        sale = sale_of(o, "REFUND", lines, when, when)
+        sale["nbCovers"] = 0.0
+        sale["cancelled"] = False
+        sale["source"] = {"initialAccountId": original[o], "previousAccountId": original[o]}
+        sale["payments"] = [
+            {
+                "code": "CARD",
+                "description": "Card",
+                "netAmountWithTax": dec(total),
+                "currency": r.currency,
+                "tip": "0.00",
+                "type": "NORMAL",
+            }
+        ]
+        records.append((ts, 2, sale))
+    records.sort(key=lambda x: (x[0], x[1]))
+    dev = 4000 + r.number
+    for seq, (_, _, sale) in enumerate(records, start=1):
+        sale["accountFiscId"] = f"A{dev}.{seq}"
+    for _, _, sale in records:
+        src = sale["source"]
+        sale["source"] = (
+            {k: v["accountFiscId"] for k, v in src.items()}
+            if src
+            else {
+                "initialAccountId": sale["accountFiscId"],
+                "previousAccountId": sale["accountFiscId"],
+            }
+        )
+    blid = int(r.pos_location_id)
+    first, last = (int(c.o_bd.min()), int(c.o_bd.max())) if n else (0, 0)
+    bounds = localize(
+        np.array([first * 86400 + r.cutoff_hour * 3600, (last + 1) * 86400 + r.cutoff_hour * 3600]),
+        r.timezone,
+    )
+    lo, hi = _ls_local(bounds, r.timezone)
+    sales = Raw("[\n" + ",\n".join(dump_json(s) for _, _, s in records) + "\n]")
+    envelope = {
+        "businessName": r.name,
+        "businessLocationId": blid,
+        "sales": sales,
+        "dataComplete": True,
+        "nextPageToken": "",
+        "_links": {
+            "self": {
+                "href": f"https://api.ikentoo.com/finance/{blid}/financials/{lo}/{hi}"
+                "?include=payments&pageSize=1000&nextPageToken="
+            }
+        },
+    }
+    write_gz_text(path, [dump_json(envelope), "\n"])
+    return len(records)
 
 
 def _clover(c: Canon, path: Path, seed: int) -> int:
@@ -3009,8 +3335,8 @@ of order lines written; the fleet also gets `restaurants.csv`, `ground_truth.csv
 |---|---:|---:|
 {files}
 
-Rows are CSV data rows; records are JSON orders (Toast, Clover) or sales (Lightspeed, refund
-sales included).
+Rows are CSV data rows; records are JSON orders (Toast, Clover) or accounts (Lightspeed: sales,
+refunds, voids and the split and transfer records that must not count).
 
 - `restaurants.csv` (format `restaurants`): the eight restaurants.
 - `events.csv` (format `events`): every closure as `closure` rows (holiday closures named after the
@@ -3020,7 +3346,11 @@ sales included).
   Eve). Public holidays are not listed: Flux gets them from `holidays` by country and subdivision.
 - `toast/ordersBulk_harbor_grill.json.gz` (r01): one JSON array of Toast orders, one per line.
 - `square/items-<location>.csv.gz` (r02, r08): Square "Items detail" exports.
-- `lightspeed/sales_<location>.json.gz` (r03, r07): `{{"businessLocationId": ..., "sales": [...]}}`.
+- `lightspeed/sales_le_petit_zinc.json.gz` (r03): K-Series Financial API V1 `getFinancials`
+  responses, a JSON array of pages (`{{"businessName", "nextStartOfDayAsIso8601",
+  "businessLocationId", "sales": [...], "dataComplete", "_links"}}`) in the current spec's shape
+  (`timeofOpening`, UTC). `lightspeed/sales_harbour_fish_bar.json.gz` (r07): one iKentoo-era
+  response (`timeOfOpening` with a local offset, no `receiptId`, lines without `id`).
 - `clover/orders_night_owl_diner.json.gz` (r04): `{{"elements": [...], "href"}}` as
   `GET /v3/merchants/{{mId}}/orders?expand=lineItems,...` returns it; merchant `7RZK2M4QX9WBA`
   (r04's `pos_location_id`) appears only inside the `href` URLs.
@@ -3088,13 +3418,25 @@ Where `docs/formats.md` leaves room, the files do this:
   dated at the refund and carry the item's modifiers in their money like the sale row. `Qty` is an
   integer. The file starts with a UTF-8 BOM. EUR money is `€1,234.50` / `-€2.00`, symbol first as
   the spec shows. `Time Zone` is Square's display name (`Pacific Time (US & Canada)`, `Berlin`).
-- **Lightspeed.** `receiptId` and line `id`s are strings; `businessLocationId` is the integer of
-  `pos_location_id`. `quantity` has three decimals (`"1.000"`), money two (`"24.50"`). A comp line
-  has `totalNetAmountWithoutTax` `"0.00"` and `totalDiscountAmount` equal to its gross; a free
-  modifier has both `"0.00"`. A fully voided sale is `cancelled: true` with `voidReason` null on
-  its lines (the flag voids them all); a single voided line has a `voidReason` string. A refund is
-  its own `REFUND` sale (new `receiptId`, `nbCovers` 0), one line per refunded item (negative
-  quantity and amounts), dated at its `timeOfOpening`.
+- **Lightspeed.** r03 follows the current spec (schema `financial-apiFinancialDto` of the K-Series
+  Financial API): pages of at most 1000 sales linked by `_links.nextPage`, times in UTC with
+  milliseconds (`2025-03-01T11:20:29.741Z`), a line's `timeofSale` equal to its account's opening,
+  fiscal ids `A<device>.<n>` (`accountFiscId`, the order id), `R...` (`receiptId`, only on accounts
+  with a receipt), `S...` (line `id`, `parentLineId` for modifiers, which carry their own price),
+  money with two decimals and `totalNetAmountWithoutTax` with six (`"24.500000"`), `quantity` with
+  three (`"1.000"`), prices tax-inclusive (`taxAmount` is inside the gross). A promo is an
+  `accountDiscountAmount`, a comp a `discountAmount` equal to the gross with net `"0.00"`; a voided
+  item has a `voidReason` from the spec's enum (its modifiers inherit it). A voided order is one of:
+  a SALE with `cancelled: true`, a `VOID` account with a sale-level `voidReason`, or a `CANCEL`
+  account. Orders paid on split bills (and about 2 % of the others) are preceded by a `SPLIT` or
+  `TRANSFER` account repeating their lines with other ids: bookkeeping that a reader must skip. A
+  refund is a `REFUND` account (its own ids, `source.initialAccountId` the original, negative
+  quantities and amounts, `nbCovers` 0.0) dated at the refund. r07 is iKentoo-era: one response
+  (`businessName, businessLocationId, sales, dataComplete, nextPageToken, _links`), `timeOfOpening`
+  / `timeOfCloseAndPaid` in Sydney time with their offset, `accountReference` a UUID, no
+  `receiptId`, lines without `id`, so each item's modifiers are folded into its line (an export
+  without line ids cannot link them), and without `totalNetAmountWithoutTax`: net =
+  `totalNetAmountWithTax` - `taxAmount` (four decimals); a voided order is `cancelled: true`.
 - **Clover.** The response of `GET /v3/merchants/{{mId}}/orders` with `lineItems`,
   `lineItems.modifications`, `lineItems.discounts`, `discounts` and `refunds` expanded: the
   merchant id only in `href`s (the response's and each order's), collections as

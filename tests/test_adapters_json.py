@@ -280,35 +280,41 @@ def test_toast_sniff(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- Lightspeed
+# K-Series Financial API V1 shape (schema financial-apiSaleDto of api-evangelist/lightspeed-pos
+# openapi/lightspeed-pos-financial-api-openapi.yml); tests/test_vendor_lightspeed.py covers V2,
+# the iKentoo era and the spec's fixtures in detail.
 
 
 def ls_line(line_id: str, name: str, net: str, **extra: Any) -> dict[str, Any]:
     return {
         "id": line_id,
-        "sku": f"sku-{name}",
-        "name": name,
-        "quantity": "1",
         "totalNetAmountWithTax": net,
         "totalNetAmountWithoutTax": net,
+        "menuListPrice": net,
+        "discountAmount": "0.00",
+        "taxAmount": "0.00",
         "totalDiscountAmount": "0.00",
-        "accountingGroup": {"id": 7, "name": "Food"},
-        "voidReason": None,
-        "parentLineId": None,
+        "sku": f"sku-{name}",
+        "name": name,
+        "quantity": "1.000",
+        "accountingGroup": {"accountingGroupId": 7, "name": "Food"},
         **extra,
     }
 
 
-def ls_sale(receipt: str, opened: str, lines: list[Any], **extra: Any) -> dict[str, Any]:
+def ls_sale(fisc: str, opened: str, lines: list[Any], **extra: Any) -> dict[str, Any]:
     return {
-        "accountReference": f"A-{receipt}",
-        "receiptId": receipt,
-        "timeOfOpening": opened,
-        "timeOfCloseAndPaid": opened,
+        "accountReference": f"ref-{fisc}",
+        "accountFiscId": fisc,
+        "receiptId": f"R-{fisc}",
+        "salesLines": lines,
+        "payments": [],
+        "timeofOpening": opened,
+        "timeofCloseAndPaid": opened,
         "cancelled": False,
         "type": "SALE",
-        "nbCovers": 2,
+        "nbCovers": 2.0,
         "dineIn": True,
-        "salesLines": lines,
         **extra,
     }
 
@@ -316,31 +322,46 @@ def ls_sale(receipt: str, opened: str, lines: list[Any], **extra: Any) -> dict[s
 LS_SALES: list[Any] = [
     ls_sale(
         "L1",
-        "2025-01-14T18:05:00-05:00",
+        "2025-01-14T23:05:00.000Z",
         [
             ls_line("1", "Pasta", "24.00", quantity="2"),
             ls_line("2", "Extra sauce", "1.50", parentLineId="1", accountingGroup=None),
             ls_line("3", "Wine", "0.00", totalDiscountAmount="9.00"),
-            ls_line("4", "Dessert", "7.00", voidReason="wrong item"),
+            ls_line("4", "Dessert", "7.00", voidReason="User Mistake"),
             ls_line("5", "Cream", "0.50", parentLineId="4"),
         ],
-        nbCovers=3,
+        nbCovers=3.0,
     ),
     ls_sale(
         "L2",
-        "2025-01-16T12:00:00-05:00",
+        "2025-01-16T17:00:00.000Z",
         [ls_line("6", "Pasta", "-12.00", quantity="-1")],
         type="REFUND",
         nbCovers=None,
     ),
-    ls_sale("L3", "2025-01-15T01:30:00-05:00", [ls_line("7", "Beer", "5.005")]),
-    ls_sale("L4", "2025-01-14T19:00:00-05:00", [ls_line("8", "Beer", "5.00")], cancelled=True),
-    ls_sale("L5", "2025-03-09T03:30:00-04:00", [ls_line("9", "Beer", "5.00")]),
-    ls_sale("L6", "2025-03-09T04:30:00-04:00", [ls_line("10", "Beer", "5.00")]),
-    ls_sale("L7", "2025-11-02T04:30:00-05:00", [ls_line("11", "Beer", "5.00")]),
-    ls_sale("L8", "2025-11-02T01:30:00-04:00", [ls_line("12", "Beer", "5.00")]),
-    ls_sale("L9", "2025-01-14T19:00:00-05:00", [ls_line("13", "Beer", "5.00", quantity="two")]),
-    ls_sale("L10", "2025-01-14T19:00:00-05:00", [ls_line("14", "Beer", "5.00")], type="SWAP"),
+    ls_sale("L3", "2025-01-15T06:30:00.000Z", [ls_line("7", "Beer", "5.005")]),
+    ls_sale("L4", "2025-01-15T00:00:00.000Z", [ls_line("8", "Beer", "5.00")], cancelled=True),
+    ls_sale("L5", "2025-03-09T07:30:00.000Z", [ls_line("9", "Beer", "5.00")]),
+    ls_sale("L6", "2025-03-09T08:30:00.000Z", [ls_line("10", "Beer", "5.00")]),
+    ls_sale("L7", "2025-11-02T09:30:00.000Z", [ls_line("11", "Beer", "5.00")]),
+    ls_sale("L8", "2025-11-02T05:30:00.000Z", [ls_line("12", "Beer", "5.00")]),
+    ls_sale("L9", "2025-01-15T00:00:00.000Z", [ls_line("13", "Beer", "5.00", quantity="two")]),
+    ls_sale("L10", "2025-01-15T00:00:00.000Z", [ls_line("14", "Beer", "5.00")], type="SWAP"),
+    ls_sale("L1-split", "2025-01-14T23:05:00.000Z", [ls_line("1", "Pasta", "24.00")], type="SPLIT"),
+    {  # iKentoo era: timeOfOpening with an offset, no receiptId, a line without id or net
+        "accountFiscId": "A12.1",
+        "timeOfOpening": "2025-01-14T20:00:00-05:00",
+        "type": "SALE",
+        "nbCovers": 1.0,
+        "salesLines": [
+            {
+                "totalNetAmountWithTax": "5.50",
+                "taxAmount": "0.50",
+                "name": "Tea",
+                "quantity": "1.000",
+            }
+        ],
+    },
     "not a sale",
 ]
 
@@ -377,6 +398,9 @@ def test_lightspeed_lines(ls_parsed: ParsedFile) -> None:
     assert refund[c.BUSINESS_DATE] == day("2025-01-16")
     assert line(ls_parsed, "7")[c.NET_AMOUNT_MINOR] == 501  # half away from zero
     assert kinds(ls_parsed)["8"] == "void"  # cancelled sale
+    assert "L1-split" not in set(ls_parsed.orders[c.ORDER_ID])  # SPLIT: bookkeeping
+    tea = line(ls_parsed, "A12.1#1")  # no id: <order id>#<position>; net 5.50 - 0.50
+    assert (tea[c.ORDER_ID], tea[c.NET_AMOUNT_MINOR], tea[c.KIND]) == ("A12.1", 500, "sale")
 
 
 def test_lightspeed_guests_and_business_dates(ls_parsed: ParsedFile) -> None:
@@ -394,25 +418,24 @@ def test_lightspeed_guests_and_business_dates(ls_parsed: ParsedFile) -> None:
 
 def test_lightspeed_rejects(ls_parsed: ParsedFile) -> None:
     rejects = ls_parsed.rejects.set_index(c.REJECT_ROW)
-    assert list(rejects.index) == [9, 10, 11]
+    assert list(rejects.index) == [9, 10, 13]
     assert rejects.loc[9, c.REJECT_FIELD] == "salesLines[0].quantity"
     assert rejects.loc[10, c.REJECT_FIELD] == "type"
-    assert rejects.loc[11, c.REJECT_FIELD] == "$"
-    assert rejects.loc[11, c.REJECT_RAW] == '"not a sale"'
+    assert rejects.loc[13, c.REJECT_FIELD] == "$"
+    assert rejects.loc[13, c.REJECT_RAW] == '"not a sale"'
 
 
 def test_lightspeed_unknown_location(tmp_path: Path) -> None:
     path = write(tmp_path, "s.json", {"businessLocationId": 999, "sales": LS_SALES[:3]})
-    parsed = lightspeed.ADAPTER.parse(path, CTX)
-    assert parsed.lines.empty and parsed.orders.empty
-    check_frames(parsed, "lightspeed")
-    assert list(parsed.rejects[c.REJECT_ROW]) == [1, 2, 3]
-    assert set(parsed.rejects[c.REJECT_FIELD]) == {"businessLocationId"}
-    assert all("'999'" in reason for reason in parsed.rejects[c.REJECT_REASON])
+    with pytest.raises(ImportFileError, match="'999'") as info:
+        lightspeed.ADAPTER.parse(path, CTX)
+    assert info.value.field == "businessLocationId"
+    parsed = lightspeed.ADAPTER.parse(path, ParseContext(DIRECTORY, restaurant="r03"))
+    assert set(parsed.lines[c.RESTAURANT_ID]) == {"r03"}  # --restaurant names it
 
 
 def test_lightspeed_currency_exponent(tmp_path: Path) -> None:
-    sale = ls_sale("J1", "2025-01-14T20:00:00+09:00", [ls_line("1", "Ramen", "1200")])
+    sale = ls_sale("J1", "2025-01-14T11:00:00.000Z", [ls_line("1", "Ramen", "1200")])
     path = write(tmp_path, "s.json", {"businessLocationId": 777, "sales": [sale]})
     parsed = lightspeed.ADAPTER.parse(path, CTX)
     ramen = line(parsed, "1")
@@ -424,15 +447,14 @@ def test_lightspeed_currency_exponent(tmp_path: Path) -> None:
 
 
 def test_lightspeed_file_errors(tmp_path: Path) -> None:
-    path = write(tmp_path, "s.json", {"sales": []})
-    with pytest.raises(ImportFileError) as info:
+    path = write(tmp_path, "s.json", {"sales": LS_SALES[:1]})  # V2: no location in the body
+    with pytest.raises(ImportFileError, match="--restaurant"):
         lightspeed.ADAPTER.parse(path, CTX)
-    assert info.value.field == "businessLocationId"
     path = write(tmp_path, "s.json", {"businessLocationId": 1, "sales": {}})
     with pytest.raises(ImportFileError) as info:
         lightspeed.ADAPTER.parse(path, CTX)
     assert info.value.field == "sales"
-    path = write(tmp_path, "s.json", [])
+    path = write(tmp_path, "s.json", "sales")
     with pytest.raises(ImportFileError, match="expected a JSON object"):
         lightspeed.ADAPTER.parse(path, CTX)
 
@@ -441,6 +463,10 @@ def test_lightspeed_sniff(tmp_path: Path) -> None:
     path = write(tmp_path, "s.json", {"businessLocationId": 12345, "sales": LS_SALES[:2]})
     head = path.read_text()[:8192]
     assert sniffed_by(path, head) == ["lightspeed"]
+    path = write(tmp_path, "v2.json", {"sales": LS_SALES[:2], "nextPageToken": ""})
+    assert sniffed_by(path, path.read_text()[:8192]) == ["lightspeed"]
+    path = write(tmp_path, "a.json", LS_SALES[:2])  # an array of sales
+    assert sniffed_by(path, path.read_text()[:8192]) == ["lightspeed"]
 
 
 # ----------------------------------------------------------------------------------- Clover
@@ -717,9 +743,11 @@ VOCABULARY = [
     "selections", "payments", "displayName", "itemGroup", "name", "quantity", "price",
     "preDiscountPrice", "modifiers", "refundStatus", "refund", "refundAmount", "refundDate",
     # Lightspeed
-    "businessLocationId", "sales", "receiptId", "timeOfOpening", "cancelled", "type", "nbCovers",
-    "salesLines", "id", "totalNetAmountWithoutTax", "totalDiscountAmount", "accountingGroup",
-    "voidReason", "parentLineId",
+    "businessLocationId", "sales", "receiptId", "accountFiscId", "accountReference",
+    "timeofOpening", "timeOfOpening", "timeClosed", "cancelled", "type", "nbCovers", "salesLines",
+    "id", "totalNetAmountWithoutTax", "totalNetAmountWithTax", "taxAmount", "taxLines",
+    "taxIncluded", "serviceCharge", "totalDiscountAmount", "menuListPrice", "accountingGroup",
+    "voidReason", "parentLineId", "timeofSale", "timeOfSale", "nextPageToken", "SPLIT", "VOID",
     # Clover
     "href", "elements", "currency", "createdTime", "clientCreatedTime", "lineItems", "refunds",
     "credits", "unitQty", "isRevenue", "exchanged", "testMode", "deletedTimestamp", "isVat",

@@ -126,24 +126,38 @@ def read_square(path: Path, tz: str) -> Reader:
 
 
 def read_lightspeed(path: Path) -> Reader:
+    """K-Series Financial API responses (V1 pages, or one iKentoo-era response), from the spec
+    (api-evangelist/lightspeed-pos openapi/lightspeed-pos-financial-api-openapi.yml): only SALE
+    accounts are demand; an order is its accountFiscId; a line's net is totalNetAmountWithoutTax,
+    else totalNetAmountWithTax - taxAmount - serviceCharge; voidReason and cancelled void."""
     rd = Reader()
-    for s in json.loads(_text(path))["sales"]:
-        if s["type"] != "SALE":
+    doc = json.loads(_text(path))
+    pages = doc if isinstance(doc, list) else [doc]
+    for s in (s for page in pages for s in page["sales"]):
+        if s.get("type", "SALE") != "SALE":  # refunds, voids, cancels, splits, transfers...
             continue
-        ts = datetime.fromisoformat(s["timeOfOpening"])
-        rd.orders[s["receiptId"]] = (ts, s["nbCovers"])
+        opened = datetime.fromisoformat(s.get("timeofOpening") or s["timeOfOpening"])
+        oid = s["accountFiscId"]
+        rd.orders[oid] = (opened, round(s["nbCovers"]))
+        void_sale = s.get("cancelled", False) or s.get("voidReason") is not None
+        voided: set[str] = set()
         for ln in s["salesLines"]:
-            net, disc = _minor(ln["totalNetAmountWithoutTax"]), _minor(ln["totalDiscountAmount"])
-            kind = (
-                "void"
-                if s["cancelled"] or ln["voidReason"] is not None
-                else "comp"
-                if net == 0 and disc > 0
-                else "sale"
-            )
-            rd.line(
-                s["receiptId"], ln["parentLineId"] is None, ts, net, float(ln["quantity"]), kind
-            )
+            line_void = ln.get("voidReason") is not None or ln.get("parentLineId") in voided
+            if line_void and "id" in ln:  # its modifiers (listed after it) are void too
+                voided.add(ln["id"])
+            if "totalNetAmountWithoutTax" in ln:
+                net = _minor(ln["totalNetAmountWithoutTax"])
+            else:
+                net = (
+                    _minor(ln["totalNetAmountWithTax"])
+                    - _minor(ln["taxAmount"])
+                    - _minor(ln.get("serviceCharge", "0"))
+                )
+            disc = _minor(ln.get("totalDiscountAmount", "0"))
+            kind = "void" if void_sale or line_void else "comp" if net == 0 and disc > 0 else "sale"
+            when = ln.get("timeofSale") or ln.get("timeOfSale")
+            ts = datetime.fromisoformat(when) if when else opened
+            rd.line(oid, "parentLineId" not in ln, ts, net, float(ln["quantity"]), kind)
     return rd
 
 
