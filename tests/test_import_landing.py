@@ -333,3 +333,25 @@ def test_a_vendor_file_never_lands_in_another_vendors_restaurant() -> None:
     assert DIRECTORY.by_location("square", "r03") is DIRECTORY.by_id("r03")  # its own Flux id
     assert DIRECTORY.by_location("square", "r01") is None  # a Toast restaurant's id
     assert DIRECTORY.by_location("csv", "r01") is DIRECTORY.by_id("r01")  # Flux's own formats
+
+
+def test_currency_precision_comes_from_iso_4217(tmp_path: Path) -> None:
+    """Minor units from the ISO 4217 list; an unknown currency is refused, never taken as 2."""
+    from pipelines.io.adapters import metadata
+    from pipelines.io.adapters.common import currency_exponent
+
+    assert [currency_exponent(x) for x in ("USD", "jpy", "KWD", "CLF")] == [2, 0, 3, 4]
+    with pytest.raises(ValueError, match="not an ISO 4217"):
+        currency_exponent("ZZZ")
+    path = write(
+        tmp_path,
+        "restaurants.csv",
+        RESTAURANTS.replace(",USD\n", ",usd\n").replace(",JPY\n", ",ZZZ\n")
+        + "r3,Gold Bar,Asia/Dubai,AE,,4,csv,,XAU\n",
+    )
+    parsed = metadata.RESTAURANTS.parse(path, ParseContext(directory=Directory([])))
+    assert list(parsed.restaurants[c.CURRENCY]) == ["USD"]  # upper-cased
+    assert list(zip(parsed.rejects[c.REJECT_ROW], parsed.rejects[c.REJECT_FIELD], strict=True)) == [
+        (3, "currency"),  # ZZZ: no such code
+        (4, "currency"),  # XAU: gold has no minor unit
+    ]

@@ -22,17 +22,33 @@ from pipelines.errors import ImportFileError
 from pipelines.io.adapters import _fast_csv
 from pipelines.io.adapters.base import REJECT_COLUMNS, Directory, RestaurantInfo
 
-# ISO 4217 minor-unit exponents that are not 2.
-_CURRENCY_EXPONENT: dict[str, int] = {
-    "JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "XAF": 0, "XOF": 0, "XPF": 0, "UGX": 0,
-    "PYG": 0, "RWF": 0, "KMF": 0, "GNF": 0, "DJF": 0, "VUV": 0,
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-}  # fmt: skip
-
 
 def currency_exponent(currency: str) -> int:
-    """Digits after the decimal point in the currency's minor unit (USD 2, JPY 0, KWD 3)."""
-    return _CURRENCY_EXPONENT.get(currency.upper(), 2)
+    """Digits after the decimal point in the currency's minor unit (USD 2, JPY 0, KWD 3), from
+    the ISO 4217 list (the ``iso4217`` package).
+
+    Raises:
+        ValueError: not an ISO 4217 currency with a minor unit (e.g. ``XXX``, ``XAU`` or a typo);
+            restaurants.csv refuses those, so this is never guessed.
+    """
+    from iso4217 import Currency
+
+    try:
+        exponent = Currency(currency.strip().upper()).exponent
+    except ValueError:
+        raise ValueError(f"{currency!r} is not an ISO 4217 currency code") from None
+    if exponent is None:
+        raise ValueError(f"{currency!r} has no minor unit (ISO 4217): not a currency for sales")
+    return int(exponent)
+
+
+def is_currency(currency: str) -> bool:
+    """Whether ``currency`` is an ISO 4217 code with a minor unit."""
+    try:
+        currency_exponent(currency)
+    except ValueError:
+        return False
+    return True
 
 
 def display_path(path: Path) -> str:

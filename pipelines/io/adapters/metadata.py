@@ -45,7 +45,7 @@ from pipelines.io.adapters.base import (
     ParseContext,
     ParsedFile,
 )
-from pipelines.io.adapters.common import CsvTable, Rejects, read_csv_table
+from pipelines.io.adapters.common import CsvTable, Rejects, is_currency, read_csv_table
 
 POS_PROVIDERS: Final = ("toast", "square", "lightspeed", "clover", "revel", "csv")
 """The ``pos_provider`` values Flux knows."""
@@ -56,7 +56,6 @@ _DATE_FORMAT: Final = "%Y-%m-%d"
 _DATE_PATTERN: Final = r"\d{4}-\d{2}-\d{2}"
 _HOUR_PATTERN: Final = r"\d{1,2}"
 _WINDOW_PATTERN: Final = r"[+-]?\d{1,3}"
-_CURRENCY_PATTERN: Final = r"[A-Za-z]{3}"
 
 
 class RestaurantCol:
@@ -169,10 +168,11 @@ def _restaurants(table: CsvTable, checks: RowChecks) -> pd.DataFrame:
     )
     location = text(optional_column(f, RestaurantCol.LOCATION))
     currency = text(f[RestaurantCol.CURRENCY])
+    known = {code: is_currency(code) for code in currency.unique()}
     checks.reject(
-        ~is_match(currency, _CURRENCY_PATTERN),
+        ~currency.map(known).fillna(False).astype(bool).to_numpy(dtype=bool),
         RestaurantCol.CURRENCY,
-        "not an ISO 4217 currency code",
+        "not an ISO 4217 currency code (with a minor unit, e.g. USD, EUR, JPY)",
         currency,
     )
     _reject_repeats(rid, provider, location, checks)
