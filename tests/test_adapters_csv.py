@@ -762,7 +762,10 @@ VALUES = st.sampled_from(
      "2025-03-09", "2025-03-09 02:30:00", "2025-03-09T02:30:00+05:00", "02:30:00", "25:61",
      "2025-02-30", "9999-12-31", "0001-01-01 00:00:00", "Payment", "Refund", "true", "maybe",
      "Main St", "12", "r05", "r06", "sakura", "sold", "void", "comp", "refund", "1e309", "nan",
-     "inf", "NaN", "\u00e9", "1" * 30, '"', "a,b", "Z", "T1"]
+     "inf", "NaN", "\u00e9", "1" * 30, '"', "a,b", "Z", "T1",
+     # Square: older dates, 12-hour times, the Details link, Category and Itemization Type values
+     "11/15/2017", "13/45/2017", "9:05 PM", "12:00 AM", "13:00 PM", "None", "Gift Card",
+     "https://app.squareup.com/dashboard/sales/transactions/T1/by-unit/Main St", "1.0", "-2.0"]
 )  # fmt: skip
 
 

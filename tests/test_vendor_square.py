@@ -197,6 +197,15 @@ def test_2017_export_us_dates_and_the_transactions_api_id() -> None:
     assert parsed.orders[c.OPENED_AT_UTC].iloc[0] == pd.Timestamp("2017-11-16 05:18:15", tz="UTC")
 
 
+def test_twelve_hour_times_read_alike(tmp_path: Path) -> None:
+    text = (FIXTURES / "items-2017-bennjerry.csv").read_text(encoding="utf-8")
+    path = tmp_path / "items.csv"
+    path.write_text(text.replace(",21:18:15,", ",9:18:15 PM,"), encoding="utf-8")
+    parsed = square.ADAPTER.parse(path, CTX)
+    assert parsed.rejects.empty and per_day(parsed) == BENNJERRY_2017
+    assert parsed.orders[c.OPENED_AT_UTC].iloc[0] == pd.Timestamp("2017-11-16 05:18:15", tz="UTC")
+
+
 def test_edge_cases_refund_comp_discount_gift_card_dst_two_locations() -> None:
     parsed = parse("items-edge-cases.csv")  # UTF-8 BOM, CRLF
     assert parsed.rejects.empty and parsed.rows_read == 12
