@@ -23,6 +23,7 @@ money, dated when refunded). The shape follows real exports (see ``docs/formats.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -221,15 +222,17 @@ def _restaurants(path: Path, f: pd.DataFrame, checks: RowChecks, ctx: ParseConte
     """Each row's restaurant: the location id in ``Details``, else the ``Location`` name."""
     name = text(f[Col.LOCATION])
     details = text(optional_column(f, Col.DETAILS))
-    location_id = details.str.extract(Col.LOCATION_ID_RE, expand=False).fillna("").astype("str")
+    location_id = _per_distinct(
+        details, lambda u: u.str.extract(Col.LOCATION_ID_RE, expand=False).fillna("")
+    )
     by_id, _ = resolve_restaurants(location_id, NAME, ctx.directory)
     by_name, _ = resolve_restaurants(name, NAME, ctx.directory)
     restaurant = by_id.where(by_id.notna(), by_name)
     unknown = restaurant.isna().to_numpy(dtype=bool)
     if unknown.any() and ctx.restaurant is not None:
-        places = set(zip(location_id[unknown], name[unknown], strict=True))
-        if len(set(zip(location_id, name, strict=True))) == 1:
-            loc, place = next(iter(places))
+        places = (location_id + "\x1f" + name).drop_duplicates()
+        if len(places) == 1:  # a file of one location, which no restaurant has
+            loc, place = str(places.iloc[0]).split("\x1f", 1)
             carried = [
                 (field, value)
                 for field, value in ((Col.DETAILS, loc), (Col.LOCATION, place))
@@ -249,26 +252,43 @@ def _restaurants(path: Path, f: pd.DataFrame, checks: RowChecks, ctx: ParseConte
     return restaurant.astype(object)
 
 
-def _wall_times(f: pd.DataFrame, checks: RowChecks) -> pd.Series:
-    """Each row's local date and time; a bad date or time rejects the row."""
-    date = text(f[Col.DATE])
-    us = date.str.extract(Col.US_DATE_RE)
-    iso = date.str.fullmatch(Col.ISO_DATE_RE).fillna(False).astype(bool)
+def _per_distinct(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``convert`` applied to each distinct value once (exports repeat a few dates and times)."""
+    codes, uniques = pd.factorize(values)
+    converted = convert(pd.Series(uniques, dtype="str")).to_numpy(dtype=object)
+    out = np.where(codes >= 0, converted[np.maximum(codes, 0)] if len(converted) else "", "")
+    return pd.Series(out, index=values.index, dtype="str")
+
+
+def _iso_day(dates: pd.Series) -> pd.Series:
+    """``YYYY-MM-DD`` and ``MM/DD/YYYY`` as ``YYYY-MM-DD`` ("" where neither)."""
+    us = dates.str.extract(Col.US_DATE_RE)
+    iso = dates.str.fullmatch(Col.ISO_DATE_RE).fillna(False).astype(bool)
     us_iso = us[2] + "-" + us[0].str.zfill(2) + "-" + us[1].str.zfill(2)
-    day = date.where(iso, us_iso).fillna("")
-    _, bad_date = wall_times(day, "%Y-%m-%d")
-    checks.reject(bad_date, Col.DATE, "not a date (YYYY-MM-DD or MM/DD/YYYY)", f[Col.DATE])
-    m = text(f[Col.TIME]).str.extract(Col.TIME_RE)
+    return dates.where(iso, us_iso).fillna("")
+
+
+def _clock(times: pd.Series) -> pd.Series:
+    """``HH:MM:SS``, ``H:MM`` or ``h:mm:ss AM`` as ``HH:MM:SS`` ("" where none of them)."""
+    m = times.str.extract(Col.TIME_RE)
     hour = pd.to_numeric(m[0], errors="coerce")
     half = m[3].str.lower()
-    bad_half = half.notna() & ((hour < 1) | (hour > 12))
+    bad = half.notna() & ((hour < 1) | (hour > 12))
     hour = hour.where(~(half == "pm") | (hour == 12), hour + 12)
     hour = hour.where(~((half == "am") & (hour == 12)), 0)
     clock = (
         hour.astype("Int64").astype("string").str.zfill(2) + ":" + m[1] + ":" + m[2].fillna("00")
     )
-    wall, bad_time = wall_times((day + " " + clock).fillna(""), "%Y-%m-%d %H:%M:%S")
-    bad_time = bad_time | bad_half.fillna(False).to_numpy(dtype=bool)
+    return clock.where(~bad.fillna(False)).fillna("")
+
+
+def _wall_times(f: pd.DataFrame, checks: RowChecks) -> pd.Series:
+    """Each row's local date and time; a bad date or time rejects the row."""
+    day = _per_distinct(text(f[Col.DATE]), _iso_day)
+    _, bad_date = wall_times(day, "%Y-%m-%d")
+    checks.reject(bad_date, Col.DATE, "not a date (YYYY-MM-DD or MM/DD/YYYY)", f[Col.DATE])
+    clock = _per_distinct(text(f[Col.TIME]), _clock)
+    wall, bad_time = wall_times(day + " " + clock, "%Y-%m-%d %H:%M:%S")
     checks.reject(bad_time, Col.TIME, "not a time of day (HH:MM:SS)", f[Col.TIME])
     return wall
 
@@ -276,12 +296,13 @@ def _wall_times(f: pd.DataFrame, checks: RowChecks) -> pd.Series:
 def _line_ids(order_id: pd.Series, refund: np.ndarray, wall: pd.Series) -> pd.Series:
     """``<txn>:<n>`` for sale rows, ``<txn>:R<n>@<local time>`` for refund rows."""
     refund_s = pd.Series(refund, index=order_id.index)
-    stamp = wall.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("").astype("str")
-    stamp = stamp.where(refund_s, "")
-    n = number_within(order_id, refund_s, stamp).astype("str")
-    sale_ids = order_id + ":" + n
-    refund_ids = order_id + ":" + Col.REFUND_PREFIX + n + "@" + stamp
-    return sale_ids.where(~refund_s, refund_ids)
+    ids = order_id + ":" + number_within(order_id, refund_s).astype("str")
+    if refund.any():
+        txn = order_id[refund]
+        stamp = wall[refund].dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("").astype("str")
+        n = number_within(txn, stamp).astype("str")
+        ids[refund] = txn + ":" + Col.REFUND_PREFIX + n + "@" + stamp
+    return ids
 
 
 ADAPTER: Final = SquareAdapter()
