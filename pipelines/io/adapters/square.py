@@ -212,7 +212,7 @@ def _refuse_transactions_export(path: Path) -> None:
         raise ImportFileError(
             display_path(path),
             "this is Square's Transactions export (one row per payment, no items); Flux reads "
-            "the Items export (Square Dashboard: Reports > Item sales > Export > Items detail)",
+            "the Items export (Square Dashboard: Transactions > Export > Item Detail CSV)",
             row=1,
             field=Col.ITEM,
         )
