@@ -77,7 +77,7 @@ EVENT_COLUMNS = (
     "lower_window",
     "upper_window",
 )
-SQUARE_HEADER = (
+SQUARE_HEADER = (  # the Items export as of July 2026 (35 columns), verbatim
     "Date",
     "Time",
     "Time Zone",
@@ -104,13 +104,18 @@ SQUARE_HEADER = (
     "Customer Reference ID",
     "Unit",
     "Count",
+    "GTIN",
     "Itemization Type",
+    "Commission",
+    "Employee",
     "Fulfillment Note",
     "Channel",
     "Token",
     "Card Brand",
     "PAN Suffix",
 )
+SQUARE_DETAILS = "https://app.squareup.com/dashboard/sales/transactions/{txn}/by-unit/{location}"
+SQUARE_PAGE_SIZE = 500  # SearchOrders' default page size
 CURRENCY_EXPONENT = {"JPY": 0}
 CURRENCY_SYMBOL = {"USD": "$", "EUR": "€", "CAD": "$", "AUD": "$", "JPY": "¥"}
 VOID_REASONS = ("Wrong item", "Customer changed mind", "Kitchen error", "Entered twice")
@@ -171,6 +176,8 @@ class Restaurant:
     promo_rate: float = 0.05
     addon_rate: float = 0.0  # late add-on lines (formats with per-line timestamps only)
     square_tz_name: str = ""
+    square_location_name: str = ""  # Square's location name (the Items export's Location)
+    square_export: str = "items"  # items (dashboard Items CSV) | orders (SearchOrders JSON)
     number: int = 0
 
     @property
@@ -284,7 +291,7 @@ R02 = Restaurant(
     subdivision="CA",
     cutoff_hour=3,
     pos_provider="square",
-    pos_location_id="Mission Taqueria - Valencia St",
+    pos_location_id="L8WQ2ZJ5T1M0A",  # a Square location id
     currency="USD",
     slug="mission_taqueria",
     base_orders=42,
@@ -341,6 +348,7 @@ R02 = Restaurant(
     nye=1.1,
     promo_rate=0.03,
     square_tz_name="Pacific Time (US & Canada)",
+    square_location_name="Mission Taqueria - Valencia St",
     number=2,
 )
 
@@ -688,7 +696,7 @@ R08 = Restaurant(
     subdivision="BE",
     cutoff_hour=4,
     pos_provider="square",
-    pos_location_id="Brauhaus Mitte",
+    pos_location_id="LB7Q2M9XH3K4T",  # a Square location id
     currency="EUR",
     slug="brauhaus_mitte",
     base_orders=33,
@@ -744,6 +752,8 @@ R08 = Restaurant(
     nye=1.4,
     promo_rate=0.04,
     square_tz_name="Berlin",
+    square_location_name="Brauhaus Mitte",
+    square_export="orders",
     number=8,
 )
 
@@ -1784,18 +1794,34 @@ def _toast(c: Canon, path: Path, seed: int) -> int:
     return n
 
 
+def _square_ids(rng: np.random.Generator, n: int) -> list[str]:
+    """Square order/payment ids as the Orders API and the Items export show them (29 characters,
+    e.g. ``4S5oaeKrPyyWWst4wAvuQJ3qn6PZY``)."""
+    return [f"{x}ZY" for x in rand_ids(rng, n, 27, B62)]
+
+
+def _square_kids(c: Canon, s: int, e: int) -> dict[int, list[int]]:
+    """Modifier line indexes of each top-level line number of an order."""
+    kids: dict[int, list[int]] = {}
+    for i in range(s, e):
+        if c.l_parent[i]:
+            kids.setdefault(int(c.l_parent[i]), []).append(i)
+    return kids
+
+
 def _square(c: Canon, path: Path, seed: int) -> int:
+    """The dashboard's Items export: one row per item sold or refunded, newest first."""
     rng = _rng(seed, 200, c.r.number)
     r = c.r
     n = c.n_orders
     starts = c.line_starts()
-    txn = rand_ids(rng, n, 22, B62)
-    pay = rand_ids(rng, n, 22, B62)
+    txn = _square_ids(rng, n)
+    pay = _square_ids(rng, n)
     pan = rng.integers(0, 10000, n)
     brand = rng.choice(
         ["Visa", "MasterCard", "American Express", "Discover"], n, p=[0.5, 0.35, 0.1, 0.05]
     )
-    device = rng.choice(["Counter iPad", "Bar iPad", "Handheld 1"], n, p=[0.6, 0.25, 0.15])
+    device = rng.choice(["Square Terminal 2274", "Square Register 0417"], n, p=[0.7, 0.3])
     tokens = rand_ids(_rng(seed, 201, r.number), len(r.menu), 24, B36)
     local = to_local(c.o_utc, r.timezone)
     lstr = iso_seconds(local)
@@ -1806,10 +1832,7 @@ def _square(c: Canon, path: Path, seed: int) -> int:
         if c.o_void[o]:
             continue  # voided items never reach this export
         s, e = starts[o], starts[o + 1]
-        kids: dict[int, list[int]] = {}
-        for i in range(s, e):
-            if c.l_parent[i]:
-                kids.setdefault(int(c.l_parent[i]), []).append(i)
+        kids = _square_kids(c, s, e)
         for i in range(s, e):
             if c.l_parent[i] or c.l_kind[i] == VOID:
                 continue
@@ -1818,13 +1841,13 @@ def _square(c: Canon, path: Path, seed: int) -> int:
             net = int(c.l_net[i]) + sum(int(c.l_net[j]) for j in mods)
             rows.append(
                 (
-                    (int(c.o_utc[o]), o, 0, int(c.l_no[i])),
+                    (-int(c.o_utc[o]), o, 0, int(c.l_no[i])),
                     _square_row(
                         c,
                         i,
                         lstr[o],
                         money,
-                        qty=int(c.l_qty[i]),
+                        qty=float(c.l_qty[i]),
                         gross=gross,
                         disc=-int(c.l_disc[i]),
                         net=net,
@@ -1848,13 +1871,13 @@ def _square(c: Canon, path: Path, seed: int) -> int:
         gross = int(c.l_gross[i]) + sum(int(c.l_gross[j]) for j in mods)
         rows.append(
             (
-                (int(c.r_ts[k]), o, 1, ln),
+                (-int(c.r_ts[k]), o, 1, ln),
                 _square_row(
                     c,
                     i,
                     r_local[k],
                     money,
-                    qty=-int(c.r_qty[k]),
+                    qty=-float(c.r_qty[k]),
                     gross=-gross,
                     disc=int(c.l_disc[i]),
                     net=-int(c.r_amount[k]),
@@ -1870,8 +1893,13 @@ def _square(c: Canon, path: Path, seed: int) -> int:
                 ),
             )
         )
-    rows.sort(key=lambda x: x[0])
-    return write_csv(path, SQUARE_HEADER, (row for _, row in rows), bom=True)
+    rows.sort(key=lambda x: x[0])  # newest first, as the dashboard exports
+    return write_csv(path, SQUARE_HEADER, (row for _, row in rows))
+
+
+def _square_qty(q: float) -> str:
+    """The Items export's ``Qty``: ``1.0``, ``-2.0``, ``1.5``."""
+    return f"{q:.1f}" if abs(q - round(q)) < 1e-9 else fmt_qty(q)
 
 
 def _square_row(
@@ -1880,7 +1908,7 @@ def _square_row(
     local_iso: str,
     money: Callable[[int], str],
     *,
-    qty: int,
+    qty: float,
     gross: int,
     disc: int,
     net: int,
@@ -1896,13 +1924,14 @@ def _square_row(
 ) -> tuple[Any, ...]:
     r = c.r
     cash = bool(c.o_tender[o])
+    category = c.category(i)
     return (
         local_iso[:10],
         local_iso[11:],
         r.square_tz_name,
-        c.category(i),
+        "None" if category == "Drinks" else category,  # the seller never categorised drinks
         c.name(i),
-        str(qty),
+        _square_qty(qty),
         "Regular",
         "",
         mods,
@@ -1914,22 +1943,335 @@ def _square_row(
         pay,
         device,
         "",
-        "",
+        SQUARE_DETAILS.format(txn=txn, location=r.pos_location_id),
         event,
-        r.pos_location_id,
+        r.square_location_name,
         "For Here" if c.o_dine_in[o] else "To Go",
         "",
         "",
         "",
+        "ea",
+        fmt_qty(abs(qty)) if event == "Payment" else fmt_qty(qty),
+        "",
+        "Physical Good",
+        "$0.00" if r.currency == "USD" else money(0),
         "",
         "",
-        "Physical Item",
-        "",
-        "Square Point of Sale",
-        "",
+        r.square_location_name,
+        token,
         "" if cash else brand,
         "" if cash else f"{pan:04d}",
     )
+
+
+def _sq_money(amount: int, currency: str) -> dict[str, Any]:
+    return {"amount": int(amount), "currency": currency}
+
+
+def _sq_time(sec: int, ms: int) -> str:
+    """RFC 3339 in UTC with milliseconds, as the Orders API writes it."""
+    return f"{iso_seconds(np.array([sec]))[0]}.{ms:03d}Z"
+
+
+def _sq_line(
+    c: Canon, i: int, kids: list[int], uid: str, mod_uids: list[str], tax_uid: str
+) -> tuple[dict[str, Any], int, int, int]:
+    """One OrderLineItem (modifiers inside) and its gross, discount and inclusive VAT.
+
+    Prices in the Orders API include the VAT (``INCLUSIVE`` tax); the canonical amounts are before
+    tax, so each price is raised by the VAT and the line's tax is whatever makes
+    gross - discount - tax the canonical net exactly.
+    """
+    r = c.r
+    cur = r.currency
+    qty = float(c.l_qty[i])
+    q = round(qty)
+    unit_incl = int(c.l_unit[i]) + tax_of(int(c.l_unit[i]), r.tax_bp)
+    variation = unit_incl * q
+    mods = []
+    mod_total = 0
+    for j, m_uid in zip(kids, mod_uids, strict=True):
+        m_unit = int(c.l_unit[j]) + tax_of(int(c.l_unit[j]), r.tax_bp)
+        total = m_unit * q
+        mod_total += total
+        mods.append(
+            {
+                "uid": m_uid,
+                "catalog_object_id": f"MOD{int(c.l_mod[j]):05d}",
+                "name": c.name(j),
+                "quantity": "1",
+                "base_price_money": _sq_money(m_unit, cur),
+                "total_price_money": _sq_money(total, cur),
+            }
+        )
+    gross = variation + mod_total
+    if c.l_kind[i] == COMP:
+        disc = variation  # comped items keep free modifiers only
+    else:
+        disc = int(c.l_disc[i]) + tax_of(int(c.l_disc[i]), r.tax_bp)
+    net = int(c.l_net[i]) + sum(int(c.l_net[j]) for j in kids)
+    tax = gross - disc - net
+    line: dict[str, Any] = {
+        "uid": uid,
+        "catalog_object_id": f"VAR{int(c.l_item[i]):05d}",
+        "catalog_version": 1727776800000,
+        "quantity": str(q),
+        "name": c.name(i),
+        "variation_name": "Regular",
+        "base_price_money": _sq_money(unit_incl, cur),
+    }
+    if mods:
+        line["modifiers"] = mods
+    if disc:
+        line["applied_discounts"] = [
+            {
+                "uid": f"{uid}-d",
+                "discount_uid": "comp" if c.l_kind[i] == COMP else "promo",
+                "applied_money": _sq_money(disc, cur),
+            }
+        ]
+    line["applied_taxes"] = [
+        {"uid": f"{uid}-t", "tax_uid": tax_uid, "applied_money": _sq_money(tax, cur)}
+    ]
+    line.update(
+        {
+            "gross_sales_money": _sq_money(gross, cur),
+            "total_tax_money": _sq_money(tax, cur),
+            "total_discount_money": _sq_money(disc, cur),
+            "total_money": _sq_money(gross - disc, cur),
+            "variation_total_price_money": _sq_money(variation, cur),
+            "item_type": "ITEM",
+            "total_service_charge_money": _sq_money(0, cur),
+        }
+    )
+    return line, gross, disc, tax
+
+
+def _sq_tax(uid: str, c: Canon, applied: int) -> dict[str, Any]:
+    return {
+        "uid": uid,
+        "name": "MwSt" if c.r.country == "DE" else "Tax",
+        "percentage": f"{c.r.tax_bp / 100:.1f}",
+        "type": "INCLUSIVE",
+        "scope": "ORDER",
+        "applied_money": _sq_money(applied, c.r.currency),
+    }
+
+
+def _square_orders(c: Canon, path: Path, seed: int) -> int:
+    """SearchOrders responses (``{"orders", "cursor"}`` pages in one JSON array), closed_at order.
+
+    Sales are COMPLETED orders closed at the canonical instant (created a few minutes before);
+    voided orders are CANCELED; voided single items are left out (Square drops them); each
+    refund is a return order (``returns[].return_line_items`` plus its ``refunds[]``) closed when
+    refunded. Returns the number of orders written.
+    """
+    rng = _rng(seed, 210, c.r.number)
+    r = c.r
+    cur = r.currency
+    n = c.n_orders
+    starts = c.line_starts()
+    order_id = _square_ids(rng, n)
+    opened_before = rng.integers(60, 1500, n)
+    ms = rng.integers(0, 1000, (n, 2))
+    line_uid = rand_ids(rng, len(c.l_order), 22, B62)
+    tender_id = _square_ids(rng, n)
+    refund_groups: dict[tuple[int, int], list[int]] = {}
+    for k in range(len(c.r_order)):
+        refund_groups.setdefault((int(c.r_order[k]), int(c.r_ts[k])), []).append(k)
+    return_id = _square_ids(rng, len(refund_groups))
+    refund_uid = rand_ids(rng, len(c.r_order) + len(refund_groups), 22, B62)
+    entries: list[tuple[tuple[int, int, int], dict[str, Any]]] = []
+    lines_of: dict[int, dict[int, tuple[dict[str, Any], int, int, int]]] = {}
+    for o in range(n):
+        s, e = starts[o], starts[o + 1]
+        kids = _square_kids(c, s, e)
+        void = bool(c.o_void[o])
+        tax_uid = f"vat-{order_id[o][:8]}"
+        lines = []
+        gross_sum = disc_sum = tax_sum = promo_sum = comp_sum = 0
+        built: dict[int, tuple[dict[str, Any], int, int, int]] = {}
+        for i in range(s, e):
+            if c.l_parent[i] or (c.l_kind[i] == VOID and not void):
+                continue
+            mine = kids.get(int(c.l_no[i]), [])
+            got = _sq_line(c, i, mine, line_uid[i], [line_uid[j] for j in mine], tax_uid)
+            built[int(c.l_no[i])] = got
+            line, gross, disc, tax = got
+            lines.append(line)
+            gross_sum, disc_sum, tax_sum = gross_sum + gross, disc_sum + disc, tax_sum + tax
+            if c.l_kind[i] == COMP:
+                comp_sum += disc
+            else:
+                promo_sum += disc
+        lines_of[o] = built
+        closed = int(c.o_utc[o])
+        order: dict[str, Any] = {
+            "id": order_id[o],
+            "location_id": r.pos_location_id,
+            "source": {"name": "Square Point of Sale"},
+            "line_items": lines,
+            "taxes": [_sq_tax(tax_uid, c, tax_sum)],
+        }
+        discounts = []
+        if promo_sum:
+            pct = int(max(c.l_promo[s:e].max(initial=0), 0))
+            discounts.append(
+                {
+                    "uid": "promo",
+                    "name": f"{pct}% Aktion" if r.country == "DE" else f"{pct}% Off",
+                    "percentage": str(pct),
+                    "type": "FIXED_PERCENTAGE",
+                    "scope": "ORDER",
+                    "applied_money": _sq_money(promo_sum, cur),
+                }
+            )
+        if comp_sum:
+            discounts.append(
+                {
+                    "uid": "comp",
+                    "name": "Aufs Haus" if r.country == "DE" else "Comp",
+                    "percentage": "100",
+                    "type": "FIXED_PERCENTAGE",
+                    "scope": "LINE_ITEM",
+                    "applied_money": _sq_money(comp_sum, cur),
+                }
+            )
+        if discounts:
+            order["discounts"] = discounts
+        total = gross_sum - disc_sum
+        order.update(
+            {
+                "created_at": _sq_time(closed - int(opened_before[o]), int(ms[o, 0])),
+                "updated_at": _sq_time(closed, int(ms[o, 1])),
+                "state": "CANCELED" if void else "COMPLETED",
+                "version": 4 if void else 3,
+                "total_tax_money": _sq_money(tax_sum, cur),
+                "total_discount_money": _sq_money(disc_sum, cur),
+                "total_tip_money": _sq_money(0, cur),
+                "total_money": _sq_money(total, cur),
+                "closed_at": _sq_time(closed, int(ms[o, 1])),
+                "total_service_charge_money": _sq_money(0, cur),
+                "net_amount_due_money": _sq_money(0, cur),
+            }
+        )
+        if not void:
+            order["tenders"] = [
+                {
+                    "id": tender_id[o],
+                    "location_id": r.pos_location_id,
+                    "transaction_id": order_id[o],
+                    "created_at": _sq_time(closed, int(ms[o, 1])),
+                    "amount_money": _sq_money(total, cur),
+                    "type": "CASH" if c.o_tender[o] else "CARD",
+                    "payment_id": tender_id[o],
+                }
+            ]
+        entries.append(((closed, 0, o), order))
+    for g, ((o, ts), ks) in enumerate(sorted(refund_groups.items())):
+        tax_uid = f"rvat-{return_id[g][:8]}"
+        items = []
+        total = tax_sum = disc_sum = 0
+        for k in ks:
+            line, gross, disc, tax = lines_of[o][int(c.r_line[k])]
+            assert gross - disc - tax == int(c.r_amount[k])
+            uid = refund_uid[k]
+            item: dict[str, Any] = {
+                "uid": uid,
+                "source_line_item_uid": line["uid"],
+                "name": line["name"],
+                "quantity": fmt_qty(float(c.r_qty[k])),
+                "catalog_object_id": line["catalog_object_id"],
+                "variation_name": line["variation_name"],
+                "item_type": "ITEM",
+            }
+            if "modifiers" in line:
+                item["return_modifiers"] = [
+                    {
+                        "uid": f"{uid}-{m}",
+                        "source_modifier_uid": mod["uid"],
+                        "name": mod["name"],
+                        "base_price_money": mod["base_price_money"],
+                        "total_price_money": mod["total_price_money"],
+                    }
+                    for m, mod in enumerate(line["modifiers"])
+                ]
+            item.update(
+                {
+                    "applied_taxes": [
+                        {
+                            "uid": f"{uid}-t",
+                            "tax_uid": tax_uid,
+                            "applied_money": _sq_money(tax, cur),
+                        }
+                    ],
+                    "base_price_money": line["base_price_money"],
+                    "variation_total_price_money": line["variation_total_price_money"],
+                    "gross_return_money": _sq_money(gross, cur),
+                    "total_tax_money": _sq_money(tax, cur),
+                    "total_discount_money": _sq_money(disc, cur),
+                    "total_money": _sq_money(gross - disc, cur),
+                }
+            )
+            items.append(item)
+            total, tax_sum, disc_sum = total + gross - disc, tax_sum + tax, disc_sum + disc
+        when = _sq_time(ts, 0)
+        ret = {
+            "id": return_id[g],
+            "location_id": r.pos_location_id,
+            "source": {"name": "Square Point of Sale"},
+            "returns": [
+                {
+                    "uid": refund_uid[len(c.r_order) + g],
+                    "source_order_id": order_id[o],
+                    "return_line_items": items,
+                    "return_taxes": [
+                        {
+                            "uid": tax_uid,
+                            "source_tax_uid": f"vat-{order_id[o][:8]}",
+                            **{f: v for f, v in _sq_tax(tax_uid, c, tax_sum).items() if f != "uid"},
+                        }
+                    ],
+                }
+            ],
+            "return_amounts": {
+                "total_money": _sq_money(total, cur),
+                "tax_money": _sq_money(tax_sum, cur),
+                "discount_money": _sq_money(disc_sum, cur),
+                "tip_money": _sq_money(0, cur),
+                "service_charge_money": _sq_money(0, cur),
+            },
+            "refunds": [
+                {
+                    "id": f"{tender_id[o]}_{return_id[g][:12]}",
+                    "location_id": r.pos_location_id,
+                    "transaction_id": order_id[o],
+                    "tender_id": tender_id[o],
+                    "created_at": when,
+                    "reason": RETURN_REASONS[int(c.r_reason[ks[0]])],
+                    "amount_money": _sq_money(total, cur),
+                    "status": "APPROVED",
+                }
+            ],
+            "created_at": when,
+            "updated_at": when,
+            "state": "COMPLETED",
+            "total_money": _sq_money(0, cur),
+            "closed_at": when,
+        }
+        entries.append(((ts, 1, g), ret))
+    entries.sort(key=lambda x: x[0])
+    orders = [order for _, order in entries]
+    cursors = rand_ids(rng, max(len(orders) // SQUARE_PAGE_SIZE + 1, 1), 40, B62)
+    parts = ["["]
+    for p, first in enumerate(range(0, max(len(orders), 1), SQUARE_PAGE_SIZE)):
+        page: dict[str, Any] = {"orders": orders[first : first + SQUARE_PAGE_SIZE]}
+        if first + SQUARE_PAGE_SIZE < len(orders):
+            page["cursor"] = cursors[p]
+        parts.append(("\n" if p == 0 else ",\n") + dump_json(page))
+    parts.append("\n]\n")
+    write_gz_text(path, parts)
+    return len(orders)
 
 
 # --- Lightspeed K-Series Financial API (r03: current V1 spec; r07: iKentoo era) ---------------
@@ -2861,7 +3203,11 @@ def vendor_files(r: Restaurant) -> list[str]:
     """Relative paths of the files holding a restaurant's sales."""
     return {
         "toast": [f"toast/ordersBulk_{r.slug}.json.gz"],
-        "square": [f"square/items-{r.slug}.csv.gz"],
+        "square": [
+            f"square/orders-{r.slug}.json.gz"
+            if r.square_export == "orders"
+            else f"square/items-{r.slug}.csv.gz"
+        ],
         "lightspeed": [f"lightspeed/sales_{r.slug}.json.gz"],
         "clover": [f"clover/orders_{r.slug}.json.gz"],
         "revel": [f"revel/wide_order_{r.slug}.csv.gz", f"revel/wide_order_item_{r.slug}.csv.gz"],
@@ -2918,6 +3264,8 @@ def generate(
         files = vendor_files(r)
         if r.pos_provider == "toast":
             stats[files[0]] = _toast(c, out_dir / files[0], seed)
+        elif r.pos_provider == "square" and r.square_export == "orders":
+            stats[files[0]] = _square_orders(c, out_dir / files[0], seed)
         elif r.pos_provider == "square":
             stats[files[0]] = _square(c, out_dir / files[0], seed)
         elif r.pos_provider == "lightspeed":
@@ -3171,13 +3519,14 @@ def generate_fleet(
         tzn = np.array([FLEET_ZONES[z][2] for z in zone], dtype=object)
         event = np.array(["Payment", "Refund"], dtype=object)[is_ref.astype(np.int64)]
         t = txn[l_order[src]]
+        qty_s = np.array([f"{v}.0" for v in range(-3, 4)], dtype=object)
         fields: list[Any] = [
             date_s,
             hms[tod],
             tzn[rr],
             cats[item[src]],
             names[item[src]],
-            sign * qty[src],
+            qty_s[sign * qty[src] + 3],
             "Regular",
             "",
             "",
@@ -3187,7 +3536,7 @@ def generate_fleet(
             money(sign * tax[src]),
             t,
             t,
-            "Counter iPad",
+            "Square Register 0417",
             "",
             "",
             event,
@@ -3196,11 +3545,14 @@ def generate_fleet(
             "",
             "",
             "",
+            "ea",
+            sign * qty[src],
+            "",
+            "Physical Good",
+            "$0.00",
             "",
             "",
-            "Physical Item",
-            "",
-            "Square Point of Sale",
+            loc[rr],
             "",
             "Visa",
             "",
@@ -3335,8 +3687,9 @@ of order lines written; the fleet also gets `restaurants.csv`, `ground_truth.csv
 |---|---:|---:|
 {files}
 
-Rows are CSV data rows; records are JSON orders (Toast, Clover) or accounts (Lightspeed: sales,
-refunds, voids and the split and transfer records that must not count).
+Rows are CSV data rows; records are JSON orders (Toast, Clover, Square: return orders included)
+or accounts (Lightspeed: sales, refunds, voids and the split and transfer records that must not
+count).
 
 - `restaurants.csv` (format `restaurants`): the eight restaurants.
 - `events.csv` (format `events`): every closure as `closure` rows (holiday closures named after the
@@ -3345,7 +3698,10 @@ refunds, voids and the split and transfer records that must not count).
   Oktoberfest) and global `holiday` rows with a blank `restaurant_id` (Valentine's Day, New Year's
   Eve). Public holidays are not listed: Flux gets them from `holidays` by country and subdivision.
 - `toast/ordersBulk_harbor_grill.json.gz` (r01): one JSON array of Toast orders, one per line.
-- `square/items-<location>.csv.gz` (r02, r08): Square "Items detail" exports.
+- `square/items-mission_taqueria.csv.gz` (r02): Square Dashboard's Items export (format `square`),
+  the 35 columns of a real 2026 export.
+- `square/orders-brauhaus_mitte.json.gz` (r08): Orders API `SearchOrders` responses (format
+  `square_orders`), one JSON array of `{{"orders": [...], "cursor": ...}}` pages of 500 orders.
 - `lightspeed/sales_le_petit_zinc.json.gz` (r03): K-Series Financial API V1 `getFinancials`
   responses, a JSON array of pages (`{{"businessName", "nextStartOfDayAsIso8601",
   "businessLocationId", "sales": [...], "dataComplete", "_links"}}`) in the current spec's shape
@@ -3373,7 +3729,8 @@ a mild trend (-3 % to +10 % a year), public holidays (closed on some, busier or 
 others), local events inside their windows, random bad-weather days, lunch and dinner peaks, and
 noise. Menus have 19-24 items with prices in each currency (whole yen for r06); modifiers come
 with and without a price; 2-5 % of orders get a 10-20 % promotion; about 1 % of items are comped,
-about 1 % voided plus 0.4 % of orders voided as a whole (Square and Clover exports carry no voids),
+about 1 % voided plus 0.4 % of orders voided as a whole (Square and Clover carry no voided items;
+Square's Orders API shows a voided order as `CANCELED`),
 and about 0.5 % of orders are refunded, up to a week later, on an open day.
 
 ## Ground truth
@@ -3412,12 +3769,28 @@ Where `docs/formats.md` leaves room, the files do this:
   payment's `refund` (amount = refunded lines' net before tax; `refundStatus` FULL when every
   sale selection of the check was refunded). Dates are UTC, `2025-01-14T23:05:12.000+0000`;
   `businessDate` follows Flux's rule.
-- **Square.** Rows are in time order (the dashboard exports newest first; order only matters for
-  line numbers, which count a transaction's rows of one event type in file order). All rows of a
-  transaction share its time. Refund rows keep the original `Transaction ID` and `Payment ID`, are
-  dated at the refund and carry the item's modifiers in their money like the sale row. `Qty` is an
-  integer. The file starts with a UTF-8 BOM. EUR money is `€1,234.50` / `-€2.00`, symbol first as
-  the spec shows. `Time Zone` is Square's display name (`Pacific Time (US & Canada)`, `Berlin`).
+- **Square Items export (r02).** The 35 columns of a real July 2026 export
+  (`zoetankersley/sunrise_social_club`, `data/raw/items-*.csv`); rows newest first, as the dashboard
+  exports them (order only matters for line numbers, which count a transaction's sale rows in file
+  order). All rows of a transaction share its time (the payment's). `Qty` is a decimal (`1.0`);
+  `Gross Sales` includes the row's modifiers, whose names are in `Modifiers Applied`; `Discounts`
+  are negative (`-$1.35`). `Category` is the text `None` for drinks (this seller never
+  categorised them). `Details` is the dashboard link that carries the Square location id
+  (`.../by-unit/L8WQ2ZJ5T1M0A`), which is r02's `pos_location_id`; `Location` is the location's
+  name. Refund rows keep the original `Transaction ID` and `Payment ID`, are dated at the refund
+  and carry the item's modifiers in their money like the sale row. No BOM, `\n` line ends.
+  `Time Zone` is Square's display name (`Pacific Time (US & Canada)`).
+- **Square Orders API (r08).** `SearchOrders` pages sorted by `closed_at`. A sale is a `COMPLETED`
+  order closed at the canonical instant (created 1-25 minutes before); a voided order is
+  `CANCELED` with its line items; voided single items are left out, as Square drops them. Prices
+  include the 19 % VAT as an `INCLUSIVE` order tax: `base_price_money` is the canonical unit price
+  plus VAT, and each line's `applied_taxes` carries whatever makes `gross_sales_money -
+  total_discount_money - VAT` the canonical net exactly. Modifiers are `modifiers[]` with
+  `total_price_money` (inside `gross_sales_money`); promotions are an `ORDER`-scoped percentage
+  discount apportioned to lines (`applied_discounts`), comps a `LINE_ITEM` 100 % discount. Each
+  refund is a return order closed at the refund, with `returns[].return_line_items`
+  (`source_order_id`, `source_line_item_uid`) and its `refunds[]`. Ids are 29 characters like
+  Square's; times are RFC 3339 UTC with milliseconds.
 - **Lightspeed.** r03 follows the current spec (schema `financial-apiFinancialDto` of the K-Series
   Financial API): pages of at most 1000 sales linked by `_links.nextPage`, times in UTC with
   milliseconds (`2025-03-01T11:20:29.741Z`), a line's `timeofSale` equal to its account's opening,

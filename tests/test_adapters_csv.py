@@ -111,9 +111,12 @@ SQUARE_HEADER = [
     "Date", "Time", "Time Zone", "Category", "Item", "Qty", "Price Point Name", "SKU",
     "Modifiers Applied", "Gross Sales", "Discounts", "Net Sales", "Tax", "Transaction ID",
     "Payment ID", "Device Name", "Notes", "Details", "Event Type", "Location", "Dining Option",
-    "Customer ID", "Customer Name", "Customer Reference ID", "Unit", "Count", "Itemization Type",
-    "Fulfillment Note", "Channel", "Token", "Card Brand", "PAN Suffix",
+    "Customer ID", "Customer Name", "Customer Reference ID", "Unit", "Count", "GTIN",
+    "Itemization Type", "Commission", "Employee", "Fulfillment Note", "Channel", "Token",
+    "Card Brand", "PAN Suffix",
 ]  # fmt: skip
+"""The Items export's header as of July 2026 (zoetankersley/sunrise_social_club,
+data/raw/items-2026-07-18-2026-07-19.csv, line 1). More cases: tests/test_vendor_square.py."""
 
 
 def square_row(**values: str) -> list[str]:
@@ -160,8 +163,26 @@ def test_square_values(tmp_path: Path) -> None:
         ("T1", "T1:1", utc("2025-03-09 04:15"), day("2025-03-08"), "Burger", 2.0, 123450, "sale"),
         ("T1", "T1:2", utc("2025-03-09 06:30"), day("2025-03-08"), "Fries", 1.0, 0, "comp"),
         ("T2", "T2:1", utc("2025-03-09 07:00"), day("2025-03-08"), "Soda", 1.0, 200, "sale"),
-        ("T1", "T1:R1", utc("2025-03-10 16:00"), day("2025-03-10"), "Burger", -1.0, -500, "refund"),
-        ("T2", "T2:R1", utc("2025-03-10 16:05"), day("2025-03-10"), "Soda", -1.0, -200, "refund"),
+        (
+            "T1",
+            "T1:R1@2025-03-10T12:00:00",
+            utc("2025-03-10 16:00"),
+            day("2025-03-10"),
+            "Burger",
+            -1.0,
+            -500,
+            "refund",
+        ),
+        (
+            "T2",
+            "T2:R1@2025-03-10T12:05:00",
+            utc("2025-03-10 16:05"),
+            day("2025-03-10"),
+            "Soda",
+            -1.0,
+            -200,
+            "refund",
+        ),
         ("T1", "T1:3", utc("2025-03-09 07:59:59"), day("2025-03-08"), "Cola", 1.0, 250, "sale"),
     ]
     lines = parsed.lines
@@ -752,7 +773,10 @@ VALUES = st.sampled_from(
      "2025-03-09", "2025-03-09 02:30:00", "2025-03-09T02:30:00+05:00", "02:30:00", "25:61",
      "2025-02-30", "9999-12-31", "0001-01-01 00:00:00", "Payment", "Refund", "true", "maybe",
      "Main St", "12", "r05", "r06", "sakura", "sold", "void", "comp", "refund", "1e309", "nan",
-     "inf", "NaN", "\u00e9", "1" * 30, '"', "a,b", "Z", "T1"]
+     "inf", "NaN", "\u00e9", "1" * 30, '"', "a,b", "Z", "T1",
+     # Square: older dates, 12-hour times, the Details link, Category and Itemization Type values
+     "11/15/2017", "13/45/2017", "9:05 PM", "12:00 AM", "13:00 PM", "None", "Gift Card",
+     "https://app.squareup.com/dashboard/sales/transactions/T1/by-unit/Main St", "1.0", "-2.0"]
 )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""The JSON adapters: Toast, Lightspeed, Clover and Revel's REST resources (``revel_api``).
+"""The JSON adapters: Toast, Lightspeed, Clover, Square's Orders API and Revel's REST resources.
 
 Each vendor gets a small handcrafted file covering sales, modifiers, comps, voids, refunds, guests,
 a sale after midnight before the cutoff, both DST changes of America/New_York in 2025, an unknown
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from models import columns as c
 from pipelines.errors import ImportFileError
-from pipelines.io.adapters import clover, get, lightspeed, revel_api, toast
+from pipelines.io.adapters import clover, get, lightspeed, revel_api, square_orders, toast
 from pipelines.io.adapters.base import (
     LINE_COLUMNS,
     ORDER_COLUMNS,
@@ -42,6 +42,7 @@ DIRECTORY = Directory(
         RestaurantInfo("r07", "Asia/Tokyo", 5, "JPY", "lightspeed", "777"),
         RestaurantInfo("r04", NY, 3, "USD", "clover", CLOVER_MERCHANT),
         RestaurantInfo("r05", "America/Toronto", 4, "CAD", "revel", "12"),
+        RestaurantInfo("r08", "Europe/Berlin", 4, "EUR", "square", "LB7Q2M9XH3K4T"),
     ]
 )
 CTX = ParseContext(directory=DIRECTORY)
@@ -50,7 +51,10 @@ ADAPTERS: dict[str, Adapter] = {
     "lightspeed": lightspeed.ADAPTER,
     "clover": clover.ADAPTER,
     "revel_api": revel_api.ADAPTER,
+    "square_orders": square_orders.ADAPTER,
 }
+SOURCES = {"square_orders": "square", "revel_api": "revel"}
+"""The ``source`` of a format whose name is not its vendor's."""
 
 
 def write(tmp_path: Path, name: str, document: Any) -> Path:
@@ -647,6 +651,70 @@ def test_clover_sniff(tmp_path: Path) -> None:
     assert sniffed_by(path, head) == ["clover"]
 
 
+# ---------------------------------------------------------------------------- Square
+
+
+def sq_money(amount: Any) -> dict[str, Any]:
+    return {"amount": amount, "currency": "EUR"}
+
+
+def sq_line(uid: str, name: str, qty: str, gross: int, **extra: Any) -> dict[str, Any]:
+    """An OrderLineItem (api.json OrderLineItem); more cases: tests/test_vendor_square.py."""
+    return {
+        "uid": uid,
+        "name": name,
+        "quantity": qty,
+        "base_price_money": sq_money(gross),
+        "gross_sales_money": sq_money(gross),
+        "total_discount_money": sq_money(0),
+        "total_tax_money": sq_money(0),
+        "total_money": sq_money(gross),
+        **extra,
+    }
+
+
+def sq_order(order_id: str, closed: str, lines: list[Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "location_id": "LB7Q2M9XH3K4T",
+        "line_items": lines,
+        "created_at": closed,
+        "closed_at": closed,
+        "state": "COMPLETED",
+        **extra,
+    }
+
+
+SQ_ORDERS: list[Any] = [
+    sq_order("S1", "2025-10-25T19:02:13.000Z", [sq_line("a", "Burger", "1", 1290)]),
+    sq_order("S2", "2025-10-26T00:45:00.000Z", [sq_line("b", "Tea", "2", 700)]),
+    sq_order("S3", "2025-10-26T03:30:00.000Z", [sq_line("c", "Pasta", "1.5", 1500)]),
+    sq_order("S4", "2025-10-26T04:30:00Z", [sq_line("d", "Tea", "1", {"x": 1})]),  # bad money
+]
+
+
+def test_square_orders_frames_and_rejects(tmp_path: Path) -> None:
+    path = write(tmp_path, "o.json", {"orders": SQ_ORDERS, "cursor": "next"})
+    parsed = square_orders.ADAPTER.parse(path, CTX)
+    check_frames(parsed, "square")
+    assert parsed.format == "square_orders" and parsed.rows_read == 4
+    assert list(parsed.lines[c.NET_AMOUNT_MINOR]) == [1290, 700, 1500]
+    # 00:45Z is 02:45 CEST on the night summer time ends: before the 04:00 cutoff
+    assert list(parsed.lines[c.BUSINESS_DATE]) == [day("2025-10-25")] * 2 + [day("2025-10-26")]
+    assert parsed.orders[c.COVERS].isna().all()  # the Orders API has no guest count
+    assert records_of(parsed.rejects) == [(4, "line_items[0].gross_sales_money.amount")]
+
+
+def records_of(rejects: pd.DataFrame) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in rejects[[c.REJECT_ROW, c.REJECT_FIELD]].itertuples(index=False)]
+
+
+def test_square_orders_sniff(tmp_path: Path) -> None:
+    for document in ({"orders": SQ_ORDERS[:2]}, [{"orders": SQ_ORDERS[:2], "cursor": "x"}]):
+        path = write(tmp_path, "o.json", document)
+        assert sniffed_by(path, path.read_text()[:8192]) == ["square_orders"]
+
+
 # ---------------------------------------------------------------------- unreadable files
 
 
@@ -680,6 +748,7 @@ VALID: dict[str, Any] = {
     "lightspeed": {"businessLocationId": 12345, "sales": LS_SALES[:3]},
     "clover": {"href": CLOVER_HREF, "elements": CL_ORDERS[:3]},
     "revel_api": REVEL_DOCUMENT,
+    "square_orders": [{"orders": SQ_ORDERS[:2], "cursor": "next"}, {"orders": SQ_ORDERS[2:3]}],
 }
 
 
@@ -724,10 +793,11 @@ def test_empty_inputs(tmp_path: Path, name: str) -> None:
         "toast": [],
         "lightspeed": {"businessLocationId": 1, "sales": []},
         "revel_api": {"meta": {"total_count": 0}, "objects": []},
+        "square_orders": {"orders": []},
     }
     document = empty.get(name, {"href": CLOVER_HREF, "elements": []})
     parsed = ADAPTERS[name].parse(write(tmp_path, "e.json", document), CTX)
-    check_frames(parsed, name.split("_", maxsplit=1)[0])
+    check_frames(parsed, SOURCES.get(name, name))
     assert parsed.rows_read == 0 and parsed.lines.empty and parsed.rejects.empty
     path = tmp_path / "blank.json"
     path.write_bytes(b"")
@@ -757,10 +827,18 @@ VOCABULARY = [
     "meta", "objects", "resource_uri", "establishment", "created_date", "number_of_people",
     "subtotal", "discount_amount", "is_invoice", "order", "product", "product_name_override",
     "pure_sales", "is_voided", "voided_date", "modifieritems", "qty", "modifier",
+    # Square
+    "orders", "order", "cursor", "order_entries", "errors", "location_id", "state", "created_at",
+    "closed_at", "line_items", "uid", "quantity", "item_type", "gross_sales_money",
+    "total_discount_money", "applied_taxes", "tax_uid", "applied_money", "type",
+    "base_price_money", "variation_total_price_money", "modifiers", "total_price_money",
+    "returns", "return_line_items", "gross_return_money", "return_taxes", "refunds",
+    "amount_money", "status",
 ]  # fmt: skip
 NICE_VALUES = [
     "tst-guid-1", "12345", CLOVER_MERCHANT, CLOVER_HREF, "777", "USD", "JPY", "SALE", "REFUND",
     "FULL", "NONE",
+    "LB7Q2M9XH3K4T", "EUR", "COMPLETED", "CANCELED", "OPEN", "INCLUSIVE", "GIFT_CARD", "1.5",
     "2025-01-14T23:05:12.000+0000", "2025-03-09T07:30:00Z", "2025-11-02T01:30:00-04:00",
     "9999-12-31T00:00:00+00:00", "0001-01-01T00:00:00Z", "12.50", "-3", "1e400", "NaN", "",
     "/resources/Order/7/", "/resources/OrderItem/31/", "/enterprise/Establishment/12/",
@@ -794,6 +872,7 @@ documents = (
             "sales": st.lists(records | json_values, max_size=4),
             "elements": st.lists(records | json_values, max_size=4),
             "objects": st.lists(records | json_values, max_size=4),
+            "orders": st.lists(records | json_values, max_size=4),
         },
     )
 )
@@ -808,7 +887,7 @@ def parse_quietly(adapter: Adapter, path: Path) -> None:
         parsed = adapter.parse(path, CTX)
     except ImportFileError:
         return
-    check_frames(parsed, adapter.name.split("_", maxsplit=1)[0])  # revel_api: source revel
+    check_frames(parsed, SOURCES.get(adapter.name, adapter.name))
     assert parsed.lines[c.RESTAURANT_ID].notna().all()
 
 
@@ -898,6 +977,15 @@ def big_document(name: str, lines: int) -> Any:
                 ls_sale(f"o{i}", f"2025-01-{1 + i % 28:02d}T18:{i % 60:02d}:00-05:00", ls)
                 for i in range(n)
             ],
+        }
+    if name == "square_orders":
+        sq = [sq_line(f"l{k}", "Tea", "1", 250) for k in range(4)]
+        sq[0]["modifiers"] = [{"name": "Milk", "total_price_money": sq_money(50)}]
+        return {
+            "orders": [
+                sq_order(f"o{i}", f"2025-01-{1 + i % 28:02d}T18:{i % 60:02d}:00.000Z", sq)
+                for i in range(n)
+            ]
         }
     items = [cl_item(f"i{k}", "Tea", 250) for k in range(3)]
     items[0]["modifications"] = {"elements": [{"id": "m", "name": "Milk", "amount": 50}]}

@@ -111,6 +111,7 @@ def read_toast(path: Path) -> Reader:
 
 
 def read_square(path: Path, tz: str) -> Reader:
+    """Square Dashboard's Items export: Payment rows are sales (Net Sales includes modifiers)."""
     rd = Reader()
     zone = ZoneInfo(tz)
     for row in csv.DictReader(io.StringIO(_text(path))):
@@ -122,6 +123,32 @@ def read_square(path: Path, tz: str) -> Reader:
             rd.orders[oid] = (ts, None)
         gross, net = _money(row["Gross Sales"]), _money(row["Net Sales"])
         rd.line(oid, True, ts, net, float(row["Qty"]), "comp" if gross > 0 and net == 0 else "sale")
+    return rd
+
+
+def read_square_orders(path: Path) -> Reader:
+    """Square SearchOrders pages (api.json Order, OrderLineItem): COMPLETED orders are sales, at
+    closed_at; a line's net is gross_sales_money - total_discount_money - its INCLUSIVE taxes."""
+    rd = Reader()
+    for page in json.loads(_text(path)):
+        for o in page.get("orders", []):
+            if o["state"] != "COMPLETED":
+                continue
+            ts = datetime.fromisoformat(o["closed_at"].replace("Z", "+00:00"))
+            inclusive = {t["uid"] for t in o.get("taxes", []) if t["type"] == "INCLUSIVE"}
+            lines = o.get("line_items", [])
+            if lines:
+                rd.orders[o["id"]] = (ts, None)
+            for li in lines:
+                gross = li["gross_sales_money"]["amount"]
+                tax = sum(
+                    a["applied_money"]["amount"]
+                    for a in li.get("applied_taxes", [])
+                    if a["tax_uid"] in inclusive
+                )
+                net = gross - li["total_discount_money"]["amount"] - tax
+                kind = "comp" if gross > 0 and net == 0 else "sale"
+                rd.line(o["id"], True, ts, net, float(li["quantity"]), kind)
     return rd
 
 
@@ -291,7 +318,11 @@ def reread(out: Path, rid: str) -> dict[str, tuple]:
     files = [out / f for f in gen.vendor_files(r)]
     rd = {
         "toast": lambda: read_toast(files[0]),
-        "square": lambda: read_square(files[0], r.timezone),
+        "square": lambda: (
+            read_square_orders(files[0])
+            if files[0].name.endswith(".json.gz")
+            else read_square(files[0], r.timezone)
+        ),
         "lightspeed": lambda: read_lightspeed(files[0]),
         "clover": lambda: read_clover(files[0]),
         "revel": lambda: read_revel(files[0], files[1]),

@@ -21,6 +21,7 @@ _REGISTRY: dict[str, str] = {
     "events": "pipelines.io.adapters.metadata:EVENTS",
     "toast": "pipelines.io.adapters.toast:ADAPTER",
     "square": "pipelines.io.adapters.square:ADAPTER",
+    "square_orders": "pipelines.io.adapters.square_orders:ADAPTER",
     "lightspeed": "pipelines.io.adapters.lightspeed:ADAPTER",
     "clover": "pipelines.io.adapters.clover:ADAPTER",
     "revel": "pipelines.io.adapters.revel:ADAPTER",
