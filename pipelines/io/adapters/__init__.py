@@ -18,6 +18,7 @@ _REGISTRY: dict[str, str] = {
     "restaurants": "pipelines.io.adapters.metadata:RESTAURANTS",
     "events": "pipelines.io.adapters.metadata:EVENTS",
     "toast": "pipelines.io.adapters.toast:ADAPTER",
+    "toast_export": "pipelines.io.adapters.toast_export:ADAPTER",
     "square": "pipelines.io.adapters.square:ADAPTER",
     "lightspeed": "pipelines.io.adapters.lightspeed:ADAPTER",
     "clover": "pipelines.io.adapters.clover:ADAPTER",
