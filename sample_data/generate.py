@@ -3233,7 +3233,13 @@ sales included).
   Fête de la Musique, Chicago Marathon, TIFF, Sumidagawa fireworks, Vivid Sydney, Berliner
   Oktoberfest) and global `holiday` rows with a blank `restaurant_id` (Valentine's Day, New Year's
   Eve). Public holidays are not listed: Flux gets them from `holidays` by country and subdivision.
-- `toast/ordersBulk_harbor_grill.json.gz` (r01): one JSON array of Toast orders, one per line.
+- `toast/<GUID>.json.gz` (r01): Toast's `ordersBulk` response (Orders API 2.6.5), one JSON array
+  of orders, one per line, for every business day but the last four weeks. Named after the
+  restaurant GUID (r01's `pos_location_id`) because the response does not name its restaurant.
+- `toast/export/<GUID>/<yyyymmdd>/` (r01): Toast's data export for each of the last four weeks'
+  business days (the last third of a shorter slice): `ItemSelectionDetails.csv`,
+  `OrderDetails.csv`, `CheckDetails.csv`, `PaymentDetails.csv`, laid out like the nightly SFTP
+  export (one folder per location, one per business day). No business day is in both sources.
 - `square/items-<location>.csv.gz` (r02, r08): Square "Items detail" exports.
 - `lightspeed/sales_<location>.json.gz` (r03, r07): `{{"businessLocationId": ..., "sales": [...]}}`.
 - `clover/orders_night_owl_diner.json.gz` (r04): `{{"elements": [...], "href", "merchantId"}}`.
@@ -3283,16 +3289,24 @@ Where `docs/formats.md` leaves room, the files do this:
   Refunds are dated at the refund, never on a closed day, and are whole lines (modifiers
   included). Modifiers carry the parent's quantity and their total price (unit price x quantity).
   Discounts apply to items, never to modifiers; a comped item keeps only free modifiers.
-- **Toast.** `price` and `preDiscountPrice` are the selection's totals for its `quantity` (as in
-  Toast's API), dollars with exactly two decimals (`12.50`); `quantity` is a float (`1.0`).
-  Modifiers are selections in `modifiers[]` with their own `guid` and price and an `itemGroup`
-  named after the modifier group. GUIDs are time-based (version 1) UUIDs, which keeps the file
-  small. A voided order has `voided: true` on the order, its checks and selections; a deleted
-  order has only `deleted: true`; some voided orders show only a voided check (selections not
-  flagged). One payment per check (about 6 % of orders split into two checks); a refund is that
-  payment's `refund` (amount = refunded lines' net before tax; `refundStatus` FULL when every
-  sale selection of the check was refunded). Dates are UTC, `2025-01-14T23:05:12.000+0000`;
-  `businessDate` follows Flux's rule.
+- **Toast.** ordersBulk: `price` is the selection's net for its `quantity` with its modifiers'
+  prices included, `preDiscountPrice` the same before discounts (as the Orders API defines
+  them); dollars with exactly two decimals (`12.50`); `quantity` is a float (`1.0`). Promotions
+  are check-level `appliedDiscounts` (already inside the selections' `price`); comps are a
+  selection's "Manager Comp" discount (`price` 0). Modifiers are selections in `modifiers[]` with
+  their own `guid`, price and `optionGroup`. `item`, `itemGroup` and `diningOption` are
+  references (`guid`, `entityType`) without names. GUIDs are time-based (version 1) UUIDs,
+  which keeps the file small. A voided order has `voided: true` on the order, its checks and
+  selections; a deleted order has `deleted: true` on the order and its checks; some voided orders
+  show only a voided check (selections not flagged). One payment per check (about 6 % of orders
+  split into two checks); a refund is that payment's `refund` (amount with tax) and each
+  refunded selection's `refundDetails` (pre-tax), joined by one `refundTransaction`. Dates are
+  UTC, `2025-01-14T23:05:12.000+0000`; `businessDate` follows Flux's rule. Data export: local
+  times `MM/DD/YYYY HH:MM:SS` (CheckDetails `MM/DD/YY` and `hh:mm AM`), numeric ids, `Location`
+  "Harbor Grill"; `Net Price` and OrderDetails' `Amount` include modifiers; a voided order is
+  `Voided` true with its items `Void?` true; deleted orders are not exported; `Table Size` is the
+  party size on each of an order's checks; a refund shows on its payment in the refund day's
+  folder (and its own day's, when the same).
 - **Square.** Rows are in time order (the dashboard exports newest first; order only matters for
   line numbers, which count a transaction's rows of one event type in file order). All rows of a
   transaction share its time. Refund rows keep the original `Transaction ID` and `Payment ID`, are
