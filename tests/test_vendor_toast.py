@@ -233,11 +233,13 @@ def test_orders_bulk_restaurant_resolution(tmp_path: Path) -> None:
     orders = json.loads((API / "ordersBulk_20250308.json").read_text(encoding="utf-8"))[:2]
     orders[0]["restaurantGuid"] = "Harbor Grill Uptown"
     orders[1]["restaurantGuid"] = "no-such-guid"
+    del orders[0]["checks"][0]["selections"][0]["quantity"]  # "Quantity defaults to 1"
     legacy = tmp_path / "legacy.json"
     legacy.write_text(json.dumps(orders), encoding="utf-8")
     parsed = toast.ADAPTER.parse(legacy, CTX)
     assert list(parsed.orders[c.RESTAURANT_ID]) == ["r09"]
     assert parsed.rejects.iloc[0][c.REJECT_FIELD] == "restaurantGuid"
+    assert line(parsed, S(1))[c.QUANTITY] == 1.0
 
 
 def test_orders_bulk_imports_per_business_day(settings: Settings) -> None:

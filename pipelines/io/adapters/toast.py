@@ -360,7 +360,7 @@ def _walk_selection(b: Builder, sel: JsonObject, path: str, opened: str | int, v
             item=get_optional_text(sel, F.ITEM, path),
             category=_category(sel, path),
             at=path,
-            quantity=get_decimal(sel, F.QUANTITY, path),
+            quantity=_quantity(sel, path),
             quantity_key=F.QUANTITY,
             amount=price if price is not None else "0",
             amount_key=F.PRICE,
@@ -387,7 +387,7 @@ def _walk_selection(b: Builder, sel: JsonObject, path: str, opened: str | int, v
                 item=get_optional_text(mod, F.ITEM, at),
                 category=_category(mod, at),
                 at=at,
-                quantity=get_decimal(mod, F.QUANTITY, at),
+                quantity=_quantity(mod, at),
                 quantity_key=F.QUANTITY,
                 amount="0",  # inside the parent's price
                 amount_key=F.PRICE,
@@ -398,6 +398,11 @@ def _walk_selection(b: Builder, sel: JsonObject, path: str, opened: str | int, v
         for mi in range(len(nested) - 1, -1, -1):
             stack.append((nested[mi], index(at, F.MODIFIERS, mi), line_id))
     return voided
+
+
+def _quantity(sel: JsonObject, path: str) -> str:
+    """A selection's ``quantity``; the spec: "Quantity defaults to 1"."""
+    return get_optional_decimal(sel, F.QUANTITY, path) or "1"
 
 
 def _category(sel: JsonObject, path: str) -> str | None:
@@ -475,7 +480,7 @@ def _selection_refund(
             item=get_optional_text(sel, F.ITEM, path),
             category=_category(sel, path),
             at=path,
-            quantity=get_decimal(sel, F.QUANTITY, path),
+            quantity=_quantity(sel, path),
             quantity_key=F.QUANTITY,
             amount=str(amount),
             amount_key=join(F.REFUND_DETAILS, F.REFUND_AMOUNT),

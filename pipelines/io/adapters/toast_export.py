@@ -175,9 +175,13 @@ WALL_FORMATS: Final = (
     "%m/%d/%y %I:%M:%S %p",
     "%m/%d/%y %H:%M:%S",
     "%m/%d/%y %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
 )
 """The wall-clock formats of Toast's exports: documented ``MM/DD/YYYY HH:MM:SS``; Toast Web's
-``M/D/YY h:mm AM``; CheckDetails' ``MM/DD/YY`` date with an ``hh:mm a`` time."""
+``M/D/YY h:mm AM``; CheckDetails' ``MM/DD/YY`` date with an ``hh:mm a`` time; ISO 8601 wall
+times from tools that rewrite the files."""
 
 WALL_TIME_HELP: Final = "not a date and time (MM/DD/YYYY HH:MM:SS or M/D/YY h:mm AM)"
 
