@@ -460,6 +460,11 @@ def test_export_rejects_name_the_column(tmp_path: Path) -> None:
     with pytest.raises(ImportFileError) as info:
         toast_export.ADAPTER.parse(path, CTX)
     assert info.value.field == "Net Price" and info.value.row == 1
+    no_dates = "\n".join(lines).replace("Order Date", "Ordered").replace("Sent Date", "Sent")
+    path.write_text(no_dates, encoding="utf-8")
+    with pytest.raises(ImportFileError) as info:
+        toast_export.ADAPTER.parse(path, CTX)
+    assert info.value.field == "Order Date"
 
 
 def test_modifier_export_is_not_read(tmp_path: Path) -> None:
@@ -513,3 +518,18 @@ def test_mutated_orders_bulk_only_import_file_error(tmp_path: Path, data: st.Dat
     path = tmp_path / "doc.json"
     path.write_text(json.dumps(data.draw(mutations(FIXTURE_ORDERS))), encoding="utf-8")
     parse_quietly(toast.ADAPTER, path)
+
+
+def test_header_only_export_files_load_nothing(tmp_path: Path) -> None:
+    # a closed day's export: every file with its header only, in a folder naming no restaurant
+    for name, header in zip(
+        EXPORT_FILES,
+        (toast_export.Items.HEADER, toast_export.Orders.HEADER, toast_export.Checks.HEADER,
+         toast_export.Payments.HEADER),
+        strict=True,
+    ):  # fmt: skip
+        path = tmp_path / name
+        path.write_text(",".join(header) + "\n", encoding="utf-8")
+        assert detect(path) is toast_export.ADAPTER
+        parsed = toast_export.ADAPTER.parse(path, CTX)
+        assert parsed.rows_read == 0 and parsed.lines.empty and parsed.orders.empty

@@ -345,6 +345,13 @@ def _flag(f: pd.DataFrame, column: str, checks: RowChecks) -> np.ndarray:
 def _items(table: CsvTable, rejects: Rejects, ctx: ParseContext) -> pd.DataFrame:
     """The lines of ``ItemSelectionDetails.csv``."""
     f = table.frame
+    if Items.ORDER_DATE not in f.columns and Items.SENT_DATE not in f.columns:
+        raise ImportFileError(
+            display_path(table.path),
+            f"required column missing from the header (or {Items.SENT_DATE})",
+            row=1,
+            field=Items.ORDER_DATE,
+        )
     checks = RowChecks.for_table(table, rejects)
     restaurant = _restaurants(table, ctx)
     order_id = _ids(f, ORDER_ID, checks, "order id")
@@ -423,6 +430,8 @@ def _orders(table: CsvTable, rejects: Rejects, ctx: ParseContext) -> pd.DataFram
 def _checks(table: CsvTable, rejects: Rejects, ctx: ParseContext) -> pd.DataFrame:
     """The guests of ``CheckDetails.csv``, per order (found through sibling files)."""
     f = table.frame
+    if f.empty:
+        return order_frame(np.zeros(0, dtype=bool), dict.fromkeys(ORDER_COLUMNS))
     checks = RowChecks.for_table(table, rejects)
     restaurant = pd.Series(
         resolve_file_restaurant(table.path, ctx, SOURCE, why=WHY_NO_RESTAURANT).id,
