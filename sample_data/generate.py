@@ -28,6 +28,7 @@ import itertools
 import json
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -1670,128 +1671,454 @@ def ground_truth(c: Canon) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def _toast(c: Canon, path: Path, seed: int) -> int:
-    rng = _rng(seed, 100, c.r.number)
-    r = c.r
+TOAST_EXPORT_DAYS = 28
+"""r01's last business days come as Toast data export folders instead of ordersBulk JSON."""
+
+TOAST_ISD_HEADER = (
+    "Location", "Order Id", "Order #", "Sent Date", "Order Date", "Check Id", "Server", "Table",
+    "Dining Area", "Service", "Dining Option", "Item Selection Id", "Item Id", "Master Id", "SKU",
+    "PLU", "Menu Item", "Menu Subgroup(s)", "Menu Group", "Menu", "Sales Category", "Gross Price",
+    "Discount", "Net Price", "Qty", "Tax", "Void?", "Deferred", "Tax Exempt",
+    "Tax Inclusion Option", "Dining Option Tax", "Tab Name",
+)  # fmt: skip
+TOAST_ORDER_HEADER = (
+    "Location", "Order Id", "Order #", "Checks", "Opened", "# of Guests", "Tab Names", "Server",
+    "Table", "Revenue Center", "Dining Area", "Service", "Dining Options", "Discount Amount",
+    "Amount", "Tax", "Tip", "Gratuity", "Total", "Voided", "Paid", "Closed",
+    "Duration (Opened to Paid)", "Order Source",
+)  # fmt: skip
+TOAST_CHECK_HEADER = (
+    "Customer Id", "Customer", "Customer Phone", "Customer Email", "Location Code", "Opened Date",
+    "Opened Time", "Item Description", "Server", "Tax", "Tender", "Check Id", "Check #", "Total",
+    "Customer Family", "Table Size", "Discount", "Reason of Discount", "Link",
+)  # fmt: skip
+TOAST_PAYMENT_HEADER = (
+    "Location", "Payment Id", "Order Id", "Order #", "Paid Date", "Order Date", "Check Id",
+    "Check #", "Tab Name", "Server", "Table", "Dining Area", "Service", "Dining Option",
+    "House Acct #", "Amount", "Tip", "Gratuity", "Total", "Swiped Card Amount",
+    "Keyed Card Amount", "Amount Tendered", "Refunded", "Refund Date", "Refund Amount",
+    "Refund Tip Amount", "Void User", "Void Approver", "Void Date", "Status", "Type",
+    "Cash Drawer", "Card Type", "Other Type", "Email", "Phone", "Last 4 Card Digits", "Receipt",
+    "V/MC/D Fees",
+)  # fmt: skip
+TOAST_EXPORT_FILES = (
+    ("ItemSelectionDetails.csv", TOAST_ISD_HEADER),
+    ("OrderDetails.csv", TOAST_ORDER_HEADER),
+    ("CheckDetails.csv", TOAST_CHECK_HEADER),
+    ("PaymentDetails.csv", TOAST_PAYMENT_HEADER),
+)
+TOAST_SERVERS = ("Dana R", "Sam K", "Alex M", "Jo P", "Lee T")
+
+
+def toast_export_start(first: int, last: int) -> int:
+    """The first business day (days since 1970) that r01 exports as daily data export folders:
+    the last four weeks, or the last third of a short slice."""
+    n = min(TOAST_EXPORT_DAYS, max(1, (last - first + 1) // 3))
+    return last - n + 1
+
+
+def _toast_ref(kind: str, name: str) -> dict[str, Any]:
+    """A Toast ``ConfigReference``/``ExternalReference``: a GUID and entity type, no name."""
+    return {
+        "guid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"flux-sample/{kind}/{name}")),
+        "entityType": kind,
+        "externalId": None,
+    }
+
+
+def _toast_parts(c: Canon) -> list[dict[str, Any]]:
+    """Each order's checks: for each, its top-level line indices with their modifiers, its sale
+    total (``price`` sum, modifiers included), discount total, and refunds (line index -> (ts,
+    amount))."""
     starts = c.line_starts()
-    n = c.n_orders
-    # ids per order: order, 2 checks, 2 payments, then one per line (Toast GUIDs, time-based)
-    width = 5 + int(np.bincount(c.l_order, minlength=1).max(initial=0))
-    g = time_guids(rng, c.o_utc, width)
-    order_guid = g[:, 0].tolist()
-    check_guid = g[:, 1:3].ravel().tolist()
-    pay_guid = g[:, 3:5].ravel().tolist()
-    line_guid = [
-        g[o, 5 + k] for o, k in zip(c.l_order.tolist(), (c.l_no - 1).tolist(), strict=True)
-    ]
-    assert len(set(g.ravel().tolist())) == g.size, "GUID collision"
-    opened = iso_seconds(c.o_utc)
-    closed = iso_seconds(c.o_close)
     refund_by_line = {
         (int(o), int(ln)): (int(ts), int(a))
         for o, ln, ts, a in zip(c.r_order, c.r_line, c.r_ts, c.r_amount, strict=True)
     }
-    ref_ts = iso_seconds(c.r_ts) if len(c.r_ts) else []
-    ref_iso = {int(t): s for t, s in zip(c.r_ts, ref_ts, strict=True)}
-    d2 = lambda m: Raw(fmt_decimal(int(m)))  # noqa: E731
-    parts = ["["]
-    for o in range(n):
-        s, e = starts[o], starts[o + 1]
-        void_order = bool(c.o_void[o])
-        flav = int(c.o_flavour[o]) if void_order else -1
-        order_voided = flav == 0
-        deleted = flav == 1
-        check_voided = flav in (0, 2)
+    out: list[dict[str, Any]] = []
+    for o in range(c.n_orders):
+        s, e = int(starts[o]), int(starts[o + 1])
         checks = []
         for k in sorted({int(x) for x in c.l_check[s:e]}):
-            sels: list[dict[str, Any]] = []
-            parent_obj: dict[str, Any] | None = None
-            net_sum = 0
-            refunded = 0
-            refund_ts = None
-            n_sale_top = 0
-            n_ref = 0
+            tops: list[tuple[int, list[int]]] = []
             for i in range(s, e):
                 if c.l_check[i] != k:
                     continue
-                kind = int(c.l_kind[i])
-                sel_voided = kind == VOID and flav in (-1, 0)
-                obj: dict[str, Any] = {
-                    "guid": line_guid[i],
-                    "entityType": "MenuItemSelection",
-                    "displayName": c.name(i),
-                    "itemGroup": {"name": c.category(i)},
-                    "quantity": float(c.l_qty[i]),
-                    "preDiscountPrice": d2(c.l_gross[i]),
-                    "price": d2(c.l_net[i]),
-                    "voided": sel_voided,
-                    "modifiers": [],
-                    "appliedDiscounts": [],
-                }
-                if c.l_disc[i] > 0:
-                    name = "Manager Comp" if kind == COMP else f"{int(c.l_promo[i])}% Off Promo"
-                    obj["appliedDiscounts"].append(
-                        {"name": name, "discountAmount": d2(c.l_disc[i])}
-                    )
-                if kind != VOID:
-                    net_sum += int(c.l_net[i])
                 if c.l_parent[i] == 0:
-                    sels.append(obj)
-                    parent_obj = obj
-                    if kind == SALE:
-                        n_sale_top += 1
-                    ref = refund_by_line.get((o, int(c.l_no[i])))
-                    if ref:
-                        refunded += ref[1]
-                        refund_ts = ref[0]
-                        n_ref += 1
+                    tops.append((i, []))
                 else:
-                    assert parent_obj is not None
-                    parent_obj["modifiers"].append(obj)
+                    tops[-1][1].append(i)
+            net = sum(
+                int(c.l_net[i]) + sum(int(c.l_net[j]) for j in kids)
+                for i, kids in tops
+                if c.l_kind[i] != VOID
+            )
+            promo = sum(int(c.l_disc[i]) for i, _ in tops if c.l_kind[i] == SALE)
+            refunds = {
+                i: refund_by_line[(o, int(c.l_no[i]))]
+                for i, _ in tops
+                if (o, int(c.l_no[i])) in refund_by_line
+            }
+            n_sale = sum(1 for i, _ in tops if c.l_kind[i] == SALE)
+            checks.append(
+                {"k": k, "tops": tops, "net": net, "promo": promo, "refunds": refunds,
+                 "n_sale": n_sale}
+            )  # fmt: skip
+        out.append({"checks": checks})
+    return out
+
+
+def _toast(c: Canon, path: Path, seed: int, until: int) -> int:
+    """Toast Orders API ``ordersBulk`` JSON (Orders API 2.6.5) for the orders of business days
+    before ``until``; returns the number of orders written."""
+    rng = _rng(seed, 100, c.r.number)
+    r = c.r
+    n = c.n_orders
+    # ids per order: order, 2 checks, 2 payments, a refund transaction, then one per line
+    width = 6 + int(np.bincount(c.l_order, minlength=1).max(initial=0))
+    g = time_guids(rng, c.o_utc, width)
+    assert len(set(g.ravel().tolist())) == g.size, "GUID collision"
+    opened = iso_seconds(c.o_utc)
+    closed = iso_seconds(c.o_close)
+    iso = lambda t: iso_seconds(np.array([t]))[0] + ".000+0000"  # noqa: E731
+    ymd = lambda b: int(_date(b).strftime("%Y%m%d"))  # noqa: E731
+    d2 = lambda m: Raw(fmt_decimal(int(m)))  # noqa: E731
+    dining = {
+        True: _toast_ref("DiningOption", "Dine In"),
+        False: _toast_ref("DiningOption", "Take Out"),
+    }
+    parts = _toast_parts(c)
+    out = ["["]
+    written = 0
+    for o in range(n):
+        if c.o_bd[o] >= until:
+            continue
+        flav = int(c.o_flavour[o]) if c.o_void[o] else -1
+        order_voided, deleted, check_voided = flav == 0, flav == 1, flav in (0, 2)
+        opened_o, closed_o = opened[o] + ".000+0000", closed[o] + ".000+0000"
+        line_guid = lambda i, o=o: g[o, 6 + int(c.l_no[i]) - 1]  # noqa: E731
+        txn = {"guid": g[o, 5], "entityType": "RefundTransaction"}
+        modified = closed_o
+        checks = []
+        for part in parts[o]["checks"]:
+            k = part["k"]
+            sels = []
+            for i, kids in part["tops"]:
+                kind = int(c.l_kind[i])
+                price = int(c.l_net[i]) + sum(int(c.l_net[j]) for j in kids)
+                pre = int(c.l_gross[i]) + sum(int(c.l_gross[j]) for j in kids)
+                voided = kind == VOID and flav in (-1, 0)
+                mods = [
+                    {
+                        "guid": line_guid(j),
+                        "entityType": "MenuItemSelection",
+                        "externalId": None,
+                        "item": _toast_ref("MenuItem", c.name(j)),
+                        "itemGroup": _toast_ref("MenuGroup", c.category(j)),
+                        "optionGroup": _toast_ref("MenuOptionGroup", r.mod_group),
+                        "displayName": c.name(j),
+                        "selectionType": "NONE",
+                        "quantity": float(c.l_qty[j]),
+                        "receiptLinePrice": d2(c.l_unit[j]),
+                        "preDiscountPrice": d2(c.l_gross[j]),
+                        "price": d2(c.l_net[j]),
+                        "tax": d2(tax_of(int(c.l_net[j]), r.tax_bp)),
+                        "voided": voided,
+                        "deferred": False,
+                        "appliedDiscounts": [],
+                        "modifiers": [],
+                    }
+                    for j in kids
+                ]
+                discounts = []
+                if kind == COMP:
+                    discounts.append(
+                        {
+                            "guid": line_guid(i)[:-4] + "d15c",
+                            "entityType": "AppliedDiscount",
+                            "name": "Manager Comp",
+                            "discountAmount": d2(c.l_disc[i]),
+                            "nonTaxDiscountAmount": d2(c.l_disc[i]),
+                            "discountType": "OPEN_FIXED",
+                        }
+                    )
+                refund = part["refunds"].get(i)
+                sel: dict[str, Any] = {
+                    "guid": line_guid(i),
+                    "entityType": "MenuItemSelection",
+                    "externalId": None,
+                    "item": _toast_ref("MenuItem", c.name(i)),
+                    "itemGroup": _toast_ref("MenuGroup", c.category(i)),
+                    "optionGroup": None,
+                    "displayName": c.name(i),
+                    "selectionType": "NONE",
+                    "quantity": float(c.l_qty[i]),
+                    "receiptLinePrice": d2(c.l_unit[i]),
+                    "preDiscountPrice": d2(pre),
+                    "price": d2(price),
+                    "tax": d2(tax_of(price, r.tax_bp)),
+                    "voided": voided,
+                    "voidDate": closed_o if voided else None,
+                    "deferred": False,
+                    "appliedDiscounts": discounts,
+                    "refundDetails": None
+                    if refund is None
+                    else {
+                        "refundAmount": d2(refund[1]),
+                        "taxRefundAmount": d2(tax_of(refund[1], r.tax_bp)),
+                        "tipRefundAmount": Raw("0.00"),
+                        "refundTransaction": txn,
+                    },
+                    "modifiers": mods,
+                    "createdDate": opened_o,
+                    "modifiedDate": iso(refund[0]) if refund else closed_o,
+                }
+                sels.append(sel)
             payments = []
             if not check_voided and not deleted:
-                tax = tax_of(net_sum, r.tax_bp)
+                tax = tax_of(part["net"], r.tax_bp)
                 pay: dict[str, Any] = {
-                    "guid": pay_guid[2 * o + k],
+                    "guid": g[o, 3 + k],
+                    "entityType": "OrderPayment",
+                    "externalId": None,
                     "type": "CASH" if c.o_tender[o] else "CREDIT",
-                    "amount": d2(net_sum + tax),
-                    "paidDate": closed[o] + ".000+0000",
+                    "amount": d2(part["net"] + tax),
+                    "tipAmount": Raw("0.00"),
+                    "paidDate": closed_o,
+                    "paidBusinessDate": ymd(c.o_bd[o]),
+                    "paymentStatus": "CAPTURED",
                     "refundStatus": "NONE",
                     "refund": None,
+                    "orderGuid": g[o, 0],
+                    "checkGuid": g[o, 1 + k],
                 }
-                if refunded:
-                    pay["refundStatus"] = "FULL" if n_ref == n_sale_top else "PARTIAL"
+                if part["refunds"]:
+                    refunded = sum(a for _, a in part["refunds"].values())
+                    ts = max(t for t, _ in part["refunds"].values())
+                    pay["refundStatus"] = (
+                        "FULL" if len(part["refunds"]) == part["n_sale"] else "PARTIAL"
+                    )
                     pay["refund"] = {
-                        "refundAmount": d2(refunded),
-                        "refundDate": ref_iso[refund_ts] + ".000+0000",
+                        "refundAmount": d2(refunded + tax_of(refunded, r.tax_bp)),
+                        "tipRefundAmount": Raw("0.00"),
+                        "refundDate": iso(ts),
+                        "refundBusinessDate": ymd(
+                            business_day(np.array([ts]), r.timezone, r.cutoff_hour)[0]
+                        ),
+                        "refundTransaction": txn,
                     }
+                    modified = max(modified, iso(ts))
                 payments.append(pay)
+            amount = 0 if check_voided or deleted else part["net"]
             checks.append(
                 {
-                    "guid": check_guid[2 * o + k],
+                    "guid": g[o, 1 + k],
                     "entityType": "Check",
+                    "externalId": None,
+                    "displayNumber": str(2 * o + k + 1),
+                    "openedDate": opened_o,
+                    "closedDate": closed_o,
                     "voided": check_voided,
+                    "deleted": deleted,
+                    "deletedDate": closed_o if deleted else "1970-01-01T00:00:00.000+0000",
+                    "amount": d2(amount),
+                    "taxAmount": d2(tax_of(amount, r.tax_bp)),
+                    "totalAmount": d2(amount + tax_of(amount, r.tax_bp)),
+                    "appliedDiscounts": []
+                    if part["promo"] == 0
+                    else [
+                        {
+                            "guid": g[o, 1 + k][:-4] + "d15c",
+                            "entityType": "AppliedDiscount",
+                            "name": f"{int(c.l_promo[part['tops'][0][0]] or 10)}% Off Promo",
+                            "discountAmount": d2(part["promo"]),
+                            "nonTaxDiscountAmount": d2(part["promo"]),
+                            "discountType": "PERCENT",
+                        }
+                    ],
+                    "appliedServiceCharges": [],
                     "selections": sels,
                     "payments": payments,
                 }
             )
         order = {
-            "guid": order_guid[o],
+            "guid": g[o, 0],
             "entityType": "Order",
-            "restaurantGuid": r.pos_location_id,
-            "businessDate": int(_date(c.o_bd[o]).strftime("%Y%m%d")),
-            "openedDate": opened[o] + ".000+0000",
-            "closedDate": closed[o] + ".000+0000",
+            "externalId": None,
+            "source": "In Store",
+            "businessDate": ymd(c.o_bd[o]),
+            "openedDate": opened_o,
+            "createdDate": opened_o,
+            "closedDate": closed_o,
+            "paidDate": closed_o,
+            "modifiedDate": modified,
             "numberOfGuests": int(c.o_guests[o]),
-            "diningOption": {"name": "Dine In" if c.o_dine_in[o] else "Take Out"},
+            "diningOption": dining[bool(c.o_dine_in[o])],
             "voided": order_voided,
+            "voidDate": closed_o if order_voided else None,
             "deleted": deleted,
+            "deletedDate": closed_o if deleted else "1970-01-01T00:00:00.000+0000",
             "checks": checks,
         }
-        parts.append(("\n" if o == 0 else ",\n") + dump_json(order))
-    parts.append("\n]\n")
-    write_gz_text(path, parts)
-    return n
+        out.append(("\n" if written == 0 else ",\n") + dump_json(order))
+        written += 1
+    out.append("\n]\n")
+    write_gz_text(path, out)
+    return written
+
+
+def _toast_wall(sec: np.ndarray, tz: str) -> list[str]:
+    """UTC epoch seconds -> Toast's export wall-clock text, ``MM/DD/YYYY HH:MM:SS`` (local)."""
+    return [f"{s[5:7]}/{s[8:10]}/{s[0:4]} {s[11:19]}" for s in iso_seconds(to_local(sec, tz))]
+
+
+def _toast_check_time(wall: str) -> tuple[str, str]:
+    """``MM/DD/YYYY HH:MM:SS`` -> CheckDetails' ``MM/DD/YY`` and ``hh:mm AM``."""
+    hour = int(wall[11:13])
+    return (
+        f"{wall[0:6]}{wall[8:10]}",
+        f"{(hour + 11) % 12 + 1:02d}:{wall[14:16]} {'AM' if hour < 12 else 'PM'}",
+    )
+
+
+def _hms(seconds: int) -> str:
+    """A duration as ``HH:MM:SS`` (OrderDetails' ``Duration (Opened to Paid)``)."""
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _toast_payment_row(r: Restaurant, p: dict[str, Any], *, refund: bool) -> list[Any]:
+    """One PaymentDetails row; the refund columns are filled when ``refund``."""
+    d2 = fmt_decimal
+    money = d2(p["amount"])
+    cash = p["cash"]
+    return [
+        r.name, p["id"], p["order"], p["display"], p["paid"], p["opened"], p["check"],
+        p["check_no"], "", p["server"], p["table"], "Main Dining", "Dinner", p["dine"], "",
+        money, "0.00", "0.00", money, "" if cash else money, "0.00",
+        money if cash else "0.00", p["status"] if refund else "NONE",
+        p["refund_at"] if refund else "", d2(p["refunded"] + p["refund_tax"]) if refund else "",
+        "0.00" if refund else "", "", "", "", "CAPTURED", "Cash" if cash else "Credit",
+        "Main Drawer" if cash else "", "" if cash else "VISA", "", "", "", "" if cash else "4242",
+        "", "",
+    ]  # fmt: skip
+
+
+def _toast_export(c: Canon, root: Path, seed: int, since: int) -> int:
+    """Toast data export folders (``<root>/<yyyymmdd>/ItemSelectionDetails.csv``,
+    ``OrderDetails.csv``, ``CheckDetails.csv``, ``PaymentDetails.csv``) for the business days from
+    ``since``, as Toast's "Data export field reference" lists their columns. Returns the number of
+    CSV data rows written."""
+    rng = _rng(seed, 101, c.r.number)
+    r = c.r
+    base = 1_300_000_000_000_000_000 + r.number * 10**15
+    sent_lag = rng.integers(30, 300, c.n_orders)
+    server = rng.integers(0, len(TOAST_SERVERS), c.n_orders)
+    table = rng.integers(1, 31, c.n_orders)
+    wall_open = _toast_wall(c.o_utc, r.timezone)
+    wall_sent = _toast_wall(c.o_utc + sent_lag, r.timezone)
+    wall_paid = _toast_wall(c.o_close, r.timezone)
+    wall_closed = _toast_wall(c.o_close + 60, r.timezone)
+    d2 = lambda m: fmt_decimal(int(m))  # noqa: E731
+    line_id = lambda o, i: str(base + 1000 * o + 10 + int(c.l_no[i]))  # noqa: E731
+    days: dict[int, dict[str, list[list[Any]]]] = {}
+
+    def day(b: int) -> dict[str, list[list[Any]]]:
+        return days.setdefault(int(b), {name: [] for name, _ in TOAST_EXPORT_FILES})
+
+    parts = _toast_parts(c)
+    display = 0
+    last_day = -1
+    for o in np.flatnonzero(c.o_bd >= since).tolist():
+        flav = int(c.o_flavour[o]) if c.o_void[o] else -1
+        if flav == 1:
+            continue  # a deleted order (its checks moved elsewhere) is not in the export
+        bd = int(c.o_bd[o])
+        display = display + 1 if bd == last_day else 1
+        last_day = bd
+        rows = day(bd)
+        order_id = str(base + 1000 * o)
+        dine = "Dine In" if c.o_dine_in[o] else "Take Out"
+        srv = TOAST_SERVERS[int(server[o])]
+        voided = bool(c.o_void[o])
+        amount = discount = tax_total = 0
+        check_numbers = []
+        for part in parts[o]["checks"]:
+            k = part["k"]
+            check_id = str(base + 1000 * o + 1 + k)
+            check_no = 2 * display + k - 1
+            check_numbers.append(str(check_no))
+            names = []
+            for i, kids in part["tops"]:
+                price = int(c.l_net[i]) + sum(int(c.l_net[j]) for j in kids)
+                gross = int(c.l_gross[i]) + sum(int(c.l_gross[j]) for j in kids)
+                void = voided or c.l_kind[i] == VOID
+                names.append(c.name(i))
+                rows["ItemSelectionDetails.csv"].append(
+                    [r.name, order_id, display, wall_sent[o], wall_open[o], check_id, srv,
+                     int(table[o]), "Main Dining", "Dinner", dine, line_id(o, i),
+                     "", "", "", "", c.name(i), "", c.category(i), "Harbor Grill Menu", "",
+                     d2(gross), d2(gross - price), d2(price), f"{float(c.l_qty[i]):.1f}",
+                     f"{tax_of(price, r.tax_bp) / 100:.8f}", "true" if void else "false", "false",
+                     "false", "Tax Not Included", "No Effect", ""]
+                )  # fmt: skip
+            net = 0 if voided else part["net"]
+            disc = (
+                0
+                if voided
+                else sum(int(c.l_disc[i]) for i, _ in part["tops"] if c.l_kind[i] != VOID)
+            )
+            tax = tax_of(net, r.tax_bp)
+            amount, discount, tax_total = amount + net, discount + disc, tax_total + tax
+            date_s, time_s = _toast_check_time(wall_open[o])
+            rows["CheckDetails.csv"].append(
+                ["", "", "", "", "", date_s, time_s, ", ".join(names), srv, d2(tax),
+                 "" if voided else ("Cash" if c.o_tender[o] else "Credit"), check_id, check_no,
+                 d2(net + tax), "", int(c.o_guests[o]), d2(disc), "Promo" if disc else "", ""]
+            )  # fmt: skip
+            if voided:
+                continue
+            refunded = sum(a for _, a in part["refunds"].values())
+            ts = max((t for t, _ in part["refunds"].values()), default=0)
+            refund_bd = business_day(np.array([ts]), r.timezone, r.cutoff_hour)[0]
+            pay = {
+                "id": str(base + 1000 * o + 3 + k),
+                "order": order_id,
+                "display": display,
+                "paid": wall_paid[o],
+                "opened": wall_open[o],
+                "check": check_id,
+                "check_no": check_no,
+                "server": srv,
+                "table": int(table[o]),
+                "dine": dine,
+                "amount": net + tax,
+                "cash": bool(c.o_tender[o]),
+                "refunded": refunded,
+                "refund_tax": tax_of(refunded, r.tax_bp),
+                "refund_at": _toast_wall(np.array([ts]), r.timezone)[0] if refunded else "",
+                "status": "FULL" if len(part["refunds"]) == part["n_sale"] else "PARTIAL",
+            }
+            same_day = bool(refunded) and int(refund_bd) == bd
+            rows["PaymentDetails.csv"].append(_toast_payment_row(r, pay, refund=same_day))
+            if refunded and not same_day:  # the refund shows in its own day's export
+                day(int(refund_bd))["PaymentDetails.csv"].append(
+                    _toast_payment_row(r, pay, refund=True)
+                )
+        rows["OrderDetails.csv"].append(
+            [r.name, order_id, display, ", ".join(check_numbers), wall_open[o],
+             int(c.o_guests[o]), "", srv, int(table[o]), "Dining Room", "Main Dining", "Dinner",
+             dine, d2(discount), d2(amount), d2(tax_total), "0.00", "0.00",
+             d2(amount + tax_total), "true" if voided else "false",
+             "" if voided else wall_paid[o], "" if voided else wall_closed[o],
+             "" if voided else _hms(int(c.o_close[o] - c.o_utc[o])),
+             "In Store"]
+        )  # fmt: skip
+    written = 0
+    for b in sorted(days):
+        folder = root / _date(b).strftime("%Y%m%d")
+        for name, header in TOAST_EXPORT_FILES:
+            written += write_csv(folder / name, header, days[b][name], gz=False)
+    return written
 
 
 def _square_ids(rng: np.random.Generator, n: int) -> list[str]:
@@ -3202,7 +3529,9 @@ def _restaurant_row(r: Restaurant) -> tuple[Any, ...]:
 def vendor_files(r: Restaurant) -> list[str]:
     """Relative paths of the files holding a restaurant's sales."""
     return {
-        "toast": [f"toast/ordersBulk_{r.slug}.json.gz"],
+        # ordersBulk JSON named after the restaurant GUID (the response does not name it), and
+        # the data export's daily folders under a folder named after it too
+        "toast": [f"toast/{r.pos_location_id}.json.gz", f"toast/export/{r.pos_location_id}"],
         "square": [
             f"square/orders-{r.slug}.json.gz"
             if r.square_export == "orders"
@@ -3263,7 +3592,9 @@ def generate(
         truths.append(ground_truth(c))
         files = vendor_files(r)
         if r.pos_provider == "toast":
-            stats[files[0]] = _toast(c, out_dir / files[0], seed)
+            since = toast_export_start(cal.first, cal.last)
+            stats[files[0]] = _toast(c, out_dir / files[0], seed, since)
+            stats[files[1]] = _toast_export(c, out_dir / files[1], seed, since)
         elif r.pos_provider == "square" and r.square_export == "orders":
             stats[files[0]] = _square_orders(c, out_dir / files[0], seed)
         elif r.pos_provider == "square":
@@ -3611,7 +3942,9 @@ def _write_readme(
         files.extend(vendor_files(r))
     lines = []
     for f in files:
-        size = (out / f).stat().st_size
+        where = out / f
+        inside = sorted(p for p in where.rglob("*") if p.is_file()) if where.is_dir() else [where]
+        size = sum(p.stat().st_size for p in inside)
         rows = stats.get(f)
         lines.append(f"| `{f}` | {size:,} | {'' if rows is None else f'{rows:,}'} |")
     rest = "\n".join(
@@ -3697,7 +4030,13 @@ count).
   Fête de la Musique, Chicago Marathon, TIFF, Sumidagawa fireworks, Vivid Sydney, Berliner
   Oktoberfest) and global `holiday` rows with a blank `restaurant_id` (Valentine's Day, New Year's
   Eve). Public holidays are not listed: Flux gets them from `holidays` by country and subdivision.
-- `toast/ordersBulk_harbor_grill.json.gz` (r01): one JSON array of Toast orders, one per line.
+- `toast/<GUID>.json.gz` (r01): Toast's `ordersBulk` response (Orders API 2.6.5), one JSON array
+  of orders, one per line, for every business day but the last four weeks. Named after the
+  restaurant GUID (r01's `pos_location_id`) because the response does not name its restaurant.
+- `toast/export/<GUID>/<yyyymmdd>/` (r01): Toast's data export for each of the last four weeks'
+  business days (the last third of a shorter slice): `ItemSelectionDetails.csv`,
+  `OrderDetails.csv`, `CheckDetails.csv`, `PaymentDetails.csv`, laid out like the nightly SFTP
+  export (one folder per location, one per business day). No business day is in both sources.
 - `square/items-mission_taqueria.csv.gz` (r02): Square Dashboard's Items export (format `square`),
   the 35 columns of a real 2026 export.
 - `square/orders-brauhaus_mitte.json.gz` (r08): Orders API `SearchOrders` responses (format
@@ -3759,16 +4098,24 @@ Where `docs/formats.md` leaves room, the files do this:
   Refunds are dated at the refund, never on a closed day, and are whole lines (modifiers
   included). Modifiers carry the parent's quantity and their total price (unit price x quantity).
   Discounts apply to items, never to modifiers; a comped item keeps only free modifiers.
-- **Toast.** `price` and `preDiscountPrice` are the selection's totals for its `quantity` (as in
-  Toast's API), dollars with exactly two decimals (`12.50`); `quantity` is a float (`1.0`).
-  Modifiers are selections in `modifiers[]` with their own `guid` and price and an `itemGroup`
-  named after the modifier group. GUIDs are time-based (version 1) UUIDs, which keeps the file
-  small. A voided order has `voided: true` on the order, its checks and selections; a deleted
-  order has only `deleted: true`; some voided orders show only a voided check (selections not
-  flagged). One payment per check (about 6 % of orders split into two checks); a refund is that
-  payment's `refund` (amount = refunded lines' net before tax; `refundStatus` FULL when every
-  sale selection of the check was refunded). Dates are UTC, `2025-01-14T23:05:12.000+0000`;
-  `businessDate` follows Flux's rule.
+- **Toast.** ordersBulk: `price` is the selection's net for its `quantity` with its modifiers'
+  prices included, `preDiscountPrice` the same before discounts (as the Orders API defines
+  them); dollars with exactly two decimals (`12.50`); `quantity` is a float (`1.0`). Promotions
+  are check-level `appliedDiscounts` (already inside the selections' `price`); comps are a
+  selection's "Manager Comp" discount (`price` 0). Modifiers are selections in `modifiers[]` with
+  their own `guid`, price and `optionGroup`. `item`, `itemGroup` and `diningOption` are
+  references (`guid`, `entityType`) without names. GUIDs are time-based (version 1) UUIDs,
+  which keeps the file small. A voided order has `voided: true` on the order, its checks and
+  selections; a deleted order has `deleted: true` on the order and its checks; some voided orders
+  show only a voided check (selections not flagged). One payment per check (about 6 % of orders
+  split into two checks); a refund is that payment's `refund` (amount with tax) and each
+  refunded selection's `refundDetails` (pre-tax), joined by one `refundTransaction`. Dates are
+  UTC, `2025-01-14T23:05:12.000+0000`; `businessDate` follows Flux's rule. Data export: local
+  times `MM/DD/YYYY HH:MM:SS` (CheckDetails `MM/DD/YY` and `hh:mm AM`), numeric ids, `Location`
+  "Harbor Grill"; `Net Price` and OrderDetails' `Amount` include modifiers; a voided order is
+  `Voided` true with its items `Void?` true; deleted orders are not exported; `Table Size` is the
+  party size on each of an order's checks; a refund shows on its payment in the refund day's
+  folder (and its own day's, when the same).
 - **Square Items export (r02).** The 35 columns of a real July 2026 export
   (`zoetankersley/sunrise_social_club`, `data/raw/items-*.csv`); rows newest first, as the dashboard
   exports them (order only matters for line numbers, which count a transaction's sale rows in file

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from models import columns as c
 from pipelines.errors import ConfigError, ImportFileError
-from pipelines.io.adapters import detect, generic, metadata, revel, series, square
+from pipelines.io.adapters import detect, generic, metadata, revel, series, square, toast_export
 from pipelines.io.adapters.base import (
     EVENT_COLUMNS,
     LINE_COLUMNS,
@@ -45,6 +45,7 @@ DIRECTORY = Directory(
         RestaurantInfo("r08", "Europe/Berlin", 4, "EUR", "square", "Brauhaus Mitte"),
         RestaurantInfo("r05", "America/Toronto", 4, "CAD", "revel", "12"),
         RestaurantInfo("r06", "Asia/Tokyo", 5, "JPY", "csv", "sakura"),
+        RestaurantInfo("r01", NY, 4, "USD", "toast", "Harbor Grill"),
     ]
 )
 CTX = ParseContext(directory=DIRECTORY)
@@ -762,17 +763,32 @@ def test_detection_tells_the_csv_formats_apart(tmp_path: Path) -> None:
         path = write(tmp_path, f"{expected}.csv", csv_text([header]))
         found = detect(path)
         assert found is not None and found.name == expected
+    # Toast's data export files (each named data.csv: told apart by their header alone)
+    for header in TOAST_EXPORT_HEADERS.values():
+        found = detect(write(tmp_path, "data.csv", csv_text([list(header)])))
+        assert found is toast_export.ADAPTER
+    for header in headers.values():  # and no other format's file is taken for one
+        assert not toast_export.ADAPTER.sniff(tmp_path / "x.csv", csv_text([header]))
     assert detect(write(tmp_path, "items.csv", csv_text([REVEL_ITEM_HEADER]))) is revel.ADAPTER
     assert detect(write(tmp_path, "other.csv", "a,b,c\n1,2,3\n")) is None
 
 
 # ------------------------------------------------------------------ no other exceptions
 
+# Toast's data export files (the real ones are tested in tests/test_vendor_toast.py)
+TOAST_EXPORT_HEADERS: dict[str, tuple[str, ...]] = {
+    "items": toast_export.Items.HEADER,
+    "orders": toast_export.Orders.HEADER,
+    "checks": toast_export.Checks.HEADER,
+    "payments": toast_export.Payments.HEADER,
+}
+
 VALUES = st.sampled_from(
     ["", " ", "1", "-1", "2.5", "0", "x", "$1,234.50", "-$2.00", "($2.00)", "€12", "abc",
      "2025-03-09", "2025-03-09 02:30:00", "2025-03-09T02:30:00+05:00", "02:30:00", "25:61",
      "2025-02-30", "9999-12-31", "0001-01-01 00:00:00", "Payment", "Refund", "true", "maybe",
      "Main St", "12", "r05", "r06", "sakura", "sold", "void", "comp", "refund", "1e309", "nan",
+     "03/11/2025 12:10:05", "3/9/25 2:30 AM", "12:10 PM", "03/11/25", "Harbor Grill", "false",
      "inf", "NaN", "\u00e9", "1" * 30, '"', "a,b", "Z", "T1",
      # Square: older dates, 12-hour times, the Details link, Category and Itemization Type values
      "11/15/2017", "13/45/2017", "9:05 PM", "12:00 AM", "13:00 PM", "None", "Gift Card",
@@ -826,13 +842,20 @@ FUZZ_CASES: dict[str, tuple[Adapter, list[str], ColumnMapping | None]] = {
     "series": (series.ADAPTER, ["restaurant_id", "date", "target", "value"], None),
     "restaurants": (metadata.RESTAURANTS, RESTAURANTS_CSV.splitlines()[0].split(","), None),
     "events": (metadata.EVENTS, EVENTS_CSV.splitlines()[0].split(","), None),
+    **{
+        f"toast_export_{kind}": (toast_export.ADAPTER, list(header), None)
+        for kind, header in TOAST_EXPORT_HEADERS.items()
+    },
 }
 
 
 @pytest.mark.parametrize("case", sorted(FUZZ_CASES))
 def test_arbitrary_text_raises_only_import_errors(tmp_path: Path, case: str) -> None:
     adapter, header, mapping = FUZZ_CASES[case]
-    ctx = ParseContext(DIRECTORY, mapping=mapping)
+    # Toast's export files name their location only by name: the file's restaurant is r01
+    ctx = ParseContext(
+        DIRECTORY, mapping=mapping, restaurant="r01" if case.startswith("toast") else None
+    )
 
     @given(content=fuzz_text(header))
     @example(content=",".join(header) + "\n" + "," * (len(header) - 1) + "\n")  # all blank

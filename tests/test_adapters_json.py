@@ -8,6 +8,7 @@ adapter raise anything but ImportFileError.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -55,6 +56,12 @@ ADAPTERS: dict[str, Adapter] = {
 }
 SOURCES = {"square_orders": "square", "revel_api": "revel"}
 """The ``source`` of a format whose name is not its vendor's."""
+
+
+def ctx_for(name: str) -> ParseContext:
+    """The context a vendor's files need: Toast's ordersBulk files do not name their restaurant,
+    so they get ``--restaurant r01``."""
+    return ParseContext(DIRECTORY, restaurant="r01") if name == "toast" else CTX
 
 
 def write(tmp_path: Path, name: str, document: Any) -> Path:
@@ -119,17 +126,27 @@ def kinds(parsed: ParsedFile) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------ Toast
+# The Orders API 2.6.5 shape (``thedoughmonster/doughmonster-worker``
+# ``src/schemas/toast-orders-api.yaml``, definitions ``Order``, ``Check``, ``Selection``,
+# ``Payment``, ``Refund``): no ``restaurantGuid`` (the restaurant is the request header
+# ``Toast-Restaurant-External-ID``: here the file's folder, named after r01's GUID), ``itemGroup``
+# a bare reference, a selection's ``price`` already holding its modifiers' prices. The full
+# fixtures with per-day figures are in ``tests/test_vendor_toast.py``.
+
+TOAST_GUID = "tst-guid-1"
 
 
 def toast_selection(guid: str, name: str, price: Any, **extra: Any) -> dict[str, Any]:
     return {
         "guid": guid,
+        "entityType": "MenuItemSelection",
         "displayName": name,
-        "itemGroup": {"guid": "g", "name": "Mains"},
+        "itemGroup": {"guid": "g", "entityType": "MenuGroup"},
         "quantity": 1,
         "price": price,
         "preDiscountPrice": price,
         "voided": False,
+        "deferred": False,
         "modifiers": [],
         "appliedDiscounts": [],
         **extra,
@@ -139,12 +156,14 @@ def toast_selection(guid: str, name: str, price: Any, **extra: Any) -> dict[str,
 def toast_order(guid: str, opened: str, selections: list[Any], **extra: Any) -> dict[str, Any]:
     return {
         "guid": guid,
-        "restaurantGuid": "tst-guid-1",
+        "entityType": "Order",
         "businessDate": 20250101,
         "openedDate": opened,
         "voided": False,
         "deleted": False,
-        "checks": [{"guid": f"{guid}-c", "voided": False, "selections": selections}],
+        "checks": [
+            {"guid": f"{guid}-c", "voided": False, "deleted": False, "selections": selections}
+        ],
         **extra,
     }
 
@@ -154,10 +173,11 @@ TOAST_ORDERS: list[Any] = [
         "T1",
         "2025-01-14T23:05:12.000+0000",
         [
+            # 12.50 burger + 1.25 cheese = 13.75: the parent's price holds the modifier's
             toast_selection(
                 "S1",
                 "Burger",
-                12.5,
+                13.75,
                 modifiers=[toast_selection("S1M", "Cheese", 1.25, itemGroup=None)],
             ),
             toast_selection("S2", "Soda", 0.0, quantity=2, preDiscountPrice=3.0),
@@ -173,9 +193,10 @@ TOAST_ORDERS: list[Any] = [
     toast_order(
         "T7",
         "2025-01-14T20:00:00.000+0000",
-        [toast_selection("S9", "Steak", 30.0, modifiers=[toast_selection("S9M", "Sauce", 1.0)])],
+        [toast_selection("S9", "Steak", 31.0, modifiers=[toast_selection("S9M", "Sauce", 1.0)])],
         voided=True,
     ),
+    # written by an older tool: a restaurantGuid of its own, unknown here
     {**toast_order("T8", "2025-01-14T20:00:00.000+0000", []), "restaurantGuid": "elsewhere"},
     toast_order(
         "T9",
@@ -195,9 +216,16 @@ TOAST_ORDERS[0]["checks"][0]["payments"] = [
 ]
 
 
+def toast_file(folder: Path, name: str, document: Any) -> Path:
+    """A Toast file in a folder named after r01's restaurant GUID (its pos_location_id)."""
+    where = folder / TOAST_GUID
+    where.mkdir(exist_ok=True)
+    return write(where, name, document)
+
+
 @pytest.fixture(scope="module")
 def toast_parsed(tmp_path_factory: pytest.TempPathFactory) -> ParsedFile:
-    path = write(tmp_path_factory.mktemp("toast"), "orders.json", TOAST_ORDERS)
+    path = toast_file(tmp_path_factory.mktemp("toast"), "orders.json", TOAST_ORDERS)
     return toast.ADAPTER.parse(path, CTX)
 
 
@@ -210,22 +238,18 @@ def test_toast_frames(toast_parsed: ParsedFile) -> None:
 
 def test_toast_sale_modifier_comp_void_refund(toast_parsed: ParsedFile) -> None:
     burger = line(toast_parsed, "S1")
-    assert (burger[c.KIND], burger[c.NET_AMOUNT_MINOR], burger[c.QUANTITY]) == ("sale", 1250, 1.0)
-    assert (burger[c.ITEM], burger[c.CATEGORY], burger[c.PARENT_LINE_ID]) == (
-        "Burger",
-        "Mains",
-        None,
-    )
+    assert (burger[c.KIND], burger[c.NET_AMOUNT_MINOR], burger[c.QUANTITY]) == ("sale", 1375, 1.0)
+    # itemGroup is a reference without a name: no category
+    assert (burger[c.ITEM], burger[c.CATEGORY], burger[c.PARENT_LINE_ID]) == ("Burger", None, None)
     assert burger[c.ORDER_ID] == "T1"
     assert burger[c.TS_UTC] == pd.Timestamp("2025-01-14T23:05:12Z")
     assert burger[c.BUSINESS_DATE] == day("2025-01-14")
-    cheese = line(toast_parsed, "S1M")
+    cheese = line(toast_parsed, "S1M")  # its 1.25 is inside the burger's 13.75
     assert (cheese[c.KIND], cheese[c.NET_AMOUNT_MINOR], cheese[c.PARENT_LINE_ID]) == (
         "sale",
-        125,
+        0,
         "S1",
     )
-    assert cheese[c.CATEGORY] is None
     soda = line(toast_parsed, "S2")
     assert (soda[c.KIND], soda[c.NET_AMOUNT_MINOR], soda[c.QUANTITY]) == ("comp", 0, 2.0)
     assert (line(toast_parsed, "S3")[c.KIND], line(toast_parsed, "S3")[c.NET_AMOUNT_MINOR]) == (
@@ -273,6 +297,14 @@ def test_toast_rejects(toast_parsed: ParsedFile) -> None:
     # a rejected order leaves nothing behind, not even its good lines
     assert not {"T8", "T9", "T10", "T11"} & set(toast_parsed.orders[c.ORDER_ID])
     assert "S10" not in set(toast_parsed.lines[c.LINE_ID])
+
+
+def test_toast_needs_its_restaurant(tmp_path: Path) -> None:
+    path = write(tmp_path, "orders.json", TOAST_ORDERS[:2])
+    with pytest.raises(ImportFileError, match="Toast-Restaurant-External-ID"):
+        toast.ADAPTER.parse(path, CTX)
+    parsed = toast.ADAPTER.parse(path, ParseContext(DIRECTORY, restaurant="r01"))
+    assert set(parsed.orders[c.RESTAURANT_ID]) == {"r01"}
 
 
 def test_toast_sniff(tmp_path: Path) -> None:
@@ -758,7 +790,7 @@ def test_truncated_json_names_the_row(tmp_path: Path, name: str) -> None:
     path = tmp_path / f"{name}.json"
     path.write_text(text[: len(text) * 2 // 3], encoding="utf-8")
     with pytest.raises(ImportFileError) as info:
-        ADAPTERS[name].parse(path, CTX)
+        ADAPTERS[name].parse(path, ctx_for(name))
     assert info.value.row is not None and info.value.row > 1
     assert str(path) in str(info.value)
 
@@ -770,9 +802,10 @@ def test_latin1_bytes_are_an_import_error(tmp_path: Path, name: str) -> None:
     path = tmp_path / f"{name}.json"
     path.write_bytes(text.encode("latin-1"))
     with pytest.raises(ImportFileError, match="not valid UTF-8") as info:
-        ADAPTERS[name].parse(path, CTX)
+        ADAPTERS[name].parse(path, ctx_for(name))
     assert info.value.row is not None
-    parsed = ADAPTERS[name].parse(path, ParseContext(DIRECTORY, encoding="latin-1"))
+    latin1 = dataclasses.replace(ctx_for(name), encoding="latin-1")
+    parsed = ADAPTERS[name].parse(path, latin1)
     assert not parsed.lines.empty
 
 
@@ -783,7 +816,7 @@ def test_gzip_and_bom(tmp_path: Path, name: str) -> None:
     data = ("\ufeff" + json.dumps(VALID[name])).encode("utf-8")
     path = tmp_path / f"{name}.json.gz"
     path.write_bytes(gzip.compress(data))
-    parsed = ADAPTERS[name].parse(path, CTX)
+    parsed = ADAPTERS[name].parse(path, ctx_for(name))
     assert not parsed.lines.empty and parsed.rejects.empty
 
 
@@ -796,7 +829,7 @@ def test_empty_inputs(tmp_path: Path, name: str) -> None:
         "square_orders": {"orders": []},
     }
     document = empty.get(name, {"href": CLOVER_HREF, "elements": []})
-    parsed = ADAPTERS[name].parse(write(tmp_path, "e.json", document), CTX)
+    parsed = ADAPTERS[name].parse(write(tmp_path, "e.json", document), ctx_for(name))
     check_frames(parsed, SOURCES.get(name, name))
     assert parsed.rows_read == 0 and parsed.lines.empty and parsed.rejects.empty
     path = tmp_path / "blank.json"
@@ -812,6 +845,8 @@ VOCABULARY = [
     "guid", "restaurantGuid", "openedDate", "voided", "deleted", "numberOfGuests", "checks",
     "selections", "payments", "displayName", "itemGroup", "name", "quantity", "price",
     "preDiscountPrice", "modifiers", "refundStatus", "refund", "refundAmount", "refundDate",
+    "refundDetails", "refundTransaction", "deferred", "selectionType", "modifiedDate",
+    "entityType",
     # Lightspeed
     "businessLocationId", "sales", "receiptId", "accountFiscId", "accountReference",
     "timeofOpening", "timeOfOpening", "timeClosed", "cancelled", "type", "nbCovers", "salesLines",
@@ -884,7 +919,7 @@ PROPERTY_SETTINGS = settings(
 def parse_quietly(adapter: Adapter, path: Path) -> None:
     """Parses; only ImportFileError may escape. Checks the frames when it succeeds."""
     try:
-        parsed = adapter.parse(path, CTX)
+        parsed = adapter.parse(path, ctx_for(adapter.name))
     except ImportFileError:
         return
     check_frames(parsed, SOURCES.get(adapter.name, adapter.name))
@@ -1003,7 +1038,7 @@ def big_document(name: str, lines: int) -> Any:
 def test_100k_lines_parse_in_seconds(tmp_path: Path, name: str) -> None:
     path = write(tmp_path, "big.json", big_document(name, 100_000))
     start = time.process_time()  # CPU time: less sensitive to a busy machine
-    parsed = ADAPTERS[name].parse(path, CTX)
+    parsed = ADAPTERS[name].parse(path, ctx_for(name))
     elapsed = time.process_time() - start
     assert len(parsed.lines) == 100_000 and parsed.rejects.empty
     assert elapsed < 6, f"{name}: {elapsed:.1f}s"

@@ -83,30 +83,43 @@ class Reader:
         self.lines.append((oid, top, ts, net, qty, kind))
 
 
-def read_toast(path: Path) -> Reader:
+def read_toast(json_path: Path, export_dir: Path, tz: str) -> Reader:
+    """Toast: ordersBulk JSON (Orders API 2.6.5) plus the data export's daily folders.
+
+    JSON: a selection's ``price`` is its net price with its modifiers' prices included (so the
+    modifiers add nothing); voided/deleted orders and checks and voided selections are voids;
+    ``price`` 0 with ``preDiscountPrice`` above 0 is a comp; deferred selections are not demand.
+    Export (Toast's "Data export field reference"): ItemSelectionDetails rows are the lines
+    (``Net Price``, ``Void?``, ``Deferred``, ``Qty``, dated at ``Order Date``, local wall time
+    ``MM/DD/YYYY HH:MM:SS``); OrderDetails gives each order's ``Opened`` and ``# of Guests``.
+    """
     rd = Reader()
-    for o in json.loads(_text(path)):
+    zone = ZoneInfo(tz)
+    for o in json.loads(_text(json_path)):
         opened = datetime.strptime(o["openedDate"], "%Y-%m-%dT%H:%M:%S.%f%z")
         rd.orders[o["guid"]] = (opened, o.get("numberOfGuests"))
         for chk in o["checks"]:
-            cvoid = o["voided"] or o["deleted"] or chk["voided"]
-
-            def sel(
-                s: dict, top: bool, pvoid: bool, oid: str = o["guid"], opened: datetime = opened
-            ) -> None:
-                void = pvoid or s["voided"]
+            cvoid = o["voided"] or o["deleted"] or chk["voided"] or chk["deleted"]
+            for s in chk["selections"]:
+                if s["deferred"]:
+                    continue
                 price = _minor(s["price"])
                 kind = (
                     "void"
-                    if void
+                    if cvoid or s["voided"]
                     else ("comp" if _minor(s["preDiscountPrice"]) > 0 and price == 0 else "sale")
                 )
-                rd.line(oid, top, opened, price, float(s["quantity"]), kind)
-                for m in s["modifiers"]:
-                    sel(m, False, void)
-
-            for s in chk["selections"]:
-                sel(s, True, cvoid)
+                rd.line(o["guid"], True, opened, price, float(s["quantity"]), kind)
+    wall = lambda t: datetime.strptime(t, "%m/%d/%Y %H:%M:%S").replace(tzinfo=zone)  # noqa: E731
+    for folder in sorted(p for p in export_dir.iterdir() if p.is_dir()):
+        for row in csv.DictReader(io.StringIO(_text(folder / "OrderDetails.csv"))):
+            rd.orders[row["Order Id"]] = (wall(row["Opened"]), int(row["# of Guests"]))
+        for row in csv.DictReader(io.StringIO(_text(folder / "ItemSelectionDetails.csv"))):
+            if row["Deferred"] == "true":
+                continue
+            net, gross = _minor(row["Net Price"]), _minor(row["Gross Price"])
+            kind = "void" if row["Void?"] == "true" else "comp" if net == 0 < gross else "sale"
+            rd.line(row["Order Id"], True, wall(row["Order Date"]), net, float(row["Qty"]), kind)
     return rd
 
 
@@ -317,7 +330,7 @@ def reread(out: Path, rid: str) -> dict[str, tuple]:
     r = gen.BY_ID[rid]
     files = [out / f for f in gen.vendor_files(r)]
     rd = {
-        "toast": lambda: read_toast(files[0]),
+        "toast": lambda: read_toast(files[0], files[1], r.timezone),
         "square": lambda: (
             read_square_orders(files[0])
             if files[0].name.endswith(".json.gz")

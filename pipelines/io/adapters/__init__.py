@@ -20,6 +20,7 @@ _REGISTRY: dict[str, str] = {
     "restaurants": "pipelines.io.adapters.metadata:RESTAURANTS",
     "events": "pipelines.io.adapters.metadata:EVENTS",
     "toast": "pipelines.io.adapters.toast:ADAPTER",
+    "toast_export": "pipelines.io.adapters.toast_export:ADAPTER",
     "square": "pipelines.io.adapters.square:ADAPTER",
     "square_orders": "pipelines.io.adapters.square_orders:ADAPTER",
     "lightspeed": "pipelines.io.adapters.lightspeed:ADAPTER",
