@@ -31,8 +31,10 @@ from sqlalchemy.engine import Connection
 from models import columns as c
 from pipelines.errors import ImportFileError, UsageError
 from pipelines.io import adapters, files, imports, rollups
+from pipelines.io.adapters import limits
 from pipelines.io.adapters.base import Adapter, ColumnMapping, Directory, ParseContext, ParsedFile
-from pipelines.io.db import Database
+from pipelines.io.adapters.limits import ImportLimits
+from pipelines.io.db import Database, DbCapabilities
 from pipelines.settings import Settings
 from pipelines.version import flux_version
 
@@ -57,6 +59,10 @@ class IngestRequest:
             lands no demand.
         dry_run: Parse, validate and load inside a transaction that is rolled back; report per
             business day what the import would leave. Nothing is written.
+        replace: Make the one restaurant of ``restaurants`` equal the files over their business
+            days (or ``replace_range``): its orders there that no file holds are removed (a
+            corrected export). Implies ``force``.
+        replace_range: The business days to replace (first, last), instead of the files' span.
     """
 
     paths: tuple[Path, ...]
@@ -69,6 +75,19 @@ class IngestRequest:
     rejects_dir: Path | None = None
     allow_rejects: bool = False
     dry_run: bool = False
+    replace: bool = False
+    replace_range: tuple[dt.date, dt.date] | None = None
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """What a replacing import removed from one restaurant (a dry run: would remove)."""
+
+    restaurant_id: str
+    first_day: dt.date
+    last_day: dt.date
+    orders_removed: int
+    lines_removed: int
 
 
 @dataclass(frozen=True)
@@ -136,6 +155,7 @@ class IngestResult:
     dry_run: bool = False
     days: tuple[DayFigures, ...] = ()
     problems: tuple[str, ...] = ()
+    replaced: Replaced | None = None
     rows_read: int = field(init=False)
     rows_loaded: int = field(init=False)
     rows_rejected: int = field(init=False)
@@ -450,6 +470,7 @@ def _load_all(
     written: list[Path] = []
     days: tuple[DayFigures, ...] = ()
     problems: tuple[str, ...] = ()
+    replaced: Replaced | None = None
     try:
         with db.begin() as conn:
             caps = db.capabilities(conn)
@@ -464,6 +485,8 @@ def _load_all(
             before = rollups.read_daily(conn, ranges) if request.dry_run else None
             if progress:
                 progress("refreshing demand rollups", len(to_load), len(to_load))
+            if request.replace:
+                replaced = _replace(conn, caps, to_load, request, ranges)
             rollups.refresh(conn, caps, ranges)
             problems = _check_landed(conn, to_load, results, request)
             if request.dry_run:
@@ -472,7 +495,13 @@ def _load_all(
             for item, result in zip(to_load, results, strict=True):
                 if result.rejects_path:
                     path = Path(result.rejects_path)
-                    files.write_rejects(path, item.parsed.rejects)
+                    try:
+                        files.write_rejects(path, item.parsed.rejects)
+                    except OSError as exc:
+                        raise UsageError(
+                            f"cannot write the rejects file {path}: {exc.strerror or exc}; "
+                            "nothing was imported (point --rejects at a writable folder)"
+                        ) from exc
                     written.append(path)
             for i, (item, result) in enumerate(zip(to_load, results, strict=True)):
                 imports.record_batch(conn, _batch_record(batch, i, item, result))
@@ -482,7 +511,7 @@ def _load_all(
         for path in written:  # the batch that points at them was not committed
             path.unlink(missing_ok=True)
         raise
-    return _Loaded(results, ranges, days, problems)
+    return _Loaded(results, ranges, days, problems, replaced)
 
 
 @dataclass(frozen=True)
@@ -491,6 +520,32 @@ class _Loaded:
     ranges: dict[str, tuple[dt.date, dt.date]]
     days: tuple[DayFigures, ...]
     problems: tuple[str, ...]
+    replaced: Replaced | None
+
+
+def _replace(
+    conn: Connection,
+    caps: DbCapabilities,
+    to_load: list[_Parsed],
+    request: IngestRequest,
+    ranges: dict[str, tuple[dt.date, dt.date]],
+) -> Replaced:
+    """Removes the restaurant's orders in the replaced span that the files do not hold, and
+    widens ``ranges`` so the rollups of that span are rebuilt."""
+    assert request.restaurants is not None and len(request.restaurants) == 1
+    (rid,) = request.restaurants
+    parsed = [item.parsed for item in to_load if item.is_sales]
+    span = request.replace_range or ranges.get(rid)
+    if span is None:
+        raise ImportFileError(
+            str(to_load[0].plan.path) if to_load else "--replace",
+            f"--replace: the files hold no order of restaurant {rid}, so they replace nothing "
+            "(give the days with --replace-range FROM..TO to empty them)",
+        )
+    removed = imports.remove_absent(conn, caps, rid, span, parsed)
+    lo, hi = ranges.get(rid, span)
+    ranges[rid] = (min(lo, span[0]), max(hi, span[1]))
+    return Replaced(rid, span[0], span[1], removed.orders, removed.lines)
 
 
 def _file_result(item: _Parsed, counts: imports.LoadCounts, batch: _Batch) -> FileResult:
@@ -663,6 +718,10 @@ def run(
         DatabaseError: the database cannot be reached.
     """
     started = time.perf_counter()
+    if request.replace or request.replace_range:
+        if not request.restaurants or len(request.restaurants) != 1:
+            raise UsageError("--replace needs exactly one --restaurant: the restaurant replaced")
+        request = replace(request, replace=True, force=True)
     batch = _Batch(
         batch_id=str(uuid.uuid4()),
         scope=",".join(sorted(request.restaurants)) if request.restaurants else "",
@@ -689,7 +748,12 @@ def run(
                 if request.restaurants and len(request.restaurants) == 1
                 else None,
             )
-            to_load, others = _parse_all(planned, request, ctx, done_hashes, progress)
+            import_limits = ImportLimits(
+                max_file_bytes=settings.limits.max_file_mb * 2**20,
+                max_text_chars=settings.limits.max_text_chars,
+            )
+            with limits.using(import_limits):
+                to_load, others = _parse_all(planned, request, ctx, done_hashes, progress)
             loaded = _load_all(db, to_load, batch, request, progress)
         finally:
             db.dispose()
@@ -705,4 +769,5 @@ def run(
         dry_run=request.dry_run,
         days=loaded.days,
         problems=loaded.problems,
+        replaced=loaded.replaced,
     )

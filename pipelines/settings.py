@@ -55,6 +55,27 @@ class RunConfig(BaseModel):
     jobs: int = Field(default=1, ge=1, le=64)
 
 
+class LimitsConfig(BaseModel):
+    """Limits on inputs and requests, the ``[limits]`` table of flux.toml (``FLUX_LIMITS__*``).
+
+    Each is refused with exit 2, naming the limit, when exceeded.
+
+    Attributes:
+        max_file_mb: The largest file ``flux import`` reads, once gunzipped (a gzip bomb stops
+            here, not in memory).
+        max_text_chars: The longest item, category, restaurant or event name an import stores.
+        max_backfill_days: The most as-of dates one ``flux predict --from/--to`` may cover.
+        max_horizon_days: The longest horizon ``flux train``/``predict``/``backtest`` accept.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_file_mb: int = Field(default=2048, ge=1, le=1_048_576)
+    max_text_chars: int = Field(default=1_000, ge=16, le=1_000_000)
+    max_backfill_days: int = Field(default=366, ge=1, le=36_600)
+    max_horizon_days: int = Field(default=366, ge=1, le=3_660)
+
+
 class Settings(BaseSettings):
     """Everything Flux can be configured with.
 
@@ -76,6 +97,7 @@ class Settings(BaseSettings):
             image, execution role, S3 staging prefix, instance type and count, region, API
             endpoint, and how long to wait.
         run: The nightly job's settings (``[run]`` in flux.toml, ``FLUX_RUN__SOURCE`` etc.).
+        limits: Limits on inputs and requests (``[limits]``, ``FLUX_LIMITS__MAX_FILE_MB`` etc.).
     """
 
     model_config = SettingsConfigDict(env_prefix="FLUX_", extra="forbid", env_nested_delimiter="__")
@@ -100,6 +122,7 @@ class Settings(BaseSettings):
     sagemaker_endpoint_url: str | None = None
     sagemaker_max_wait_seconds: int = Field(default=8 * 3600, ge=60)
     run: RunConfig = Field(default_factory=RunConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     @field_validator("database_url")
     @classmethod

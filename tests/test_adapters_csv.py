@@ -581,11 +581,11 @@ def test_mapping_from_flags() -> None:
 
 
 def test_generic_mapping_without_required_fields(tmp_path: Path) -> None:
-    path = write(tmp_path, "x.csv", "a,b\n1,2\n")
-    mapping = generic.mapping_from_flags(["order_id=a", "timestamp=b", "item=a"], None)
+    path = write(tmp_path, "x.csv", "a,b,c,d\n1,2,3,4\n")
+    mapping = generic.mapping_from_flags(["order_id=a", "timestamp=b", "item=c"], None)
     with pytest.raises(ConfigError, match="'amount'"):
         generic.ADAPTER.parse(path, ParseContext(DIRECTORY, mapping=mapping))
-    mapping = generic.mapping_from_flags(["amount=b"], mapping)
+    mapping = generic.mapping_from_flags(["amount=d"], mapping)
     with pytest.raises(ConfigError, match="restaurant"):
         generic.ADAPTER.parse(path, ParseContext(DIRECTORY, mapping=mapping))
     mapping = generic.mapping_from_flags(["restaurant=r99"], mapping)

@@ -21,7 +21,7 @@ from pipelines.io.adapters.base import (
 )
 from pipelines.io.adapters.common import currency_exponent
 from pipelines.io.db import DbCapabilities
-from pipelines.io.loader import dedupe_last, delete_moved_lines, upsert
+from pipelines.io.loader import bulk_insert, dedupe_last, delete_moved_lines, staging_table, upsert
 
 LINE_KEY = (c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID, c.LINE_ID)
 ORDER_KEY = (c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID)
@@ -251,3 +251,114 @@ def currency_scales(conn: Connection) -> dict[str, int]:
     t = schema.restaurants
     rows = conn.execute(sa.select(t.c[c.RESTAURANT_ID], t.c[c.CURRENCY])).all()
     return {r[0]: 10 ** currency_exponent(r[1] or "USD") for r in rows}
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What a replacing import removed (or, in a dry run, would remove)."""
+
+    orders: int
+    lines: int
+    dates: tuple[dt.date, ...]
+
+
+def remove_absent(
+    conn: Connection,
+    caps: DbCapabilities,
+    restaurant: str,
+    span: tuple[dt.date, dt.date],
+    parsed: list[ParsedFile],
+) -> Removed:
+    """Makes a restaurant's orders in a business-day span equal what ``parsed`` holds.
+
+    Orders of the files' sources whose business date is in ``span`` and that no file holds are
+    deleted with their lines; an order a file holds with its lines loses the stored lines the
+    file no longer has (a corrected export that dropped an item). Orders of other sources, and
+    of other restaurants, are never touched.
+
+    Args:
+        conn: A connection inside the import's transaction (after the files were loaded).
+        caps: The database's capabilities.
+        restaurant: The restaurant being replaced.
+        span: First and last business day replaced (inclusive).
+        parsed: The files of the import, scoped to the restaurant.
+    """
+    orders = [p.orders for p in parsed if not p.orders.empty]
+    lines = [p.lines for p in parsed if not p.lines.empty]
+    kept_orders = pd.concat(
+        [f[[c.SOURCE, c.ORDER_ID]] for f in orders + lines]
+        or [pd.DataFrame(columns=[c.SOURCE, c.ORDER_ID])]
+    ).drop_duplicates()
+    sources = sorted(set(kept_orders[c.SOURCE]))
+    if not sources:
+        return Removed(0, 0, ())
+    o, x = schema.orders, schema.order_lines
+    start, end = span
+    stored = pd.read_sql(
+        sa.select(o.c[c.SOURCE], o.c[c.ORDER_ID], o.c[c.BUSINESS_DATE]).where(
+            o.c[c.RESTAURANT_ID] == restaurant,
+            o.c[c.SOURCE].in_(sources),
+            o.c[c.BUSINESS_DATE].between(start, end),
+        ),
+        conn,
+    )
+    kept = set(zip(kept_orders[c.SOURCE], kept_orders[c.ORDER_ID], strict=True))
+    doomed = stored[[k not in kept for k in zip(stored[c.SOURCE], stored[c.ORDER_ID], strict=True)]]
+    line_keys = [c.SOURCE, c.ORDER_ID, c.LINE_ID]
+    file_lines = (
+        pd.concat([f[line_keys] for f in lines]) if lines else pd.DataFrame(columns=line_keys)
+    )
+    with_lines = file_lines[[c.SOURCE, c.ORDER_ID]].drop_duplicates()
+    stored_lines = _lines_of(conn, caps, restaurant, with_lines)
+    present = set(zip(*(file_lines[k] for k in line_keys), strict=True))
+    dropped = stored_lines[
+        [k not in present for k in zip(*(stored_lines[k] for k in line_keys), strict=True)]
+    ]
+    n_lines = _delete_keys(conn, caps, x, restaurant, doomed[[c.SOURCE, c.ORDER_ID]])
+    n_lines += _delete_keys(conn, caps, x, restaurant, dropped[line_keys])
+    _delete_keys(conn, caps, o, restaurant, doomed[[c.SOURCE, c.ORDER_ID]])
+    dates = sorted(
+        set(pd.to_datetime(doomed[c.BUSINESS_DATE]).dt.date)
+        | set(pd.to_datetime(dropped[c.BUSINESS_DATE]).dt.date)
+    )
+    return Removed(orders=len(doomed), lines=n_lines, dates=tuple(dates))
+
+
+def _lines_of(
+    conn: Connection, caps: DbCapabilities, restaurant: str, orders: pd.DataFrame
+) -> pd.DataFrame:
+    """The stored lines (source, order id, line id, business date) of the given orders."""
+    x = schema.order_lines
+    columns = [c.SOURCE, c.ORDER_ID, c.LINE_ID, c.BUSINESS_DATE]
+    if orders.empty:
+        return pd.DataFrame(columns=columns)
+    staged = staging_table(conn, [x.c[c.SOURCE], x.c[c.ORDER_ID]])
+    try:
+        bulk_insert(conn, caps, staged, orders)
+        stmt = sa.select(*(x.c[k] for k in columns)).where(
+            x.c[c.RESTAURANT_ID] == restaurant,
+            sa.exists().where(
+                staged.c[c.SOURCE] == x.c[c.SOURCE], staged.c[c.ORDER_ID] == x.c[c.ORDER_ID]
+            ),
+        )
+        return pd.read_sql(stmt, conn)
+    finally:
+        staged.drop(conn)
+
+
+def _delete_keys(
+    conn: Connection, caps: DbCapabilities, table: sa.Table, restaurant: str, keys: pd.DataFrame
+) -> int:
+    """Deletes a restaurant's rows of ``table`` matching the key columns of ``keys``."""
+    if keys.empty:
+        return 0
+    staged = staging_table(conn, [table.c[k] for k in keys.columns])
+    try:
+        bulk_insert(conn, caps, staged, keys)
+        match = sa.and_(*(table.c[k] == staged.c[k] for k in keys.columns))
+        result = conn.execute(
+            sa.delete(table).where(table.c[c.RESTAURANT_ID] == restaurant, sa.exists().where(match))
+        )
+        return int(result.rowcount or 0)
+    finally:
+        staged.drop(conn)

@@ -130,11 +130,17 @@ def _try_copy(conn: Connection, table: sa.Table, frame: pd.DataFrame, cols: str)
 
 
 def _staging_table(conn: Connection, table: sa.Table) -> sa.Table:
-    name = f"stage_{table.name}_{uuid.uuid4().hex[:8]}"
+    return staging_table(conn, list(table.columns), table.name)
+
+
+def staging_table(
+    conn: Connection, columns: Sequence[sa.Column[Any]], name: str = "keys"
+) -> sa.Table:
+    """A temporary table with the names and types of ``columns`` (drop it when done)."""
     staged = sa.Table(
-        name,
+        f"stage_{name}_{uuid.uuid4().hex[:8]}",
         sa.MetaData(),
-        *(sa.Column(col.name, col.type, nullable=True) for col in table.columns),
+        *(sa.Column(col.name, col.type, nullable=True) for col in columns),
         prefixes=["TEMPORARY"],
     )
     staged.create(conn)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from models import columns as c
+from pipelines.io.adapters import limits
 from pipelines.io.adapters.base import LINE_COLUMNS, ORDER_COLUMNS, Directory, ParsedFile
 from pipelines.io.adapters.common import (
     RAW_COLUMN,
@@ -132,6 +133,18 @@ class RowChecks:
             why = reason if values is None else f"{reason}: {_shown(values.iat[int(i)])}"
             self.rejects.add(int(self.rows[i]), field, why, self.raw(int(i)))
         self.ok &= ~flags
+
+    def skip(self, rows: pd.Series | np.ndarray) -> None:
+        """Leaves rows out without rejecting them (rows that are not demand, e.g. gift cards)."""
+        self.ok &= ~np.asarray(rows, dtype=bool)
+
+    def screen(self, columns: Mapping[str, pd.Series | str | None]) -> None:
+        """Rejects rows whose text cannot be stored (:func:`limits.text_problems`): an id longer
+        than its column, a name over the limit, a NUL byte. Keys are canonical column names."""
+        for name, value in columns.items():
+            if isinstance(value, pd.Series):
+                for bad, reason in limits.text_problems(value, name):
+                    self.reject(bad, name, reason, value)
 
 
 def _shown(value: object) -> str:
@@ -276,16 +289,21 @@ _LINE_DTYPES: Mapping[str, Any] = {
 }
 
 
-def line_frame(keep: np.ndarray, columns: Mapping[str, pd.Series | str | None]) -> pd.DataFrame:
+def line_frame(
+    keep: np.ndarray | RowChecks,
+    columns: Mapping[str, pd.Series | str | None],
+    checks: RowChecks | None = None,
+) -> pd.DataFrame:
     """The ``lines`` frame: the kept rows, :data:`LINE_COLUMNS` in order, with their dtypes.
 
     Refunds get negative quantities and amounts whatever sign the file used.
 
     Args:
-        keep: Which rows to keep.
+        keep: Which rows to keep, or the file's row checks (see :func:`assemble`).
         columns: A Series per line column (same index), or one value for every row.
+        checks: The file's row checks, when ``keep`` is a mask of its own.
     """
-    out = assemble(keep, columns, LINE_COLUMNS, _LINE_DTYPES)
+    out = assemble(keep, columns, LINE_COLUMNS, _LINE_DTYPES, checks)
     refund = (out[c.KIND] == c.KIND_REFUND).to_numpy(dtype=bool)
     out[c.QUANTITY] = np.where(refund, -out[c.QUANTITY].abs(), out[c.QUANTITY])
     out[c.NET_AMOUNT_MINOR] = np.where(
@@ -295,19 +313,32 @@ def line_frame(keep: np.ndarray, columns: Mapping[str, pd.Series | str | None]) 
 
 
 def assemble(
-    keep: np.ndarray,
+    keep: np.ndarray | RowChecks,
     columns: Mapping[str, pd.Series | str | None],
     names: tuple[str, ...],
     dtypes: Mapping[str, Any],
+    checks: RowChecks | None = None,
 ) -> pd.DataFrame:
     """A normalised frame: the kept rows of ``columns``, in the order of ``names``.
 
+    Given the file's :class:`RowChecks` (as ``keep`` or ``checks``), every text value is checked
+    first (an id longer than its column, a name over the limit, a NUL byte:
+    :func:`limits.text_problems`) and its row rejected, so no value reaches the database that one
+    backend would store and another refuse.
+
     Args:
-        keep: Which rows to keep.
+        keep: Which rows to keep, or the file's row checks (its ``ok`` rows are kept).
         columns: A Series per column (same index), or one value for every row.
         names: The frame's columns, in order.
         dtypes: Each non-text column's dtype; text columns become object with None for blanks.
+        checks: The file's row checks, when ``keep`` is a mask of its own.
     """
+    if isinstance(keep, RowChecks):
+        checks, keep = keep, keep.ok
+    if checks is not None:
+        before = checks.ok.copy()
+        checks.screen({name: columns[name] for name in names if name not in dtypes})
+        keep = keep & ~(before & ~checks.ok)
     n = int(keep.sum())
     data: dict[str, pd.Series] = {}
     for name in names:
@@ -378,12 +409,17 @@ _ORDER_DTYPES: Mapping[str, Any] = {
 }
 
 
-def order_frame(keep: np.ndarray, columns: Mapping[str, pd.Series | str | None]) -> pd.DataFrame:
+def order_frame(
+    keep: np.ndarray | RowChecks,
+    columns: Mapping[str, pd.Series | str | None],
+    checks: RowChecks | None = None,
+) -> pd.DataFrame:
     """The ``orders`` frame: the kept rows, :data:`ORDER_COLUMNS` in order, with their dtypes.
 
     ``net_amount_minor`` may be left out: it is NA then (the lines carry the money).
     """
-    return assemble(keep, {c.NET_AMOUNT_MINOR: None, **columns}, ORDER_COLUMNS, _ORDER_DTYPES)
+    columns = {c.NET_AMOUNT_MINOR: None, **columns}
+    return assemble(keep, columns, ORDER_COLUMNS, _ORDER_DTYPES, checks)
 
 
 def parsed_file(

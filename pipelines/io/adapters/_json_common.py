@@ -28,6 +28,7 @@ import pandas as pd
 
 from models import columns as c
 from pipelines.errors import ImportFileError
+from pipelines.io.adapters import limits
 from pipelines.io.adapters.base import (
     LINE_COLUMNS,
     ORDER_COLUMNS,
@@ -585,6 +586,8 @@ class Builder:
     def finish(self, path: Path) -> ParsedFile:
         """Normalises what was collected into frames; bad values reject their record."""
         orders, lines = _frame(self._orders), _frame(self._lines)
+        self._screen(orders, (c.ORDER_ID,), None)
+        self._screen(lines, (c.LINE_ID, c.PARENT_LINE_ID, c.ITEM, c.CATEGORY), _AT)
         opened_utc = self._instants(orders, _OPENED, _OPENED_FIELD)
         ts_utc = self._instants(lines, _TS, _TS_FIELD)
         quantity = self._quantities(lines)
@@ -612,6 +615,17 @@ class Builder:
             .sort_values(c.REJECT_ROW, kind="stable")
             .reset_index(drop=True),
         )
+
+    def _screen(self, frame: pd.DataFrame, columns: tuple[str, ...], at_col: str | None) -> None:
+        """Rejects the records whose text cannot be stored (:func:`limits.text_problems`): an id
+        longer than its column, a name over the limit, a NUL byte."""
+        for name in columns:
+            for bad, reason in limits.text_problems(frame[name], name):
+                rows = frame[c.REJECT_ROW].to_numpy()
+                at = frame[at_col].to_numpy() if at_col else None
+                for i in np.flatnonzero(bad):
+                    where = join(str(at[i]), name) if at is not None else name
+                    self.reject(int(rows[i]), where, reason)
 
     def _reject_mask(
         self,

@@ -64,6 +64,7 @@ MONEY_STYLES: Final = ("decimal", "minor")
 _SETTINGS: Final = ("source", "restaurant", "timestamp_format", "timezone", "money", "target")
 _TABLES: Final = ("columns", "kinds")
 _KINDS_PREFIX: Final = "kinds."
+_MAX_SOURCE_CHARS: Final = 32  # the width of order_lines.source
 
 
 def load_mapping(path: Path) -> ColumnMapping:
@@ -145,6 +146,14 @@ def mapping_from_dict(data: Mapping[str, Any], origin: str) -> ColumnMapping:
                 f"{origin}: columns.{name}: unknown field; expected one of "
                 f"{', '.join(sorted(FIELDS))}"
             )
+    seen: dict[str, str] = {}
+    for name, column in columns.items():
+        if column in seen:
+            raise ConfigError(
+                f"{origin}: columns {seen[column]} and {name} both name the column {column!r}; "
+                "each field needs a column of its own"
+            )
+        seen[column] = name
     kinds = _table(data, "kinds", origin)
     for value, kind in kinds.items():
         if kind not in c.LINE_KINDS:
@@ -156,9 +165,18 @@ def mapping_from_dict(data: Mapping[str, Any], origin: str) -> ColumnMapping:
     timestamp_format = _setting(data, "timestamp_format", origin)
     if timestamp_format is not None:
         _check_format(timestamp_format, origin)
+        if timezone == "offset" and "%z" not in timestamp_format:
+            raise ConfigError(
+                f'{origin}: timezone = "offset" says the times carry their UTC offset, but '
+                f"timestamp_format {timestamp_format!r} has no %z; add it, or use timezone = "
+                '"local" (the restaurant\'s zone) or "utc"'
+            )
+    source = _setting(data, "source", origin) or "csv"
+    if len(source) > _MAX_SOURCE_CHARS:
+        raise ConfigError(f"{origin}: source {source[:40]!r}...: at most {_MAX_SOURCE_CHARS} chars")
     return ColumnMapping(
         columns=columns,
-        source=_setting(data, "source", origin) or "csv",
+        source=source,
         restaurant=_setting(data, "restaurant", origin),
         timestamp_format=timestamp_format,
         timezone=timezone,

@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pandas as pd
 
 from models import columns as c
 from pipelines.errors import ImportFileError
-from pipelines.io.adapters import _fast_csv
+from pipelines.io.adapters import _fast_csv, limits
 from pipelines.io.adapters.base import REJECT_COLUMNS, Directory, RestaurantInfo
 
 
@@ -57,13 +58,25 @@ def display_path(path: Path) -> str:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when the name ends in ``.gz``."""
+    """The file's bytes, gunzipped when the name ends in ``.gz``.
+
+    Raises:
+        ImportFileError: unreadable, or larger than ``limits.max_file_mb`` once gunzipped (read
+            in bounded steps, so a gzip bomb never fills the memory).
+    """
+    cap = limits.current().max_file_bytes
     try:
-        raw = path.read_bytes()
-        if path.suffix == ".gz":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as fh:
+            raw = fh.read(cap + 1)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise ImportFileError(display_path(path), f"cannot read the file: {exc}") from exc
+    if len(raw) > cap:
+        raise ImportFileError(
+            display_path(path),
+            f"larger than limits.max_file_mb = {cap / 2**20:,.0f} MB"
+            + (" once gunzipped" if path.suffix == ".gz" else "")
+            + "; split the export, or raise the limit (FLUX_LIMITS__MAX_FILE_MB)",
+        )
     return raw
 
 

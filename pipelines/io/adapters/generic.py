@@ -237,10 +237,10 @@ class _Lines:
         currency = currency_of(restaurant, self.ctx.directory)
         amount = self._amount(exponent_of(currency), quantity)
         kind = self._kinds()
+        self._reject_negative_sales(kind, quantity, amount)
         covers = self._covers()
-        keep = self.checks.ok
         lines = line_frame(
-            keep,
+            self.checks,
             {
                 c.RESTAURANT_ID: restaurant,
                 c.SOURCE: self.mapping.source,
@@ -257,6 +257,7 @@ class _Lines:
                 c.KIND: kind,
             },
         )
+        keep = self.checks.ok
         kept_covers = None if covers is None else covers[keep].reset_index(drop=True)
         return lines, kept_covers
 
@@ -337,6 +338,25 @@ class _Lines:
         exact /= 10.0**extra
         rounded = np.sign(exact) * np.floor(np.abs(exact) + 0.5)
         return pd.Series(rounded.astype(np.int64), index=scaled.index)
+
+    def _reject_negative_sales(
+        self, kind: pd.Series, quantity: pd.Series, amount: pd.Series
+    ) -> None:
+        """A sale, comp or void with a negative quantity or amount is a refund or a discount
+        that the mapping does not say: rejected, never counted as a sale."""
+        selling = (kind != c.KIND_REFUND).to_numpy(dtype=bool)
+        self._reject(
+            selling & (quantity < 0).to_numpy(dtype=bool),
+            Field.QUANTITY,
+            "negative quantity on a sale line (a refund needs its kind mapped to refund)",
+        )
+        money = Field.AMOUNT if Field.AMOUNT in self.fields else Field.UNIT_PRICE
+        self._reject(
+            selling & (amount < 0).to_numpy(dtype=bool),
+            money,
+            "negative amount on a sale line (a refund needs its kind mapped to refund; a "
+            "discount belongs in the line's net amount)",
+        )
 
     def _quantity(self) -> pd.Series:
         """Each row's quantity (1 when the mapping has no quantity column)."""

@@ -42,10 +42,14 @@ from pipelines.io.adapters._csv_common import (
 from pipelines.io.adapters.base import (
     EVENT_COLUMNS,
     RESTAURANT_COLUMNS,
+    Directory,
     ParseContext,
     ParsedFile,
 )
 from pipelines.io.adapters.common import CsvTable, Rejects, is_currency, read_csv_table
+
+RESTAURANT_ID_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+"""Restaurant ids: they name artefact files and folders, so only these characters."""
 
 POS_PROVIDERS: Final = ("toast", "square", "lightspeed", "clover", "revel", "csv")
 """The ``pos_provider`` values Flux knows."""
@@ -133,15 +137,22 @@ class RestaurantsAdapter:
         rejects = Rejects()
         table = read_csv_table(path, RestaurantCol.REQUIRED, rejects, ctx.encoding)
         rows_read = len(table.frame) + len(rejects)
-        frame = _restaurants(table, RowChecks.for_table(table, rejects))
+        frame = _restaurants(table, RowChecks.for_table(table, rejects), ctx.directory)
         return parsed_file(path, self.name, rows_read, rejects, restaurants=frame)
 
 
-def _restaurants(table: CsvTable, checks: RowChecks) -> pd.DataFrame:
+def _restaurants(table: CsvTable, checks: RowChecks, known: Directory) -> pd.DataFrame:
     """The ``restaurants`` frame of a file; bad rows are rejected."""
     f = table.frame
     rid = text(f[RestaurantCol.ID])
     checks.reject(is_blank(rid), RestaurantCol.ID, "missing restaurant id")
+    checks.reject(
+        ~is_match(rid, RESTAURANT_ID_PATTERN) & ~is_blank(rid),
+        RestaurantCol.ID,
+        "not a restaurant id: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter "
+        "or digit (it names files and folders)",
+        rid,
+    )
     zone = text(f[RestaurantCol.TIMEZONE])
     checks.reject(
         _lookup(zone, lambda z: z in _time_zones()),
@@ -168,17 +179,18 @@ def _restaurants(table: CsvTable, checks: RowChecks) -> pd.DataFrame:
     )
     location = text(optional_column(f, RestaurantCol.LOCATION))
     currency = text(f[RestaurantCol.CURRENCY])
-    known = {code: is_currency(code) for code in currency.unique()}
+    real = {code: is_currency(code) for code in currency.unique()}
     checks.reject(
-        ~currency.map(known).fillna(False).astype(bool).to_numpy(dtype=bool),
+        ~currency.map(real).fillna(False).astype(bool).to_numpy(dtype=bool),
         RestaurantCol.CURRENCY,
         "not an ISO 4217 currency code (with a minor unit, e.g. USD, EUR, JPY)",
         currency,
     )
     _reject_repeats(rid, provider, location, checks)
+    _reject_claimed(rid, provider, location, checks, known)
     name = text(f[RestaurantCol.NAME])
     return assemble(
-        checks.ok,
+        checks,
         {
             c.RESTAURANT_ID: rid,
             c.NAME: name.where(name != "", rid),
@@ -232,6 +244,28 @@ def _reject_repeats(
         "another restaurant already has this pos_provider and pos_location_id",
         location,
     )
+
+
+def _reject_claimed(
+    rid: pd.Series,
+    provider: pd.Series,
+    location: pd.Series,
+    checks: RowChecks,
+    known: Directory,
+) -> None:
+    """Rejects a POS location that an already imported restaurant holds: one (provider,
+    location) must never feed two restaurants."""
+    for i, (r, p, loc) in enumerate(zip(rid, provider, location, strict=True)):
+        holder = known.by_location(p, loc) if p and loc else None
+        if holder is not None and holder.id != r and holder.pos_location_id == loc:
+            bad = np.zeros(len(rid), dtype=bool)
+            bad[i] = True
+            checks.reject(
+                bad,
+                RestaurantCol.LOCATION,
+                f"pos_provider {p} and pos_location_id {loc!r} already belong to restaurant "
+                f"{holder.id}",
+            )
 
 
 # -------------------------------------------------------------------------------- events
@@ -289,7 +323,7 @@ def _events(table: CsvTable, checks: RowChecks, ctx: ParseContext) -> pd.DataFra
     checks.reject((upper < 0).to_numpy(), EventCol.UPPER, "must be 0 or positive (days after)")
     name = text(f[EventCol.NAME])
     return assemble(
-        checks.ok,
+        checks,
         {
             c.RESTAURANT_ID: rid,
             c.EVENT_KIND: kind,

@@ -197,7 +197,7 @@ def _orders(table: CsvTable, rejects: Rejects, ctx: ParseContext) -> pd.DataFram
     no_total = voided | nothing_sold | (net.to_numpy() < 0)
     restaurant = restaurant.where(checks.ok, None)
     return order_frame(
-        checks.ok,
+        checks,
         {
             c.RESTAURANT_ID: restaurant,
             c.SOURCE: NAME,
@@ -268,7 +268,7 @@ def _lines(
     kind, net = _kinds_and_amounts(f, quantity, exponent_of(currency), checks)
     restaurant = restaurant.where(checks.ok, None)
     lines = line_frame(
-        checks.ok,
+        checks,
         {
             c.RESTAURANT_ID: restaurant,
             c.SOURCE: NAME,

@@ -82,7 +82,7 @@ class SeriesAdapter:
         checks.reject(bad_day, columns[Field.DATE], "not a date", f[columns[Field.DATE]])
         value = _values(f[columns[Field.VALUE]], columns[Field.VALUE], checks)
         observations = assemble(
-            checks.ok,
+            checks,
             {
                 c.RESTAURANT_ID: restaurant,
                 c.DATE: day.dt.normalize(),

@@ -179,12 +179,12 @@ class SquareAdapter:
             np.where((gross > 0).to_numpy() & (net == 0).to_numpy(), c.KIND_COMP, c.KIND_SALE),
         )
         gift = text(optional_column(f, Col.ITEMIZATION_TYPE)).str.lower() == Col.GIFT_CARD
-        keep = checks.ok & ~gift.to_numpy(dtype=bool)
-        restaurant = restaurant.where(keep, None)
+        checks.skip(gift)  # a gift card sold is not demand
+        restaurant = restaurant.where(checks.ok, None)
         ts_utc, business_date = localize_and_date(wall, restaurant, ctx.directory)
         category = text(optional_column(f, Col.CATEGORY))
         lines = line_frame(
-            keep,
+            checks,
             {
                 c.RESTAURANT_ID: restaurant,
                 c.SOURCE: NAME,

@@ -375,9 +375,9 @@ def _items(table: CsvTable, rejects: Rejects, ctx: ParseContext) -> pd.DataFrame
     kind = np.select([void, comp], [c.KIND_VOID, c.KIND_COMP], default=c.KIND_SALE)
     group = text(optional_column(f, Items.GROUP))
     category = group.where(group != "", text(optional_column(f, Items.SALES_CATEGORY)))
-    keep = checks.ok & ~deferred  # deferred (gift card) rows are not demand
+    checks.skip(deferred)  # deferred (gift card) rows are not demand
     return line_frame(
-        keep,
+        checks,
         {
             c.RESTAURANT_ID: restaurant,
             c.SOURCE: SOURCE,
@@ -424,7 +424,7 @@ def _orders(table: CsvTable, rejects: Rejects, ctx: ParseContext) -> pd.DataFram
         )
         net = pd.Series(amount.to_numpy(), index=f.index, dtype="Int64")
         columns[c.NET_AMOUNT_MINOR] = net.where(~(blank | voided), pd.NA)
-    return order_frame(checks.ok, columns)
+    return order_frame(checks, columns)
 
 
 def _checks(table: CsvTable, rejects: Rejects, ctx: ParseContext) -> pd.DataFrame:
@@ -455,6 +455,7 @@ def _checks(table: CsvTable, rejects: Rejects, ctx: ParseContext) -> pd.DataFram
         "ItemSelectionDetails.csv or PaymentDetails.csv in the same folder lists this Check Id",
         check_id,
     )
+    checks.screen({c.ORDER_ID: order_id})
     keep = checks.ok
     if not keep.any():
         return order_frame(np.zeros(0, dtype=bool), dict.fromkeys(ORDER_COLUMNS))
@@ -544,6 +545,7 @@ def _payments(
     naive_r, bad_r = wall_times(refund_date)
     checks.reject(bad_r & refunded, Payments.REFUND_DATE, WALL_TIME_HELP, refund_date)
     refund_utc, refund_bdate = localize_and_date(naive_r.where(~bad_r), restaurant, ctx.directory)
+    checks.screen({c.ORDER_ID: order_id, c.LINE_ID: payment_id + "-refund"})
     dated = checks.ok & has_date.to_numpy(dtype=bool) & ~bad
     first = dated & ~order_id.where(dated, None).duplicated().to_numpy(dtype=bool)
     orders = order_frame(
