@@ -311,7 +311,7 @@ def run(
         seconds=time.perf_counter() - started,
         trained_until=manifest.training_end.date(),  # type: ignore[attr-defined]
         left_out={
-            str(r): f"not in artefact {artifact_id} (trained without it)"
+            str(r): f"no model in artefact {artifact_id}"
             for r in known
             if str(r) not in set(manifest.restaurants)  # type: ignore[attr-defined]
         },
