@@ -18,7 +18,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer._click.exceptions import ClickException  # Typer vendors Click
+from typer._click.exceptions import ClickException, NoArgsIsHelpError  # Typer vendors Click
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from flux_cli import console
@@ -118,6 +118,9 @@ class FluxGroup(TyperGroup):
         except typer.Exit as exc:
             code = int(exc.exit_code or 0)
             raise
+        except NoArgsIsHelpError as exc:  # `flux db`: the group's help, as Click does it
+            code = exc.exit_code
+            raise
         except ClickException as exc:  # a bad option or argument of the subcommand
             code, error = exc.exit_code, scrub(exc.format_message())
             if console.MODE.json_only:
@@ -132,6 +135,33 @@ class FluxGroup(TyperGroup):
         finally:
             if ctx.invoked_subcommand and not (_asked_for_help(ctx) and code == 0):
                 _log_finished(code, error, time.perf_counter() - started, bug)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        """Parses the root options; a bad one, when JSON alone was asked for, is a JSON line."""
+        raw = list(args)  # parsing consumes ``args``
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except ClickException as exc:
+            if not _json_requested(raw):
+                raise
+            STATE.configure_output("json")
+            _log_finished(exc.exit_code, scrub(exc.format_message()), 0.0, None)
+            raise typer.Exit(exc.exit_code) from None
+
+
+def _json_requested(args: Sequence[str]) -> bool:
+    """Whether ``--log-format json`` (or ``FLUX_LOG_FORMAT=json``) was asked for, read from the
+    raw arguments (for an error before they could be parsed)."""
+    for i, arg in enumerate(args):
+        if arg == "--log-format=json" or (
+            arg == "--log-format" and i + 1 < len(args) and args[i + 1] == "json"
+        ):
+            return True
+    return os.environ.get("FLUX_LOG_FORMAT") == "json"
 
 
 def _log_finished(code: int, error: str | None, seconds: float, bug: BaseException | None) -> None:

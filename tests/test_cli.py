@@ -255,6 +255,17 @@ def test_a_bad_option_logs_the_exit_code_the_process_returns(tmp_path: Path) -> 
     assert "--horizn" in end[0]["error"]
 
 
+def test_a_bad_root_option_with_json_logs_is_a_json_line(tmp_path: Path) -> None:
+    for args, env in (
+        (["--log-format", "json", "--bogus", "run"], {}),
+        (["--bogus"], {"FLUX_LOG_FORMAT": "json"}),
+    ):
+        result = _flux(*args, env={"FLUX_HOME": str(tmp_path), **env})
+        assert result.returncode == 2
+        (line,) = _json_lines(result.stderr)
+        assert line["exit_code"] == 2 and "--bogus" in line["error"]
+
+
 def test_json_logs_keep_stderr_json_and_say_an_error_once(
     sqlite_settings: Settings, tmp_path: Path
 ) -> None:

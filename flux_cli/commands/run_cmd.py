@@ -11,6 +11,7 @@ from rich.table import Table
 
 from flux_cli import console
 from flux_cli.locking import locked
+from flux_cli.progress import Reporter
 from pipelines import nightly
 from pipelines.settings import Settings
 
@@ -46,13 +47,16 @@ def run_command(settings: Settings, options: RunOptions) -> None:
     if options.dry_run:  # a plan changes nothing, so it needs no lock
         result = nightly.run(request, settings, run_id=run_id)
     else:
-        with locked(
-            settings,
-            ["data", settings.run.target],
-            options.restaurants,
-            wait=options.wait,
-            timeout=options.wait_timeout,
-            command="flux run",
+        with (
+            locked(
+                settings,
+                ["data", settings.run.target],
+                options.restaurants,
+                wait=options.wait,
+                timeout=options.wait_timeout,
+                command="flux run",
+            ),
+            Reporter("run"),  # the model fits' progress (restaurants fitted, per member)
         ):
             result = nightly.run(request, settings, run_id=run_id)
     if options.as_json:
