@@ -1,5 +1,5 @@
 """``python -m flux_cli``: the same as the ``flux`` command."""
 
-from flux_cli.main import main
+from flux_cli.launcher import main
 
 main()

@@ -1,5 +1,6 @@
-"""The ``flux`` command. Command bodies stay short: parse, load settings, call one ``run()``,
-render, exit. Heavy libraries load inside the commands, so ``flux --help`` is instant.
+"""The ``flux`` command. Command bodies stay short: parse, load settings, build the command's
+typed options, call one ``run()``, render, exit. Heavy libraries load inside the commands, so
+``flux --help`` is instant (and :mod:`flux_cli.launcher` answers ``--help`` without this module).
 
 Exit codes: 0 ok, 1 failure, 2 usage or data error, 3 partial (some restaurants fell back or
 failed), 130 interrupted, 143 terminated (SIGTERM).
@@ -11,20 +12,43 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer._click.exceptions import ClickException, NoArgsIsHelpError  # Typer vendors Click
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from flux_cli import console
+from flux_cli.options import (
+    BACKENDS,
+    FormatOpt,
+    FreqOpt,
+    JobsOpt,
+    JsonOpt,
+    OutputFolderOpt,
+    RestaurantOpt,
+    SeedOpt,
+    TargetOpt,
+    WaitOpt,
+    WaitTimeoutOpt,
+    choice,
+    complete,
+    complete_models,
+    metavar,
+    parse_models,
+)
 from pipelines.errors import EXIT_USAGE, FluxError
 from pipelines.redaction import scrub
 
+if TYPE_CHECKING:
+    from pipelines.settings import Settings
+
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+HELP_OPTIONS = ("-h", "--help")
 
 
 class Terminated(KeyboardInterrupt):
@@ -40,46 +64,122 @@ def install_signal_handlers() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def _asked_for_help(ctx: Any) -> bool:
+    return any(a in HELP_OPTIONS for a in [*getattr(ctx, "protected_args", []), *ctx.args])
+
+
+def _say(error: str) -> None:
+    """A command's one error line; when stderr is JSON only, ``command finished`` carries it."""
+    if not console.MODE.json_only:
+        console.error(error)
+
+
+class FluxCommand(TyperCommand):
+    """A command whose help names each argument by its metavar alone (Typer would add a Python
+    type name such as ``<str>``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                param.display_type_rich = _no_type  # type: ignore[method-assign]
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
 class FluxGroup(TyperGroup):
-    """Maps Flux's errors to one message line and their exit code (bugs keep tracebacks), and
-    logs how each command ended (``command finished`` with status, exit code and duration)."""
+    """Maps Flux's errors to one message and their exit code, and logs how each command ended
+    (``command finished`` with status, the process's exit code and duration).
+
+    A user error is said once: as one ``error:`` line (Click's usage message for a bad option),
+    or, when stderr is JSON only (``--log-format json``), as the ``error`` field of the ``command
+    finished`` line. A bug keeps its traceback: printed, or in that line's ``exception`` field.
+    """
 
     def invoke(self, ctx: Any) -> Any:
         started = time.perf_counter()
-        asked_for_help = "--help" in [*getattr(ctx, "protected_args", []), *ctx.args]
         code = 0
         error: str | None = None
+        bug: BaseException | None = None
         try:
             return super().invoke(ctx)
         except FluxError as exc:
             code, error = exc.exit_code, scrub(str(exc))
-            console.error(error)
+            _say(error)
             raise typer.Exit(code) from None
         except KeyboardInterrupt as exc:
             term = isinstance(exc, Terminated)
             code = EXIT_TERMINATED if term else EXIT_INTERRUPTED
             error = "terminated (SIGTERM)" if term else "interrupted"
-            console.error(f"{error}: stopped cleanly; nothing half-written was kept")
+            _say(f"{error}: stopped cleanly; nothing half-written was kept")
             raise typer.Exit(code) from None
         except typer.Exit as exc:
             code = int(exc.exit_code or 0)
             raise
+        except NoArgsIsHelpError as exc:  # `flux db`: the group's help, as Click does it
+            code = exc.exit_code
+            raise
+        except ClickException as exc:  # a bad option or argument of the subcommand
+            code, error = exc.exit_code, scrub(exc.format_message())
+            if console.MODE.json_only:
+                raise typer.Exit(code) from None
+            raise  # Click prints the usage and the error, once
         except Exception as exc:
             code, error = 1, scrub(f"{type(exc).__name__}: {exc}")
-            raise
+            if not console.MODE.json_only:
+                raise
+            bug = exc
+            raise typer.Exit(code) from None
         finally:
-            if ctx.invoked_subcommand and not asked_for_help:
-                fields = {
-                    "status": "ok" if code == 0 else "partial" if code == 3 else "failed",
-                    "exit_code": code,
-                    "duration_s": round(time.perf_counter() - started, 3),
-                }
-                if error:
-                    fields["error"] = error
-                import structlog
+            if ctx.invoked_subcommand and not (_asked_for_help(ctx) and code == 0):
+                _log_finished(code, error, time.perf_counter() - started, bug)
 
-                logger = structlog.get_logger("flux")
-                (logger.info if code in (0, 3) else logger.error)("command finished", **fields)
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        """Parses the root options; a bad one, when JSON alone was asked for, is a JSON line."""
+        raw = list(args)  # parsing consumes ``args``
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except ClickException as exc:
+            if not _json_requested(raw):
+                raise
+            STATE.configure_output("json")
+            _log_finished(exc.exit_code, scrub(exc.format_message()), 0.0, None)
+            raise typer.Exit(exc.exit_code) from None
+
+
+def _json_requested(args: Sequence[str]) -> bool:
+    """Whether ``--log-format json`` (or ``FLUX_LOG_FORMAT=json``) was asked for, read from the
+    raw arguments (for an error before they could be parsed)."""
+    for i, arg in enumerate(args):
+        if arg == "--log-format=json" or (
+            arg == "--log-format" and i + 1 < len(args) and args[i + 1] == "json"
+        ):
+            return True
+    return os.environ.get("FLUX_LOG_FORMAT") == "json"
+
+
+def _log_finished(code: int, error: str | None, seconds: float, bug: BaseException | None) -> None:
+    import structlog
+
+    fields: dict[str, Any] = {
+        "status": "ok" if code == 0 else "partial" if code == 3 else "failed",
+        "exit_code": code,
+        "duration_s": round(seconds, 3),
+    }
+    logger = structlog.get_logger("flux")
+    if console.MODE.json_only:  # the one place the error is said
+        if error:
+            fields["error"] = error
+        if bug is not None:
+            fields["exc_info"] = bug
+    failed = code not in (0, 3) and console.MODE.json_logs  # a console line would repeat it
+    (logger.error if failed else logger.info)("command finished", **fields)
 
 
 EXIT_CODES_HELP = (
@@ -88,18 +188,43 @@ EXIT_CODES_HELP = (
     "(SIGTERM); an interrupted run keeps nothing half-written."
 )
 
+
+def examples(*lines: str) -> str:
+    """An ``Examples:`` block for a command's help (kept as written, not re-wrapped)."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
+CONTEXT = {"help_option_names": list(HELP_OPTIONS)}
+
 app = typer.Typer(
     name="flux",
     cls=FluxGroup,
     help=f"Flux: demand forecasting for restaurants, from POS exports to published forecasts.\n\n"
     f"{EXIT_CODES_HELP}",
+    epilog=examples(
+        "flux import sample_data/",
+        "flux backtest --output flux-output/backtest",
+        "flux train && flux predict --output forecast.csv && flux publish",
+        "flux --log-format json run --wait --json     # the nightly job, for a scheduler",
+    ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings=CONTEXT,
 )
-db_app = typer.Typer(help="Database schema: migration status and upgrades.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database schema: migration status and upgrades.",
+    no_args_is_help=True,
+    context_settings=CONTEXT,
+)
 app.add_typer(db_app, name="db")
+artefacts_app = typer.Typer(
+    help="The artefact store and its aliases: list (the default), show, promote.",
+    invoke_without_command=True,
+    context_settings=CONTEXT,
+)
+app.add_typer(artefacts_app, name="artefacts")
 
 
 class State:
@@ -107,20 +232,43 @@ class State:
 
     config: Path | None = None
     verbose: int = 0
+    quiet: bool = False
+    no_color: bool = False
+    log_format: str | None = None
 
-    def settings(self) -> Any:
-        """The settings, read at the edge."""
+    def configure_output(self, fmt: str) -> None:
+        """Sets logging and the consoles for ``fmt`` (auto, json or console)."""
+        from flux_cli import logs
+
+        json_logs = logs.configure(self.verbose, fmt, quiet=self.quiet, no_color=self.no_color)
+        console.configure(
+            json_logs=json_logs,
+            json_only=fmt == "json",
+            quiet=self.quiet,
+            no_color=self.no_color,
+        )
+
+    def settings(self) -> Settings:
+        """The settings, read at the edge (a ``log_format`` in flux.toml applies from here on,
+        unless ``--log-format`` or ``FLUX_LOG_FORMAT`` chose one)."""
         from pipelines.settings import load_settings
 
         settings = load_settings(self.config)
-        if settings.log_format != "auto":
-            from flux_cli import logs
-
-            logs.configure(self.verbose, settings.log_format)
+        if self.log_format is None and settings.log_format != "auto":
+            self.configure_output(settings.log_format)
         return settings
 
 
 STATE = State()
+LOG_FORMATS = ("auto", "json", "console")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from flux_cli.about import version_text
+
+        typer.echo(version_text())
+        raise typer.Exit()
 
 
 @app.callback()
@@ -128,19 +276,63 @@ def _root(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="A flux.toml file (default: $FLUX_CONFIG or ./flux.toml)."),
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="A flux.toml file (default: $FLUX_CONFIG or ./flux.toml).",
+        ),
     ] = None,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv: debug).")
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, show_default=False, help="More log output (-vv: debug)."
+        ),
     ] = 0,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Only errors on stderr: no progress, notes or warnings."
+        ),
+    ] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            envvar="FLUX_LOG_FORMAT",
+            parser=choice(LOG_FORMATS),
+            metavar=metavar(LOG_FORMATS),
+            autocompletion=complete(LOG_FORMATS),
+            show_envvar=False,
+            help="Messages on stderr as JSON lines (json), text (console), or JSON when stderr "
+            "is not a terminal (auto, the default; also FLUX_LOG_FORMAT). Results always go to "
+            "stdout.",
+        ),
+    ] = None,
+    no_color: Annotated[
+        bool,
+        typer.Option("--no-color", help="No colour or other escape codes (also NO_COLOR=1)."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print Flux's version, git sha, Python and key library versions, and exit.",
+        ),
+    ] = False,
 ) -> None:
+    if quiet and verbose:
+        raise typer.BadParameter("--quiet and --verbose contradict each other", param_hint="-q")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see flux_cli.launcher
     STATE.config = config
     STATE.verbose = verbose
+    STATE.quiet = quiet
+    STATE.no_color = no_color
+    STATE.log_format = log_format
+    STATE.configure_output(log_format or "auto")
     import structlog
 
-    from flux_cli import logs
-
-    logs.configure(verbose)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(
         run_id=os.environ.get("FLUX_RUN_ID") or uuid.uuid4().hex[:12],
@@ -148,33 +340,77 @@ def _root(
     )
 
 
-@app.command("import")
+def _bind_scope(restaurants: Sequence[str] | None) -> None:
+    """Log lines of a scoped run carry its restaurants."""
+    if restaurants:
+        import structlog
+
+        structlog.contextvars.bind_contextvars(restaurant=",".join(sorted(restaurants)))
+
+
+def _run_locked(
+    command: str,
+    namespaces: Callable[[Settings], list[str]],
+    restaurants: list[str] | None,
+    wait: bool,
+    wait_timeout: float | None,
+    body: Callable[[Settings], None],
+) -> None:
+    """Runs ``body(settings)`` holding the run locks of ``namespaces(settings)`` (the targets it
+    touches) for ``restaurants``; ``wait`` waits for a busy lock."""
+    from flux_cli.locking import locked
+
+    _bind_scope(restaurants)
+    settings = STATE.settings()
+    with locked(
+        settings,
+        namespaces(settings),
+        restaurants,
+        wait=wait,
+        timeout=wait_timeout,
+        command=command,
+    ):
+        body(settings)
+
+
+@app.command(
+    "import",
+    cls=FluxCommand,
+    epilog=examples(
+        "flux import sample_data/                            # every file in a folder",
+        "flux import exports/toast/ --restaurant r01         # one restaurant's rows",
+        "flux import lines.csv --mapping lines.mapping.toml  # any CSV, with a mapping",
+        "flux import exports/ --restaurant r01 --dry-run     # what it would load; writes nothing",
+        "flux -v import exports/                             # also names the skipped files",
+    ),
+)
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders to import.")],
-    format_: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help="Force a format: restaurants, events, toast, square, lightspeed, clover, revel, "
-            "csv, series (default: detect each file).",
-        ),
-    ] = None,
-    restaurant: Annotated[
-        list[str] | None,
-        typer.Option("--restaurant", "-r", help="Import only this restaurant (repeatable)."),
-    ] = None,
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH...", help="Files and folders to import.")
+    ],
+    format_: FormatOpt = None,
+    restaurant: RestaurantOpt = None,
     mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="TOML column mapping for csv/series files.")
+        Path | None,
+        typer.Option("--mapping", metavar="FILE", help="TOML column mapping for csv/series files."),
     ] = None,
     map_: Annotated[
         list[str] | None,
-        typer.Option("--map", help="Map a field to a column, e.g. --map order_id=ticket."),
+        typer.Option(
+            "--map",
+            metavar="FIELD=COLUMN",
+            help="Map a field to a column, e.g. --map order_id=ticket (repeatable).",
+        ),
     ] = None,
     target: Annotated[
-        str | None, typer.Option("--target", help="Series target name, e.g. visitors.")
+        str | None,
+        typer.Option("--target", metavar="NAME", help="Series target name, e.g. visitors."),
     ] = None,
     encoding: Annotated[
-        str | None, typer.Option("--encoding", help="Text encoding of the files (default UTF-8).")
+        str | None,
+        typer.Option(
+            "--encoding", metavar="NAME", help="Text encoding of the files (default UTF-8)."
+        ),
     ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail the whole import on any rejected row.")
@@ -183,7 +419,7 @@ def import_(
         bool, typer.Option("--force", help="Re-import files that were already imported.")
     ] = False,
     rejects: Annotated[
-        Path | None, typer.Option("--rejects", help="Folder for reject files.")
+        Path | None, typer.Option("--rejects", metavar="FOLDER", help="Folder for reject files.")
     ] = None,
     allow_rejects: Annotated[
         bool,
@@ -201,7 +437,7 @@ def import_(
             "would leave, and the rejects; write nothing.",
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOpt = False,
     wait: WaitOpt = False,
     wait_timeout: WaitTimeoutOpt = None,
 ) -> None:
@@ -212,10 +448,7 @@ def import_(
     lands no demand fails the command (exit 2) and nothing is written.
     """
     from flux_cli.commands.import_cmd import ImportOptions, import_command
-    from flux_cli.locking import locked
 
-    _bind_scope(restaurant)
-    settings = STATE.settings()
     options = ImportOptions(
         paths=paths,
         format_=format_,
@@ -233,124 +466,140 @@ def import_(
         verbose=STATE.verbose > 0,
     )
     if dry_run:
-        import_command(settings, options)
+        _bind_scope(restaurant)
+        import_command(STATE.settings(), options)
         return
-    with locked(
-        settings, ["data"], restaurant, wait=wait, timeout=wait_timeout, command="flux import"
-    ):
-        import_command(settings, options)
+    _run_locked(
+        "flux import",
+        lambda _: ["data"],
+        restaurant,
+        wait,
+        wait_timeout,
+        lambda settings: import_command(settings, options),
+    )
 
 
-@app.command("backtest")
+@app.command(
+    "backtest",
+    cls=FluxCommand,
+    epilog=examples(
+        "flux backtest --output flux-output/backtest",
+        "flux backtest --target net_sales --restaurant r01 --cutoff 2026-06-01 --cutoff 2026-07-01",
+        "flux backtest --models seasonal_naive,prophet --folds 5 --json",
+    ),
+)
 def backtest_(
-    target: Annotated[
-        str, typer.Option("--target", help="covers, orders, net_sales, visitors, item:NAME, ...")
-    ] = "covers",
-    freq: Annotated[str, typer.Option("--freq", help="D (daily).")] = "D",
+    target: TargetOpt = "covers",
+    freq: Annotated[
+        str,
+        typer.Option(
+            "--freq",
+            parser=choice(
+                ("D",), "; intraday forecasts split the daily one (flux predict --freq 15min)"
+            ),
+            metavar="[D]",
+            help="D (daily): backtests run on daily series.",
+        ),
+    ] = "D",
     models: Annotated[
         str | None,
         typer.Option(
             "--models",
+            parser=parse_models,
+            metavar="MODEL,...",
+            autocompletion=complete_models,
             help="Comma-separated: seasonal_naive, weekday_median, prophet, xgboost, ensemble "
             "(default: all).",
         ),
     ] = None,
-    folds: Annotated[int, typer.Option("--folds", help="Rolling origins.")] = 3,
-    horizon: Annotated[int, typer.Option("--horizon", help="Periods forecast per origin.")] = 28,
+    folds: Annotated[int, typer.Option("--folds", metavar="N", help="Rolling origins.")] = 3,
+    horizon: Annotated[
+        int, typer.Option("--horizon", metavar="DAYS", help="Periods forecast per origin.")
+    ] = 28,
     step: Annotated[
-        int | None, typer.Option("--step", help="Periods between origins (default: horizon).")
+        int | None,
+        typer.Option(
+            "--step", metavar="DAYS", help="Periods between origins (default: the horizon)."
+        ),
     ] = None,
     refit_every: Annotated[
-        int, typer.Option("--refit-every", help="Refit every N folds (1: every fold).")
+        int,
+        typer.Option("--refit-every", metavar="N", help="Refit every N folds (1: every fold)."),
     ] = 1,
     cutoff: Annotated[
-        list[str] | None, typer.Option("--cutoff", help="Explicit origin date (repeatable).")
+        list[str] | None,
+        typer.Option("--cutoff", metavar="DATE", help="Explicit origin date (repeatable)."),
     ] = None,
-    restaurant: Annotated[
-        list[str] | None, typer.Option("--restaurant", "-r", help="Only this restaurant.")
-    ] = None,
-    levels: Annotated[str, typer.Option("--levels", help="Interval levels, %.")] = "80,95",
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel workers.")] = 1,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write frames, metrics and plots to this folder."),
-    ] = None,
+    restaurant: RestaurantOpt = None,
+    levels: Annotated[
+        str, typer.Option("--levels", metavar="PCT,...", help="Interval levels in percent.")
+    ] = "80,95",
+    jobs: JobsOpt = 1,
+    seed: SeedOpt = 0,
+    output: OutputFolderOpt = None,
     plot_restaurant: Annotated[
-        list[str] | None, typer.Option("--plot-restaurant", help="Restaurant to plot.")
+        list[str] | None,
+        typer.Option("--plot-restaurant", metavar="ID", help="Restaurant to plot (repeatable)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Compare models with a rolling-origin backtest: metrics per model, fold and restaurant."""
-    from flux_cli.commands.backtest_cmd import backtest_command
+    from flux_cli.commands.backtest_cmd import BacktestOptions, backtest_command
 
-    backtest_command(STATE.settings(), dict(locals()))
+    _bind_scope(restaurant)
+    options = BacktestOptions(
+        target=target,
+        freq=freq,
+        models=models,
+        folds=folds,
+        horizon=horizon,
+        step=step,
+        refit_every=refit_every,
+        cutoffs=cutoff,
+        restaurants=restaurant,
+        levels=levels,
+        jobs=jobs,
+        seed=seed,
+        output=output,
+        plot_restaurants=plot_restaurant,
+        as_json=as_json,
+    )
+    backtest_command(STATE.settings(), options)
 
 
-RestaurantOpt = Annotated[
-    list[str] | None, typer.Option("--restaurant", "-r", help="Only this restaurant (repeatable).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-WaitOpt = Annotated[
-    bool,
-    typer.Option(
-        "--wait",
-        help="If another run holds the same restaurants and target, wait for it (default: exit "
-        "1 at once, naming the holder).",
+@app.command(
+    "train",
+    cls=FluxCommand,
+    epilog=examples(
+        "flux train                                  # -> a new artefact, alias candidate",
+        "flux train --target net_sales --horizon 14 --jobs 2",
+        "flux train --restaurant r05                 # r05's model only; moves no alias",
+        "flux train --backend sagemaker              # a SageMaker training job",
     ),
-]
-WaitTimeoutOpt = Annotated[
-    float | None,
-    typer.Option("--wait-timeout", help="Seconds --wait waits at most (default 6 hours)."),
-]
-
-
-def _run_locked(
-    command: str,
-    namespaces: Callable[[Any], list[str]],
-    options: dict[str, Any],
-    body: Callable[[Any, dict[str, Any]], None],
-) -> None:
-    """Runs ``body(settings, options)`` holding the run locks of ``namespaces(settings)`` (the
-    targets it touches) for ``options["restaurant"]``; ``--wait`` waits for a busy lock."""
-    from flux_cli.locking import locked
-
-    restaurants = options.get("restaurant")
-    _bind_scope(restaurants)
-    settings = STATE.settings()
-    with locked(
-        settings,
-        namespaces(settings),
-        restaurants,
-        wait=bool(options.get("wait")),
-        timeout=options.get("wait_timeout"),
-        command=command,
-    ):
-        body(settings, options)
-
-
-def _bind_scope(restaurants: list[str] | None) -> None:
-    """Log lines of a scoped run carry its restaurants."""
-    if restaurants:
-        import structlog
-
-        structlog.contextvars.bind_contextvars(restaurant=",".join(sorted(restaurants)))
-
-
-@app.command("train")
+)
 def train_(
-    target: Annotated[str, typer.Option("--target", help="The demand target.")] = "covers",
-    horizon: Annotated[int, typer.Option("--horizon", help="Days the model forecasts.")] = 28,
+    target: TargetOpt = "covers",
+    horizon: Annotated[
+        int, typer.Option("--horizon", metavar="DAYS", help="Days the model forecasts.")
+    ] = 28,
     restaurant: RestaurantOpt = None,
     backend: Annotated[
-        str, typer.Option("--backend", help="local (joblib) or sagemaker.")
+        str,
+        typer.Option(
+            "--backend",
+            parser=choice(BACKENDS),
+            metavar=metavar(BACKENDS),
+            autocompletion=complete(BACKENDS),
+            help="Where training runs: local (this machine) or sagemaker (a training job).",
+        ),
     ] = "local",
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel workers.")] = 1,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    jobs: JobsOpt = 1,
+    seed: SeedOpt = 0,
     alias: Annotated[
         str | None,
         typer.Option(
             "--alias",
+            metavar="NAME",
             help="Alias to point at the new artefact (default: candidate; a --restaurant run "
             "moves no alias unless given one).",
         ),
@@ -360,31 +609,67 @@ def train_(
     wait_timeout: WaitTimeoutOpt = None,
 ) -> None:
     """Fit the ensemble and store it as an immutable, versioned artefact."""
-    from flux_cli.commands.forecast_cmd import train_command
+    from flux_cli.commands.train_cmd import TrainOptions, train_command
 
-    _run_locked("flux train", lambda _: [target], dict(locals()), train_command)
+    options = TrainOptions(
+        target=target,
+        horizon=horizon,
+        restaurants=restaurant,
+        backend=backend,
+        jobs=jobs,
+        seed=seed,
+        alias=alias,
+        as_json=as_json,
+    )
+    _run_locked(
+        "flux train",
+        lambda _: [target],
+        restaurant,
+        wait,
+        wait_timeout,
+        lambda settings: train_command(settings, options),
+    )
 
 
-@app.command("predict")
+@app.command(
+    "predict",
+    cls=FluxCommand,
+    epilog=examples(
+        "flux predict --output forecast.csv                  # from alias candidate, latest data",
+        "flux predict --artifact production --as-of 2026-09-30 --output forecast.parquet",
+        "flux predict --freq 15min                           # split by intraday profile",
+        "flux predict --from 2026-09-01 --to 2026-09-30      # a backfill, one run per day",
+    ),
+)
 def predict_(
     artifact: Annotated[
-        str, typer.Option("--artifact", "-a", help="Artefact id or alias.")
+        str, typer.Option("--artifact", "-a", metavar="REF", help="Artefact id or alias.")
     ] = "candidate",
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Forecast origin date (default: latest data).")
+        str | None,
+        typer.Option(
+            "--as-of", metavar="DATE", help="Forecast origin date (default: the latest data)."
+        ),
     ] = None,
     restaurant: RestaurantOpt = None,
-    freq: Annotated[str, typer.Option("--freq", help="D, h or 15min.")] = "D",
+    freq: FreqOpt = "D",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also write a .csv, .parquet or .json.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Also write a .csv, .parquet or .json file."
+        ),
     ] = None,
     from_: Annotated[
         str | None,
         typer.Option(
-            "--from", help="Backfill: forecast as of every date from this one (with --to)."
+            "--from",
+            metavar="DATE",
+            help="Backfill: forecast as of every date from this one (with --to).",
         ),
     ] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Backfill: the last as-of date.")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", metavar="DATE", help="Backfill: the last as-of date.")
+    ] = None,
     as_json: JsonOpt = False,
     wait: WaitOpt = False,
     wait_timeout: WaitTimeoutOpt = None,
@@ -395,40 +680,104 @@ def predict_(
     that date, as the nightly job would have made it; a failed day does not stop the rest, and a
     summary lists every day (exit 3 when some days failed, 1 when all did).
     """
-    from flux_cli.commands.forecast_cmd import check_predict_options, predict_command
-    from pipelines.predict import artifact_target
+    from flux_cli.commands.predict_cmd import PredictOptions, predict_command
 
-    options = dict(locals())
-    check_predict_options(options)  # usage errors before anything is read
-    _run_locked("flux predict", lambda s: [artifact_target(s, artifact)], options, predict_command)
+    options = PredictOptions(
+        artifact=artifact,
+        as_of=as_of,
+        restaurants=restaurant,
+        freq=freq,
+        output=output,
+        from_=from_,
+        to=to,
+        as_json=as_json,
+    )
+    options.check()  # usage errors before anything is read
+
+    def target(settings: Settings) -> list[str]:
+        from pipelines.predict import artifact_target
+
+        return [artifact_target(settings, artifact)]
+
+    _run_locked(
+        "flux predict",
+        target,
+        restaurant,
+        wait,
+        wait_timeout,
+        lambda settings: predict_command(settings, options),
+    )
 
 
-@app.command("publish")
+@app.command(
+    "publish",
+    cls=FluxCommand,
+    epilog=examples(
+        "flux publish                                # the newest forecast run",
+        "flux publish --run 4f1c... --margin 0.05    # must beat seasonal naive by 5%",
+        'flux publish --force "reviewed by ops"      # past failed gates, with a reason',
+    ),
+)
 def publish_(
     forecast_run: Annotated[
-        str | None, typer.Option("--run", help="Forecast run id (default: the newest).")
+        str | None,
+        typer.Option("--run", metavar="ID", help="Forecast run id (default: the newest)."),
     ] = None,
     restaurant: RestaurantOpt = None,
     force: Annotated[
-        str | None, typer.Option("--force", help="Publish despite failed gates; give a reason.")
+        str | None,
+        typer.Option(
+            "--force", metavar="REASON", help="Publish despite failed gates; give a reason."
+        ),
     ] = None,
     margin: Annotated[
-        float, typer.Option("--margin", help="How much the ensemble must beat seasonal naive.")
+        float,
+        typer.Option(
+            "--margin",
+            metavar="FRACTION",
+            help="How much the ensemble must beat seasonal naive (0.05: by 5%).",
+        ),
     ] = 0.0,
     as_json: JsonOpt = False,
     wait: WaitOpt = False,
     wait_timeout: WaitTimeoutOpt = None,
 ) -> None:
     """Gate a forecast run and publish it to the table the web app reads."""
-    from flux_cli.commands.forecast_cmd import publish_command
-    from pipelines.publish import run_target
+    from flux_cli.commands.publish_cmd import PublishOptions, publish_command
+
+    options = PublishOptions(
+        forecast_run=forecast_run,
+        restaurants=restaurant,
+        force=force,
+        margin=margin,
+        as_json=as_json,
+    )
+
+    def target(settings: Settings) -> list[str]:
+        from pipelines.publish import run_target
+
+        return [run_target(settings, forecast_run)]
 
     _run_locked(
-        "flux publish", lambda s: [run_target(s, forecast_run)], dict(locals()), publish_command
+        "flux publish",
+        target,
+        restaurant,
+        wait,
+        wait_timeout,
+        lambda settings: publish_command(settings, options),
     )
 
 
-@app.command("run")
+@app.command(
+    "run",
+    cls=FluxCommand,
+    epilog=examples(
+        "flux run --dry-run                          # what tonight's run would do",
+        "flux run --wait --wait-timeout 3600         # import, retrain if due, predict, publish",
+        "flux run --restaurant r05 --retrain         # support: redo one restaurant",
+        "flux --log-format json run --wait --json >> run.jsonl 2>&1   # every line is JSON",
+    ),
+)
 def run_(
     restaurant: RestaurantOpt = None,
     dry_run: Annotated[
@@ -452,44 +801,104 @@ def run_(
     frequencies, retrain cadence). Safe to rerun after any failure. Exit 0 ok, 1 failure,
     2 usage or data error, 3 partial (the summary lists the restaurants and why).
     """
-    from flux_cli.commands.run_cmd import run_command
+    from flux_cli.commands.run_cmd import RunOptions, run_command
 
-    options = dict(locals())
+    options = RunOptions(
+        restaurants=restaurant,
+        dry_run=dry_run,
+        retrain=retrain,
+        publish=publish,
+        as_json=as_json,
+        wait=wait,
+        wait_timeout=wait_timeout,
+    )
     _bind_scope(restaurant)
     run_command(STATE.settings(), options)
 
 
-@app.command("artefacts")
-def artefacts_(
-    action: Annotated[str, typer.Argument(help="list, show or promote.")] = "list",
-    ref: Annotated[str | None, typer.Argument(help="Artefact id, prefix or alias.")] = None,
+@artefacts_app.callback()
+def artefacts_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The artefact store and its aliases: list (the default), show, promote."""
+    if ctx.invoked_subcommand is None:
+        from flux_cli.commands.artefacts_cmd import list_command
+
+        list_command(STATE.settings(), as_json=as_json)
+
+
+@artefacts_app.command(
+    "list", cls=FluxCommand, epilog=examples("flux artefacts list", "flux artefacts list --json")
+)
+def artefacts_list(as_json: JsonOpt = False) -> None:
+    """List stored artefacts with their aliases, newest first."""
+    from flux_cli.commands.artefacts_cmd import list_command
+
+    list_command(STATE.settings(), as_json=as_json)
+
+
+RefArg = Annotated[str, typer.Argument(metavar="REF", help="Artefact id, id prefix or alias.")]
+
+
+@artefacts_app.command(
+    "show",
+    cls=FluxCommand,
+    epilog=examples("flux artefacts show candidate", "flux artefacts show 20261130"),
+)
+def artefacts_show(ref: RefArg) -> None:
+    """Print an artefact's manifest as JSON."""
+    from flux_cli.commands.artefacts_cmd import show_command
+
+    show_command(STATE.settings(), ref)
+
+
+@artefacts_app.command(
+    "promote",
+    cls=FluxCommand,
+    epilog=examples(
+        "flux artefacts promote candidate            # -> production",
+        "flux artefacts promote 20261130 --alias staging",
+    ),
+)
+def artefacts_promote(
+    ref: RefArg,
     alias: Annotated[
-        str | None, typer.Option("--alias", help="Alias to move (promote; default production).")
+        str | None,
+        typer.Option("--alias", metavar="NAME", help="Alias to move (default: production)."),
     ] = None,
-    as_json: JsonOpt = False,
 ) -> None:
-    """List, show or promote stored artefacts."""
-    from flux_cli.commands.forecast_cmd import artefacts_command
+    """Point an alias (default production) at an artefact."""
+    from flux_cli.commands.artefacts_cmd import promote_command
 
-    artefacts_command(STATE.settings(), action, ref, alias, as_json)
+    promote_command(STATE.settings(), ref, alias)
 
 
-@app.command("monitor")
+@app.command(
+    "monitor",
+    cls=FluxCommand,
+    epilog=examples(
+        "flux monitor",
+        "flux monitor --days 28 --multiple 1.5 --plot monitor.png",
+        "flux monitor --restaurant r05 --json",
+    ),
+)
 def monitor_(
-    target: Annotated[str, typer.Option("--target", help="The demand target.")] = "covers",
-    freq: Annotated[str, typer.Option("--freq", help="D, h or 15min.")] = "D",
+    target: TargetOpt = "covers",
+    freq: FreqOpt = "D",
     days: Annotated[
-        int, typer.Option("--days", help="Compare the last N days that have actuals.")
+        int,
+        typer.Option("--days", metavar="N", help="Compare the last N days that have actuals."),
     ] = 28,
     multiple: Annotated[
         float,
         typer.Option(
-            "--multiple", help="Flag a restaurant whose error exceeds this multiple of expected."
+            "--multiple",
+            metavar="X",
+            help="Flag a restaurant whose error exceeds this multiple of expected.",
         ),
     ] = 1.5,
     restaurant: RestaurantOpt = None,
     plot: Annotated[
-        Path | None, typer.Option("--plot", help="Write a PNG plot of error against expected.")
+        Path | None,
+        typer.Option("--plot", metavar="FILE", help="Write a PNG plot of error against expected."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -497,12 +906,26 @@ def monitor_(
 
     Exit 3 when any restaurant is flagged.
     """
-    from flux_cli.commands.monitor_cmd import monitor_command
+    from flux_cli.commands.monitor_cmd import MonitorOptions, monitor_command
 
-    monitor_command(STATE.settings(), dict(locals()))
+    _bind_scope(restaurant)
+    options = MonitorOptions(
+        target=target,
+        freq=freq,
+        days=days,
+        multiple=multiple,
+        restaurants=restaurant,
+        plot=plot,
+        as_json=as_json,
+    )
+    monitor_command(STATE.settings(), options)
 
 
-@app.command("doctor")
+@app.command(
+    "doctor",
+    cls=FluxCommand,
+    epilog=examples("flux doctor", "flux --config /etc/flux/flux.toml doctor"),
+)
 def doctor_(as_json: JsonOpt = False) -> None:
     """Check the configuration, database, migrations, TimescaleDB, artefact store and SageMaker
     settings; say what is wrong and how to fix it. Exit 1 when a check fails."""
@@ -511,7 +934,9 @@ def doctor_(as_json: JsonOpt = False) -> None:
     doctor_command(STATE.config, as_json=as_json)
 
 
-@db_app.command("upgrade")
+@db_app.command(
+    "upgrade", cls=FluxCommand, epilog=examples("FLUX_AUTO_MIGRATE=false flux db upgrade")
+)
 def db_upgrade() -> None:
     """Migrate the database schema to this Flux's version."""
     from flux_cli.commands.db_cmd import upgrade
@@ -519,10 +944,10 @@ def db_upgrade() -> None:
     upgrade(STATE.settings())
 
 
-@db_app.command("status")
-def db_status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
-) -> None:
+@db_app.command(
+    "status", cls=FluxCommand, epilog=examples("flux db status", "flux db status --json")
+)
+def db_status(as_json: JsonOpt = False) -> None:
     """Show the database, its schema revision and whether TimescaleDB is in use."""
     from flux_cli.commands.db_cmd import status
 
@@ -530,9 +955,10 @@ def db_status(
 
 
 def main() -> None:
-    """Entry point of the ``flux`` console script."""
-    install_signal_handlers()
-    app()
+    """Entry point: the same as the ``flux`` console script (see :mod:`flux_cli.launcher`)."""
+    from flux_cli.launcher import main as launch
+
+    launch()
 
 
 __all__ = ["EXIT_USAGE", "app", "main"]

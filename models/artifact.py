@@ -31,7 +31,7 @@ from pydantic import (
     field_validator,
 )
 
-from models.frames import Freq
+from models.freqs import Freq
 
 __all__ = [
     "MANIFEST_FILE",

@@ -49,6 +49,7 @@ import pandas as pd
 from scipy.optimize import nnls  # type: ignore[import-untyped]
 
 from models import columns as c
+from models import progress
 from models.base import Calendar, Forecaster, NotFittedError
 from models.frames import SERVED_BY, STEP, ForecastFrame, FrameError, SeriesFrame
 from models.intervals import (
@@ -381,9 +382,13 @@ class EnsembleForecaster(Forecaster):
         self, names: Sequence[str], series: SeriesFrame, calendar: Calendar, stage: str
     ) -> dict[str, Forecaster]:
         fitted: dict[str, Forecaster] = {}
+        total = len(series.restaurants)
         for name in names:
             try:
-                fitted[name] = self._new_member(name).fit(series, calendar)
+                with progress.scope(f"{stage} fit"):
+                    progress.report(name, 0, total)
+                    fitted[name] = self._new_member(name).fit(series, calendar)
+                    progress.report(name, total, total)
             except Exception as exc:
                 self.member_errors_[name] = f"{stage} fit: {type(exc).__name__}: {exc}"
                 log.warning("ensemble member %s failed to fit (%s): %s", name, stage, exc)

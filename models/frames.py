@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from models import columns as c
+from models.freqs import FREQS as FREQS  # noqa: PLC0414 (re-exported; defined in models.freqs)
+from models.freqs import Freq as Freq  # noqa: PLC0414
 
-Freq = Literal["D", "h", "15min"]
-FREQS: tuple[Freq, ...] = ("D", "h", "15min")
 SERVED_BY = "served_by"
 STEP = "step"
 

@@ -28,6 +28,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from models import columns as c
+from models import progress
 from models.base import Calendar, Forecaster
 from models.calendar_features import prophet_holidays
 from models.frames import SeriesFrame
@@ -342,12 +343,17 @@ class ProphetForecaster(Forecaster):
     def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:
         settings = self._settings()
         silence_prophet()
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_one)(rid, history, hol, settings)
-            for rid, history, hol in self._tasks(series, calendar)
+        tasks = list(self._tasks(series, calendar))
+        total = len(series.restaurants)
+        done = total - len(tasks)  # too short to fit: settled already
+        progress.report(self.name, done, total)
+        results = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+            delayed(_fit_one)(rid, history, hol, settings) for rid, history, hol in tasks
         )
         self.models_: dict[str, Prophet] = {}
         for rid, model, error in results:
+            done += 1
+            progress.report(self.name, done, total)
             if model is None:
                 self.failed_[rid] = str(error)
             else:

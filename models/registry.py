@@ -8,8 +8,10 @@ when used. Tests may add entries (e.g. ``monkeypatch.setitem(FORECASTERS, ...)``
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from models.base import Forecaster
+if TYPE_CHECKING:  # models.base loads pandas and scikit-learn: only when a class is built
+    from models.base import Forecaster
 
 __all__ = ["FORECASTERS", "available", "forecaster_class", "make"]
 
@@ -38,6 +40,8 @@ def forecaster_class(name: str) -> type[Forecaster]:
     if name not in FORECASTERS:
         raise ValueError(f"unknown model {name!r}; valid names: {', '.join(available())}")
     module_name, _, class_name = FORECASTERS[name].partition(":")
+    from models.base import Forecaster
+
     cls = getattr(importlib.import_module(module_name), class_name)
     if not (isinstance(cls, type) and issubclass(cls, Forecaster)):
         raise TypeError(f"{FORECASTERS[name]} is not a Forecaster subclass")

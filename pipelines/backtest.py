@@ -18,7 +18,7 @@ import pandas as pd
 
 from models import columns as c
 from models.frames import Freq
-from pipelines import backtesting
+from pipelines import backtesting, coverage
 from pipelines.errors import DataError, UsageError
 from pipelines.io import reports, series
 from pipelines.io.db import Database
@@ -56,6 +56,8 @@ class BacktestResult:
     frame: pd.DataFrame
     files: tuple[Path, ...]
     seconds: float
+    left_out: dict[str, str] = field(default_factory=dict)
+    """Restaurants in scope that the backtest did not score, and why."""
 
 
 def _validate(request: BacktestRequest) -> None:
@@ -94,6 +96,14 @@ def run(
     except ValueError as exc:
         raise DataError(f"backtest of {request.target!r}: {exc}") from None
     scores = backtesting.score_backtest(frame, data, request.spec.levels, request.rank_by)
+    left_out = coverage.left_out(
+        coverage.known_restaurants(calendar), data.restaurants, coverage.no_data(request.target)
+    )
+    left_out |= coverage.left_out(
+        data.restaurants,
+        frame[c.RESTAURANT_ID].unique(),
+        f"too little history before every cutoff (under {request.spec.min_train_rows} days)",
+    )
     run_id = str(uuid.uuid4())
     files = _write_outputs(request, data.data, frame, scores) if request.output else []
     overall = scores.overall
@@ -128,6 +138,7 @@ def run(
         frame=frame,
         files=tuple(files),
         seconds=time.perf_counter() - started,
+        left_out=left_out,
     )
 
 

@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +73,9 @@ class PredictResult:
     fallbacks: dict[str, str]
     seconds: float
     trained_until: dt.date | None = None
+    left_out: dict[str, str] = field(default_factory=dict)
+    """Restaurants in the database that this forecast does not cover, and why (a run without
+    ``--restaurant`` covers the artefact's restaurants; see ``skipped`` for the others)."""
 
 
 def _shard_files(store: object, artifact_id: str, names: list[str], shard: str) -> dict[str, bytes]:
@@ -288,6 +291,11 @@ def run(
     }
     with db.begin() as conn:
         run_id = _store_run(conn, run_row, rows, request.restaurants)
+        known: list[str] = (
+            [str(r) for r in series.read_restaurants(conn)[c.RESTAURANT_ID]]
+            if request.restaurants is None
+            else []
+        )
     db.dispose()
     if request.output is not None:
         write_output(rows, request.output)
@@ -302,6 +310,11 @@ def run(
         fallbacks=fallbacks,
         seconds=time.perf_counter() - started,
         trained_until=manifest.training_end.date(),  # type: ignore[attr-defined]
+        left_out={
+            str(r): f"no model in artefact {artifact_id}"
+            for r in known
+            if str(r) not in set(manifest.restaurants)  # type: ignore[attr-defined]
+        },
     )
 
 

@@ -23,7 +23,7 @@ from models import columns as c
 from models.artifact import ArtifactManifest, MemberSpec
 from models.base import Calendar
 from models.frames import SeriesFrame
-from pipelines import training
+from pipelines import coverage, training
 from pipelines.errors import UsageError
 from pipelines.io import schema, series
 from pipelines.io.artifacts import ArtifactStore, open_store
@@ -60,6 +60,8 @@ class TrainResult:
     manifest: ArtifactManifest
     failed: dict[str, str]
     seconds: float
+    left_out: dict[str, str] = field(default_factory=dict)
+    """Restaurants in scope that had nothing to train on, and why."""
 
 
 def open_artifacts(settings: Settings) -> ArtifactStore:
@@ -231,6 +233,9 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
         manifest=stored,
         failed=failed,
         seconds=time.perf_counter() - started,
+        left_out=coverage.left_out(
+            coverage.known_restaurants(calendar), data.restaurants, coverage.no_data(request.target)
+        ),
     )
 
 

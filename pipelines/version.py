@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from functools import cache
 from importlib import metadata
+from pathlib import Path
 
 
 @cache
@@ -24,3 +26,20 @@ def library_versions(names: tuple[str, ...]) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+@cache
+def git_sha() -> str | None:
+    """The commit this Flux runs from (None outside a git checkout, e.g. an installed wheel)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None

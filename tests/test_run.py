@@ -505,3 +505,28 @@ def test_nightly_run_on_postgres_twice(
     jobs = _rows(settings, schema.job_runs)
     assert sorted(jobs["status"]) == ["ok", "ok"]
     assert set(_rows(settings, schema.published_forecasts)["restaurant_id"]) == set(RESTAURANTS)
+
+
+def test_the_readme_cron_line_yields_valid_jsonl(copy: tuple[Settings, Path, Path]) -> None:
+    """The README's cron line, run as cron would (stdout and stderr appended to one file):
+    every line of the file is a JSON object, and the run's summary is one of them."""
+    settings, config, _ = copy
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    line = next(ln for ln in readme.splitlines() if ln.startswith("15 3 * * * "))
+    command = line.removeprefix("15 3 * * * ")
+    log = settings.home / "run.jsonl"
+    command = (
+        command.replace("cd /srv/flux", f"cd {settings.home}")
+        .replace("/etc/flux/flux.toml", str(config))
+        .replace("/var/log/flux/run.jsonl", str(log))
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
+    env.update(env_for(settings))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(["bash", "-c", command], env=env, timeout=600, check=False)
+    assert done.returncode == 0
+    lines = [json.loads(text) for text in log.read_text(encoding="utf-8").splitlines()]
+    assert lines and all(isinstance(x, dict) for x in lines)
+    assert any(x.get("event") == "command finished" and x["exit_code"] == 0 for x in lines)
+    summaries = [x for x in lines if "steps" in x]
+    assert len(summaries) == 1 and summaries[0]["exit_code"] == 0

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from flux_cli import console
+from flux_cli.progress import Reporter
+from flux_cli.render import report_left_out
 from models import columns as c
 from pipelines import backtest, backtesting
 from pipelines.errors import UsageError
@@ -41,51 +42,59 @@ def _cutoffs(values: list[str] | None) -> tuple[pd.Timestamp, ...] | None:
         raise UsageError(f"--cutoff takes dates like 2026-06-01 (got {values!r})") from None
 
 
-def backtest_command(settings: Settings, options: dict[str, Any]) -> None:
-    """Runs ``flux backtest`` and renders its result."""
-    spec = backtesting.BacktestSpec(
-        models=tuple(_csv(options["models"])) or backtesting.DEFAULT_MODELS,
-        folds=options["folds"],
-        horizon=options["horizon"],
-        step=options["step"],
-        refit_every=options["refit_every"],
-        cutoffs=_cutoffs(options["cutoff"]),
-        levels=_levels(options["levels"]),
-        jobs=options["jobs"],
-        seed=options["seed"],
-    )
-    request = backtest.BacktestRequest(
-        target=options["target"],
-        freq=options["freq"],
-        restaurants=frozenset(options["restaurant"]) if options["restaurant"] else None,
-        spec=spec,
-        output=options["output"],
-        plot_restaurants=tuple(options["plot_restaurant"] or ()) or None,
-    )
-    show = console.interactive() and not options["as_json"]
-    bar = (
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=console.err,
-            transient=True,
+@dataclass(frozen=True)
+class BacktestOptions:
+    """The options of ``flux backtest``, as typed values."""
+
+    target: str = "covers"
+    freq: str = "D"
+    models: str | None = None
+    folds: int = 3
+    horizon: int = 28
+    step: int | None = None
+    refit_every: int = 1
+    cutoffs: list[str] | None = None
+    restaurants: list[str] | None = None
+    levels: str = "80,95"
+    jobs: int = 1
+    seed: int = 0
+    output: Path | None = None
+    plot_restaurants: list[str] | None = None
+    as_json: bool = False
+
+    def request(self) -> backtest.BacktestRequest:
+        """The pipeline's request (UsageError for bad levels or cutoffs)."""
+        spec = backtesting.BacktestSpec(
+            models=tuple(_csv(self.models)) or backtesting.DEFAULT_MODELS,
+            folds=self.folds,
+            horizon=self.horizon,
+            step=self.step,
+            refit_every=self.refit_every,
+            cutoffs=_cutoffs(self.cutoffs),
+            levels=_levels(self.levels),
+            jobs=self.jobs,
+            seed=self.seed,
         )
-        if show
-        else None
-    )
-    with bar if bar is not None else nullcontext():
-        task = bar.add_task("backtest", total=spec.folds) if bar is not None else None
+        return backtest.BacktestRequest(
+            target=self.target,
+            freq="D" if self.freq == "D" else "h" if self.freq == "h" else "15min",
+            restaurants=frozenset(self.restaurants) if self.restaurants else None,
+            spec=spec,
+            output=self.output,
+            plot_restaurants=tuple(self.plot_restaurants or ()) or None,
+        )
 
-        def progress(label: str, done: int, total: int) -> None:
-            if bar is not None and task is not None:
-                bar.update(task, description=label, completed=done, total=total)
 
+def backtest_command(settings: Settings, options: BacktestOptions) -> None:
+    """Runs ``flux backtest`` and renders its result."""
+    request = options.request()
+    with Reporter("backtest", enabled=not options.as_json) as progress:
         result = backtest.run(request, settings, progress)
-    if options["as_json"]:
+    if options.as_json:
         console.print_json(_as_json(result))
-        return
-    render(result, spec.levels)
+    else:
+        render(result, request.spec.levels)
+    report_left_out(result.left_out, "the backtest")
 
 
 def _fmt(value: object, pct: bool = False) -> str:
@@ -152,5 +161,6 @@ def _as_json(result: backtest.BacktestResult) -> dict[str, Any]:
         "by_fold": records(result.scores.by_fold),
         "fallbacks": records(result.fallbacks),
         "files": [str(f) for f in result.files],
+        "left_out": result.left_out,
         "seconds": result.seconds,
     }

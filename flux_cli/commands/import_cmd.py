@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from contextlib import nullcontext
 from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from flux_cli import console
+from flux_cli.progress import Reporter
 from pipelines import ingest
 from pipelines.errors import EXIT_USAGE
 from pipelines.io.adapters.base import ColumnMapping
@@ -73,26 +72,7 @@ class ImportOptions:
 def import_command(settings: Settings, options: ImportOptions) -> None:
     """Runs ``flux import`` and renders its result."""
     request = options.request()
-    show_progress = console.interactive() and not options.as_json
-    bar = (
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console.err,
-            transient=True,
-        )
-        if show_progress
-        else None
-    )
-    with bar if bar is not None else nullcontext():
-        task = bar.add_task("importing", total=None) if bar is not None else None
-
-        def progress(label: str, done: int, total: int) -> None:
-            if bar is not None and task is not None:
-                bar.update(task, description=label, completed=done, total=total)
-
+    with Reporter("import", enabled=not options.as_json) as progress:
         result = ingest.run(request, settings, progress)
     if options.as_json:
         console.print_json(dataclasses.asdict(result))
@@ -102,9 +82,28 @@ def import_command(settings: Settings, options: ImportOptions) -> None:
         raise typer.Exit(EXIT_USAGE)
 
 
-def render(result: ingest.IngestResult, *, verbose: bool) -> None:
-    """One summary line, the top reject reasons and where the rejects went; for a dry run, what
-    each file is and the demand per business day it would leave."""
+UNITS = {"restaurants": "restaurants", "events": "calendar events", "series": "series values"}
+"""What a file of each format loads, counted in ``rows_loaded``; every other format loads order
+lines."""
+UNIT_ORDER = ("order lines", "series values", "restaurants", "calendar events")
+
+
+def _unit(fmt: str) -> str:
+    return UNITS.get(fmt, "order lines")
+
+
+def loaded_by_unit(result: ingest.IngestResult) -> dict[str, int]:
+    """Rows loaded per unit (order lines, series values, restaurants, calendar events)."""
+    out: dict[str, int] = defaultdict(int)
+    for f in result.files:
+        if f.status == "loaded":
+            out[_unit(f.format)] += f.rows_loaded
+    return {unit: out[unit] for unit in UNIT_ORDER if unit in out}
+
+
+def summary_line(result: ingest.IngestResult) -> str:
+    """One line that names its units, e.g. "imported 12 file(s): read 653,781 source rows;
+    loaded 1,041,180 order lines, 8 restaurants; rejected 0 source rows; 0 duplicates in 9.1s"."""
     loaded = [f for f in result.files if f.status == "loaded"]
     counts: dict[str, int] = defaultdict(int)
     for f in result.files:
@@ -112,32 +111,40 @@ def render(result: ingest.IngestResult, *, verbose: bool) -> None:
             counts[f.status] += 1
     extra = ", ".join(f"{n} {status}" for status, n in counts.items())
     verb = "would import" if result.dry_run else "imported"
-    console.out.print(
+    units = loaded_by_unit(result)
+    landed = ", ".join(f"{n:,} {unit}" for unit, n in units.items()) or "nothing"
+    return (
         f"{verb} {len(loaded)} file(s){' (' + extra + ')' if extra else ''}: "
-        f"read {result.rows_read:,} rows, {'would load' if result.dry_run else 'loaded'} "
-        f"{result.rows_loaded:,}, rejected {result.rows_rejected:,}, "
-        f"duplicate {result.rows_duplicate:,} in {result.seconds:.1f}s",
-        markup=False,
+        f"read {result.rows_read:,} source rows; {'would load' if result.dry_run else 'loaded'} "
+        f"{landed}; rejected {result.rows_rejected:,} source rows; "
+        f"{result.rows_duplicate:,} duplicates in {result.seconds:.1f}s"
     )
+
+
+def render(result: ingest.IngestResult, *, verbose: bool) -> None:
+    """One summary line, the top reject reasons and where the rejects went; for a dry run, what
+    each file is and the demand per business day it would leave."""
+    console.out.print(summary_line(result), markup=False)
     if result.dry_run:
         _render_files(result)
     for f in result.files:
         if f.note and (verbose or f.status == "loaded" or result.dry_run):
-            console.err.print(f"  {escape(f.path)}: {f.status} ({escape(f.note)})")
+            console.note(f"  {f.path}: {f.status} ({f.note})", file=f.path, status=f.status)
     if result.reject_reasons:
         _render_reasons(result)
     if not result.dry_run:
         for f in result.files:
             if f.rejects_path:
-                console.err.print(
-                    f"  {escape(f.path)}: {f.rows_rejected:,} rejected row(s) -> "
-                    f"{escape(f.rejects_path)}"
+                console.note(
+                    f"  {f.path}: {f.rows_rejected:,} rejected row(s) -> {f.rejects_path}",
+                    file=f.path,
+                    rejects=f.rejects_path,
                 )
     if result.dry_run:
         _render_days(result)
         for problem in result.problems:
-            console.error(f"{escape(problem)} (the import would refuse it)")
-        console.err.print("dry run: nothing was written")
+            console.error(f"{problem} (the import would refuse it)")
+        console.note("dry run: nothing was written")
 
 
 def _render_files(result: ingest.IngestResult) -> None:
@@ -172,7 +179,19 @@ def _render_reasons(result: ingest.IngestResult) -> None:
     if len(result.reject_reasons) > 5:
         rest = sum(r.count for r in result.reject_reasons[5:])
         table.add_row("", f"{len(result.reject_reasons) - 5} other reasons", f"{rest:,}", "")
-    console.err.print(table)
+    console.diagnostic_table(
+        table,
+        f"rejected rows: {total:,}, by reason",
+        reasons=[
+            {
+                "field": r.field,
+                "reason": r.reason,
+                "rows": r.count,
+                "first_seen": f"{r.first_file} row {r.first_row}",
+            }
+            for r in result.reject_reasons
+        ],
+    )
 
 
 def _render_days(result: ingest.IngestResult) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -90,33 +92,48 @@ def _table(result: monitor.MonitorResult) -> Table:
     return table
 
 
-def monitor_command(settings: Settings, o: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class MonitorOptions:
+    """The options of ``flux monitor``, as typed values."""
+
+    target: str = "covers"
+    freq: str = "D"
+    days: int = 28
+    multiple: float = 1.5
+    restaurants: list[str] | None = None
+    plot: Path | None = None
+    as_json: bool = False
+
+    def request(self) -> monitor.MonitorRequest:
+        """The pipeline's request."""
+        return monitor.MonitorRequest(
+            target=self.target,
+            freq=self.freq,
+            days=self.days,
+            multiple=self.multiple,
+            restaurants=frozenset(self.restaurants) if self.restaurants else None,
+            plot=self.plot,
+        )
+
+
+def monitor_command(settings: Settings, options: MonitorOptions) -> None:
     """Runs the comparison, prints it, and exits 3 when any restaurant is flagged."""
-    result = monitor.run(
-        monitor.MonitorRequest(
-            target=o["target"],
-            freq=o["freq"],
-            days=o["days"],
-            multiple=o["multiple"],
-            restaurants=frozenset(o["restaurant"]) if o["restaurant"] else None,
-            plot=o["plot"],
-        ),
-        settings,
-    )
-    if o["as_json"]:
+    result = monitor.run(options.request(), settings)
+    if options.as_json:
         console.print_json(_json(result))
     else:
         console.out.print(_table(result))
         if (result.table[monitor.EXPECTED_FROM] == monitor.FROM_OVERALL).any():
             console.out.print("* the artefact's overall validation error (none for the restaurant)")
         if result.plot:
-            console.out.print(f"wrote {result.plot}")
+            console.out.print(f"wrote {result.plot}", markup=False)
         if result.flagged:
-            console.err.print(
+            console.warn(
                 f"{len(result.flagged)} restaurant(s) worse than {result.multiple:g} x expected: "
-                f"{', '.join(result.flagged)}"
+                f"{', '.join(result.flagged)}",
+                flagged=list(result.flagged),
             )
     for warning in result.warnings:
-        console.err.print(f"warning: {warning}")
+        console.warn(warning)
     if result.flagged:
         raise typer.Exit(EXIT_PARTIAL)

@@ -8,9 +8,10 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # only for a type: `flux artefacts list` must not load pandas
+    import pandas as pd
 
 
 def sha256(path: Path) -> str:

@@ -1,0 +1,189 @@
+"""Options shared by several commands, and the parsers that validate choices.
+
+Every choice (``--backend``, ``--target``, ``--freq``, ``--models``, ``--format``) is checked
+while the command line is parsed, before any data or heavy library is loaded, and a bad value
+names the valid ones. Each parser also offers its values to shell completion. Help texts show a
+metavar that says what a value is (``DATE``, ``ID``, ``N``), never a Python type name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from models import columns as c
+from models.freqs import FREQS
+
+BACKENDS = ("local", "sagemaker")
+TARGET_PATTERNS = ("item:NAME", "category:NAME")
+
+
+def _listing(values: Sequence[str]) -> str:
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+
+
+def choice(values: Sequence[str], hint: str = "") -> Callable[[str], str]:
+    """A parser accepting one of ``values``; the error names them (and ``hint``)."""
+
+    def parse(value: str) -> str:
+        if value not in values:
+            raise typer.BadParameter(f"{value!r}: choose {_listing(values)}{hint}")
+        return value
+
+    return parse
+
+
+def complete(values: Sequence[str]) -> Callable[[str], list[str]]:
+    """Shell completion over ``values``."""
+
+    def values_starting(incomplete: str) -> list[str]:
+        return [v for v in values if v.startswith(incomplete)]
+
+    return values_starting
+
+
+def metavar(values: Sequence[str]) -> str:
+    """``[a|b|c]``, the metavar of a choice."""
+    return "[" + "|".join(values) + "]"
+
+
+# --- targets ------------------------------------------------------------------------------------
+
+TARGET_HELP = f"The demand target: {', '.join(c.SERIES_TARGETS)}, {_listing(TARGET_PATTERNS)}."
+
+
+def parse_target(value: str) -> str:
+    """A series target, ``item:NAME`` or ``category:NAME``."""
+    kind, _, name = value.partition(":")
+    if value in c.SERIES_TARGETS or (kind in ("item", "category") and name.strip()):
+        return value
+    raise typer.BadParameter(
+        f"{value!r} is not a target: choose {', '.join(c.SERIES_TARGETS)}, "
+        f"{_listing(TARGET_PATTERNS)}"
+    )
+
+
+def _complete_target(incomplete: str) -> list[str]:
+    values = [*c.SERIES_TARGETS, "item:", "category:"]
+    return [v for v in values if v.startswith(incomplete)]
+
+
+TargetOpt = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        parser=parse_target,
+        metavar="TARGET",
+        autocompletion=_complete_target,
+        help=TARGET_HELP,
+    ),
+]
+
+# --- models -------------------------------------------------------------------------------------
+
+
+def model_names() -> list[str]:
+    """Every model a backtest can compare (the registry; light to import)."""
+    from models import registry
+
+    return registry.available()
+
+
+def parse_models(value: str) -> str:
+    """A comma-separated list of registered model names."""
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    valid = model_names()
+    unknown = [n for n in names if n not in valid]
+    if unknown or not names:
+        raise typer.BadParameter(
+            f"unknown model(s) {', '.join(unknown) or repr(value)}: choose from {', '.join(valid)}"
+        )
+    return ",".join(names)
+
+
+def complete_models(incomplete: str) -> list[str]:
+    done, _, last = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    return [prefix + m for m in model_names() if m.startswith(last)]
+
+
+# --- import formats -----------------------------------------------------------------------------
+
+IMPORT_FORMATS = (
+    "restaurants",
+    "events",
+    "toast",
+    "square",
+    "lightspeed",
+    "clover",
+    "revel",
+    "revel_api",
+    "csv",
+    "series",
+)
+"""The import formats, for ``--format``'s help, completion and validation: ``flux --help`` and a
+bad ``--format`` must not load the adapters (they load pandas). The one definition is
+:data:`pipelines.io.adapters.FORMATS`; ``tests/test_cli.py`` checks that this mirror equals it."""
+
+parse_format = choice(IMPORT_FORMATS)
+
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        parser=parse_format,
+        metavar="FORMAT",
+        autocompletion=complete(IMPORT_FORMATS),
+        help=f"Force a format: {', '.join(IMPORT_FORMATS)} (default: detect each file).",
+    ),
+]
+
+# --- shared options -----------------------------------------------------------------------------
+
+parse_freq = choice(FREQS)
+FreqOpt = Annotated[
+    str,
+    typer.Option(
+        "--freq",
+        parser=parse_freq,
+        metavar=metavar(FREQS),
+        autocompletion=complete(FREQS),
+        help="D (daily), h (hourly) or 15min (the daily forecast split by intraday profile).",
+    ),
+]
+RestaurantOpt = Annotated[
+    list[str] | None,
+    typer.Option("--restaurant", "-r", metavar="ID", help="Only this restaurant (repeatable)."),
+]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print the result as JSON on stdout (indented on a terminal, one line otherwise).",
+    ),
+]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="If another run holds the same restaurants and target, wait for it (default: exit "
+        "1 at once, naming the holder).",
+    ),
+]
+WaitTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--wait-timeout", metavar="SECONDS", help="How long --wait waits at most (default 6 hours)."
+    ),
+]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", metavar="N", help="Parallel workers.")]
+SeedOpt = Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")]
+OutputFolderOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", metavar="FOLDER", help="Write frames, metrics and plots to this folder."
+    ),
+]
