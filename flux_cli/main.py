@@ -38,6 +38,7 @@ from flux_cli.options import (
     complete,
     complete_models,
     metavar,
+    parse_day_range,
     parse_models,
 )
 from pipelines.errors import EXIT_USAGE, FluxError
@@ -381,6 +382,7 @@ def _run_locked(
         "flux import exports/toast/ --restaurant r01         # one restaurant's rows",
         "flux import lines.csv --mapping lines.mapping.toml  # any CSV, with a mapping",
         "flux import exports/ --restaurant r01 --dry-run     # what it would load; writes nothing",
+        "flux import fixed.json -r r01 --replace --dry-run   # what a corrected export removes",
         "flux -v import exports/                             # also names the skipped files",
     ),
 )
@@ -437,6 +439,23 @@ def import_(
             "would leave, and the rejects; write nothing.",
         ),
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Make one --restaurant's orders over the files' business days equal the files: "
+            "orders no file holds are removed (a corrected export). Try --dry-run first.",
+        ),
+    ] = False,
+    replace_range: Annotated[
+        str | None,
+        typer.Option(
+            "--replace-range",
+            metavar="FROM..TO",
+            parser=parse_day_range,
+            help="With --replace: the business days to replace, e.g. 2026-09-01..2026-09-30.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     wait: WaitOpt = False,
     wait_timeout: WaitTimeoutOpt = None,
@@ -462,6 +481,8 @@ def import_(
         rejects=rejects,
         allow_rejects=allow_rejects,
         dry_run=dry_run,
+        replace=replace,
+        replace_range=replace_range,
         as_json=as_json,
         verbose=STATE.verbose > 0,
     )

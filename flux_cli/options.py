@@ -8,6 +8,7 @@ metavar that says what a value is (``DATE``, ``ID``, ``N``), never a Python type
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -48,6 +49,35 @@ def complete(values: Sequence[str]) -> Callable[[str], list[str]]:
 def metavar(values: Sequence[str]) -> str:
     """``[a|b|c]``, the metavar of a choice."""
     return "[" + "|".join(values) + "]"
+
+
+# --- days ----------------------------------------------------------------------------------------
+
+
+def parse_day_range(value: str) -> str:
+    """``FROM..TO``: two ISO dates, the first not after the second (returned as given)."""
+    day_range(value)
+    return value
+
+
+def day_range(value: str) -> tuple[dt.date, dt.date]:
+    """The two dates of a ``FROM..TO`` range.
+
+    Raises:
+        typer.BadParameter: not two ISO dates joined by ``..``, or FROM after TO.
+    """
+    first, sep, last = value.partition("..")
+    try:
+        if not sep:
+            raise ValueError
+        span = (dt.date.fromisoformat(first.strip()), dt.date.fromisoformat(last.strip()))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r}: expected FROM..TO, e.g. 2026-09-01..2026-09-30"
+        ) from None
+    if span[0] > span[1]:
+        raise typer.BadParameter(f"{value!r}: FROM is after TO")
+    return span
 
 
 # --- targets ------------------------------------------------------------------------------------

@@ -492,17 +492,7 @@ def _load_all(
             if request.dry_run:
                 days = _day_figures(conn, ranges, before)
                 raise _DryRun
-            for item, result in zip(to_load, results, strict=True):
-                if result.rejects_path:
-                    path = Path(result.rejects_path)
-                    try:
-                        files.write_rejects(path, item.parsed.rejects)
-                    except OSError as exc:
-                        raise UsageError(
-                            f"cannot write the rejects file {path}: {exc.strerror or exc}; "
-                            "nothing was imported (point --rejects at a writable folder)"
-                        ) from exc
-                    written.append(path)
+            _write_rejects(to_load, results, written)
             for i, (item, result) in enumerate(zip(to_load, results, strict=True)):
                 imports.record_batch(conn, _batch_record(batch, i, item, result))
     except _DryRun:
@@ -546,6 +536,23 @@ def _replace(
     lo, hi = ranges.get(rid, span)
     ranges[rid] = (min(lo, span[0]), max(hi, span[1]))
     return Replaced(rid, span[0], span[1], removed.orders, removed.lines)
+
+
+def _write_rejects(to_load: list[_Parsed], results: list[FileResult], written: list[Path]) -> None:
+    """Writes each file's rejects (before the commit, so a committed batch never points at a
+    rejects file that does not exist); ``written`` collects them, to remove on a rollback."""
+    for item, result in zip(to_load, results, strict=True):
+        if not result.rejects_path:
+            continue
+        path = Path(result.rejects_path)
+        try:
+            files.write_rejects(path, item.parsed.rejects)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write the rejects file {path}: {exc.strerror or exc}; nothing was "
+                "imported (point --rejects at a writable folder)"
+            ) from exc
+        written.append(path)
 
 
 def _file_result(item: _Parsed, counts: imports.LoadCounts, batch: _Batch) -> FileResult:

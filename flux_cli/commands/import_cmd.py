@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from flux_cli import console
+from flux_cli.options import day_range
 from flux_cli.progress import Reporter
 from pipelines import ingest
 from pipelines.errors import EXIT_USAGE
@@ -50,6 +51,8 @@ class ImportOptions:
     rejects: Path | None = None
     allow_rejects: bool = False
     dry_run: bool = False
+    replace: bool = False
+    replace_range: str | None = None
     as_json: bool = False
     verbose: bool = False
 
@@ -66,6 +69,8 @@ class ImportOptions:
             rejects_dir=self.rejects,
             allow_rejects=self.allow_rejects,
             dry_run=self.dry_run,
+            replace=self.replace or self.replace_range is not None,
+            replace_range=day_range(self.replace_range) if self.replace_range else None,
         )
 
 
@@ -130,6 +135,15 @@ def render(result: ingest.IngestResult, *, verbose: bool) -> None:
     for f in result.files:
         if f.note and (verbose or f.status == "loaded" or result.dry_run):
             console.note(f"  {f.path}: {f.status} ({f.note})", file=f.path, status=f.status)
+    if result.replaced is not None:
+        r = result.replaced
+        verb = "would remove" if result.dry_run else "removed"
+        console.out.print(
+            f"replaced {r.restaurant_id} from {r.first_day} to {r.last_day}: {verb} "
+            f"{r.orders_removed:,} order(s) and {r.lines_removed:,} line(s) that the files no "
+            "longer hold",
+            markup=False,
+        )
     if result.reject_reasons:
         _render_reasons(result)
     if not result.dry_run:
