@@ -207,6 +207,8 @@ def read_csv_table(
         ImportFileError: unreadable file, empty file, or a required column missing.
     """
     text = read_text(path, encoding)
+    # A field may be as long as the file (its length is checked later, as a reject of its row).
+    csv.field_size_limit(max(csv.field_size_limit(), min(len(text) + 1, 2**31 - 1)))
     try:
         header = _read_header(path, text, required)
         plain = _fast_csv.read_plain(text, header, _ROW, _RAW)
