@@ -247,28 +247,29 @@ def _plan(request: IngestRequest, explicit: set[Path]) -> tuple[list[_Planned], 
 
 
 def _scope_frames(parsed: ParsedFile, scope: frozenset[str] | None) -> tuple[ParsedFile, int]:
-    """The file's rows of the restaurants in ``scope``, and how many rows were left out."""
+    """The file's rows of the restaurants in ``scope``, and how many were left out (counted in
+    the file's main records: lines, else orders, else values or metadata rows)."""
     if scope is None:
         return parsed, 0
-    outside = 0
+    left_out: dict[str, int] = {}
 
-    def keep(frame: pd.DataFrame) -> pd.DataFrame:
-        nonlocal outside
+    def keep(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
             return frame
         inside = frame[c.RESTAURANT_ID].isin(scope)
-        outside += int((~inside).sum())
+        left_out[name] = int((~inside).sum())
         return frame[inside]
 
     scoped = replace(
         parsed,
-        orders=keep(parsed.orders),
-        lines=keep(parsed.lines),
-        observations=keep(parsed.observations),
-        restaurants=keep(parsed.restaurants),
-        events=keep(parsed.events),
+        lines=keep("lines", parsed.lines),
+        orders=keep("orders", parsed.orders),
+        observations=keep("observations", parsed.observations),
+        restaurants=keep("restaurants", parsed.restaurants),
+        events=keep("events", parsed.events),
     )
-    return scoped, outside
+    main = next(iter(left_out), None)  # in the order above: lines first
+    return scoped, left_out[main] if main else 0
 
 
 def _directory_add(directory: Directory, parsed: ParsedFile) -> None:
@@ -332,9 +333,10 @@ def _parse_all(
                 )
             )
             continue
-        parsed, outside = _scope_frames(plan.adapter.parse(plan.path, ctx), request.restaurants)
-        if plan.adapter.name == "restaurants":
-            _directory_add(ctx.directory, parsed)
+        whole = plan.adapter.parse(plan.path, ctx)
+        if plan.adapter.name == "restaurants":  # every one, so rows of others are told apart
+            _directory_add(ctx.directory, whole)
+        parsed, outside = _scope_frames(whole, request.restaurants)
         if request.strict and not parsed.rejects.empty:
             first = parsed.rejects.iloc[0]
             raise ImportFileError(
@@ -376,7 +378,8 @@ _TOP_REASONS = 5
 def reject_reasons(items: list[tuple[str, pd.DataFrame]]) -> tuple[RejectReason, ...]:
     """The most frequent reject reasons over several files' rejects, most frequent first.
 
-    Reasons that differ only in the value they quote ("not a valid amount: 'x'") count as one.
+    Reasons that differ only in the value they quote ("not a valid amount: 'x'") count as one;
+    each shows its first occurrence word for word (the value included).
 
     Args:
         items: (file path, rejects frame) pairs, in import order.
@@ -398,7 +401,7 @@ def reject_reasons(items: list[tuple[str, pd.DataFrame]]) -> tuple[RejectReason,
     return tuple(
         RejectReason(
             field=k[0],
-            reason=v[3] if v[0] == 1 else k[1],
+            reason=v[3],
             count=v[0],
             first_file=v[1],
             first_row=v[2],
@@ -457,6 +460,8 @@ def _load_all(
     batch: _Batch,
     request: IngestRequest,
     progress: Progress | None,
+    *,
+    known: int,
 ) -> _Loaded:
     """Writes every parsed file, refreshes the rollups, checks that each file landed demand,
     writes the rejects files and records the batches: one transaction.
@@ -477,10 +482,12 @@ def _load_all(
             for i, item in enumerate(to_load):
                 if progress:
                     progress(f"loading {item.plan.path.name}", i, len(to_load))
+                stored = imports.stored_ranges(conn, caps, item.parsed)
                 counts = imports.load_parsed(conn, caps, item.parsed)
-                for rid, (lo, hi) in imports.touched_ranges(item.parsed).items():
-                    old = ranges.get(rid)
-                    ranges[rid] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
+                for touched in (stored, imports.touched_ranges(item.parsed)):
+                    for rid, (lo, hi) in touched.items():
+                        old = ranges.get(rid)
+                        ranges[rid] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
                 results.append(_file_result(item, counts, batch))
             before = rollups.read_daily(conn, ranges) if request.dry_run else None
             if progress:
@@ -488,7 +495,7 @@ def _load_all(
             if request.replace:
                 replaced = _replace(conn, caps, to_load, request, ranges)
             rollups.refresh(conn, caps, ranges)
-            problems = _check_landed(conn, to_load, results, request)
+            problems = _check_landed(conn, to_load, results, request, known)
             if request.dry_run:
                 days = _day_figures(conn, ranges, before)
                 raise _DryRun
@@ -581,7 +588,11 @@ def _file_result(item: _Parsed, counts: imports.LoadCounts, batch: _Batch) -> Fi
 
 
 def _check_landed(
-    conn: Connection, to_load: list[_Parsed], results: list[FileResult], request: IngestRequest
+    conn: Connection,
+    to_load: list[_Parsed],
+    results: list[FileResult],
+    request: IngestRequest,
+    known_restaurants: int,
 ) -> tuple[str, ...]:
     """Fails the import when a file landed nothing (see :func:`_problem`) or nothing landed.
 
@@ -593,8 +604,15 @@ def _check_landed(
         problem = _problem(item, demand)
         if problem is not None:
             problems.append((str(item.plan.path), problem))
-    if to_load and not any(r.rows_loaded or r.rows_duplicate for r in results):
+    if not problems and to_load and not any(r.rows_loaded or r.rows_duplicate for r in results):
         problems.append((str(to_load[0].plan.path), _NOTHING.format(_files(len(to_load)))))
+    if problems and not known_restaurants:
+        path, why = problems[0]
+        problems[0] = (
+            path,
+            f"{why}; no restaurant is known yet: import restaurants.csv first, or in the same "
+            "command",
+        )
     if request.allow_rejects:
         return ()
     if request.dry_run:
@@ -761,7 +779,7 @@ def run(
             )
             with limits.using(import_limits):
                 to_load, others = _parse_all(planned, request, ctx, done_hashes, progress)
-            loaded = _load_all(db, to_load, batch, request, progress)
+            loaded = _load_all(db, to_load, batch, request, progress, known=len(ctx.directory))
         finally:
             db.dispose()
     if progress:

@@ -1641,7 +1641,7 @@ def ground_truth(c: Canon) -> pd.DataFrame:
     per_day = orders.groupby("bd").agg(orders=("guests", "size"), covers=("guests", "sum"))
     lines = pd.DataFrame(
         {
-            "bd": c.l_bd[demand],
+            "bd": c.o_bd[c.l_order[demand]],  # a check's sales belong to its order's day
             "net": c.l_net[demand],
             "qty": np.where(top[demand], c.l_qty[demand], 0.0),
         }
@@ -4081,9 +4081,9 @@ Computed from the canonical data with the "Demand" rules of `docs/formats.md`:
   order's opening time;
 - `covers`: the sum of those orders' guests; blank for Square and Clover (r02, r04, r08);
 - `net_sales_minor`: the sum of `sale` and `comp` lines' net amounts, modifiers included (comps add
-  0), on each line's business date;
-- `item_quantity`: the sum of quantities of top-level `sale` and `comp` lines on each line's
-  business date (r04 sells coffee beans by weight, so some days are fractional);
+  0), on the business date of each line's order (a check belongs to one business day);
+- `item_quantity`: the sum of quantities of top-level `sale` and `comp` lines on the business date
+  of each line's order (r04 sells coffee beans by weight, so some days are fractional);
 - voids and refunds are excluded; only days with at least one demand order are listed.
 
 ## Spec decisions
@@ -4093,7 +4093,7 @@ Where `docs/formats.md` leaves room, the files do this:
 - **All formats.** A line's time is its order's opening time, except late "add-on" lines (a
   dessert or drink ordered 15-75 minutes later) of r05 (Revel `created_date`) and r06 (generic
   `sold_at`), the two formats with a time per line; a few dozen of r06's add-ons cross the 04:00
-  cutoff, so their sales count on the next business date while their order stays on its own. Where
+  cutoff: their own time is on the next business date, their sales count on their order's. Where
   a format has no order-level time (generic CSV, Square) the order opens at its earliest line.
   Refunds are dated at the refund, never on a closed day, and are whole lines (modifiers
   included). Modifiers carry the parent's quantity and their total price (unit price x quantity).

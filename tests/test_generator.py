@@ -302,11 +302,12 @@ def rollup(rd: Reader, tz: str, cutoff: int, has_covers: bool) -> dict[str, tupl
         covers[bd(opened)] += guests or 0
     net: dict[str, int] = defaultdict(int)
     qty: dict[str, float] = defaultdict(float)
-    for _, top, ts, amount, q, kind in rd.lines:
-        if kind in ("sale", "comp"):
-            net[bd(ts)] += amount
+    for oid, top, _, amount, q, kind in rd.lines:
+        if kind in ("sale", "comp"):  # on the business date of the line's order
+            day = bd(rd.orders[oid][0])
+            net[day] += amount
             if top:
-                qty[bd(ts)] += q
+                qty[day] += q
     assert set(net) <= set(orders), "net sales on a day without orders"
     return {
         d: ((covers[d] if has_covers else None), orders[d], net[d], round(qty[d], 6))

@@ -24,6 +24,7 @@ from pipelines.io.db import DbCapabilities
 from pipelines.io.loader import bulk_insert, dedupe_last, delete_moved_lines, staging_table, upsert
 
 LINE_KEY = (c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID, c.LINE_ID)
+_ORDER_VALUES = (c.OPENED_AT_UTC, c.BUSINESS_DATE, c.COVERS, c.NET_AMOUNT_MINOR)
 ORDER_KEY = (c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID)
 OBSERVATION_KEY = (c.RESTAURANT_ID, c.TARGET, c.DATE)
 
@@ -55,7 +56,11 @@ def load_directory(conn: Connection) -> Directory:
 
 
 def imported_hashes(conn: Connection, hashes: Iterable[str], scope: str) -> set[str]:
-    """Hashes of files already imported completely for this scope (or for all restaurants)."""
+    """Hashes of files already imported completely for this scope (or for all restaurants).
+
+    A file whose import rejected rows does not count: it is read again, since the restaurants
+    its rows named (or other settings) may be known now, and its rejects are said again.
+    """
     wanted = list(set(hashes))
     if not wanted:
         return set()
@@ -64,6 +69,7 @@ def imported_hashes(conn: Connection, hashes: Iterable[str], scope: str) -> set[
         sa.select(t.c.file_sha256).where(
             t.c.file_sha256.in_(wanted),
             t.c.status == "ok",
+            t.c.rows_rejected == 0,
             t.c.restaurant_scope.in_(["", scope]),
         )
     ).all()
@@ -174,6 +180,7 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
             orders,
             ORDER_KEY,
             coalesce=(c.COVERS, c.NET_AMOUNT_MINOR),
+            keep_stored=_ORDER_VALUES if parsed.orders_fill_in else (),
             fresh=fresh,
         )
         if lines.empty:  # an orders-only file: orders are its main table
@@ -224,6 +231,40 @@ def touched_ranges(parsed: ParsedFile) -> dict[str, tuple[dt.date, dt.date]]:
     dates = pd.to_datetime(both[c.BUSINESS_DATE])
     grouped = dates.groupby(both[c.RESTAURANT_ID]).agg(["min", "max"])
     return {str(rid): (row["min"].date(), row["max"].date()) for rid, row in grouped.iterrows()}
+
+
+def stored_ranges(
+    conn: Connection, caps: DbCapabilities, parsed: ParsedFile
+) -> dict[str, tuple[dt.date, dt.date]]:
+    """Per restaurant, the business dates the file's orders have in the database now (before
+    it is loaded): an order the file moves to another day must have its old day rebuilt too."""
+    frames = [f[list(ORDER_KEY)] for f in (parsed.orders, parsed.lines) if not f.empty]
+    if not frames:
+        return {}
+    keys = pd.concat(frames).drop_duplicates()
+    if not _existing_pairs(conn, schema.orders, keys):
+        return {}
+    o = schema.orders
+    staged = staging_table(conn, [o.c[k] for k in ORDER_KEY], "order_keys")
+    try:
+        bulk_insert(conn, caps, staged, keys)
+        match = sa.and_(*(o.c[k] == staged.c[k] for k in ORDER_KEY))
+        rows = conn.execute(
+            sa.select(
+                o.c[c.RESTAURANT_ID],
+                sa.func.min(o.c[c.BUSINESS_DATE]),
+                sa.func.max(o.c[c.BUSINESS_DATE]),
+            )
+            .where(sa.exists().where(match))
+            .group_by(o.c[c.RESTAURANT_ID])
+        ).all()
+    finally:
+        staged.drop(conn)
+    return {str(r[0]): (_as_date(r[1]), _as_date(r[2])) for r in rows}
+
+
+def _as_date(value: str | dt.date) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value[:10])
 
 
 def days_with_demand(conn: Connection, parsed: ParsedFile) -> int:

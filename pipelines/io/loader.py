@@ -155,6 +155,7 @@ def upsert(
     key: Sequence[str],
     *,
     coalesce: Sequence[str] = (),
+    keep_stored: Sequence[str] = (),
     do_nothing: bool = False,
     fresh: bool = False,
 ) -> int:
@@ -167,6 +168,8 @@ def upsert(
         frame: Rows with the table's columns; no duplicate keys.
         key: The conflict key (the table's primary key or a unique index).
         coalesce: Columns where a NULL in the new row keeps the stored value.
+        keep_stored: Columns where a stored value wins over the new one (the new one only fills
+            a NULL).
         do_nothing: Keep existing rows as they are (insert only the new ones).
         fresh: The caller knows no row with these keys exists: insert directly.
     """
@@ -178,7 +181,15 @@ def upsert(
     staged = _staging_table(conn, table)
     try:
         bulk_insert(conn, caps, staged, frame)
-        return _merge(conn, table, staged, key, coalesce=coalesce, do_nothing=do_nothing)
+        return _merge(
+            conn,
+            table,
+            staged,
+            key,
+            coalesce=coalesce,
+            keep_stored=keep_stored,
+            do_nothing=do_nothing,
+        )
     finally:
         staged.drop(conn)
 
@@ -190,6 +201,7 @@ def _merge(
     key: Sequence[str],
     *,
     coalesce: Sequence[str],
+    keep_stored: Sequence[str] = (),
     do_nothing: bool,
 ) -> int:
     insert_fn: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -205,11 +217,12 @@ def _merge(
         for name in names:
             if name in key:
                 continue
-            new = (
-                sa.func.coalesce(excluded[name], table.c[name])
-                if name in coalesce
-                else excluded[name]
-            )
+            if name in keep_stored:
+                new = sa.func.coalesce(table.c[name], excluded[name])
+            elif name in coalesce:
+                new = sa.func.coalesce(excluded[name], table.c[name])
+            else:
+                new = excluded[name]
             updates[name] = new
             changed.append(table.c[name].is_distinct_from(new))
         if not updates:

@@ -51,11 +51,15 @@ _DEMAND_ORDERS = f"""
             AND NOT EXISTS ({_ITEM_LINES_OF_O} AND l.kind <> 'refund')))
 """
 
+# A line's sales count on its order's business date (as the vendors' reports put a whole check on
+# one day), and in the 15-minute slot of the line's own time.
 _DEMAND_LINES = f"""
-    SELECT l.restaurant_id, l.business_date, l.ts_utc, l.net_amount_minor, l.quantity,
+    SELECT l.restaurant_id, o.business_date, l.ts_utc, l.net_amount_minor, l.quantity,
            l.parent_line_id, l.item, l.category
     FROM order_lines l
-    WHERE l.restaurant_id = :rid AND l.business_date BETWEEN :start AND :end
+    JOIN orders o ON o.restaurant_id = l.restaurant_id AND o.source = l.source
+                 AND o.order_id = l.order_id
+    WHERE l.restaurant_id = :rid AND o.business_date BETWEEN :start AND :end
       AND l.kind IN {_DEMAND_KINDS}
 """
 

@@ -425,14 +425,21 @@ def order_frame(
 def parsed_file(
     path: Path, name: str, rows_read: int, rejects: Rejects, **frames: pd.DataFrame
 ) -> ParsedFile:
-    """The result of one file, rejects in row order."""
-    return ParsedFile(
+    """The result of one file, rejects in row order; ``frames`` by name (``orders=...``)."""
+    parsed = ParsedFile(
         path=display_path(path),
         format=name,
         rows_read=rows_read,
         rejects=sorted_rejects(rejects),
-        **frames,
     )
+    for frame_name, frame in frames.items():
+        if frame_name not in _FRAMES:
+            raise TypeError(f"parsed_file: unknown frame {frame_name!r}")
+        setattr(parsed, frame_name, frame)
+    return parsed
+
+
+_FRAMES: Final = frozenset({"orders", "lines", "observations", "restaurants", "events"})
 
 
 def is_match(values: pd.Series, pattern: str) -> np.ndarray:

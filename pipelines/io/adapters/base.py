@@ -268,7 +268,12 @@ def resolve_file_restaurant(
 
 @dataclass
 class ParsedFile:
-    """What one file yielded: normalised frames plus the rows rejected, with reasons."""
+    """What one file yielded: normalised frames plus the rows rejected, with reasons.
+
+    ``orders_fill_in``: the file's orders only fill in what is not stored yet (e.g. Toast's
+    CheckDetails, whose party sizes must not overwrite OrderDetails' guest counts), so any
+    subset of a vendor's files gives the same figures in any import order.
+    """
 
     path: str
     format: str
@@ -279,6 +284,7 @@ class ParsedFile:
     restaurants: pd.DataFrame = field(default_factory=lambda: empty_frame(RESTAURANT_COLUMNS))
     events: pd.DataFrame = field(default_factory=lambda: empty_frame(EVENT_COLUMNS))
     rejects: pd.DataFrame = field(default_factory=lambda: empty_frame(REJECT_COLUMNS))
+    orders_fill_in: bool = False
 
 
 class Adapter(Protocol):

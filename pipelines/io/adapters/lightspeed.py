@@ -339,22 +339,29 @@ def _net(line: JsonObject, at: str) -> tuple[str, str]:
     ``totalNetAmountWithoutTax`` when the line has it. Lines without it (iKentoo era) derive it
     from ``totalNetAmountWithTax`` minus ``taxAmount`` (unless ``taxLines`` say the taxes are not
     included) minus ``serviceCharge``, as the spec's example line does (11.00 - 1.6667 - 1.00 =
-    8.33).
+    8.33); a ``taxAmount`` larger than half of what is left cannot be a tax, and is taken as the
+    amount without tax (as in the iKentoo-era documentation's example).
     """
     if line.get(F.NET) is not None:
         return get_decimal(line, F.NET, at), F.NET
     if line.get(F.GROSS) is None:
         raise RecordError(join(at, F.NET), f"missing (and no {F.GROSS} to derive it from)")
     amount = _decimal(line, F.GROSS, at)
+    if line.get(F.SERVICE_CHARGE) is not None:
+        amount -= _decimal(line, F.SERVICE_CHARGE, at)
     if _tax_included(line, at) is not False:
         if line.get(F.TAX) is None:
             raise RecordError(
                 join(at, F.TAX),
                 f"missing: the line has no {F.NET}, and {F.GROSS} includes tax",
             )
-        amount -= _decimal(line, F.TAX, at)
-    if line.get(F.SERVICE_CHARGE) is not None:
-        amount -= _decimal(line, F.SERVICE_CHARGE, at)
+        tax = _decimal(line, F.TAX, at)
+        if amount > 0 and tax * 2 > amount:
+            # No tax is more than the net it is levied on (a rate over 100 %): such lines (the
+            # iKentoo-era documentation's own example: 5.50 with tax, 0.50 service, taxAmount
+            # 4.6296 = 5.00 / 1.08) carry the amount without tax in taxAmount.
+            return format(tax, "f"), F.TAX
+        amount -= tax
     return format(amount, "f"), F.GROSS
 
 

@@ -31,6 +31,7 @@ restaurant (``--restaurant``, or the ``pos_location_id`` naming one of its folde
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Final
 
@@ -260,7 +261,8 @@ class ToastExportAdapter:
             return parsed_file(path, NAME, rows_read, rejects, orders=orders)
         if kind == CHECKS:
             orders = _checks(table, rejects, ctx)
-            return parsed_file(path, NAME, rows_read, rejects, orders=orders)
+            checks = parsed_file(path, NAME, rows_read, rejects, orders=orders)
+            return dataclasses.replace(checks, orders_fill_in=True)  # OrderDetails' guests win
         orders, lines = _payments(table, rejects, ctx)
         return parsed_file(path, NAME, rows_read, rejects, orders=orders, lines=lines)
 
