@@ -1,6 +1,6 @@
 """``flux backtest``: rolling-origin comparison of models on one demand series.
 
-Reads the series and calendar, runs :func:`pipelines.backtesting.run_backtest`, scores every model
+Reads the series and calendar, runs :func:`pipelines.evaluation.run_backtest`, scores every model
 per fold, restaurant and horizon step, writes the frames, metrics and plots when asked, and
 records the run in the database.
 """
@@ -18,7 +18,7 @@ import pandas as pd
 
 from models import columns as c
 from models.frames import Freq
-from pipelines import backtesting
+from pipelines import evaluation
 from pipelines.errors import DataError, UsageError
 from pipelines.io import reports, series
 from pipelines.io.db import Database
@@ -35,7 +35,7 @@ class BacktestRequest:
     target: str = c.COVERS
     freq: Freq = "D"
     restaurants: frozenset[str] | None = None
-    spec: backtesting.BacktestSpec = field(default_factory=backtesting.BacktestSpec)
+    spec: evaluation.BacktestSpec = field(default_factory=evaluation.BacktestSpec)
     output: Path | None = None
     plot_restaurants: tuple[str, ...] | None = None
     rank_by: str = "rmsle"
@@ -51,7 +51,7 @@ class BacktestResult:
     cutoffs: tuple[pd.Timestamp, ...]
     restaurants: int
     rows: int
-    scores: backtesting.Scores
+    scores: evaluation.Scores
     fallbacks: pd.DataFrame
     frame: pd.DataFrame
     files: tuple[Path, ...]
@@ -68,7 +68,7 @@ def _validate(request: BacktestRequest) -> None:
     if spec.horizon < 1 or spec.folds < 1 or spec.refit_every < 1:
         raise UsageError("--horizon, --folds and --refit-every must be at least 1")
     try:
-        backtesting.check_models(spec.models)
+        evaluation.check_models(spec.models)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -90,10 +90,10 @@ def run(
             conn, request.target, freq=request.freq, restaurants=request.restaurants
         )
     try:
-        frame = backtesting.run_backtest(data, calendar, request.spec, progress)
+        frame = evaluation.run_backtest(data, calendar, request.spec, progress)
     except ValueError as exc:
         raise DataError(f"backtest of {request.target!r}: {exc}") from None
-    scores = backtesting.score_backtest(frame, data, request.spec.levels, request.rank_by)
+    scores = evaluation.score_backtest(frame, data, request.spec.levels, request.rank_by)
     run_id = str(uuid.uuid4())
     files = _write_outputs(request, data.data, frame, scores) if request.output else []
     overall = scores.overall
@@ -124,7 +124,7 @@ def run(
         restaurants=int(frame[c.RESTAURANT_ID].nunique()),
         rows=len(frame),
         scores=scores,
-        fallbacks=backtesting.fallbacks(frame),
+        fallbacks=evaluation.fallbacks(frame),
         frame=frame,
         files=tuple(files),
         seconds=time.perf_counter() - started,
@@ -159,7 +159,7 @@ def _write_outputs(
     request: BacktestRequest,
     history: pd.DataFrame,
     frame: pd.DataFrame,
-    scores: backtesting.Scores,
+    scores: evaluation.Scores,
 ) -> list[Path]:
     folder = request.output
     assert folder is not None

@@ -29,12 +29,12 @@ from models import metrics
 from models.artifact import ArtifactManifest
 from models.frames import FREQS, Freq
 from pipelines.errors import ArtifactError, DataError, UsageError
+from pipelines.fitting import SHARDS_FILE
 from pipelines.io import schema, series
 from pipelines.io.db import Database
 from pipelines.io.files import atomic_write
 from pipelines.settings import Settings
 from pipelines.train import open_artifacts
-from pipelines.training import SHARDS_FILE
 
 MIN_DAYS = 7
 

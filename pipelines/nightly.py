@@ -36,7 +36,7 @@ import sqlalchemy as sa
 import structlog
 
 from models.artifact import ArtifactManifest
-from pipelines import ingest, predict, publish, train, training
+from pipelines import fitting, ingest, predict, publish, train
 from pipelines.errors import EXIT_OK, EXIT_PARTIAL, UsageError
 from pipelines.io import schema, series
 from pipelines.io.artifacts import ArtifactStore
@@ -266,7 +266,7 @@ def retrain_reason(
         _, current = series.read_open_days(conn, config.target, restaurants=asked)
     if config.retrain_on_history_change:
         trained_on = current.until(pd.Timestamp(manifest.training_end))
-        if training.fingerprint(trained_on) != manifest.data_fingerprint:
+        if fitting.fingerprint(trained_on) != manifest.data_fingerprint:
             return (
                 f"the history artefact {manifest.artifact_id} was trained on changed "
                 f"(data up to {manifest.training_end.date()} was added or restated)"

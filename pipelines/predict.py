@@ -26,12 +26,12 @@ from models.base import Calendar, future_frame
 from models.frames import SERVED_BY, Freq, SeriesFrame
 from models.persistence import load_ensemble
 from pipelines.errors import DataError, FluxError, UsageError
+from pipelines.fitting import SHARDS_DIR, SHARDS_FILE
 from pipelines.io import schema, series
 from pipelines.io.db import Database
 from pipelines.io.files import atomic_write
 from pipelines.settings import Settings
 from pipelines.train import open_artifacts
-from pipelines.training import SHARDS_DIR, SHARDS_FILE
 
 Progress = Callable[[str, int, int], None]
 CLOSED = "closed"

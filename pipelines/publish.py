@@ -21,11 +21,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models import columns as c
 from pipelines.errors import DataError, UsageError
+from pipelines.fitting import SHARDS_FILE
 from pipelines.io import schema
 from pipelines.io.db import Database
 from pipelines.settings import Settings
 from pipelines.train import open_artifacts
-from pipelines.training import SHARDS_FILE
 
 log = logging.getLogger(__name__)
 PRODUCTION = "production"

@@ -23,13 +23,13 @@ from models import columns as c
 from models.artifact import ArtifactManifest, MemberSpec
 from models.base import Calendar
 from models.frames import SeriesFrame
-from pipelines import training
+from pipelines import fitting
 from pipelines.errors import UsageError
+from pipelines.fitting import SHARDS_DIR, SHARDS_FILE
 from pipelines.io import schema, series
 from pipelines.io.artifacts import ArtifactStore, open_store
 from pipelines.io.db import Database
 from pipelines.settings import Settings
-from pipelines.training import SHARDS_DIR, SHARDS_FILE
 from pipelines.version import flux_version, library_versions
 
 Progress = Callable[[str, int, int], None]
@@ -97,9 +97,9 @@ def _record(db: Database, run_id: str, values: dict[str, Any], *, new: bool) -> 
 
 
 def _local(
-    data: SeriesFrame, calendar: Calendar, config: training.TrainConfig
-) -> tuple[dict[str, bytes], training.Trained]:
-    trained = training.fit_files(data, calendar, config)
+    data: SeriesFrame, calendar: Calendar, config: fitting.TrainConfig
+) -> tuple[dict[str, bytes], fitting.Trained]:
+    trained = fitting.fit_files(data, calendar, config)
     files = shard_files(LOCAL_SHARD, trained.files)
     files[SHARDS_FILE] = json.dumps(dict.fromkeys(trained.restaurants, LOCAL_SHARD)).encode()
     return files, trained
@@ -122,7 +122,7 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
         calendar, data = series.read_open_days(
             conn, request.target, restaurants=request.restaurants
         )
-    config = training.TrainConfig(
+    config = fitting.TrainConfig(
         target=request.target,
         freq="D",
         horizon=request.horizon,
@@ -180,7 +180,7 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
             training_start=dt.datetime.fromisoformat(str(data.data[c.DS].min().date())),
             training_end=dt.datetime.fromisoformat(str(data.data[c.DS].max().date())),
             restaurants=data.restaurants,
-            data_fingerprint=training.fingerprint(data),
+            data_fingerprint=fitting.fingerprint(data),
             members=[
                 MemberSpec(
                     name=m,

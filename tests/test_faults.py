@@ -26,7 +26,7 @@ import tenacity
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
-from pipelines import training
+from pipelines import fitting
 from pipelines.io import artifacts, db, imports, schema
 from pipelines.io.artifacts import LocalStore, RetryPolicy
 from pipelines.io.db import Database
@@ -55,7 +55,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Trained(NamedTuple):
     home: Path
     artifact_id: str
-    fit: training.Trained
+    fit: fitting.Trained
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +66,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory, sample: Path) -> Trained:
     """
     home = tmp_path_factory.mktemp("faults_trained") / "home"
     settings = load_settings(home=home)
-    fits: list[training.Trained] = []
-    real_fit = training.fit_files
+    fits: list[fitting.Trained] = []
+    real_fit = fitting.fit_files
 
-    def recording(*args: Any, **kwargs: Any) -> training.Trained:
+    def recording(*args: Any, **kwargs: Any) -> fitting.Trained:
         fits.append(real_fit(*args, **kwargs))
         return fits[-1]
 
     with pytest.MonkeyPatch.context() as mp:
         for name in [n for n in os.environ if n.startswith("FLUX_")]:
             mp.delenv(name)
-        mp.setattr(training, "fit_files", recording)
+        mp.setattr(fitting, "fit_files", recording)
         assert run_cli(settings, ["import", str(sample)]).exit_code == 0
         result = run_cli(settings, TRAIN)
     assert result.exit_code == 0, result.stderr
@@ -94,7 +94,7 @@ def home(trained: Trained, tmp_path: Path) -> Path:
 @pytest.fixture
 def replay_fit(trained: Trained, monkeypatch: pytest.MonkeyPatch) -> None:
     """``flux train`` reuses the module's fit (storage is what these tests break)."""
-    monkeypatch.setattr(training, "fit_files", lambda *a, **k: trained.fit)
+    monkeypatch.setattr(fitting, "fit_files", lambda *a, **k: trained.fit)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from pipelines import publish, train, training
+from pipelines import fitting, publish, train
 from pipelines.io import schema
 from pipelines.io.db import Database
 from pipelines.settings import Settings, load_settings
@@ -139,7 +139,7 @@ def test_killed_train_leaves_no_artefact(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "fit_files", interrupted)
+    monkeypatch.setattr(fitting, "fit_files", interrupted)
     with pytest.raises(KeyboardInterrupt):
         _train(sqlite_settings)
     assert store.list_artifacts() == []

@@ -24,10 +24,10 @@ from models.ensemble import EnsembleForecaster
 from models.metrics import rmsle
 from pipelines import monitor, train
 from pipelines.errors import EXIT_PARTIAL, EXIT_USAGE
+from pipelines.fitting import validation_metrics
 from pipelines.io import schema, series
 from pipelines.io.db import Database
 from pipelines.settings import Settings, load_settings
-from pipelines.training import validation_metrics
 from tests.conftest import load_generator
 from tests.helpers import run_cli
 from tests.synthetic_series import synthetic_series

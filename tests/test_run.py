@@ -379,13 +379,13 @@ def test_scheduler_can_pass_its_own_run_id(copy: tuple[Settings, Path, Path]) ->
 _SLOW_FLUX = """
 import signal, sys, time
 signal.signal(signal.SIGINT, signal.default_int_handler)
-from pipelines import training
-real = training.fit_files
+from pipelines import fitting
+real = fitting.fit_files
 def slow(*args, **kwargs):
     print("FIT STARTED", file=sys.stderr, flush=True)
     time.sleep(60)
     return real(*args, **kwargs)
-training.fit_files = slow
+fitting.fit_files = slow
 from flux_cli.main import main
 sys.argv = ["flux", *sys.argv[1:]]
 main()

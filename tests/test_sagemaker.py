@@ -31,9 +31,9 @@ from models.base import Calendar
 from models.frames import SeriesFrame
 from models.persistence import load_ensemble
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, DataError, TrainingJobError
+from pipelines.fitting import TrainConfig
 from pipelines.io import sagemaker as sm
 from pipelines.io.artifacts import RetryPolicy
-from pipelines.training import TrainConfig
 from tests.conftest import AWS_ACCESS_KEY, AWS_REGION, AWS_SECRET_KEY
 from tests.synthetic_series import horizon, synthetic_series
 

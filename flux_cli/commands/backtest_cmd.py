@@ -13,7 +13,7 @@ from rich.table import Table
 
 from flux_cli import console
 from models import columns as c
-from pipelines import backtest, backtesting
+from pipelines import backtest, evaluation
 from pipelines.errors import UsageError
 from pipelines.settings import Settings
 
@@ -43,8 +43,8 @@ def _cutoffs(values: list[str] | None) -> tuple[pd.Timestamp, ...] | None:
 
 def backtest_command(settings: Settings, options: dict[str, Any]) -> None:
     """Runs ``flux backtest`` and renders its result."""
-    spec = backtesting.BacktestSpec(
-        models=tuple(_csv(options["models"])) or backtesting.DEFAULT_MODELS,
+    spec = evaluation.BacktestSpec(
+        models=tuple(_csv(options["models"])) or evaluation.DEFAULT_MODELS,
         folds=options["folds"],
         horizon=options["horizon"],
         step=options["step"],

@@ -27,8 +27,8 @@ job sets ``FLUX_SM_SHARD_UPLOAD=<s3_prefix>/jobs/<job>/output`` in the container
 every host's entry point, after writing its model into ``SM_MODEL_DIR``, packs that folder and
 uploads it to ``<that URI>/<host>/model.tar.gz`` itself (:func:`upload_host_model`, credentials
 from the job's execution role). Hosts are named ``algo-1`` … ``algo-N`` by SageMaker. A host's
-model folder holds the ensemble's files (:func:`pipelines.training.fit_files`) plus
-``trained.json``: the host name and the :class:`~pipelines.training.Trained` fields but files.
+model folder holds the ensemble's files (:func:`pipelines.fitting.fit_files`) plus
+``trained.json``: the host name and the :class:`~pipelines.fitting.Trained` fields but files.
 
 The merged artefact lays each host's files under ``shards/<host>/`` and adds ``shards.json``
 (restaurant_id → host), the same layout as a local run with its single ``local`` shard.
@@ -59,9 +59,9 @@ from models.artifact import check_relpath
 from models.base import Calendar
 from models.frames import FREQS, FrameError, SeriesFrame
 from pipelines.errors import ArtifactError, ConfigError, DataError, TrainingJobError
+from pipelines.fitting import SHARDS_DIR, SHARDS_FILE, TrainConfig, Trained
 from pipelines.io.artifacts import RetryPolicy, open_store
 from pipelines.settings import Settings
-from pipelines.training import SHARDS_DIR, SHARDS_FILE, TrainConfig, Trained
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient

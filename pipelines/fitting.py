@@ -1,6 +1,11 @@
-"""Training, pure: fit the ensemble on a series and return its artefact files and manifest
-fields. The local backend and the SageMaker entry point both call :func:`fit_files`, so local and
-remote training cannot drift apart."""
+"""Fitting the ensemble, pure: the training settings, the fit, and what it produced.
+
+:func:`fit_files` fits the ensemble on a series and returns a :class:`Trained`: the ensemble's
+portable files and the facts the manifest records. ``flux train --backend local``
+(:mod:`pipelines.train`) and the SageMaker entry point (:mod:`flux_sagemaker.entry`) both call it,
+so local and remote training cannot drift apart. No I/O here: where the files go is
+:mod:`pipelines.io.artifacts`'s business.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Rolling-origin evaluation, pure: cutoffs, fitting per fold, the backtest frame, metrics.
 
-No I/O here: :mod:`pipelines.backtest` reads the series and writes the outputs.
+``flux backtest`` (:mod:`pipelines.backtest`) reads the series, calls :func:`run_backtest` and
+:func:`score_backtest`, and writes the outputs; no I/O here.
 """
 
 from __future__ import annotations
