@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +21,9 @@ from pipelines import evaluation
 from pipelines.errors import DataError, UsageError
 from pipelines.io import reports, series
 from pipelines.io.db import Database
+from pipelines.progress import Progress
 from pipelines.settings import Settings
 from pipelines.version import flux_version
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)

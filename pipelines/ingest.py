@@ -20,7 +20,6 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,9 @@ from pipelines.errors import ImportFileError, UsageError
 from pipelines.io import adapters, files, imports, rollups
 from pipelines.io.adapters.base import Adapter, ColumnMapping, Directory, ParseContext, ParsedFile
 from pipelines.io.db import Database
+from pipelines.progress import Progress
 from pipelines.settings import Settings
 from pipelines.version import flux_version
-
-Progress = Callable[[str, int, int], None]
-"""Called as ``progress(label, done, total)`` while files are parsed and loaded."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import json
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +45,6 @@ from pipelines.settings import RunConfig, Settings
 
 log = structlog.get_logger("flux.run")
 Status = Literal["ok", "skipped", "failed", "planned"]
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

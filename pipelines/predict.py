@@ -30,10 +30,10 @@ from pipelines.fitting import SHARDS_DIR, SHARDS_FILE
 from pipelines.io import schema, series
 from pipelines.io.db import Database
 from pipelines.io.files import atomic_write
+from pipelines.progress import Progress
 from pipelines.settings import Settings
 from pipelines.train import open_artifacts
 
-Progress = Callable[[str, int, int], None]
 CLOSED = "closed"
 OUTPUT_COLUMNS = (
     c.RESTAURANT_ID,

@@ -12,7 +12,6 @@ import json
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -29,10 +28,10 @@ from pipelines.fitting import SHARDS_DIR, SHARDS_FILE
 from pipelines.io import schema, series
 from pipelines.io.artifacts import ArtifactStore, open_store
 from pipelines.io.db import Database
+from pipelines.progress import Progress
 from pipelines.settings import Settings
 from pipelines.version import flux_version, library_versions
 
-Progress = Callable[[str, int, int], None]
 LOCAL_SHARD = "local"
 LIBRARIES = ("pandas", "numpy", "prophet", "xgboost", "scikit-learn", "holidays")
 

@@ -61,6 +61,7 @@ from models.frames import FREQS, FrameError, SeriesFrame
 from pipelines.errors import ArtifactError, ConfigError, DataError, TrainingJobError
 from pipelines.fitting import SHARDS_DIR, SHARDS_FILE, TrainConfig, Trained
 from pipelines.io.artifacts import RetryPolicy, open_store
+from pipelines.progress import Progress
 from pipelines.settings import Settings
 
 if TYPE_CHECKING:
@@ -97,8 +98,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-Progress = Callable[[str, int, int], None]
-"""Called as ``progress(label, done, total)``."""
 
 TRAIN_CHANNEL = "train"
 CALENDAR_CHANNEL = "calendar"
