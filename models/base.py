@@ -25,14 +25,9 @@ from models.frames import ForecastFrame, FrameError, SeriesFrame
 
 __all__ = ["Calendar", "Forecaster", "NotFittedError", "future_frame"]
 
-EVENT_COLUMNS = (
-    c.RESTAURANT_ID, c.EVENT_KIND, c.NAME, c.START_DATE, c.END_DATE, c.LOWER_WINDOW,
-    c.UPPER_WINDOW,
-)  # fmt: skip
-
 
 def _empty_events() -> pd.DataFrame:
-    return pd.DataFrame({col: pd.Series(dtype=object) for col in EVENT_COLUMNS})
+    return pd.DataFrame({col: pd.Series(dtype=object) for col in c.EVENT_COLUMNS})
 
 
 def _empty_restaurants() -> pd.DataFrame:
