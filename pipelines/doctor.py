@@ -25,14 +25,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ConfigError, FluxError
-from pipelines.io.artifacts import ArtifactStore, LocalStore, RetryPolicy, open_store
+from pipelines.io.artifact_store import ArtifactStore, LocalStore, RetryPolicy
+from pipelines.io.artifacts import open_artifacts, parse_s3_uri
 from pipelines.io.db import Database, redact, safe_error
 from pipelines.redaction import known_secrets_of, mask
 from pipelines.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
@@ -59,7 +59,6 @@ _ECR_IMAGE = re.compile(
     r"/[a-z0-9][a-z0-9._/-]*(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})?"
 )
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -171,11 +170,7 @@ def _check_config(
     try:
         settings = load_settings(config_file, environ=dict(environ))
         Database(settings)  # validates the URL and the backend; connects to nothing
-        store = open_store(
-            settings.resolved_artifacts_uri,
-            s3_endpoint_url=settings.s3_endpoint_url,
-            retry=PROBE_RETRY,
-        )
+        store = open_artifacts(settings, retry=PROBE_RETRY)
     except ConfigError as exc:
         if source is not None and not source.is_file():
             fix = "pass an existing file with --config or FLUX_CONFIG, or create it"
@@ -424,6 +419,14 @@ def _default_region() -> str | None:
     return str(region) if region else None
 
 
+def _is_s3_uri(uri: str) -> bool:
+    try:
+        parse_s3_uri(uri)
+    except ConfigError:
+        return False
+    return True
+
+
 def check_sagemaker(settings: Settings, environ: Mapping[str, str]) -> Check:
     """Validates the ``FLUX_SAGEMAKER_*`` settings offline (SageMaker is never called).
 
@@ -461,9 +464,7 @@ def check_sagemaker(settings: Settings, environ: Mapping[str, str]) -> Check:
             f"set {_env('sagemaker_role_arn')} to arn:aws:iam::<12-digit account>:role/<name>"
         )
     prefix = (settings.sagemaker_s3_prefix or "").strip()
-    if prefix and not (
-        prefix.startswith("s3://") and _BUCKET.fullmatch(urlsplit(prefix).netloc or "")
-    ):
+    if prefix and not _is_s3_uri(prefix):
         problems.append(f"{_env('sagemaker_s3_prefix')} is not an s3://bucket/prefix URI")
         fixes.append(f"set {_env('sagemaker_s3_prefix')} to s3://<bucket>/<prefix>")
     region = (

@@ -13,7 +13,6 @@ but never flagged.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,12 +28,10 @@ from models import metrics
 from models.artifact import ArtifactManifest
 from models.frames import FREQS, Freq
 from pipelines.errors import ArtifactError, DataError, UsageError
-from pipelines.fitting import SHARDS_FILE
-from pipelines.io import schema, series
+from pipelines.io import artifacts, schema, series
 from pipelines.io.db import Database
 from pipelines.io.files import atomic_write
 from pipelines.settings import Settings
-from pipelines.train import open_artifacts
 
 MIN_DAYS = 7
 
@@ -327,7 +324,7 @@ class _Manifests:
     """Artefact manifests (and shard maps) read once each; a missing one becomes a warning."""
 
     def __init__(self, settings: Settings) -> None:
-        self.store = open_artifacts(settings)
+        self.store = artifacts.open_artifacts(settings)
         self.manifests: dict[str, ArtifactManifest | None] = {}
         self.shards: dict[str, dict[str, str]] = {}
         self.warnings: list[str] = []
@@ -344,10 +341,9 @@ class _Manifests:
     def shard(self, artifact_id: str, restaurant_id: str) -> str | None:
         if artifact_id not in self.shards:
             try:
-                raw = json.loads(self.store.read_file(artifact_id, SHARDS_FILE))
-            except (ArtifactError, ValueError):
-                raw = {}
-            self.shards[artifact_id] = {str(k): str(v) for k, v in dict(raw).items()}
+                self.shards[artifact_id] = artifacts.read_shard_map(self.store, artifact_id)
+            except ArtifactError:
+                self.shards[artifact_id] = {}
         return self.shards[artifact_id].get(restaurant_id)
 
     def expected(self, artifact_id: object, restaurant_id: str) -> Expected:

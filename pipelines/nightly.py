@@ -38,8 +38,8 @@ import structlog
 from models.artifact import ArtifactManifest
 from pipelines import fitting, ingest, predict, publish, train
 from pipelines.errors import EXIT_OK, EXIT_PARTIAL, UsageError
-from pipelines.io import schema, series
-from pipelines.io.artifacts import ArtifactStore
+from pipelines.io import artifacts, schema, series
+from pipelines.io.artifact_store import ArtifactStore
 from pipelines.io.db import Database
 from pipelines.settings import RunConfig, Settings
 
@@ -118,9 +118,8 @@ class RunResult:
 
 def _s3_inbox(settings: Settings, source: str) -> Any:
     from pipelines.io.artifact_s3 import S3Store
-    from pipelines.io.artifacts import _parse_s3_uri
 
-    bucket, prefix = _parse_s3_uri(source)
+    bucket, prefix = artifacts.parse_s3_uri(source)
     return S3Store(bucket, prefix, endpoint_url=settings.s3_endpoint_url)
 
 
@@ -396,7 +395,7 @@ def _train_step(
     request: RunRequest, settings: Settings, db: Database, result: RunResult, migrated: bool
 ) -> ArtifactManifest | None:
     config, scope, dry = settings.run, request.restaurants, request.dry_run
-    store = train.open_artifacts(settings)
+    store = artifacts.open_artifacts(settings)
     with _step(result, "train") as step:
         manifest = current_artifact(store, config.target, scope)
         if request.retrain is True:

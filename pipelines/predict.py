@@ -26,13 +26,11 @@ from models.base import Calendar, future_frame
 from models.frames import SERVED_BY, Freq, SeriesFrame
 from models.persistence import load_ensemble
 from pipelines.errors import DataError, FluxError, UsageError
-from pipelines.fitting import SHARDS_DIR, SHARDS_FILE
-from pipelines.io import schema, series
+from pipelines.io import artifacts, schema, series
 from pipelines.io.db import Database
 from pipelines.io.files import atomic_write
 from pipelines.progress import Progress
 from pipelines.settings import Settings
-from pipelines.train import open_artifacts
 
 CLOSED = "closed"
 OUTPUT_COLUMNS = (
@@ -75,12 +73,6 @@ class PredictResult:
     trained_until: dt.date | None = None
 
 
-def _shard_files(store: object, artifact_id: str, names: list[str], shard: str) -> dict[str, bytes]:
-    prefix = f"{SHARDS_DIR}/{shard}/"
-    read = store.read_file  # type: ignore[attr-defined]
-    return {n.removeprefix(prefix): read(artifact_id, n) for n in names if n.startswith(prefix)}
-
-
 def _future(
     history: SeriesFrame, as_of: pd.Timestamp, horizon: int, calendar: Calendar
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -118,10 +110,10 @@ def recurring_closed_weekdays(
 def _daily(
     request: PredictRequest, settings: Settings, db: Database, as_of_hint: dt.date | None
 ) -> tuple[str, object, pd.DataFrame, dict[str, str], dt.date, Calendar]:
-    store = open_artifacts(settings)
+    store = artifacts.open_artifacts(settings)
     artifact_id = store.resolve(request.artifact)
     manifest = store.read_manifest(artifact_id)
-    shards: dict[str, str] = json.loads(store.read_file(artifact_id, SHARDS_FILE))
+    shards = artifacts.read_shard_map(store, artifact_id)
     wanted = set(shards) if request.restaurants is None else set(shards) & request.restaurants
     missing = sorted((request.restaurants or set()) - set(shards))
     if request.restaurants and not wanted:
@@ -139,7 +131,7 @@ def _daily(
         if not rids:
             continue
         part = history.for_restaurants(rids)
-        files = _shard_files(store, artifact_id, list(manifest.files), shard)
+        files = artifacts.read_shard_files(store, manifest, shard)
         model = load_ensemble(files, part, calendar)
         model.cutoff_ = as_of
         open_keys, closed_keys = _future(part, as_of, manifest.horizon, calendar)
@@ -373,5 +365,5 @@ def backfill(
 
 def artifact_target(settings: Settings, ref: str) -> str:
     """The target of the artefact ``ref`` (an id or alias); for taking locks before a run."""
-    store = open_artifacts(settings)
+    store = artifacts.open_artifacts(settings)
     return str(store.read_manifest(store.resolve(ref)).target)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -21,11 +20,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models import columns as c
 from pipelines.errors import DataError, UsageError
-from pipelines.fitting import SHARDS_FILE
-from pipelines.io import schema
+from pipelines.io import artifacts, schema
 from pipelines.io.db import Database
 from pipelines.settings import Settings
-from pipelines.train import open_artifacts
 
 log = logging.getLogger(__name__)
 PRODUCTION = "production"
@@ -151,7 +148,7 @@ def run(request: PublishRequest, settings: Settings) -> PublishResult:
     started = time.perf_counter()
     db = Database(settings)
     db.ensure_schema()
-    store = open_artifacts(settings)
+    store = artifacts.open_artifacts(settings)
     with db.connect() as conn:
         run_row = _run_row(conn, request.forecast_run)
         fc = schema.forecasts
@@ -161,7 +158,7 @@ def run(request: PublishRequest, settings: Settings) -> PublishResult:
         rows = pd.read_sql(stmt, conn)
     artifact_id = str(run_row["artifact_id"])
     manifest = store.read_manifest(artifact_id)
-    shards = json.loads(store.read_file(artifact_id, SHARDS_FILE))
+    shards = artifacts.read_shard_map(store, artifact_id)
     expected = set(shards) if request.restaurants is None else set(request.restaurants)
     failed = check_gates(
         dict(manifest.backtest_metrics), expected, set(rows[c.RESTAURANT_ID]), request.margin

@@ -27,8 +27,8 @@ from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
 from pipelines import fitting
-from pipelines.io import artifacts, db, imports, schema
-from pipelines.io.artifacts import LocalStore, RetryPolicy
+from pipelines.io import artifact_store, artifacts, db, imports, schema
+from pipelines.io.artifact_store import LocalStore, RetryPolicy
 from pipelines.io.db import Database
 from pipelines.settings import Settings, load_settings
 from tests.conftest import PG_ADMIN_URL, free_port, load_generator
@@ -400,7 +400,7 @@ def test_disk_full_while_writing_an_artefact(
 ) -> None:
     settings = load_settings(home=home)
     store_root = home / "artefacts"
-    real_write = artifacts._write_new
+    real_write = artifact_store._write_new
     written: list[str] = []
 
     def fills_the_disk(path: Path, source: bytes | Path) -> str:
@@ -414,7 +414,7 @@ def test_disk_full_while_writing_an_artefact(
             out.write(data[: len(data) // 2])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(artifacts, "_write_new", fills_the_disk)
+    monkeypatch.setattr(artifact_store, "_write_new", fills_the_disk)
     result = run_cli(settings, TRAIN)
     assert result.exit_code == 1
     line = error_line(result)

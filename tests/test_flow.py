@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines import fitting, publish, train
-from pipelines.io import schema
+from pipelines.io import artifacts, schema
 from pipelines.io.db import Database
 from pipelines.settings import Settings, load_settings
 from tests.conftest import load_generator
@@ -65,7 +65,7 @@ def test_flow_on_sqlite_with_local_store(sqlite_settings: Settings, sample: Path
     table = _published(sqlite_settings)
     assert set(table["restaurant_id"]) == {"r01", "r05", "r07"}
     assert (table["yhat"] >= 0).all()
-    store = train.open_artifacts(sqlite_settings)
+    store = artifacts.open_artifacts(sqlite_settings)
     assert store.get_alias("production") == artifact
     assert any(
         k.endswith(".parquet")
@@ -134,7 +134,7 @@ def test_killed_train_leaves_no_artefact(
     sqlite_settings: Settings, sample: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run_cli(sqlite_settings, ["import", str(sample)]).exit_code == 0
-    store = train.open_artifacts(sqlite_settings)
+    store = artifacts.open_artifacts(sqlite_settings)
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt

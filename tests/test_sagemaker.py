@@ -32,8 +32,9 @@ from models.frames import SeriesFrame
 from models.persistence import load_ensemble
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, DataError, TrainingJobError
 from pipelines.fitting import TrainConfig
+from pipelines.io import artifacts
 from pipelines.io import sagemaker as sm
-from pipelines.io.artifacts import RetryPolicy
+from pipelines.io.artifact_store import RetryPolicy
 from tests.conftest import AWS_ACCESS_KEY, AWS_REGION, AWS_SECRET_KEY
 from tests.synthetic_series import horizon, synthetic_series
 
@@ -282,11 +283,10 @@ def test_two_hosts_train_their_shards_and_the_cli_merges_them(
 
     monkeypatch.setattr(sm.SageMakerBackend, "wait_for_job", wait_then_run_hosts)
     steps: list[tuple[str, int, int]] = []
-    files, summary = sm.run_remote_training(
-        series, calendar, CONFIG, settings, lambda *a: steps.append(a)
-    )
+    remote = sm.run_remote_training(series, calendar, CONFIG, settings, lambda *a: steps.append(a))
+    files = artifacts.artifact_files(remote.shards)
 
-    job_name = summary["job_name"]
+    job_name = remote.job_name
     assert _keys(s3, settings, f"jobs/{job_name}/output/") == [
         f"jobs/{job_name}/output/algo-1/model.tar.gz",
         f"jobs/{job_name}/output/algo-2/model.tar.gz",
@@ -304,8 +304,9 @@ def test_two_hosts_train_their_shards_and_the_cli_merges_them(
     assert {rel.split("/")[-1] for rel in files if "/prophet/" in rel} == {
         f"{r}.json" for r in series.restaurants
     }
-    assert summary["hosts"] == HOSTS and summary["restaurants"] == series.restaurants
-    assert set(summary["weights"]) == set(HOSTS)
+    assert list(remote.shards) == HOSTS
+    assert sorted(r for s in remote.shards.values() for r in s.restaurants) == series.restaurants
+    assert all(s.weights for s in remote.shards.values())
     assert [s[1:] for s in steps] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
     assert "Completed" in steps[2][0]
 
@@ -327,11 +328,11 @@ def test_missing_or_conflicting_host_models_are_refused(
     one = {"trained.json": json.dumps({"host": "algo-1", "restaurants": ["r0", "r1"]}).encode()}
     two = {"trained.json": json.dumps({"host": "algo-2", "restaurants": ["r1"]}).encode()}
     with pytest.raises(ValueError, match=r"restaurant r1 was trained by both algo-1 and algo-2"):
-        sm.merge_shards({"algo-1": one, "algo-2": two})
+        artifacts.merge_shards({"algo-1": one, "algo-2": two})
     with pytest.raises(ValueError, match=r"host algo-2: trained.json was written by 'algo-1'"):
-        sm.merge_shards({"algo-2": one})
+        artifacts.merge_shards({"algo-2": one})
     with pytest.raises(ValueError, match=r"host algo-1: its model has no trained.json"):
-        sm.merge_shards({"algo-1": {"ensemble.json": b"{}"}})
+        artifacts.merge_shards({"algo-1": {"ensemble.json": b"{}"}})
 
 
 def _created_job(backend: sm.SageMakerBackend, series: SeriesFrame, calendar: Calendar) -> str:

@@ -12,6 +12,7 @@ from rich.table import Table
 from flux_cli import console
 from pipelines import predict, publish, train
 from pipelines.errors import UsageError
+from pipelines.io import artifacts
 from pipelines.settings import Settings
 
 
@@ -222,7 +223,7 @@ def artefacts_command(
     settings: Settings, action: str, ref: str | None, alias: str | None, as_json: bool
 ) -> None:
     """Lists, shows or promotes artefacts."""
-    store = train.open_artifacts(settings)
+    store = artifacts.open_artifacts(settings)
     if action == "list":
         aliases: dict[str, list[str]] = {}
         for name, target in store.aliases().items():
