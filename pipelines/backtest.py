@@ -19,7 +19,7 @@ from models import columns as c
 from models.frames import Freq
 from pipelines import evaluation
 from pipelines.errors import DataError, UsageError
-from pipelines.io import reports, series
+from pipelines.io import reports, runs, series
 from pipelines.io.db import Database
 from pipelines.progress import Progress
 from pipelines.settings import Settings
@@ -96,22 +96,21 @@ def run(
     files = _write_outputs(request, data.data, frame, scores) if request.output else []
     overall = scores.overall
     with db.begin() as conn:
-        reports.record_backtest(
+        runs.insert(
             conn,
-            {
-                "run_id": run_id,
-                c.TARGET: request.target,
-                "freq": request.freq,
-                "horizon": request.spec.horizon,
-                "folds": int(frame["fold"].nunique()),
-                "models": ",".join(request.spec.models),
-                "restaurants": int(frame[c.RESTAURANT_ID].nunique()),
-                "best_model": scores.best_model,
-                "params_json": json.dumps(_params(request), default=str),
-                "metrics_json": json.dumps(reports._records(overall), default=str),
-                "output_path": str(request.output) if request.output else None,
-                "flux_version": flux_version(),
-            },
+            runs.BACKTEST,
+            run_id,
+            target=request.target,
+            freq=request.freq,
+            horizon=request.spec.horizon,
+            folds=int(frame["fold"].nunique()),
+            models=",".join(request.spec.models),
+            restaurants=int(frame[c.RESTAURANT_ID].nunique()),
+            best_model=scores.best_model,
+            params_json=json.dumps(_params(request), default=str),
+            metrics_json=json.dumps(reports.records(overall), default=str),
+            output_path=str(request.output) if request.output else None,
+            flux_version=flux_version(),
         )
     db.dispose()
     return BacktestResult(

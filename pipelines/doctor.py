@@ -26,14 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-
 from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ConfigError, FluxError
 from pipelines.io.artifact_store import ArtifactStore, LocalStore, RetryPolicy
 from pipelines.io.artifacts import open_artifacts, parse_s3_uri
-from pipelines.io.db import Database, redact, safe_error
+from pipelines.io.aws import default_region
+from pipelines.io.db import Database, DriverError, probe_settings, redact, safe_error
 from pipelines.redaction import known_secrets_of, mask
 from pipelines.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 
@@ -181,20 +178,13 @@ def _check_config(
         return Check(CONFIGURATION, "fail", str(exc), fix), None
     display = redact(settings.resolved_database_url)
     target = _Target(
-        settings=settings, db=Database(_probe_settings(settings)), display_url=display, store=store
+        settings=settings,
+        db=Database(probe_settings(settings, PG_CONNECT_TIMEOUT_SECONDS)),
+        display_url=display,
+        store=store,
     )
     detail = f"{where}; database {display}; artefacts {store.uri}"
     return Check(CONFIGURATION, "ok", detail), target
-
-
-def _probe_settings(settings: Settings) -> Settings:
-    """The settings for one quick connection: no retries, a short PostgreSQL connect timeout."""
-    url = make_url(settings.resolved_database_url)
-    update: dict[str, Any] = {"db_connect_retries": 0}
-    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
-        url = url.update_query_dict({"connect_timeout": str(PG_CONNECT_TIMEOUT_SECONDS)})
-        update["database_url"] = url.render_as_string(hide_password=False)
-    return settings.model_copy(update=update)
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -210,13 +200,6 @@ def _scrub(check: Check, secrets: list[str]) -> Check:
 # --- database ------------------------------------------------------------------------------------
 
 
-def _sqlite_file(target: _Target) -> Path | None:
-    url = make_url(target.settings.resolved_database_url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    return Path(str(url.database))
-
-
 def _writable(path: Path) -> bool:
     """Whether ``path`` (a folder) can be written, or created under its nearest existing parent."""
     for candidate in (path, *path.parents):
@@ -226,7 +209,7 @@ def _writable(path: Path) -> bool:
 
 
 def _check_database(target: _Target) -> Check:
-    sqlite_file = _sqlite_file(target)
+    sqlite_file = target.db.sqlite_file
     if sqlite_file is not None and not sqlite_file.exists():
         target.dialect, target.db_exists = "sqlite", False
         if _writable(sqlite_file.parent):
@@ -242,7 +225,7 @@ def _check_database(target: _Target) -> Check:
         with target.db.connect() as conn:
             target.dialect = conn.dialect.name
             version = ".".join(str(p) for p in conn.dialect.server_version_info or ())
-    except (FluxError, SQLAlchemyError) as exc:
+    except (FluxError, DriverError) as exc:
         return Check(DATABASE, "fail", _db_error(target, exc), _db_fix(target))
     name = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(target.dialect, target.dialect)
     return Check(DATABASE, "ok", f"{target.display_url}: connected, {name} {version}".rstrip())
@@ -255,7 +238,7 @@ def _db_error(target: _Target, exc: BaseException) -> str:
 
 
 def _db_fix(target: _Target) -> str:
-    if make_url(target.settings.resolved_database_url).get_backend_name() == "sqlite":
+    if target.db.backend == "sqlite":
         return "check that FLUX_HOME or FLUX_DATABASE_URL names a readable SQLite database file"
     return (
         "check FLUX_DATABASE_URL (host, port, user, password, database name) and that the "
@@ -269,7 +252,7 @@ def _check_migrations(target: _Target) -> Check:
         head = db.head_revision()
         current = db.current_revision() if target.db_exists else None
         known = current is None or db._is_known(current)
-    except (FluxError, SQLAlchemyError) as exc:
+    except (FluxError, DriverError) as exc:
         fix = "check that the database user may read the alembic_version table"
         return Check(MIGRATIONS, "fail", _db_error(target, exc), fix)
     target.revision = current
@@ -308,17 +291,12 @@ def _check_timescale(target: _Target) -> Check:
     try:
         with target.db.connect() as conn:
             caps = target.db.capabilities(conn)
-            installed = conn.execute(
-                sa.text("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
-            ).scalar()
-            available = conn.execute(
-                sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
-            ).scalar()
-    except (FluxError, SQLAlchemyError) as exc:
+            installed, available = target.db.timescale_extension(conn)
+    except (FluxError, DriverError) as exc:
         fix = "check that the database user may read pg_extension"
         return Check(TIMESCALEDB, "fail", _db_error(target, exc), fix)
     return _timescale_verdict(
-        target, hypertable=caps.timescale, installed=installed, available=bool(available)
+        target, hypertable=caps.timescale, installed=installed, available=available
     )
 
 
@@ -408,17 +386,6 @@ def _env(name: str) -> str:
     return f"FLUX_{name.upper()}"
 
 
-def _default_region() -> str | None:
-    """The region boto3 would use from the shared AWS config (no network)."""
-    try:
-        import botocore.session
-
-        region = botocore.session.get_session().get_config_variable("region")
-    except Exception:  # a broken profile is reported as a missing region, not a crash
-        return None
-    return str(region) if region else None
-
-
 def _is_s3_uri(uri: str) -> bool:
     try:
         parse_s3_uri(uri)
@@ -468,7 +435,7 @@ def check_sagemaker(settings: Settings, environ: Mapping[str, str]) -> Check:
         problems.append(f"{_env('sagemaker_s3_prefix')} is not an s3://bucket/prefix URI")
         fixes.append(f"set {_env('sagemaker_s3_prefix')} to s3://<bucket>/<prefix>")
     region = (
-        settings.sagemaker_region or environ.get("AWS_DEFAULT_REGION") or _default_region() or ""
+        settings.sagemaker_region or environ.get("AWS_DEFAULT_REGION") or default_region() or ""
     )
     if not region:
         problems.append("no AWS region")

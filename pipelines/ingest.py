@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy.engine import Connection
 
 from models import columns as c
 from pipelines.errors import ImportFileError, UsageError
 from pipelines.io import adapters, files, imports, rollups
 from pipelines.io.adapters.base import Adapter, ColumnMapping, Directory, ParseContext, ParsedFile
-from pipelines.io.db import Database
+from pipelines.io.db import Connection, Database
 from pipelines.progress import Progress
 from pipelines.settings import Settings
 from pipelines.version import flux_version

@@ -21,15 +21,14 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from models import columns as c
 from models import metrics
 from models.artifact import ArtifactManifest
 from models.frames import FREQS, Freq
 from pipelines.errors import ArtifactError, DataError, UsageError
-from pipelines.io import artifacts, schema, series
-from pipelines.io.db import Database
+from pipelines.io import artifacts, forecasts, series
+from pipelines.io.db import Connection, Database
 from pipelines.io.files import atomic_write
 from pipelines.settings import Settings
 
@@ -271,27 +270,7 @@ def pooled_expected(parts: list[tuple[int, Expected]]) -> Expected:
 # --- I/O ----------------------------------------------------------------------------------------
 
 
-def _published(conn: sa.Connection, request: MonitorRequest) -> pd.DataFrame:
-    pub, runs = schema.published_forecasts, schema.forecast_runs
-    stmt = (
-        sa.select(
-            pub.c[c.RESTAURANT_ID],
-            pub.c[c.DS],
-            pub.c[c.YHAT],
-            pub.c.forecast_run_id,
-            runs.c.artifact_id,
-        )
-        .select_from(pub.outerjoin(runs, pub.c.forecast_run_id == runs.c.forecast_run_id))
-        .where(pub.c[c.TARGET] == request.target, pub.c.freq == request.freq)
-    )
-    if request.restaurants:
-        stmt = stmt.where(pub.c[c.RESTAURANT_ID].in_(sorted(request.restaurants)))
-    frame = pd.read_sql(stmt, conn)
-    frame[c.DS] = pd.to_datetime(frame[c.DS])
-    return frame
-
-
-def _actuals(conn: sa.Connection, request: MonitorRequest, restaurants: set[str]) -> pd.DataFrame:
+def _actuals(conn: Connection, request: MonitorRequest, restaurants: set[str]) -> pd.DataFrame:
     try:
         _, data = series.read_open_days(
             conn, request.target, freq=cast(Freq, request.freq), restaurants=restaurants
@@ -434,7 +413,9 @@ def run(request: MonitorRequest, settings: Settings) -> MonitorResult:
     db.ensure_schema()
     scope = f" for {', '.join(sorted(request.restaurants))}" if request.restaurants else ""
     with db.connect() as conn:
-        published = _published(conn, request)
+        published = forecasts.read_published(
+            conn, request.target, request.freq, request.restaurants
+        )
         if published.empty:
             db.dispose()
             raise UsageError(

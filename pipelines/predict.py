@@ -18,15 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from models import columns as c
+from models.artifact import ArtifactManifest
 from models.base import Calendar, future_frame
 from models.frames import SERVED_BY, Freq, SeriesFrame
 from models.persistence import load_ensemble
 from pipelines.errors import DataError, FluxError, UsageError
-from pipelines.io import artifacts, schema, series
+from pipelines.io import artifacts, forecasts, series
 from pipelines.io.db import Database
 from pipelines.io.files import atomic_write
 from pipelines.progress import Progress
@@ -109,7 +108,7 @@ def recurring_closed_weekdays(
 
 def _daily(
     request: PredictRequest, settings: Settings, db: Database, as_of_hint: dt.date | None
-) -> tuple[str, object, pd.DataFrame, dict[str, str], dt.date, Calendar]:
+) -> tuple[str, ArtifactManifest, pd.DataFrame, dict[str, str], dt.date, Calendar]:
     store = artifacts.open_artifacts(settings)
     artifact_id = store.resolve(request.artifact)
     manifest = store.read_manifest(artifact_id)
@@ -187,35 +186,6 @@ def _intraday(
     return out[[col for col in OUTPUT_COLUMNS if col in out]]
 
 
-def _store_run(
-    conn: Connection, run: dict[str, object], rows: pd.DataFrame, scope: frozenset[str] | None
-) -> str:
-    runs, fc = schema.forecast_runs, schema.forecasts
-    existing = conn.execute(
-        sa.select(runs.c.forecast_run_id).where(
-            runs.c.artifact_id == run["artifact_id"],
-            runs.c.as_of == run["as_of"],
-            runs.c.target == run["target"],
-            runs.c.freq == run["freq"],
-        )
-    ).scalar()
-    run_id = str(existing or run["forecast_run_id"])
-    if existing is None:
-        conn.execute(sa.insert(runs).values(**{**run, "forecast_run_id": run_id}))
-    delete = sa.delete(fc).where(fc.c.forecast_run_id == run_id)
-    if scope is not None:
-        delete = delete.where(fc.c.restaurant_id.in_(sorted(scope)))
-    conn.execute(delete)
-    records = rows.assign(forecast_run_id=run_id, closed=rows[CLOSED].astype(int))
-    records[c.DS] = pd.to_datetime(records[c.DS]).dt.to_pydatetime()
-    cols = [col.name for col in fc.columns]
-    raw = records[cols].astype(object).where(records[cols].notna(), None).to_dict("records")
-    payload = [{str(k): v for k, v in row.items()} for row in raw]
-    if payload:
-        conn.execute(sa.insert(fc), payload)
-    return run_id
-
-
 def write_output(frame: pd.DataFrame, path: Path) -> None:
     """The forecast as CSV, Parquet or JSON, by the file's suffix (written atomically)."""
     suffix = path.suffix.lower()
@@ -256,7 +226,7 @@ def run(
     artifact_id, manifest, daily, skipped, as_of, _ = _daily(request, settings, db, request.as_of)
     if daily.empty:
         raise DataError(f"no forecast could be made from artefact {artifact_id} at {as_of}")
-    target = manifest.target  # type: ignore[attr-defined]
+    target = manifest.target
     freq: Freq = "15min" if request.freq == "15min" else "h" if request.freq == "h" else "D"
     rows = daily if freq == "D" else _intraday(db, daily, target, freq, as_of)
     fallbacks = {
@@ -273,13 +243,13 @@ def run(
         "as_of": as_of,
         c.TARGET: target,
         "freq": request.freq,
-        "horizon": manifest.horizon,  # type: ignore[attr-defined]
+        "horizon": manifest.horizon,
         "created_at": dt.datetime.now(dt.UTC),
         "restaurants": int(rows[c.RESTAURANT_ID].nunique()),
         "summary_json": json.dumps({"skipped": skipped, "fallbacks": fallbacks}),
     }
     with db.begin() as conn:
-        run_id = _store_run(conn, run_row, rows, request.restaurants)
+        run_id = forecasts.store_forecast_run(conn, run_row, rows, request.restaurants)
     db.dispose()
     if request.output is not None:
         write_output(rows, request.output)
@@ -293,7 +263,7 @@ def run(
         skipped=skipped,
         fallbacks=fallbacks,
         seconds=time.perf_counter() - started,
-        trained_until=manifest.training_end.date(),  # type: ignore[attr-defined]
+        trained_until=manifest.training_end.date(),
     )
 
 

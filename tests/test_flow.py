@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines import fitting, publish, train
-from pipelines.io import artifacts, schema
+from pipelines.io import artifacts, forecasts, schema
 from pipelines.io.db import Database
 from pipelines.settings import Settings, load_settings
 from tests.conftest import load_generator
@@ -156,13 +156,13 @@ def test_killed_publish_keeps_previous_publication(
     _flow(sqlite_settings, sample)
     before = _published(sqlite_settings)
     assert run_cli(sqlite_settings, ["predict", "--as-of", "2025-08-10"]).exit_code == 0
-    real = publish._upsert
+    real = forecasts.publish
 
     def dies_midway(conn: sa.Connection, frame: pd.DataFrame) -> None:
         real(conn, frame.iloc[: len(frame) // 2])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(publish, "_upsert", dies_midway)
+    monkeypatch.setattr(forecasts, "publish", dies_midway)
     with pytest.raises(KeyboardInterrupt):
         publish.run(publish.PublishRequest(force_reason="test"), sqlite_settings)
     pd.testing.assert_frame_equal(_published(sqlite_settings), before)
