@@ -17,7 +17,7 @@ import sys
 import tarfile
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,12 @@ from models import columns as c
 from models.base import Calendar
 from models.frames import SeriesFrame
 from models.persistence import load_ensemble
-from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, DataError, TrainingJobError
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, ConfigError, DataError, TrainingJobError
 from pipelines.fitting import TrainConfig
 from pipelines.io import artifacts
 from pipelines.io import sagemaker as sm
 from pipelines.io.artifact_store import RetryPolicy
+from pipelines.settings import Settings, load_settings
 from tests.conftest import AWS_ACCESS_KEY, AWS_REGION, AWS_SECRET_KEY
 from tests.synthetic_series import horizon, synthetic_series
 
@@ -616,3 +617,37 @@ def test_flux_train_on_sagemaker_registers_an_artifact_that_predicts(
     published = run_cli(flux, ["publish", "--json"])
     assert published.exit_code == 0, published.stderr
     assert json.loads(published.stdout)["failed_gates"] == {}
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+def test_every_sagemaker_setting_reaches_the_job_settings(tmp_path: Path) -> None:
+    flux = {
+        n.removeprefix("sagemaker_") for n in Settings.model_fields if n.startswith("sagemaker_")
+    }
+    assert flux <= {f.name for f in fields(sm.SageMakerSettings)}  # a new setting needs a field
+    settings = load_settings(
+        home=tmp_path,
+        sagemaker_image_uri="123456789012.dkr.ecr.eu-west-1.amazonaws.com/flux-train:1",
+        sagemaker_role_arn="arn:aws:iam::123456789012:role/flux",
+        sagemaker_s3_prefix="s3://flux-staging/jobs",
+        sagemaker_instance_type="ml.c5.2xlarge",
+        sagemaker_instance_count=3,
+        sagemaker_region="eu-west-1",
+        sagemaker_endpoint_url="http://sagemaker.local",
+        sagemaker_max_wait_seconds=600,
+        s3_endpoint_url="http://s3.local",
+    )
+    job = sm.settings_from(settings)
+    assert {n: getattr(job, n) for n in flux} == {
+        n: getattr(settings, f"sagemaker_{n}") for n in flux
+    }
+    assert job.s3_endpoint_url == "http://s3.local"
+    defaults = sm.SageMakerSettings(image_uri="i", role_arn="r", s3_prefix="s3://b/p")
+    assert (defaults.instance_type, defaults.max_wait_seconds) == (
+        Settings().sagemaker_instance_type,
+        Settings().sagemaker_max_wait_seconds,
+    )
+    with pytest.raises(ConfigError, match="FLUX_SAGEMAKER_ROLE_ARN, FLUX_SAGEMAKER_S3_PREFIX"):
+        sm.settings_from(load_settings(home=tmp_path, sagemaker_image_uri="image"))

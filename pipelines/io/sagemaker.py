@@ -46,7 +46,7 @@ import tarfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -109,9 +109,16 @@ _DONE = frozenset({"Completed"})
 _FAILED = frozenset({"Failed", "Stopped"})
 
 
+def _flux_default(name: str) -> Any:
+    """The default of the setting ``sagemaker_<name>`` (one definition for both classes)."""
+    return Settings.model_fields[f"sagemaker_{name}"].default
+
+
 @dataclass(frozen=True)
 class SageMakerSettings:
-    """Where and how training jobs run (built by the edge from ``FLUX_SAGEMAKER_*`` settings).
+    """Where and how training jobs run. :func:`settings_from` fills every field that has a
+    ``FLUX_SAGEMAKER_<FIELD>`` setting from it (and ``s3_endpoint_url`` from
+    ``FLUX_S3_ENDPOINT_URL``); the other fields are fixed here.
 
     Attributes:
         image_uri: The training image (ECR URI of the ``Dockerfile`` image).
@@ -133,14 +140,14 @@ class SageMakerSettings:
     image_uri: str
     role_arn: str
     s3_prefix: str
-    instance_type: str = "ml.m5.xlarge"
-    instance_count: int = 1
+    instance_type: str = _flux_default("instance_type")
+    instance_count: int = _flux_default("instance_count")
     region: str | None = None
     endpoint_url: str | None = None
     s3_endpoint_url: str | None = None
     volume_size_gb: int = 30
     max_runtime_seconds: int = 6 * 3600
-    max_wait_seconds: int = 8 * 3600
+    max_wait_seconds: int = _flux_default("max_wait_seconds")
     poll_seconds: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -653,20 +660,15 @@ def settings_from(settings: Settings) -> SageMakerSettings:
         ConfigError: the image, role or S3 prefix is not configured.
     """
     missing = [
-        f"FLUX_{name.upper()}"
-        for name in ("sagemaker_image_uri", "sagemaker_role_arn", "sagemaker_s3_prefix")
-        if not getattr(settings, name)
+        f"FLUX_SAGEMAKER_{name.upper()}"
+        for name in ("image_uri", "role_arn", "s3_prefix")
+        if not getattr(settings, f"sagemaker_{name}")
     ]
     if missing:
         raise ConfigError(f"--backend sagemaker needs {', '.join(missing)} (env or flux.toml)")
-    return SageMakerSettings(
-        image_uri=str(settings.sagemaker_image_uri),
-        role_arn=str(settings.sagemaker_role_arn),
-        s3_prefix=str(settings.sagemaker_s3_prefix),
-        instance_type=settings.sagemaker_instance_type,
-        instance_count=settings.sagemaker_instance_count,
-        region=settings.sagemaker_region,
-        endpoint_url=settings.sagemaker_endpoint_url,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        max_wait_seconds=settings.sagemaker_max_wait_seconds,
-    )
+    configured = {
+        f.name: getattr(settings, f"sagemaker_{f.name}")
+        for f in fields(SageMakerSettings)
+        if f"sagemaker_{f.name}" in Settings.model_fields
+    }
+    return SageMakerSettings(**configured, s3_endpoint_url=settings.s3_endpoint_url)
