@@ -15,11 +15,8 @@ import pandas as pd
 
 def sha256(path: Path) -> str:
     """The SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @contextmanager
