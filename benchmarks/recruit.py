@@ -12,7 +12,7 @@ Every method must give each evaluated row a finite forecast >= 0 (the script fai
 
 Methods (``--methods``, comma-separated; default all):
 
-- through ``flux backtest``'s code (:func:`pipelines.backtesting.run_backtest`, one spec per fold
+- through ``flux backtest``'s code (:func:`pipelines.evaluation.run_backtest`, one spec per fold
   so each fold is timed): ``flux_ensemble``, ``flux_prophet``, ``flux_xgboost``,
   ``seasonal_naive``, ``weekday_median`` (these have Flux's calibrated 80% intervals);
 - peers, written the way their documentation shows, in this process, on the same rows:
@@ -76,7 +76,7 @@ from models import columns as c
 from models import metrics
 from models.base import Calendar
 from models.frames import SeriesFrame, interval_columns
-from pipelines import backtesting, ingest
+from pipelines import evaluation, ingest
 from pipelines.io.adapters.base import ColumnMapping
 from pipelines.io.db import Database
 from pipelines.io.series import read_calendar, read_series
@@ -299,7 +299,7 @@ def score(method: str, fold: Fold, pred: pd.DataFrame, seconds: float) -> Result
 def run_flux(method: str, data: Data, fold: Fold, jobs: int) -> Result:
     """``run_backtest`` with one cutoff (so the fold is timed on its own)."""
     model = FLUX_MODELS[method]
-    spec = backtesting.BacktestSpec(
+    spec = evaluation.BacktestSpec(
         models=(model,),
         cutoffs=(fold.cutoff,),
         horizon=HORIZON,
@@ -309,7 +309,7 @@ def run_flux(method: str, data: Data, fold: Fold, jobs: int) -> Result:
         seed=SEED,
     )
     started = time.perf_counter()
-    frame = backtesting.run_backtest(data.series, data.calendar, spec)
+    frame = evaluation.run_backtest(data.series, data.calendar, spec)
     seconds = time.perf_counter() - started
     rows = frame[frame[c.MODEL] == model]
     if len(rows) != len(fold.keys):

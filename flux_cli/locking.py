@@ -7,7 +7,7 @@ from contextlib import ExitStack, contextmanager
 
 import structlog
 
-from pipelines import locks
+from pipelines.io import locks
 from pipelines.settings import Settings
 
 DEFAULT_WAIT_TIMEOUT = 6 * 3600.0

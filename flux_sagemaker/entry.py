@@ -2,7 +2,7 @@
 
 SageMaker runs the training image as ``<entrypoint> train``; the image's entry point is
 ``python -m flux_sagemaker``, which calls :func:`main` (the ``train`` argument is accepted and
-ignored). It trains with :func:`pipelines.training.fit_files`, the code ``flux train --backend
+ignored). It trains with :func:`pipelines.fitting.fit_files`, the code ``flux train --backend
 local`` runs, so local and remote training cannot drift apart.
 
 What a host reads (paths under ``/opt/ml`` unless the environment says otherwise)::
@@ -14,7 +14,7 @@ What a host reads (paths under ``/opt/ml`` unless the environment says otherwise
                          (FullyReplicated: every host gets both; absent: an empty calendar)
     SM_HPS               the hyperparameters as a JSON object; without it
                          SM_INPUT_CONFIG_DIR/hyperparameters.json (all values strings),
-                         read by :meth:`pipelines.training.TrainConfig.from_hyperparameters`
+                         read by :meth:`pipelines.fitting.TrainConfig.from_hyperparameters`
     SM_HOSTS             JSON list of hosts, e.g. ["algo-1", "algo-2"]; SM_CURRENT_HOST this
                          host; without them SM_INPUT_CONFIG_DIR/resourceconfig.json (what a
                          container without the SageMaker training toolkit gets)
@@ -26,7 +26,7 @@ Directories: ``SM_INPUT_DIR`` (``/opt/ml/input``), ``SM_INPUT_CONFIG_DIR`` (``<i
 What a host writes:
 
 - ``SM_MODEL_DIR``: the ensemble's files plus ``trained.json`` (the host name and the
-  :class:`~pipelines.training.Trained` fields but files); exit status 0.
+  :class:`~pipelines.fitting.Trained` fields but files); exit status 0.
 - When ``FLUX_SM_SHARD_UPLOAD`` (``s3://…/jobs/<job>/output``, set by the job) is present, the
   model folder is also uploaded to ``<that URI>/<host>/model.tar.gz``, where
   :meth:`pipelines.io.sagemaker.SageMakerBackend.fetch_host_models` finds it
@@ -51,8 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import EXIT_FAILURE, EXIT_OK, FluxError, UsageError
+from pipelines.fitting import TrainConfig, fit_files
 from pipelines.io import sagemaker as layout
-from pipelines.training import TrainConfig, fit_files
 
 __all__ = ["TrainingEnv", "main", "read_hyperparameters", "train"]
 

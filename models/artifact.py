@@ -2,7 +2,8 @@
 
 An artefact is a folder of member files plus ``manifest.json``; the manifest is written last, so
 a folder without one is not an artefact. This module only describes and (de)serialises the
-manifest; storing it is :mod:`pipelines.io.artifacts`'s job.
+manifest; :mod:`pipelines.io.artifacts` assembles it and :mod:`pipelines.io.artifact_store`
+stores it.
 
 Schema history (each change bumps :data:`SCHEMA_VERSION` and registers an upgrader that turns a
 document of version ``n`` into one of version ``n + 1``):

@@ -3,7 +3,8 @@
 - ``__init__`` only stores settings (so ``get_params``/``set_params``/``clone`` work);
 - ``fit(series, calendar)`` returns ``self``; learned state ends in ``_``;
 - ``predict(future)`` before ``fit`` raises :class:`sklearn.exceptions.NotFittedError`;
-- the public methods validate input and call the private ``_fit``/``_predict``.
+- the public methods validate input and call the private ``_fit``/``_predict``;
+- a fitted model saves itself as portable files it names (``to_files``/``from_files``; no pickles).
 
 Local models (one per restaurant) record restaurants they could not fit in ``failed_`` and give no
 rows for them; one failing restaurant never fails the whole fit. Global models learn one model
@@ -12,27 +13,24 @@ across restaurants.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from models import columns as c
 from models.frames import ForecastFrame, FrameError, SeriesFrame
 
-__all__ = ["Calendar", "Forecaster", "NotFittedError", "future_frame"]
-
-EVENT_COLUMNS = (
-    c.RESTAURANT_ID, c.EVENT_KIND, c.NAME, c.START_DATE, c.END_DATE, c.LOWER_WINDOW,
-    c.UPPER_WINDOW,
-)  # fmt: skip
+__all__ = ["Calendar", "Forecaster", "NotFittedError", "check_fitted", "future_frame"]
 
 
 def _empty_events() -> pd.DataFrame:
-    return pd.DataFrame({col: pd.Series(dtype=object) for col in EVENT_COLUMNS})
+    return pd.DataFrame({col: pd.Series(dtype=object) for col in c.EVENT_COLUMNS})
 
 
 def _empty_restaurants() -> pd.DataFrame:
@@ -99,6 +97,18 @@ def future_frame(
     )
 
 
+def check_fitted(model: BaseEstimator, attribute: str, name: str | None = None) -> None:
+    """Raises :class:`NotFittedError` unless ``model`` has the learned ``attribute``.
+
+    Args:
+        model: The estimator.
+        attribute: A learned attribute that ``fit`` sets (ends in ``_``).
+        name: How the message names the model (default: its class name).
+    """
+    what = name or type(model).__name__
+    check_is_fitted(model, attribute, msg=f"{what} is not fitted yet; call fit() first")
+
+
 class Forecaster(BaseEstimator):  # type: ignore[misc]
     """Base class: validates input, keeps the common fitted state, clips forecasts at zero."""
 
@@ -128,8 +138,7 @@ class Forecaster(BaseEstimator):  # type: ignore[misc]
         Rows of restaurants the model could not fit (``failed_``) or never saw are left out;
         callers fall back to another model for them.
         """
-        if not hasattr(self, "cutoff_"):
-            raise NotFittedError(f"{self.name} is not fitted yet; call fit() first")
+        check_fitted(self, "cutoff_", self.name)
         missing = {c.RESTAURANT_ID, c.DS} - set(future.columns)
         if missing:
             raise FrameError(f"future: missing column(s) {', '.join(sorted(missing))}")
@@ -147,6 +156,48 @@ class Forecaster(BaseEstimator):  # type: ignore[misc]
         out = keys.assign(**{c.MODEL: self.name, c.YHAT: np.clip(yhat, 0.0, None)})
         out = out[np.isfinite(out[c.YHAT].to_numpy())]
         return ForecastFrame.from_frame(out)
+
+    # --- portable files (no pickles) ------------------------------------------------------------
+
+    def to_files(self) -> dict[str, bytes]:
+        """The fitted model as portable files: relative path -> bytes, named by the model itself
+        (an ensemble refuses two members naming the same file).
+
+        The default, no files, suits models that are cheap to refit: :meth:`from_files` refits
+        them on the history when they are loaded.
+
+        Raises:
+            NotFittedError: before :meth:`fit`.
+        """
+        check_fitted(self, "cutoff_", self.name)
+        return {}
+
+    def files_state(self) -> dict[str, Any]:
+        """Small JSON facts the model needs back beside its settings and files (default: none)."""
+        return {}
+
+    @classmethod
+    def from_files(
+        cls,
+        files: Mapping[str, bytes],
+        *,
+        params: Mapping[str, Any],
+        state: Mapping[str, Any],
+        history: SeriesFrame,
+        calendar: Calendar,
+    ) -> Self:
+        """A fitted model from :meth:`to_files`'s files, forecasting from the end of ``history``.
+
+        Args:
+            files: Every file saved beside it (each model reads the ones it named).
+            params: The settings it was built with (``get_params()``).
+            state: What :meth:`files_state` returned.
+            history: The series up to the forecast origin (the as-of date).
+            calendar: Restaurants and events.
+
+        The default refits a new model with ``params`` on ``history``.
+        """
+        return cls(**params).fit(history, calendar)
 
     # Subclasses implement these two.
     def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:

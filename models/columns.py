@@ -65,6 +65,16 @@ EVENT_CLOSURE: Final = "closure"
 EVENT_HOLIDAY: Final = "holiday"
 EVENT_LOCAL: Final = "event"
 EVENT_KINDS: Final = (EVENT_CLOSURE, EVENT_HOLIDAY, EVENT_LOCAL)
+EVENT_COLUMNS: Final = (
+    RESTAURANT_ID,  # None: the event applies to every restaurant
+    EVENT_KIND,
+    NAME,
+    START_DATE,
+    END_DATE,  # inclusive
+    LOWER_WINDOW,
+    UPPER_WINDOW,
+)
+"""A calendar event's columns, in order: what imports produce, the database stores, models read."""
 
 # Rejects
 REJECT_ROW: Final = "row"

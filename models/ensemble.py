@@ -50,7 +50,7 @@ from scipy.optimize import nnls  # type: ignore[import-untyped]
 
 from models import columns as c
 from models import progress
-from models.base import Calendar, Forecaster, NotFittedError
+from models.base import Calendar, Forecaster, check_fitted
 from models.frames import SERVED_BY, STEP, ForecastFrame, FrameError, SeriesFrame
 from models.intervals import (
     MIN_COUNT,
@@ -556,8 +556,7 @@ class EnsembleForecaster(Forecaster):
         return rows[np.isfinite(yhat)]
 
     def _keys(self, future: pd.DataFrame) -> pd.DataFrame:
-        if not hasattr(self, "members_"):
-            raise NotFittedError(f"{self.name} is not fitted yet; call fit() first")
+        check_fitted(self, "members_", self.name)
         missing = {c.RESTAURANT_ID, c.DS} - set(future.columns)
         if missing:
             raise FrameError(f"future: missing column(s) {', '.join(sorted(missing))}")

@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from models import columns as c
-from models.base import Calendar, Forecaster, NotFittedError
+from models.base import Calendar, Forecaster, check_fitted
 from models.frames import (
     SERVED_BY,
     STEP,
@@ -385,8 +385,7 @@ class Calibrated(Forecaster):
 
     def predict(self, future: pd.DataFrame) -> ForecastFrame:
         """The wrapped forecaster's forecast with ``yhat_lower_<L>``/``yhat_upper_<L>``."""
-        if not hasattr(self, "estimator_"):
-            raise NotFittedError("Calibrated is not fitted yet; call fit() first")
+        check_fitted(self, "estimator_", "Calibrated")
         point = self.estimator_.predict(future)
         if self.table_.empty:
             return point

@@ -1,16 +1,18 @@
 """A fitted ensemble as portable files, and back.
 
 Files (no pickles): ``ensemble.json`` (settings, combination weights, member ranking, fitted
-restaurants), ``residuals.json`` (the conformal residual table), ``prophet/<restaurant>.json``
-(Prophet's own JSON), ``xgboost.ubj`` (XGBoost UBJSON). Loading needs the history up to the
-forecast origin: the global model's lag features and the seasonal-naive fallback are computed
-from it, so one artefact forecasts from any as-of date.
+restaurants, each member's settings and state), ``residuals.json`` (the conformal residual table),
+and each member's own files, named by the member (:meth:`models.base.Forecaster.to_files`: e.g.
+``prophet/<restaurant>.json``, ``xgboost.ubj``; the baselines have none and are refitted on load).
+Loading needs the history up to the forecast origin: the global model's lag features and the
+seasonal-naive fallback are computed from it, so one artefact forecasts from any as-of date.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -23,9 +25,22 @@ from models.intervals import table_from_records, table_to_records
 
 ENSEMBLE_FILE = "ensemble.json"
 RESIDUALS_FILE = "residuals.json"
-PROPHET_DIR = "prophet"
-XGBOOST_FILE = "xgboost.ubj"
 FORMAT_VERSION = 1
+_RESERVED = frozenset({ENSEMBLE_FILE, RESIDUALS_FILE})
+_SPEC_KEYS = frozenset({"params", "refit"})  # a member's entry in ensemble.json, beside its state
+
+
+@dataclass(frozen=True)
+class EnsembleFiles:
+    """A fitted ensemble's files, and which of them each member wrote.
+
+    Attributes:
+        files: Relative path -> bytes (``ensemble.json``, ``residuals.json`` and the members').
+        members: Member name -> the paths of its own files (empty for a refitted baseline).
+    """
+
+    files: dict[str, bytes]
+    members: dict[str, list[str]]
 
 
 def _jsonable(value: Any) -> Any:
@@ -36,23 +51,25 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def dump_ensemble(model: EnsembleForecaster) -> dict[str, bytes]:
-    """The fitted ensemble as ``{relative path: bytes}``."""
+def ensemble_files(model: EnsembleForecaster) -> EnsembleFiles:
+    """The fitted ensemble as files, with each member's own files named.
+
+    Raises:
+        ValueError: two members name the same file, or one names a file the ensemble writes.
+    """
     files: dict[str, bytes] = {}
+    owners: dict[str, list[str]] = {}
     members: dict[str, dict[str, Any]] = {}
     for name, member in model.members_.items():
-        if name == "prophet":
-            for rid, text in member.to_json_dict().items():
-                files[f"{PROPHET_DIR}/{rid}.json"] = text.encode()
-            members[name] = {
-                "params": _jsonable(member.get_params()),
-                "failed": dict(member.failed_),
-            }
-        elif name == "xgboost":
-            files[XGBOOST_FILE] = member.to_ubj()
-            members[name] = {"params": _jsonable(member.get_params())}
-        else:  # baselines are refitted from the history at load time
-            members[name] = {"params": _jsonable(member.get_params()), "refit": True}
+        own = member.to_files()
+        taken = sorted((own.keys() & files.keys()) | (own.keys() & _RESERVED))
+        if taken:
+            raise ValueError(f"member {name} names files already taken: {', '.join(taken)}")
+        files.update(own)
+        owners[name] = sorted(own)
+        members[name] = {"params": _jsonable(member.get_params()), **member.files_state()}
+        if not own:  # refitted from the history at load time
+            members[name]["refit"] = True
     meta = {
         "format_version": FORMAT_VERSION,
         "params": _jsonable(dict(model.get_params().items())),
@@ -70,7 +87,12 @@ def dump_ensemble(model: EnsembleForecaster) -> dict[str, bytes]:
     }
     files[ENSEMBLE_FILE] = json.dumps(meta, indent=2, default=str).encode()
     files[RESIDUALS_FILE] = json.dumps(table_to_records(model.residual_table_)).encode()
-    return files
+    return EnsembleFiles(files=files, members=owners)
+
+
+def dump_ensemble(model: EnsembleForecaster) -> dict[str, bytes]:
+    """The fitted ensemble as ``{relative path: bytes}``."""
+    return ensemble_files(model).files
 
 
 def load_ensemble(
@@ -78,9 +100,7 @@ def load_ensemble(
 ) -> EnsembleForecaster:
     """A fitted ensemble from :func:`dump_ensemble`'s files, with its forecast origin moved to
     the end of ``history`` (the as-of date)."""
-    from models.features import origin_state
-    from models.prophet_model import ProphetForecaster
-    from models.xgb_model import XGBoostForecaster
+    from models import registry
 
     meta = json.loads(files[ENSEMBLE_FILE])
     if int(meta["format_version"]) > FORMAT_VERSION:
@@ -92,25 +112,13 @@ def load_ensemble(
     as_of = pd.Timestamp(history.data["ds"].max())
     members: dict[str, Any] = {}
     for name, spec in meta["members"].items():
-        if name == "prophet":
-            texts = {
-                path.removeprefix(f"{PROPHET_DIR}/").removesuffix(".json"): data.decode()
-                for path, data in files.items()
-                if path.startswith(f"{PROPHET_DIR}/")
-            }
-            member = ProphetForecaster.from_json_dict(
-                texts, failed=spec.get("failed"), cutoff=as_of, **spec["params"]
-            )
-        elif name == "xgboost":
-            member = XGBoostForecaster.from_ubj(files[XGBOOST_FILE])
-            member.state_ = origin_state(history, as_of)
-            member.cutoff_ = as_of
-            member.calendar_ = calendar
-        else:
-            from models import registry
-
-            member = registry.make(name, **spec["params"]).fit(history, calendar)
-        members[name] = member
+        members[name] = registry.forecaster_class(name).from_files(
+            files,
+            params=spec["params"],
+            state={k: v for k, v in spec.items() if k not in _SPEC_KEYS},
+            history=history,
+            calendar=calendar,
+        )
     model.members_ = members
     model.fallback_ = SeasonalNaive().fit(history, calendar)
     model.member_rank_ = [m for m in meta["member_rank"] if m in members]
@@ -139,4 +147,12 @@ def load_ensemble(
     return model
 
 
-__all__ = ["ENSEMBLE_FILE", "FALLBACK", "dump_ensemble", "load_ensemble"]
+__all__ = [
+    "ENSEMBLE_FILE",
+    "FALLBACK",
+    "RESIDUALS_FILE",
+    "EnsembleFiles",
+    "dump_ensemble",
+    "ensemble_files",
+    "load_ensemble",
+]

@@ -5,7 +5,8 @@ the calendar's holidays and events (:func:`models.calendar_features.prophet_holi
 MAP estimates with ``uncertainty_samples=0`` (Flux computes intervals itself), which makes them
 deterministic and fast; they run in parallel over restaurants with joblib. Prophet and cmdstanpy
 are silenced. Fitted models serialise to Prophet's own JSON
-(:meth:`ProphetForecaster.to_json_dict`).
+(:meth:`ProphetForecaster.to_json_dict`), one file per restaurant in an artefact
+(``prophet/<restaurant>.json``, :meth:`ProphetForecaster.to_files`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from joblib import Parallel, delayed
 
 from models import columns as c
 from models import progress
-from models.base import Calendar, Forecaster
+from models.base import Calendar, Forecaster, check_fitted
 from models.calendar_features import prophet_holidays
 from models.frames import SeriesFrame
 
@@ -278,6 +279,8 @@ class ProphetForecaster(Forecaster):
 
     name: ClassVar[str] = "prophet"
     scope: ClassVar[Literal["local", "global"]] = "local"
+    FILES_DIR: ClassVar[str] = "prophet"
+    """Its files: ``prophet/<restaurant>.json``, each restaurant's Prophet JSON."""
 
     def __init__(
         self,
@@ -377,12 +380,41 @@ class ProphetForecaster(Forecaster):
 
     # --- serialisation --------------------------------------------------------------------------
 
+    def to_files(self) -> dict[str, bytes]:
+        """Each fitted restaurant's Prophet JSON as ``prophet/<restaurant>.json``."""
+        return {
+            f"{self.FILES_DIR}/{rid}.json": text.encode()
+            for rid, text in self.to_json_dict().items()
+        }
+
+    def files_state(self) -> dict[str, Any]:
+        """The restaurants the fit could not model, with reasons (they have no file)."""
+        return {"failed": dict(self.failed_)}
+
+    @classmethod
+    def from_files(
+        cls,
+        files: Mapping[str, bytes],
+        *,
+        params: Mapping[str, Any],
+        state: Mapping[str, Any],
+        history: SeriesFrame,
+        calendar: Calendar,
+    ) -> Self:
+        """The restaurants' models from their ``prophet/<restaurant>.json`` files, with the
+        cutoff moved to the end of ``history``."""
+        prefix = f"{cls.FILES_DIR}/"
+        texts = {
+            path.removeprefix(prefix).removesuffix(".json"): data.decode()
+            for path, data in files.items()
+            if path.startswith(prefix)
+        }
+        cutoff = pd.Timestamp(history.data[c.DS].max())
+        return cls.from_json_dict(texts, failed=state.get("failed"), cutoff=cutoff, **params)
+
     def to_json_dict(self) -> dict[str, str]:
         """Each fitted restaurant's model as Prophet JSON (``prophet.serialize.model_to_json``)."""
-        if not hasattr(self, "models_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError(f"{self.name} is not fitted yet; call fit() first")
+        check_fitted(self, "models_", self.name)
         with _quiet():
             from prophet.serialize import model_to_json
 

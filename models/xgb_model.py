@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
 
 from models import columns as c
-from models.base import Calendar, Forecaster, NotFittedError
+from models.base import Calendar, Forecaster, check_fitted
 from models.features import (
     HISTORY_COUNT,
     OriginState,
@@ -66,6 +67,8 @@ class XGBoostForecaster(Forecaster):
 
     name: ClassVar[str] = "xgboost"
     scope: ClassVar[Literal["local", "global"]] = "global"
+    FILE: ClassVar[str] = "xgboost.ubj"
+    """Its file: the booster as UBJSON, Flux's state inside (:meth:`to_ubj`)."""
 
     def __init__(
         self,
@@ -166,14 +169,36 @@ class XGBoostForecaster(Forecaster):
 
     # --- serialisation --------------------------------------------------------------------------
 
+    def to_files(self) -> dict[str, bytes]:
+        """The model as ``xgboost.ubj``."""
+        return {self.FILE: self.to_ubj()}
+
+    @classmethod
+    def from_files(
+        cls,
+        files: Mapping[str, bytes],
+        *,
+        params: Mapping[str, Any],
+        state: Mapping[str, Any],
+        history: SeriesFrame,
+        calendar: Calendar,
+    ) -> Self:
+        """The model from ``xgboost.ubj`` (its settings travel inside it), forecasting from the
+        end of ``history``: the lag features start from the history's last rows."""
+        model = cls.from_ubj(files[cls.FILE])
+        as_of = pd.Timestamp(history.data[c.DS].max())
+        model.state_ = origin_state(history, as_of)
+        model.cutoff_ = as_of
+        model.calendar_ = calendar
+        return model
+
     def to_ubj(self) -> bytes:
         """The fitted model as XGBoost UBJSON, with Flux's state in a booster attribute.
 
         Raises:
             NotFittedError: before :meth:`fit`.
         """
-        if not hasattr(self, "booster_"):
-            raise NotFittedError(f"{self.name} is not fitted yet; call fit() first")
+        check_fitted(self, "booster_", self.name)
         booster = self.booster_.copy()
         booster.set_attr(**{_META_ATTR: json.dumps(self._meta())})
         return bytes(booster.save_raw(raw_format="ubj"))
@@ -224,8 +249,7 @@ class XGBoostForecaster(Forecaster):
 
     def feature_importance(self) -> pd.Series:
         """Total gain per feature, largest first."""
-        if not hasattr(self, "booster_"):
-            raise NotFittedError(f"{self.name} is not fitted yet; call fit() first")
+        check_fitted(self, "booster_", self.name)
         gain = self.booster_.get_score(importance_type="total_gain")
         return pd.Series(gain, dtype=float).sort_values(ascending=False)
 

@@ -1,6 +1,6 @@
 """``flux backtest``: rolling-origin comparison of models on one demand series.
 
-Reads the series and calendar, runs :func:`pipelines.backtesting.run_backtest`, scores every model
+Reads the series and calendar, runs :func:`pipelines.evaluation.run_backtest`, scores every model
 per fold, restaurant and horizon step, writes the frames, metrics and plots when asked, and
 records the run in the database.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,14 +17,13 @@ import pandas as pd
 
 from models import columns as c
 from models.frames import Freq
-from pipelines import backtesting, coverage
+from pipelines import coverage, evaluation
 from pipelines.errors import DataError, UsageError
-from pipelines.io import reports, series
+from pipelines.io import reports, runs, series
 from pipelines.io.db import Database
+from pipelines.progress import Progress
 from pipelines.settings import Settings
 from pipelines.version import flux_version
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class BacktestRequest:
     target: str = c.COVERS
     freq: Freq = "D"
     restaurants: frozenset[str] | None = None
-    spec: backtesting.BacktestSpec = field(default_factory=backtesting.BacktestSpec)
+    spec: evaluation.BacktestSpec = field(default_factory=evaluation.BacktestSpec)
     output: Path | None = None
     plot_restaurants: tuple[str, ...] | None = None
     rank_by: str = "rmsle"
@@ -51,7 +49,7 @@ class BacktestResult:
     cutoffs: tuple[pd.Timestamp, ...]
     restaurants: int
     rows: int
-    scores: backtesting.Scores
+    scores: evaluation.Scores
     fallbacks: pd.DataFrame
     frame: pd.DataFrame
     files: tuple[Path, ...]
@@ -70,7 +68,7 @@ def _validate(request: BacktestRequest) -> None:
     if spec.horizon < 1 or spec.folds < 1 or spec.refit_every < 1:
         raise UsageError("--horizon, --folds and --refit-every must be at least 1")
     try:
-        backtesting.check_models(spec.models)
+        evaluation.check_models(spec.models)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -92,10 +90,10 @@ def run(
             conn, request.target, freq=request.freq, restaurants=request.restaurants
         )
     try:
-        frame = backtesting.run_backtest(data, calendar, request.spec, progress)
+        frame = evaluation.run_backtest(data, calendar, request.spec, progress)
     except ValueError as exc:
         raise DataError(f"backtest of {request.target!r}: {exc}") from None
-    scores = backtesting.score_backtest(frame, data, request.spec.levels, request.rank_by)
+    scores = evaluation.score_backtest(frame, data, request.spec.levels, request.rank_by)
     left_out = coverage.left_out(
         coverage.known_restaurants(calendar), data.restaurants, coverage.no_data(request.target)
     )
@@ -108,22 +106,21 @@ def run(
     files = _write_outputs(request, data.data, frame, scores) if request.output else []
     overall = scores.overall
     with db.begin() as conn:
-        reports.record_backtest(
+        runs.insert(
             conn,
-            {
-                "run_id": run_id,
-                c.TARGET: request.target,
-                "freq": request.freq,
-                "horizon": request.spec.horizon,
-                "folds": int(frame["fold"].nunique()),
-                "models": ",".join(request.spec.models),
-                "restaurants": int(frame[c.RESTAURANT_ID].nunique()),
-                "best_model": scores.best_model,
-                "params_json": json.dumps(_params(request), default=str),
-                "metrics_json": json.dumps(reports._records(overall), default=str),
-                "output_path": str(request.output) if request.output else None,
-                "flux_version": flux_version(),
-            },
+            runs.BACKTEST,
+            run_id,
+            target=request.target,
+            freq=request.freq,
+            horizon=request.spec.horizon,
+            folds=int(frame["fold"].nunique()),
+            models=",".join(request.spec.models),
+            restaurants=int(frame[c.RESTAURANT_ID].nunique()),
+            best_model=scores.best_model,
+            params_json=json.dumps(_params(request), default=str),
+            metrics_json=json.dumps(reports.records(overall), default=str),
+            output_path=str(request.output) if request.output else None,
+            flux_version=flux_version(),
         )
     db.dispose()
     return BacktestResult(
@@ -134,7 +131,7 @@ def run(
         restaurants=int(frame[c.RESTAURANT_ID].nunique()),
         rows=len(frame),
         scores=scores,
-        fallbacks=backtesting.fallbacks(frame),
+        fallbacks=evaluation.fallbacks(frame),
         frame=frame,
         files=tuple(files),
         seconds=time.perf_counter() - started,
@@ -170,7 +167,7 @@ def _write_outputs(
     request: BacktestRequest,
     history: pd.DataFrame,
     frame: pd.DataFrame,
-    scores: backtesting.Scores,
+    scores: evaluation.Scores,
 ) -> list[Path]:
     folder = request.output
     assert folder is not None

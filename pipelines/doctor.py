@@ -25,15 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
-
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ConfigError, FluxError
-from pipelines.io.artifacts import ArtifactStore, LocalStore, RetryPolicy, open_store
-from pipelines.io.db import Database, redact, safe_error
+from pipelines.io.artifact_store import ArtifactStore, LocalStore, RetryPolicy
+from pipelines.io.artifacts import open_artifacts, parse_s3_uri
+from pipelines.io.aws import default_region
+from pipelines.io.db import Database, DriverError, probe_settings, redact, safe_error
 from pipelines.redaction import known_secrets_of, mask
 from pipelines.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 
@@ -59,7 +56,6 @@ _ECR_IMAGE = re.compile(
     r"/[a-z0-9][a-z0-9._/-]*(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})?"
 )
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -171,11 +167,7 @@ def _check_config(
     try:
         settings = load_settings(config_file, environ=dict(environ))
         Database(settings)  # validates the URL and the backend; connects to nothing
-        store = open_store(
-            settings.resolved_artifacts_uri,
-            s3_endpoint_url=settings.s3_endpoint_url,
-            retry=PROBE_RETRY,
-        )
+        store = open_artifacts(settings, retry=PROBE_RETRY)
     except ConfigError as exc:
         if source is not None and not source.is_file():
             fix = "pass an existing file with --config or FLUX_CONFIG, or create it"
@@ -186,20 +178,13 @@ def _check_config(
         return Check(CONFIGURATION, "fail", str(exc), fix), None
     display = redact(settings.resolved_database_url)
     target = _Target(
-        settings=settings, db=Database(_probe_settings(settings)), display_url=display, store=store
+        settings=settings,
+        db=Database(probe_settings(settings, PG_CONNECT_TIMEOUT_SECONDS)),
+        display_url=display,
+        store=store,
     )
     detail = f"{where}; database {display}; artefacts {store.uri}"
     return Check(CONFIGURATION, "ok", detail), target
-
-
-def _probe_settings(settings: Settings) -> Settings:
-    """The settings for one quick connection: no retries, a short PostgreSQL connect timeout."""
-    url = make_url(settings.resolved_database_url)
-    update: dict[str, Any] = {"db_connect_retries": 0}
-    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
-        url = url.update_query_dict({"connect_timeout": str(PG_CONNECT_TIMEOUT_SECONDS)})
-        update["database_url"] = url.render_as_string(hide_password=False)
-    return settings.model_copy(update=update)
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -215,13 +200,6 @@ def _scrub(check: Check, secrets: list[str]) -> Check:
 # --- database ------------------------------------------------------------------------------------
 
 
-def _sqlite_file(target: _Target) -> Path | None:
-    url = make_url(target.settings.resolved_database_url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    return Path(str(url.database))
-
-
 def _writable(path: Path) -> bool:
     """Whether ``path`` (a folder) can be written, or created under its nearest existing parent."""
     for candidate in (path, *path.parents):
@@ -231,7 +209,7 @@ def _writable(path: Path) -> bool:
 
 
 def _check_database(target: _Target) -> Check:
-    sqlite_file = _sqlite_file(target)
+    sqlite_file = target.db.sqlite_file
     if sqlite_file is not None and not sqlite_file.exists():
         target.dialect, target.db_exists = "sqlite", False
         if _writable(sqlite_file.parent):
@@ -247,7 +225,7 @@ def _check_database(target: _Target) -> Check:
         with target.db.connect() as conn:
             target.dialect = conn.dialect.name
             version = ".".join(str(p) for p in conn.dialect.server_version_info or ())
-    except (FluxError, SQLAlchemyError) as exc:
+    except (FluxError, DriverError) as exc:
         return Check(DATABASE, "fail", _db_error(target, exc), _db_fix(target))
     name = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(target.dialect, target.dialect)
     return Check(DATABASE, "ok", f"{target.display_url}: connected, {name} {version}".rstrip())
@@ -260,7 +238,7 @@ def _db_error(target: _Target, exc: BaseException) -> str:
 
 
 def _db_fix(target: _Target) -> str:
-    if make_url(target.settings.resolved_database_url).get_backend_name() == "sqlite":
+    if target.db.backend == "sqlite":
         return "check that FLUX_HOME or FLUX_DATABASE_URL names a readable SQLite database file"
     return (
         "check FLUX_DATABASE_URL (host, port, user, password, database name) and that the "
@@ -274,7 +252,7 @@ def _check_migrations(target: _Target) -> Check:
         head = db.head_revision()
         current = db.current_revision() if target.db_exists else None
         known = current is None or db._is_known(current)
-    except (FluxError, SQLAlchemyError) as exc:
+    except (FluxError, DriverError) as exc:
         fix = "check that the database user may read the alembic_version table"
         return Check(MIGRATIONS, "fail", _db_error(target, exc), fix)
     target.revision = current
@@ -313,17 +291,12 @@ def _check_timescale(target: _Target) -> Check:
     try:
         with target.db.connect() as conn:
             caps = target.db.capabilities(conn)
-            installed = conn.execute(
-                sa.text("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
-            ).scalar()
-            available = conn.execute(
-                sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
-            ).scalar()
-    except (FluxError, SQLAlchemyError) as exc:
+            installed, available = target.db.timescale_extension(conn)
+    except (FluxError, DriverError) as exc:
         fix = "check that the database user may read pg_extension"
         return Check(TIMESCALEDB, "fail", _db_error(target, exc), fix)
     return _timescale_verdict(
-        target, hypertable=caps.timescale, installed=installed, available=bool(available)
+        target, hypertable=caps.timescale, installed=installed, available=available
     )
 
 
@@ -413,15 +386,12 @@ def _env(name: str) -> str:
     return f"FLUX_{name.upper()}"
 
 
-def _default_region() -> str | None:
-    """The region boto3 would use from the shared AWS config (no network)."""
+def _is_s3_uri(uri: str) -> bool:
     try:
-        import botocore.session
-
-        region = botocore.session.get_session().get_config_variable("region")
-    except Exception:  # a broken profile is reported as a missing region, not a crash
-        return None
-    return str(region) if region else None
+        parse_s3_uri(uri)
+    except ConfigError:
+        return False
+    return True
 
 
 def check_sagemaker(settings: Settings, environ: Mapping[str, str]) -> Check:
@@ -461,13 +431,11 @@ def check_sagemaker(settings: Settings, environ: Mapping[str, str]) -> Check:
             f"set {_env('sagemaker_role_arn')} to arn:aws:iam::<12-digit account>:role/<name>"
         )
     prefix = (settings.sagemaker_s3_prefix or "").strip()
-    if prefix and not (
-        prefix.startswith("s3://") and _BUCKET.fullmatch(urlsplit(prefix).netloc or "")
-    ):
+    if prefix and not _is_s3_uri(prefix):
         problems.append(f"{_env('sagemaker_s3_prefix')} is not an s3://bucket/prefix URI")
         fixes.append(f"set {_env('sagemaker_s3_prefix')} to s3://<bucket>/<prefix>")
     region = (
-        settings.sagemaker_region or environ.get("AWS_DEFAULT_REGION") or _default_region() or ""
+        settings.sagemaker_region or environ.get("AWS_DEFAULT_REGION") or default_region() or ""
     )
     if not region:
         problems.append("no AWS region")

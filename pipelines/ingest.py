@@ -20,13 +20,11 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy.engine import Connection
 
 from models import columns as c
 from pipelines.errors import ImportFileError, UsageError
@@ -34,12 +32,10 @@ from pipelines.io import adapters, files, imports, rollups
 from pipelines.io.adapters import limits
 from pipelines.io.adapters.base import Adapter, ColumnMapping, Directory, ParseContext, ParsedFile
 from pipelines.io.adapters.limits import ImportLimits
-from pipelines.io.db import Database, DbCapabilities
+from pipelines.io.db import Connection, Database, DbCapabilities
+from pipelines.progress import Progress
 from pipelines.settings import Settings
 from pipelines.version import flux_version
-
-Progress = Callable[[str, int, int], None]
-"""Called as ``progress(label, done, total)`` while files are parsed and loaded."""
 
 
 @dataclass(frozen=True)

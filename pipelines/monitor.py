@@ -13,7 +13,6 @@ but never flagged.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,19 +21,16 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from models import columns as c
 from models import metrics
 from models.artifact import ArtifactManifest
 from models.frames import FREQS, Freq
 from pipelines.errors import ArtifactError, DataError, UsageError
-from pipelines.io import schema, series
-from pipelines.io.db import Database
+from pipelines.io import artifacts, forecasts, series
+from pipelines.io.db import Connection, Database
 from pipelines.io.files import atomic_write
 from pipelines.settings import Settings
-from pipelines.train import open_artifacts
-from pipelines.training import SHARDS_FILE
 
 MIN_DAYS = 7
 
@@ -274,27 +270,7 @@ def pooled_expected(parts: list[tuple[int, Expected]]) -> Expected:
 # --- I/O ----------------------------------------------------------------------------------------
 
 
-def _published(conn: sa.Connection, request: MonitorRequest) -> pd.DataFrame:
-    pub, runs = schema.published_forecasts, schema.forecast_runs
-    stmt = (
-        sa.select(
-            pub.c[c.RESTAURANT_ID],
-            pub.c[c.DS],
-            pub.c[c.YHAT],
-            pub.c.forecast_run_id,
-            runs.c.artifact_id,
-        )
-        .select_from(pub.outerjoin(runs, pub.c.forecast_run_id == runs.c.forecast_run_id))
-        .where(pub.c[c.TARGET] == request.target, pub.c.freq == request.freq)
-    )
-    if request.restaurants:
-        stmt = stmt.where(pub.c[c.RESTAURANT_ID].in_(sorted(request.restaurants)))
-    frame = pd.read_sql(stmt, conn)
-    frame[c.DS] = pd.to_datetime(frame[c.DS])
-    return frame
-
-
-def _actuals(conn: sa.Connection, request: MonitorRequest, restaurants: set[str]) -> pd.DataFrame:
+def _actuals(conn: Connection, request: MonitorRequest, restaurants: set[str]) -> pd.DataFrame:
     try:
         _, data = series.read_open_days(
             conn, request.target, freq=cast(Freq, request.freq), restaurants=restaurants
@@ -327,7 +303,7 @@ class _Manifests:
     """Artefact manifests (and shard maps) read once each; a missing one becomes a warning."""
 
     def __init__(self, settings: Settings) -> None:
-        self.store = open_artifacts(settings)
+        self.store = artifacts.open_artifacts(settings)
         self.manifests: dict[str, ArtifactManifest | None] = {}
         self.shards: dict[str, dict[str, str]] = {}
         self.warnings: list[str] = []
@@ -344,10 +320,9 @@ class _Manifests:
     def shard(self, artifact_id: str, restaurant_id: str) -> str | None:
         if artifact_id not in self.shards:
             try:
-                raw = json.loads(self.store.read_file(artifact_id, SHARDS_FILE))
-            except (ArtifactError, ValueError):
-                raw = {}
-            self.shards[artifact_id] = {str(k): str(v) for k, v in dict(raw).items()}
+                self.shards[artifact_id] = artifacts.read_shard_map(self.store, artifact_id)
+            except ArtifactError:
+                self.shards[artifact_id] = {}
         return self.shards[artifact_id].get(restaurant_id)
 
     def expected(self, artifact_id: object, restaurant_id: str) -> Expected:
@@ -438,7 +413,9 @@ def run(request: MonitorRequest, settings: Settings) -> MonitorResult:
     db.ensure_schema()
     scope = f" for {', '.join(sorted(request.restaurants))}" if request.restaurants else ""
     with db.connect() as conn:
-        published = _published(conn, request)
+        published = forecasts.read_published(
+            conn, request.target, request.freq, request.restaurants
+        )
         if published.empty:
             db.dispose()
             raise UsageError(

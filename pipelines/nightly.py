@@ -25,27 +25,25 @@ import json
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import sqlalchemy as sa
 import structlog
 
 from models.artifact import ArtifactManifest
-from pipelines import ingest, predict, publish, train, training
+from pipelines import fitting, ingest, predict, publish, train
 from pipelines.errors import EXIT_OK, EXIT_PARTIAL, UsageError
-from pipelines.io import schema, series
-from pipelines.io.artifacts import ArtifactStore
+from pipelines.io import artifacts, inbox, runs, series
+from pipelines.io.artifact_store import ArtifactStore
 from pipelines.io.db import Database
 from pipelines.settings import RunConfig, Settings
 
 log = structlog.get_logger("flux.run")
 Status = Literal["ok", "skipped", "failed", "planned"]
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -117,14 +115,6 @@ class RunResult:
 # --- import ----------------------------------------------------------------------------------
 
 
-def _s3_inbox(settings: Settings, source: str) -> Any:
-    from pipelines.io.artifact_s3 import S3Store
-    from pipelines.io.artifacts import _parse_s3_uri
-
-    bucket, prefix = _parse_s3_uri(source)
-    return S3Store(bucket, prefix, endpoint_url=settings.s3_endpoint_url)
-
-
 def _import_folder(settings: Settings, step: StepResult, source: str, request: RunRequest) -> None:
     """Imports the folder's new files (``flux import``'s own skip by content hash)."""
     folder = Path(source).expanduser()
@@ -153,48 +143,27 @@ def _import_s3(
     """Downloads and imports the objects not imported before (by key and ETag), and remembers
     them (only on an all-restaurant run: a scoped one took only some of their rows)."""
     scope = request.restaurants
-    inbox = _s3_inbox(settings, source)
-    objects = inbox.objects()
-    done: set[tuple[str, str]] = set()
-    if not scope and migrated:
-        t = schema.source_objects
-        with db.connect() as conn:
-            rows = conn.execute(sa.select(t.c.object_key, t.c.etag).where(t.c.source == source))
-            done = {(r[0], r[1]) for r in rows}
-    new = [o for o in objects if (o[0], o[1]) not in done]
+    box = inbox.open_inbox(source, s3_endpoint_url=settings.s3_endpoint_url)
+    objects = box.objects()
+    done = inbox.imported(db, source) if not scope and migrated else set()
+    new = [o for o in objects if (o.key, o.etag) not in done]
     if request.dry_run or not new:
-        _summarise(step, source, [o[0] for o in new], len(objects), None)
+        _summarise(step, source, [o.key for o in new], len(objects), None)
         return
     download_root = settings.home / "inbox"
     download_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=download_root) as tmp:
         root = Path(tmp).resolve()
-        for key, _etag, _size in new:
-            path = (root / key).resolve()
+        for obj in new:
+            path = (root / obj.key).resolve()
             if not path.is_relative_to(root):
-                raise UsageError(f"{source}: unsafe object key {key!r}")
+                raise UsageError(f"{source}: unsafe object key {obj.key!r}")
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(inbox.fetch(key))
+            path.write_bytes(box.fetch(obj.key))
         imported = ingest.run(ingest.IngestRequest(paths=(root,), restaurants=scope), settings)
-    if not scope:
-        now = dt.datetime.now(dt.UTC)
-        t = schema.source_objects
-        with db.begin() as conn:  # none of them is recorded yet (read above)
-            conn.execute(
-                sa.insert(t),
-                [
-                    {
-                        "source": source,
-                        "object_key": key,
-                        "etag": etag,
-                        "size": size,
-                        "imported_at": now,
-                        "batch_id": imported.batch_id,
-                    }
-                    for key, etag, size in new
-                ],
-            )
-    _summarise(step, source, [o[0] for o in new], len(objects), imported)
+    if not scope:  # none of them is recorded yet (read above)
+        inbox.record_imported(db, source, new, imported.batch_id)
+    _summarise(step, source, [o.key for o in new], len(objects), imported)
 
 
 def _summarise(
@@ -266,7 +235,7 @@ def retrain_reason(
         _, current = series.read_open_days(conn, config.target, restaurants=asked)
     if config.retrain_on_history_change:
         trained_on = current.until(pd.Timestamp(manifest.training_end))
-        if training.fingerprint(trained_on) != manifest.data_fingerprint:
+        if fitting.fingerprint(trained_on) != manifest.data_fingerprint:
             return (
                 f"the history artefact {manifest.artifact_id} was trained on changed "
                 f"(data up to {manifest.training_end.date()} was added or restated)"
@@ -307,29 +276,8 @@ def _step(result: RunResult, name: str) -> Iterator[StepResult]:
         )
 
 
-def _record(db: Database, result: RunResult, status: str, *, new: bool) -> None:
-    t = schema.job_runs
-    values: dict[str, Any] = {
-        "status": status,
-        "summary_json": json.dumps(result.as_dict(), default=str),
-    }
-    if status != "running":
-        values["finished_at"] = dt.datetime.now(dt.UTC)
-        values["exit_code"] = result.exit_code if status in ("ok", "partial") else None
-    with db.begin() as conn:
-        if new:
-            conn.execute(
-                sa.insert(t).values(
-                    run_id=result.run_id,
-                    command="run",
-                    target=result.config.target,
-                    restaurant_scope=",".join(sorted(result.restaurants or [])),
-                    started_at=dt.datetime.now(dt.UTC),
-                    **values,
-                )
-            )
-        else:
-            conn.execute(sa.update(t).where(t.c.run_id == result.run_id).values(**values))
+def _summary(result: RunResult) -> str:
+    return json.dumps(result.as_dict(), default=str)
 
 
 def run(request: RunRequest, settings: Settings, run_id: str | None = None) -> RunResult:
@@ -349,10 +297,19 @@ def run(request: RunRequest, settings: Settings, run_id: str | None = None) -> R
     )
     db = Database(settings)
     migrated = db.current_revision() == db.head_revision()
+    record: runs.RunRecord | None = None
     if not request.dry_run:
         db.ensure_schema()
         migrated = True
-        _record(db, result, "running", new=True)
+        record = runs.start(
+            db,
+            runs.JOB,
+            result.run_id,
+            command="run",
+            target=config.target,
+            restaurant_scope=",".join(sorted(scope or [])),
+            summary_json=_summary(result),
+        )
     elif not migrated:
         result.steps.append(
             StepResult("migrate", "planned", f"would migrate the database to {db.head_revision()}")
@@ -360,13 +317,14 @@ def run(request: RunRequest, settings: Settings, run_id: str | None = None) -> R
     try:
         _run_steps(request, settings, db, result, migrated)
     except BaseException as exc:
-        if not request.dry_run:
-            interrupted = isinstance(exc, KeyboardInterrupt)
-            _record(db, result, "interrupted" if interrupted else "failed", new=False)
+        if record is not None:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            record.finish(status, summary_json=_summary(result), exit_code=None)
         db.dispose()
         raise
-    if not request.dry_run:
-        _record(db, result, "partial" if result.problems else "ok", new=False)
+    if record is not None:
+        status = "partial" if result.problems else "ok"
+        record.finish(status, summary_json=_summary(result), exit_code=result.exit_code)
     db.dispose()
     return result
 
@@ -376,8 +334,8 @@ def _run_steps(
 ) -> None:
     _import_step(request, settings, db, result, migrated)
     manifest = _train_step(request, settings, db, result, migrated)
-    runs = _predict_step(request, settings, result, manifest)
-    _publish_step(request, settings, result, runs)
+    forecast_runs = _predict_step(request, settings, result, manifest)
+    _publish_step(request, settings, result, forecast_runs)
 
 
 def _import_step(
@@ -397,7 +355,7 @@ def _train_step(
     request: RunRequest, settings: Settings, db: Database, result: RunResult, migrated: bool
 ) -> ArtifactManifest | None:
     config, scope, dry = settings.run, request.restaurants, request.dry_run
-    store = train.open_artifacts(settings)
+    store = artifacts.open_artifacts(settings)
     with _step(result, "train") as step:
         manifest = current_artifact(store, config.target, scope)
         if request.retrain is True:

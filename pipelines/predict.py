@@ -18,22 +18,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from models import columns as c
+from models.artifact import ArtifactManifest
 from models.base import Calendar, future_frame
 from models.frames import SERVED_BY, Freq, SeriesFrame
 from models.persistence import load_ensemble
 from pipelines.errors import DataError, FluxError, UsageError
-from pipelines.io import schema, series
+from pipelines.io import artifacts, forecasts, series
 from pipelines.io.db import Database
 from pipelines.io.files import atomic_write
+from pipelines.progress import Progress
 from pipelines.settings import Settings
-from pipelines.train import open_artifacts
-from pipelines.training import SHARDS_DIR, SHARDS_FILE
 
-Progress = Callable[[str, int, int], None]
 CLOSED = "closed"
 OUTPUT_COLUMNS = (
     c.RESTAURANT_ID,
@@ -78,12 +75,6 @@ class PredictResult:
     ``--restaurant`` covers the artefact's restaurants; see ``skipped`` for the others)."""
 
 
-def _shard_files(store: object, artifact_id: str, names: list[str], shard: str) -> dict[str, bytes]:
-    prefix = f"{SHARDS_DIR}/{shard}/"
-    read = store.read_file  # type: ignore[attr-defined]
-    return {n.removeprefix(prefix): read(artifact_id, n) for n in names if n.startswith(prefix)}
-
-
 def _future(
     history: SeriesFrame, as_of: pd.Timestamp, horizon: int, calendar: Calendar
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -120,11 +111,11 @@ def recurring_closed_weekdays(
 
 def _daily(
     request: PredictRequest, settings: Settings, db: Database, as_of_hint: dt.date | None
-) -> tuple[str, object, pd.DataFrame, dict[str, str], dt.date, Calendar]:
-    store = open_artifacts(settings)
+) -> tuple[str, ArtifactManifest, pd.DataFrame, dict[str, str], dt.date, Calendar]:
+    store = artifacts.open_artifacts(settings)
     artifact_id = store.resolve(request.artifact)
     manifest = store.read_manifest(artifact_id)
-    shards: dict[str, str] = json.loads(store.read_file(artifact_id, SHARDS_FILE))
+    shards = artifacts.read_shard_map(store, artifact_id)
     wanted = set(shards) if request.restaurants is None else set(shards) & request.restaurants
     missing = sorted((request.restaurants or set()) - set(shards))
     if request.restaurants and not wanted:
@@ -142,7 +133,7 @@ def _daily(
         if not rids:
             continue
         part = history.for_restaurants(rids)
-        files = _shard_files(store, artifact_id, list(manifest.files), shard)
+        files = artifacts.read_shard_files(store, manifest, shard)
         model = load_ensemble(files, part, calendar)
         model.cutoff_ = as_of
         open_keys, closed_keys = _future(part, as_of, manifest.horizon, calendar)
@@ -198,35 +189,6 @@ def _intraday(
     return out[[col for col in OUTPUT_COLUMNS if col in out]]
 
 
-def _store_run(
-    conn: Connection, run: dict[str, object], rows: pd.DataFrame, scope: frozenset[str] | None
-) -> str:
-    runs, fc = schema.forecast_runs, schema.forecasts
-    existing = conn.execute(
-        sa.select(runs.c.forecast_run_id).where(
-            runs.c.artifact_id == run["artifact_id"],
-            runs.c.as_of == run["as_of"],
-            runs.c.target == run["target"],
-            runs.c.freq == run["freq"],
-        )
-    ).scalar()
-    run_id = str(existing or run["forecast_run_id"])
-    if existing is None:
-        conn.execute(sa.insert(runs).values(**{**run, "forecast_run_id": run_id}))
-    delete = sa.delete(fc).where(fc.c.forecast_run_id == run_id)
-    if scope is not None:
-        delete = delete.where(fc.c.restaurant_id.in_(sorted(scope)))
-    conn.execute(delete)
-    records = rows.assign(forecast_run_id=run_id, closed=rows[CLOSED].astype(int))
-    records[c.DS] = pd.to_datetime(records[c.DS]).dt.to_pydatetime()
-    cols = [col.name for col in fc.columns]
-    raw = records[cols].astype(object).where(records[cols].notna(), None).to_dict("records")
-    payload = [{str(k): v for k, v in row.items()} for row in raw]
-    if payload:
-        conn.execute(sa.insert(fc), payload)
-    return run_id
-
-
 def write_output(frame: pd.DataFrame, path: Path) -> None:
     """The forecast as CSV, Parquet or JSON, by the file's suffix (written atomically)."""
     suffix = path.suffix.lower()
@@ -267,7 +229,7 @@ def run(
     artifact_id, manifest, daily, skipped, as_of, _ = _daily(request, settings, db, request.as_of)
     if daily.empty:
         raise DataError(f"no forecast could be made from artefact {artifact_id} at {as_of}")
-    target = manifest.target  # type: ignore[attr-defined]
+    target = manifest.target
     freq: Freq = "15min" if request.freq == "15min" else "h" if request.freq == "h" else "D"
     rows = daily if freq == "D" else _intraday(db, daily, target, freq, as_of)
     fallbacks = {
@@ -284,13 +246,13 @@ def run(
         "as_of": as_of,
         c.TARGET: target,
         "freq": request.freq,
-        "horizon": manifest.horizon,  # type: ignore[attr-defined]
+        "horizon": manifest.horizon,
         "created_at": dt.datetime.now(dt.UTC),
         "restaurants": int(rows[c.RESTAURANT_ID].nunique()),
         "summary_json": json.dumps({"skipped": skipped, "fallbacks": fallbacks}),
     }
     with db.begin() as conn:
-        run_id = _store_run(conn, run_row, rows, request.restaurants)
+        run_id = forecasts.store_forecast_run(conn, run_row, rows, request.restaurants)
         known: list[str] = (
             [str(r) for r in series.read_restaurants(conn)[c.RESTAURANT_ID]]
             if request.restaurants is None
@@ -309,11 +271,11 @@ def run(
         skipped=skipped,
         fallbacks=fallbacks,
         seconds=time.perf_counter() - started,
-        trained_until=manifest.training_end.date(),  # type: ignore[attr-defined]
+        trained_until=manifest.training_end.date(),
         left_out={
             str(r): f"no model in artefact {artifact_id}"
             for r in known
-            if str(r) not in set(manifest.restaurants)  # type: ignore[attr-defined]
+            if str(r) not in set(manifest.restaurants)
         },
     )
 
@@ -386,5 +348,5 @@ def backfill(
 
 def artifact_target(settings: Settings, ref: str) -> str:
     """The target of the artefact ``ref`` (an id or alias); for taking locks before a run."""
-    store = open_artifacts(settings)
+    store = artifacts.open_artifacts(settings)
     return str(store.read_manifest(store.resolve(ref)).target)

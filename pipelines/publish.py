@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import logging
 import time
 from dataclasses import dataclass
 
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from models import columns as c
 from pipelines.errors import DataError, UsageError
-from pipelines.io import schema
-from pipelines.io.db import Database
+from pipelines.io import artifacts, forecasts
+from pipelines.io.artifact_store import ArtifactStore
+from pipelines.io.db import Connection, Database
 from pipelines.settings import Settings
-from pipelines.train import open_artifacts
-from pipelines.training import SHARDS_FILE
 
 log = logging.getLogger(__name__)
 PRODUCTION = "production"
@@ -60,22 +56,15 @@ class PublishResult:
     seconds: float
 
 
-def _run_row(conn: sa.Connection, ref: str | None) -> dict[str, object]:
-    runs = schema.forecast_runs
-    stmt = sa.select(runs)
-    stmt = (
-        stmt.where(runs.c.forecast_run_id == ref)
-        if ref
-        else stmt.order_by(runs.c.created_at.desc()).limit(1)
-    )
-    row = conn.execute(stmt).mappings().first()
+def _run_row(conn: Connection, ref: str | None) -> dict[str, object]:
+    row = forecasts.read_forecast_run(conn, ref) if ref else forecasts.latest_forecast_run(conn)
     if row is None:
         raise UsageError(
             f"no forecast run {ref!r}; run `flux predict` first"
             if ref
             else "no forecast run yet; run `flux predict` first"
         )
-    return dict(row)
+    return row
 
 
 _METRIC_KEYS = ("member_rmsle", "heldout_rmsle", "ensemble_rmsle")
@@ -126,22 +115,6 @@ def check_gates(
     return failed
 
 
-def _upsert(conn: sa.Connection, frame: pd.DataFrame) -> None:
-    table = schema.published_forecasts
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    payload = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    for start in range(0, len(payload), 5000):
-        stmt = insert(table).values(payload[start : start + 5000])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[c.RESTAURANT_ID, c.TARGET, "freq", c.DS],
-            set_={
-                k: stmt.excluded[k]
-                for k in (c.YHAT, "lower", "upper", "forecast_run_id", "published_at")
-            },
-        )
-        conn.execute(stmt)
-
-
 def run(request: PublishRequest, settings: Settings) -> PublishResult:
     """Publishes a forecast run.
 
@@ -151,17 +124,13 @@ def run(request: PublishRequest, settings: Settings) -> PublishResult:
     started = time.perf_counter()
     db = Database(settings)
     db.ensure_schema()
-    store = open_artifacts(settings)
+    store = artifacts.open_artifacts(settings)
     with db.connect() as conn:
         run_row = _run_row(conn, request.forecast_run)
-        fc = schema.forecasts
-        stmt = sa.select(fc).where(fc.c.forecast_run_id == run_row["forecast_run_id"])
-        if request.restaurants:
-            stmt = stmt.where(fc.c.restaurant_id.in_(sorted(request.restaurants)))
-        rows = pd.read_sql(stmt, conn)
+        rows = forecasts.read_forecasts(conn, str(run_row["forecast_run_id"]), request.restaurants)
     artifact_id = str(run_row["artifact_id"])
     manifest = store.read_manifest(artifact_id)
-    shards = json.loads(store.read_file(artifact_id, SHARDS_FILE))
+    shards = artifacts.read_shard_map(store, artifact_id)
     expected = set(shards) if request.restaurants is None else set(request.restaurants)
     failed = check_gates(
         dict(manifest.backtest_metrics), expected, set(rows[c.RESTAURANT_ID]), request.margin
@@ -194,7 +163,7 @@ def run(request: PublishRequest, settings: Settings) -> PublishResult:
     )
     keys = _export(store, published, run_row, now)
     with db.begin() as conn:
-        _upsert(conn, published)
+        forecasts.publish(conn, published)
     if request.restaurants is None:
         store.set_alias(PRODUCTION, artifact_id)
     db.dispose()
@@ -212,7 +181,7 @@ def run(request: PublishRequest, settings: Settings) -> PublishResult:
 
 
 def _export(
-    store: object, frame: pd.DataFrame, run_row: dict[str, object], now: dt.datetime
+    store: ArtifactStore, frame: pd.DataFrame, run_row: dict[str, object], now: dt.datetime
 ) -> tuple[str, ...]:
     stem = (
         f"published/{now:%Y-%m-%d}/{run_row[c.TARGET]}-{run_row['freq']}-"
@@ -221,9 +190,8 @@ def _export(
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
     text = frame.to_json(orient="records", date_format="iso")
-    put = store.put_bytes  # type: ignore[attr-defined]
-    put(f"{stem}.parquet", buf.getvalue())
-    put(f"{stem}.json", text.encode())
+    store.put_bytes(f"{stem}.parquet", buf.getvalue())
+    store.put_bytes(f"{stem}.json", text.encode())
     return (f"{stem}.parquet", f"{stem}.json")
 
 

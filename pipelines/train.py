@@ -1,40 +1,29 @@
 """``flux train``: fit the ensemble and store it as an immutable artefact.
 
-Artefact files: ``shards.json`` (restaurant -> shard) and, per shard, the ensemble's portable files
-under ``shards/<shard>/`` (one shard locally; one per SageMaker host remotely). The manifest is
-written last, so a killed run leaves nothing that listing shows.
+The fit runs here (:func:`pipelines.fitting.fit_files`, one shard) or as a SageMaker training
+job (:func:`pipelines.io.sagemaker.run_remote_training`, one shard per host); either way
+:mod:`pipelines.io.artifacts` lays the shards out and assembles the manifest, which the store
+writes last, so a killed run leaves nothing that listing shows. The run is recorded in
+``train_runs`` (:mod:`pipelines.io.runs`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import subprocess
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-import sqlalchemy as sa
-
 from models import columns as c
-from models.artifact import ArtifactManifest, MemberSpec
+from models.artifact import ArtifactManifest
 from models.base import Calendar
 from models.frames import SeriesFrame
-from pipelines import coverage, training
+from pipelines import coverage, fitting
 from pipelines.errors import UsageError
-from pipelines.io import schema, series
-from pipelines.io.artifacts import ArtifactStore, open_store
+from pipelines.io import artifacts, runs, series
 from pipelines.io.db import Database
+from pipelines.progress import Progress
 from pipelines.settings import Settings
-from pipelines.training import SHARDS_DIR, SHARDS_FILE
-from pipelines.version import flux_version, library_versions
-
-Progress = Callable[[str, int, int], None]
-LOCAL_SHARD = "local"
-LIBRARIES = ("pandas", "numpy", "prophet", "xgboost", "scikit-learn", "holidays")
 
 
 @dataclass(frozen=True)
@@ -64,47 +53,35 @@ class TrainResult:
     """Restaurants in scope that had nothing to train on, and why."""
 
 
-def open_artifacts(settings: Settings) -> ArtifactStore:
-    """The configured artefact store."""
-    return open_store(settings.resolved_artifacts_uri, s3_endpoint_url=settings.s3_endpoint_url)
+@dataclass(frozen=True)
+class _Fit:
+    """What a backend produced: the shards, and the facts the manifest needs beside them."""
+
+    shards: dict[str, fitting.Trained]
+    trained_on: Literal["local", "sagemaker"]
+    fingerprint: str
+    job_name: str | None = None
 
 
-def _git_sha() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            cwd=Path(__file__).resolve().parent,
-            check=False,
+def _fit(
+    request: TrainRequest,
+    *,
+    data: SeriesFrame,
+    calendar: Calendar,
+    config: fitting.TrainConfig,
+    settings: Settings,
+    progress: Progress | None,
+) -> _Fit:
+    if request.backend == "sagemaker":
+        from pipelines.io import sagemaker
+
+        remote = sagemaker.run_remote_training(
+            data, calendar, config, sagemaker.settings_from(settings), progress
         )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def shard_files(shard: str, files: dict[str, bytes]) -> dict[str, bytes]:
-    """A shard's files under ``shards/<shard>/``."""
-    return {f"{SHARDS_DIR}/{shard}/{name}": data for name, data in files.items()}
-
-
-def _record(db: Database, run_id: str, values: dict[str, Any], *, new: bool) -> None:
-    t = schema.train_runs
-    with db.begin() as conn:
-        if new:
-            conn.execute(sa.insert(t).values(run_id=run_id, **values))
-        else:
-            conn.execute(sa.update(t).where(t.c.run_id == run_id).values(**values))
-
-
-def _local(
-    data: SeriesFrame, calendar: Calendar, config: training.TrainConfig
-) -> tuple[dict[str, bytes], training.Trained]:
-    trained = training.fit_files(data, calendar, config)
-    files = shard_files(LOCAL_SHARD, trained.files)
-    files[SHARDS_FILE] = json.dumps(dict.fromkeys(trained.restaurants, LOCAL_SHARD)).encode()
-    return files, trained
+        # Each host fingerprinted only its own restaurants: the artefact's covers them all.
+        return _Fit(remote.shards, "sagemaker", fitting.fingerprint(data), remote.job_name)
+    trained = fitting.fit_files(data, calendar, config)
+    return _Fit({artifacts.LOCAL_SHARD: trained}, "local", trained.fingerprint)
 
 
 def run(request: TrainRequest, settings: Settings, progress: Progress | None = None) -> TrainResult:
@@ -124,7 +101,7 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
         calendar, data = series.read_open_days(
             conn, request.target, restaurants=request.restaurants
         )
-    config = training.TrainConfig(
+    config = fitting.TrainConfig(
         target=request.target,
         freq="D",
         horizon=request.horizon,
@@ -132,117 +109,53 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
         seed=request.seed,
         member_params=request.member_params,
     )
-    store = open_artifacts(settings)
+    store = artifacts.open_artifacts(settings)
     artifact_id = store.new_id()
-    run_id = str(uuid.uuid4())
-    _record(
+    scope = sorted(request.restaurants or [])
+    record = runs.start(
         db,
-        run_id,
-        {
-            "artifact_id": None,
-            "created_at": dt.datetime.now(dt.UTC),
-            "backend": request.backend,
-            "status": "running",
-            c.TARGET: request.target,
-            "freq": "D",
-            "horizon": request.horizon,
-            "restaurant_scope": ",".join(sorted(request.restaurants or [])),
-        },
-        new=True,
+        runs.TRAIN,
+        str(uuid.uuid4()),
+        artifact_id=None,
+        backend=request.backend,
+        target=request.target,
+        freq="D",
+        horizon=request.horizon,
+        restaurant_scope=",".join(scope),
     )
     try:
         if progress:
             progress(f"training {len(data.restaurants)} restaurant(s)", 0, 1)
-        if request.backend == "sagemaker":
-            from pipelines.io import sagemaker
-
-            files, summary = sagemaker.run_remote_training(
-                data, calendar, config, sagemaker.settings_from(settings), progress
-            )
-            trained_on: Literal["local", "sagemaker"] = "sagemaker"
-            weights: dict[str, Any] = summary.get("weights", {})
-            failed: dict[str, str] = summary.get("failed", {})
-            metrics: dict[str, Any] = summary.get("validation_metrics", {})
-            params = config.member_params
-            job = summary.get("job_name")
-        else:
-            files, trained = _local(data, calendar, config)
-            trained_on, weights, failed = "local", trained.weights, trained.failed
-            metrics, params, job = trained.validation_metrics, trained.member_params, None
-        manifest = ArtifactManifest(
-            artifact_id=artifact_id,
-            created_at=dt.datetime.now(dt.UTC),
-            flux_version=flux_version(),
-            library_versions=library_versions(LIBRARIES),
-            git_sha=_git_sha(),
-            trained_on=trained_on,
-            target=request.target,
-            freq="D",
-            horizon=request.horizon,
-            training_start=dt.datetime.fromisoformat(str(data.data[c.DS].min().date())),
-            training_end=dt.datetime.fromisoformat(str(data.data[c.DS].max().date())),
-            restaurants=data.restaurants,
-            data_fingerprint=training.fingerprint(data),
-            members=[
-                MemberSpec(
-                    name=m,
-                    params=params.get(m, {}),
-                    files=sorted(f for f in files if _member_file(f, m)),
-                )
-                for m in config.members
-            ],
-            weights=json.loads(json.dumps(weights, default=str)),
-            backtest_metrics=json.loads(json.dumps(metrics, default=str)),
-            levels=list(config.levels),
-            extra={
-                "failed": failed,
-                "job_name": job,
-                "seed": request.seed,
-                "restaurant_scope": sorted(request.restaurants or []),
-            },
+        fit = _fit(
+            request,
+            data=data,
+            calendar=calendar,
+            config=config,
+            settings=settings,
+            progress=progress,
         )
-        stored = store.write_artifact(artifact_id, files, manifest)
+        manifest = artifacts.build_manifest(
+            artifact_id,
+            config,
+            fit.shards,
+            trained_on=fit.trained_on,
+            fingerprint=fit.fingerprint,
+            extra={"job_name": fit.job_name, "seed": request.seed, "restaurant_scope": scope},
+        )
+        stored = store.write_artifact(artifact_id, artifacts.artifact_files(fit.shards), manifest)
         if request.alias:
             store.set_alias(request.alias, artifact_id)
     except BaseException as exc:
-        _record(
-            db,
-            run_id,
-            {
-                "status": "failed",
-                "finished_at": dt.datetime.now(dt.UTC),
-                "message": f"{type(exc).__name__}: {exc}"[:2000],
-            },
-            new=False,
-        )
+        record.finish("failed", message=runs.failure_message(exc))
         raise
-    _record(
-        db,
-        run_id,
-        {
-            "status": "ok",
-            "artifact_id": artifact_id,
-            "job_name": job,
-            "finished_at": dt.datetime.now(dt.UTC),
-        },
-        new=False,
-    )
+    record.finish("ok", artifact_id=artifact_id, job_name=fit.job_name)
     db.dispose()
     return TrainResult(
         artifact_id=artifact_id,
         manifest=stored,
-        failed=failed,
+        failed=artifacts.failures(fit.shards),
         seconds=time.perf_counter() - started,
         left_out=coverage.left_out(
             coverage.known_restaurants(calendar), data.restaurants, coverage.no_data(request.target)
         ),
     )
-
-
-def _member_file(path: str, member: str) -> bool:
-    name = path.rsplit("/", 2)
-    if member == "prophet":
-        return "/prophet/" in path
-    if member == "xgboost":
-        return path.endswith("xgboost.ubj")
-    return member in name[-1]

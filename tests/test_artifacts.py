@@ -34,7 +34,8 @@ from models.artifact import (
 )
 from pipelines.errors import ArtifactError, ArtifactIntegrityError, ConfigError
 from pipelines.io.artifact_s3 import S3Store, is_transient
-from pipelines.io.artifacts import ArtifactStore, LocalStore, RetryPolicy, Staging, open_store
+from pipelines.io.artifact_store import ArtifactStore, LocalStore, RetryPolicy, Staging
+from pipelines.io.artifacts import open_store
 from tests.conftest import AWS_ACCESS_KEY, AWS_SECRET_KEY, free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "artifacts"

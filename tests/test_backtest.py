@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import columns as c
-from pipelines import backtesting
+from pipelines import evaluation
 from pipelines.io import schema, series
 from pipelines.io.db import Database
 from pipelines.settings import Settings
@@ -96,8 +96,8 @@ def test_closed_days_are_neither_trained_on_nor_scored(imported: Settings, tmp_p
     r07 = data.data[data.data[c.RESTAURANT_ID] == "r07"]
     assert not r07[c.DS].isin(closed).any(), "closed days must be absent, never zeros"
     assert (data.data[c.Y] > 0).all()
-    spec = backtesting.BacktestSpec(models=("weekday_median",), folds=2, horizon=14)
-    frame = backtesting.run_backtest(data, calendar, spec)
+    spec = evaluation.BacktestSpec(models=("weekday_median",), folds=2, horizon=14)
+    frame = evaluation.run_backtest(data, calendar, spec)
     scored = frame[frame[c.RESTAURANT_ID] == "r07"]
     assert len(scored) > 0
     assert not scored[c.DS].isin(closed).any()
@@ -137,15 +137,15 @@ def test_backtest_is_deterministic_for_a_seed(imported: Settings) -> None:
         calendar = series.read_calendar(conn)
         data = series.read_series(conn, c.COVERS, calendar=calendar)
     db.dispose()
-    spec = backtesting.BacktestSpec(
+    spec = evaluation.BacktestSpec(
         models=("seasonal_naive", "xgboost"),
         folds=1,
         horizon=14,
         seed=3,
         model_params={"xgboost": {"n_estimators": 40, "origins_span": 84}},
     )
-    first = backtesting.run_backtest(data, calendar, spec)
-    second = backtesting.run_backtest(data, calendar, spec)
+    first = evaluation.run_backtest(data, calendar, spec)
+    second = evaluation.run_backtest(data, calendar, spec)
     pd.testing.assert_frame_equal(first, second)
 
 

@@ -286,6 +286,8 @@ FULL = {
         ({"sagemaker_role_arn": "arn:aws:iam::1234:role/x"}, {}, "fail", "FLUX_SAGEMAKER_ROLE_ARN"),
         ({"sagemaker_role_arn": "flux-sagemaker"}, {}, "fail", "FLUX_SAGEMAKER_ROLE_ARN"),
         ({"sagemaker_s3_prefix": "flux-staging/jobs"}, {}, "fail", "FLUX_SAGEMAKER_S3_PREFIX"),
+        ({"sagemaker_s3_prefix": "s3://flux/jobs?x=1"}, {}, "fail", "FLUX_SAGEMAKER_S3_PREFIX"),
+        ({"sagemaker_s3_prefix": "s3://flux/../jobs"}, {}, "fail", "FLUX_SAGEMAKER_S3_PREFIX"),
         ({"sagemaker_image_uri": "flux-train:latest"}, {}, "fail", "FLUX_SAGEMAKER_IMAGE_URI"),
         ({"sagemaker_role_arn": None}, {}, "fail", "FLUX_SAGEMAKER_ROLE_ARN"),
         ({"sagemaker_region": "us-east-1"}, {}, "warn", "FLUX_SAGEMAKER_REGION"),
@@ -299,6 +301,8 @@ FULL = {
         "short-account",
         "role-name-only",
         "prefix-without-scheme",
+        "prefix-with-query",  # what train would refuse, the doctor refuses too
+        "prefix-escaping",
         "image-not-ecr",
         "no-role",
         "image-in-other-region",

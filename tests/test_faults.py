@@ -26,9 +26,9 @@ import tenacity
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
-from pipelines import training
-from pipelines.io import artifacts, db, imports, schema
-from pipelines.io.artifacts import LocalStore, RetryPolicy
+from pipelines import fitting
+from pipelines.io import artifact_store, artifacts, db, imports, schema
+from pipelines.io.artifact_store import LocalStore, RetryPolicy
 from pipelines.io.db import Database
 from pipelines.settings import Settings, load_settings
 from tests.conftest import PG_ADMIN_URL, free_port, load_generator
@@ -55,7 +55,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Trained(NamedTuple):
     home: Path
     artifact_id: str
-    fit: training.Trained
+    fit: fitting.Trained
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +66,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory, sample: Path) -> Trained:
     """
     home = tmp_path_factory.mktemp("faults_trained") / "home"
     settings = load_settings(home=home)
-    fits: list[training.Trained] = []
-    real_fit = training.fit_files
+    fits: list[fitting.Trained] = []
+    real_fit = fitting.fit_files
 
-    def recording(*args: Any, **kwargs: Any) -> training.Trained:
+    def recording(*args: Any, **kwargs: Any) -> fitting.Trained:
         fits.append(real_fit(*args, **kwargs))
         return fits[-1]
 
     with pytest.MonkeyPatch.context() as mp:
         for name in [n for n in os.environ if n.startswith("FLUX_")]:
             mp.delenv(name)
-        mp.setattr(training, "fit_files", recording)
+        mp.setattr(fitting, "fit_files", recording)
         assert run_cli(settings, ["import", str(sample)]).exit_code == 0
         result = run_cli(settings, TRAIN)
     assert result.exit_code == 0, result.stderr
@@ -94,7 +94,7 @@ def home(trained: Trained, tmp_path: Path) -> Path:
 @pytest.fixture
 def replay_fit(trained: Trained, monkeypatch: pytest.MonkeyPatch) -> None:
     """``flux train`` reuses the module's fit (storage is what these tests break)."""
-    monkeypatch.setattr(training, "fit_files", lambda *a, **k: trained.fit)
+    monkeypatch.setattr(fitting, "fit_files", lambda *a, **k: trained.fit)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -400,7 +400,7 @@ def test_disk_full_while_writing_an_artefact(
 ) -> None:
     settings = load_settings(home=home)
     store_root = home / "artefacts"
-    real_write = artifacts._write_new
+    real_write = artifact_store._write_new
     written: list[str] = []
 
     def fills_the_disk(path: Path, source: bytes | Path) -> str:
@@ -414,7 +414,7 @@ def test_disk_full_while_writing_an_artefact(
             out.write(data[: len(data) // 2])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(artifacts, "_write_new", fills_the_disk)
+    monkeypatch.setattr(artifact_store, "_write_new", fills_the_disk)
     result = run_cli(settings, TRAIN)
     assert result.exit_code == 1
     line = error_line(result)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from models import columns as c
-from models.base import EVENT_COLUMNS, Calendar
+from models.base import Calendar
 from models.calendar_features import (
     DAYS_SINCE_EVENT,
     DAYS_SINCE_HOLIDAY,
@@ -68,7 +68,7 @@ def _calendar() -> Calendar:
             (None, c.EVENT_HOLIDAY, "Valentine's Day", "2024-02-14", "2024-02-14", 0, 0),
             ("r1", c.EVENT_CLOSURE, "Renovation", "2024-04-01", "2024-04-03", 0, 0),
         ],
-        columns=list(EVENT_COLUMNS),
+        columns=list(c.EVENT_COLUMNS),
     )
     return Calendar(restaurants=restaurants, events=events)
 

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from pipelines import publish, train, training
-from pipelines.io import schema
+from pipelines import fitting, publish, train
+from pipelines.io import artifacts, forecasts, schema
 from pipelines.io.db import Database
 from pipelines.settings import Settings, load_settings
 from tests.conftest import load_generator
@@ -65,7 +65,7 @@ def test_flow_on_sqlite_with_local_store(sqlite_settings: Settings, sample: Path
     table = _published(sqlite_settings)
     assert set(table["restaurant_id"]) == {"r01", "r05", "r07"}
     assert (table["yhat"] >= 0).all()
-    store = train.open_artifacts(sqlite_settings)
+    store = artifacts.open_artifacts(sqlite_settings)
     assert store.get_alias("production") == artifact
     assert any(
         k.endswith(".parquet")
@@ -134,12 +134,12 @@ def test_killed_train_leaves_no_artefact(
     sqlite_settings: Settings, sample: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run_cli(sqlite_settings, ["import", str(sample)]).exit_code == 0
-    store = train.open_artifacts(sqlite_settings)
+    store = artifacts.open_artifacts(sqlite_settings)
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "fit_files", interrupted)
+    monkeypatch.setattr(fitting, "fit_files", interrupted)
     with pytest.raises(KeyboardInterrupt):
         _train(sqlite_settings)
     assert store.list_artifacts() == []
@@ -156,13 +156,13 @@ def test_killed_publish_keeps_previous_publication(
     _flow(sqlite_settings, sample)
     before = _published(sqlite_settings)
     assert run_cli(sqlite_settings, ["predict", "--as-of", "2025-08-10"]).exit_code == 0
-    real = publish._upsert
+    real = forecasts.publish
 
     def dies_midway(conn: sa.Connection, frame: pd.DataFrame) -> None:
         real(conn, frame.iloc[: len(frame) // 2])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(publish, "_upsert", dies_midway)
+    monkeypatch.setattr(forecasts, "publish", dies_midway)
     with pytest.raises(KeyboardInterrupt):
         publish.run(publish.PublishRequest(force_reason="test"), sqlite_settings)
     pd.testing.assert_frame_equal(_published(sqlite_settings), before)

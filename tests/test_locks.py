@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import locks
+from pipelines.io import locks
 from pipelines.settings import Settings, load_settings
 from tests.helpers import run_cli
 
@@ -122,7 +122,7 @@ def test_a_lock_held_by_a_killed_process_is_released(tmp_path: Path) -> None:
     settings = load_settings(home=tmp_path / "home")
     script = (
         "import sys, time\n"
-        "from pipelines import locks\n"
+        "from pipelines.io import locks\n"
         "from pipelines.settings import load_settings\n"
         f"s = load_settings(home={str(settings.home)!r})\n"
         "with locks.hold(s, 'covers', None):\n"

@@ -24,10 +24,10 @@ from models.ensemble import EnsembleForecaster
 from models.metrics import rmsle
 from pipelines import monitor, train
 from pipelines.errors import EXIT_PARTIAL, EXIT_USAGE
-from pipelines.io import schema, series
+from pipelines.fitting import validation_metrics
+from pipelines.io import artifacts, schema, series
 from pipelines.io.db import Database
 from pipelines.settings import Settings, load_settings
-from pipelines.training import validation_metrics
 from tests.conftest import load_generator
 from tests.helpers import run_cli
 from tests.synthetic_series import synthetic_series
@@ -121,7 +121,7 @@ def test_normal_accuracy_reports_every_restaurant_and_exits_0(
     assert out["window"]["end"] <= str(CUTOFF + dt.timedelta(days=HORIZON))
     rows = {r["restaurant_id"]: r for r in out["restaurants"]}
     assert set(rows) == set(RESTAURANTS)
-    manifest = train.open_artifacts(settings).read_manifest(built[1])
+    manifest = artifacts.open_artifacts(settings).read_manifest(built[1])
     by_restaurant: dict[str, Any] = json.loads(json.dumps(manifest.backtest_metrics))[
         "by_restaurant"
     ]

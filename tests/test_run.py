@@ -18,8 +18,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from pipelines import train
-from pipelines.io import schema
+from pipelines.io import artifacts, schema
 from pipelines.io.db import Database
 from pipelines.settings import Settings, load_settings
 from tests.conftest import load_generator
@@ -125,13 +124,13 @@ def test_rerun_changes_nothing(copy: tuple[Settings, Path, Path]) -> None:
     settings, config, _ = copy
     before_runs = _rows(settings, schema.forecast_runs)
     before_pub = _rows(settings, schema.published_forecasts).drop(columns="published_at")
-    artefacts = [m.artifact_id for m in train.open_artifacts(settings).list_artifacts()]
+    artefacts = [m.artifact_id for m in artifacts.open_artifacts(settings).list_artifacts()]
     code, summary, err = _run(settings, config)
     assert code == 0, err
     steps = _steps(summary)
     assert steps["import"]["status"] == "skipped" and steps["import"]["new_files"] == 0
     assert steps["train"]["status"] == "skipped" and "is current" in steps["train"]["detail"]
-    assert [m.artifact_id for m in train.open_artifacts(settings).list_artifacts()] == artefacts
+    assert [m.artifact_id for m in artifacts.open_artifacts(settings).list_artifacts()] == artefacts
     after_runs = _rows(settings, schema.forecast_runs)
     assert len(after_runs) == len(before_runs)  # same artefact and as-of: replaced, not added
     after_pub = _rows(settings, schema.published_forecasts).drop(columns="published_at")
@@ -216,7 +215,7 @@ def test_support_run_for_one_restaurant_touches_only_it(
     code, summary, err = _run(settings, config, "--restaurant", "r05", "--retrain")
     assert code == 0, err
     assert summary["restaurants"] == ["r05"]
-    artefact = train.open_artifacts(settings).list_artifacts()[0]
+    artefact = artifacts.open_artifacts(settings).list_artifacts()[0]
     assert artefact.restaurants == ["r05"]
     pub = _rows(settings, schema.published_forecasts)
     others_after = pub[pub["restaurant_id"] != "r05"].sort_values(["restaurant_id", "ds"])
@@ -279,7 +278,7 @@ def test_backfill_forecasts_each_day_and_a_failed_day_does_not_stop_the_rest(
         [
             "predict",
             "--artifact",
-            train.open_artifacts(settings).list_artifacts()[0].artifact_id,
+            artifacts.open_artifacts(settings).list_artifacts()[0].artifact_id,
             "--from",
             str(first),
             "--to",
@@ -379,13 +378,13 @@ def test_scheduler_can_pass_its_own_run_id(copy: tuple[Settings, Path, Path]) ->
 _SLOW_FLUX = """
 import signal, sys, time
 signal.signal(signal.SIGINT, signal.default_int_handler)
-from pipelines import training
-real = training.fit_files
+from pipelines import fitting
+real = fitting.fit_files
 def slow(*args, **kwargs):
     print("FIT STARTED", file=sys.stderr, flush=True)
     time.sleep(60)
     return real(*args, **kwargs)
-training.fit_files = slow
+fitting.fit_files = slow
 from flux_cli.main import main
 sys.argv = ["flux", *sys.argv[1:]]
 main()
@@ -411,7 +410,7 @@ def test_a_signal_mid_training_stops_cleanly(
     copy: tuple[Settings, Path, Path], signum: int
 ) -> None:
     settings, config, _ = copy
-    store = train.open_artifacts(settings)
+    store = artifacts.open_artifacts(settings)
     artefacts = [m.artifact_id for m in store.list_artifacts()]
     published = _rows(settings, schema.published_forecasts)
     proc = _flux(settings.home, config)

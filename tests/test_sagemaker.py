@@ -17,7 +17,7 @@ import sys
 import tarfile
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,12 @@ from models import columns as c
 from models.base import Calendar
 from models.frames import SeriesFrame
 from models.persistence import load_ensemble
-from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, DataError, TrainingJobError
+from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, ConfigError, DataError, TrainingJobError
+from pipelines.fitting import TrainConfig
+from pipelines.io import artifacts
 from pipelines.io import sagemaker as sm
-from pipelines.io.artifacts import RetryPolicy
-from pipelines.training import TrainConfig
+from pipelines.io.artifact_store import RetryPolicy
+from pipelines.settings import Settings, load_settings
 from tests.conftest import AWS_ACCESS_KEY, AWS_REGION, AWS_SECRET_KEY
 from tests.synthetic_series import horizon, synthetic_series
 
@@ -282,11 +284,10 @@ def test_two_hosts_train_their_shards_and_the_cli_merges_them(
 
     monkeypatch.setattr(sm.SageMakerBackend, "wait_for_job", wait_then_run_hosts)
     steps: list[tuple[str, int, int]] = []
-    files, summary = sm.run_remote_training(
-        series, calendar, CONFIG, settings, lambda *a: steps.append(a)
-    )
+    remote = sm.run_remote_training(series, calendar, CONFIG, settings, lambda *a: steps.append(a))
+    files = artifacts.artifact_files(remote.shards)
 
-    job_name = summary["job_name"]
+    job_name = remote.job_name
     assert _keys(s3, settings, f"jobs/{job_name}/output/") == [
         f"jobs/{job_name}/output/algo-1/model.tar.gz",
         f"jobs/{job_name}/output/algo-2/model.tar.gz",
@@ -304,8 +305,9 @@ def test_two_hosts_train_their_shards_and_the_cli_merges_them(
     assert {rel.split("/")[-1] for rel in files if "/prophet/" in rel} == {
         f"{r}.json" for r in series.restaurants
     }
-    assert summary["hosts"] == HOSTS and summary["restaurants"] == series.restaurants
-    assert set(summary["weights"]) == set(HOSTS)
+    assert list(remote.shards) == HOSTS
+    assert sorted(r for s in remote.shards.values() for r in s.restaurants) == series.restaurants
+    assert all(s.weights for s in remote.shards.values())
     assert [s[1:] for s in steps] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
     assert "Completed" in steps[2][0]
 
@@ -327,11 +329,11 @@ def test_missing_or_conflicting_host_models_are_refused(
     one = {"trained.json": json.dumps({"host": "algo-1", "restaurants": ["r0", "r1"]}).encode()}
     two = {"trained.json": json.dumps({"host": "algo-2", "restaurants": ["r1"]}).encode()}
     with pytest.raises(ValueError, match=r"restaurant r1 was trained by both algo-1 and algo-2"):
-        sm.merge_shards({"algo-1": one, "algo-2": two})
+        artifacts.merge_shards({"algo-1": one, "algo-2": two})
     with pytest.raises(ValueError, match=r"host algo-2: trained.json was written by 'algo-1'"):
-        sm.merge_shards({"algo-2": one})
+        artifacts.merge_shards({"algo-2": one})
     with pytest.raises(ValueError, match=r"host algo-1: its model has no trained.json"):
-        sm.merge_shards({"algo-1": {"ensemble.json": b"{}"}})
+        artifacts.merge_shards({"algo-1": {"ensemble.json": b"{}"}})
 
 
 def _created_job(backend: sm.SageMakerBackend, series: SeriesFrame, calendar: Calendar) -> str:
@@ -615,3 +617,37 @@ def test_flux_train_on_sagemaker_registers_an_artifact_that_predicts(
     published = run_cli(flux, ["publish", "--json"])
     assert published.exit_code == 0, published.stderr
     assert json.loads(published.stdout)["failed_gates"] == {}
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+def test_every_sagemaker_setting_reaches_the_job_settings(tmp_path: Path) -> None:
+    flux = {
+        n.removeprefix("sagemaker_") for n in Settings.model_fields if n.startswith("sagemaker_")
+    }
+    assert flux <= {f.name for f in fields(sm.SageMakerSettings)}  # a new setting needs a field
+    settings = load_settings(
+        home=tmp_path,
+        sagemaker_image_uri="123456789012.dkr.ecr.eu-west-1.amazonaws.com/flux-train:1",
+        sagemaker_role_arn="arn:aws:iam::123456789012:role/flux",
+        sagemaker_s3_prefix="s3://flux-staging/jobs",
+        sagemaker_instance_type="ml.c5.2xlarge",
+        sagemaker_instance_count=3,
+        sagemaker_region="eu-west-1",
+        sagemaker_endpoint_url="http://sagemaker.local",
+        sagemaker_max_wait_seconds=600,
+        s3_endpoint_url="http://s3.local",
+    )
+    job = sm.settings_from(settings)
+    assert {n: getattr(job, n) for n in flux} == {
+        n: getattr(settings, f"sagemaker_{n}") for n in flux
+    }
+    assert job.s3_endpoint_url == "http://s3.local"
+    defaults = sm.SageMakerSettings(image_uri="i", role_arn="r", s3_prefix="s3://b/p")
+    assert (defaults.instance_type, defaults.max_wait_seconds) == (
+        Settings().sagemaker_instance_type,
+        Settings().sagemaker_max_wait_seconds,
+    )
+    with pytest.raises(ConfigError, match="FLUX_SAGEMAKER_ROLE_ARN, FLUX_SAGEMAKER_S3_PREFIX"):
+        sm.settings_from(load_settings(home=tmp_path, sagemaker_image_uri="image"))

@@ -9,12 +9,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from flux_cli import console
-from pipelines.io.artifacts import ArtifactStore, open_store
+from pipelines.io.artifact_store import ArtifactStore
+from pipelines.io.artifacts import open_artifacts
 from pipelines.settings import Settings
 
 
 def _store(settings: Settings) -> ArtifactStore:
-    return open_store(settings.resolved_artifacts_uri, s3_endpoint_url=settings.s3_endpoint_url)
+    return open_artifacts(settings)
 
 
 def list_command(settings: Settings, *, as_json: bool) -> None:

@@ -14,7 +14,7 @@ from flux_cli import console
 from flux_cli.progress import Reporter
 from flux_cli.render import report_left_out
 from models import columns as c
-from pipelines import backtest, backtesting
+from pipelines import backtest, evaluation
 from pipelines.errors import UsageError
 from pipelines.settings import Settings
 
@@ -64,8 +64,8 @@ class BacktestOptions:
 
     def request(self) -> backtest.BacktestRequest:
         """The pipeline's request (UsageError for bad levels or cutoffs)."""
-        spec = backtesting.BacktestSpec(
-            models=tuple(_csv(self.models)) or backtesting.DEFAULT_MODELS,
+        spec = evaluation.BacktestSpec(
+            models=tuple(_csv(self.models)) or evaluation.DEFAULT_MODELS,
             folds=self.folds,
             horizon=self.horizon,
             step=self.step,

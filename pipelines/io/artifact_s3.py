@@ -2,7 +2,7 @@
 
 Credentials come from boto3's standard chain (environment, shared files, instance or task role);
 ``endpoint_url`` points at an S3-compatible service. Throttling, 5xx answers and network errors
-are retried with tenacity (see :class:`~pipelines.io.artifacts.RetryPolicy`; botocore's own
+are retried with tenacity (see :class:`~pipelines.io.artifact_store.RetryPolicy`; botocore's own
 retries are off so the policy is the only one); then an :class:`~pipelines.errors.ArtifactError`
 names the URI and the reason, with credentials and URL user info scrubbed.
 
@@ -43,7 +43,7 @@ from tenacity import (
 
 from models.artifact import MANIFEST_FILE, ArtifactManifest
 from pipelines.errors import ArtifactError
-from pipelines.io.artifacts import ARTEFACTS, ArtifactStore, RetryPolicy, Staging
+from pipelines.io.artifact_store import ARTEFACTS, ArtifactStore, RetryPolicy, Staging
 from pipelines.io.files import sha256
 from pipelines.redaction import known_secrets, scrub
 

@@ -1,587 +1,92 @@
-"""The artefact store: immutable artefacts, aliases and exports, in a folder or on S3.
+"""Flux's artefacts: which store holds them, what a trained one holds, and its manifest.
 
-:func:`open_store` picks the backend from a URI: a folder path (or ``file://``) gives a
-:class:`LocalStore`; ``s3://bucket/prefix`` gives an ``S3Store`` (:mod:`pipelines.io.artifact_s3`,
-imported only then, so boto3 loads only when used). Both share one layout under their root::
+This module owns the artefact. It opens the configured store (:func:`open_artifacts`; the store
+itself, with its checksums, aliases and exports, is :mod:`pipelines.io.artifact_store` for a
+folder and :mod:`pipelines.io.artifact_s3` for S3, imported only for an ``s3://`` URI so boto3
+loads only when used), lays the shards of a training run out as files (:func:`artifact_files`),
+assembles the manifest (:func:`build_manifest`), and reads a shard back for forecasting
+(:func:`read_shard_map`, :func:`read_shard_files`).
 
-    artefacts/<id>/<member files>   uploaded first
-    artefacts/<id>/manifest.json    written last: it commits the artefact
-    aliases/<name>.json             {"artifact_id": ..., "updated_at": ...}
-    published/...                   exports (put_bytes / get_bytes)
-    .staging/                       local only: artefacts being written, invisible to readers
+What a trained artefact holds::
 
-A folder without ``manifest.json`` is not an artefact: listing skips it and loading says it is
-incomplete. Every file's SHA-256 is in the manifest and is checked on every read. Committed
-artefacts are immutable. Every failure is an :class:`~pipelines.errors.ArtifactError` naming the
-store's URI (never a secret); a checksum mismatch is an
-:class:`~pipelines.errors.ArtifactIntegrityError` naming the file.
+    shards.json                      restaurant_id -> the shard that models it
+    shards/<shard>/trained.json      what that shard's fit produced (:class:`Trained` but files)
+    shards/<shard>/ensemble.json     the ensemble (:mod:`models.persistence`): its settings,
+    shards/<shard>/residuals.json    residual table and each member's own files, e.g.
+    shards/<shard>/prophet/<r>.json  one Prophet per restaurant and
+    shards/<shard>/xgboost.ubj       the global XGBoost model
+    manifest.json                    written last; it commits the artefact
+
+A local run has one shard, ``local``; a SageMaker run one per host (``algo-1`` …), each written
+by the host with :func:`shard_files` and merged here by :func:`merge_shards`, so both backends
+produce the same layout. (Artefacts written before ``trained.json`` existed lack it; nothing
+reads it back from a stored artefact.)
 """
 
 from __future__ import annotations
 
-import errno
-import hashlib
+import datetime as dt
 import json
-import logging
-import os
 import re
-import shutil
-import tempfile
-from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from models.artifact import (
-    MANIFEST_FILE,
-    ArtifactManifest,
-    ManifestError,
-    ManifestVersionError,
-    check_name,
-    check_relpath,
-    new_artifact_id,
-)
-from pipelines.errors import ArtifactError, ArtifactIntegrityError, ConfigError
-from pipelines.io.files import atomic_write
+from models.artifact import ArtifactManifest, MemberSpec, check_relpath
+from pipelines.errors import ArtifactIntegrityError, ConfigError
+from pipelines.io.artifact_store import ArtifactStore, LocalStore, RetryPolicy
+from pipelines.settings import Settings
+from pipelines.version import flux_version, git_sha, library_versions
+
+if TYPE_CHECKING:
+    from pipelines.fitting import TrainConfig, Trained
 
 __all__ = [
-    "ArtifactStore",
-    "FileSource",
-    "LocalStore",
-    "RetryPolicy",
-    "Staging",
+    "LIBRARIES",
+    "LOCAL_SHARD",
+    "SHARDS_DIR",
+    "SHARDS_FILE",
+    "TRAINED_FILE",
+    "artifact_files",
+    "build_manifest",
+    "failures",
+    "merge_shards",
+    "open_artifacts",
     "open_store",
+    "parse_s3_uri",
+    "read_shard_files",
+    "read_shard_map",
+    "shard_files",
 ]
 
-log = logging.getLogger(__name__)
+SHARDS_FILE = "shards.json"
+"""An artefact's map of restaurant -> shard."""
+SHARDS_DIR = "shards"
+"""Each shard's files live under ``shards/<shard>/``."""
+TRAINED_FILE = "trained.json"
+"""A shard's record of its fit: the :class:`~pipelines.fitting.Trained` fields but files."""
+LOCAL_SHARD = "local"
+"""The one shard of a local run."""
+LIBRARIES = ("pandas", "numpy", "prophet", "xgboost", "scikit-learn", "holidays")
+"""The libraries whose versions the manifest records (they matter for loading it)."""
 
-ARTEFACTS = "artefacts"
-ALIASES = "aliases"
-STAGING = ".staging"
-_RESERVED = frozenset({ARTEFACTS, ALIASES})
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
-FileSource = dict[str, bytes] | Path
-"""An artefact's files: relative path → bytes, or a staging folder to copy (recursively)."""
+
+# --- opening a store -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How a remote store retries throttling, 5xx and network errors.
+def open_artifacts(settings: Settings, *, retry: RetryPolicy | None = None) -> ArtifactStore:
+    """The configured artefact store (``artifacts_uri``, ``s3_endpoint_url``).
 
-    Attributes:
-        attempts: Tries per request (1: no retry).
-        wait_initial: Seconds before the first retry; doubles each time.
-        wait_max: The longest wait between tries.
-        timeout: Connect and read timeout of each try, in seconds.
+    Raises:
+        ConfigError: the URI is not a folder, ``file://`` or ``s3://`` URI.
     """
-
-    attempts: int = 5
-    wait_initial: float = 0.5
-    wait_max: float = 8.0
-    timeout: float = 30.0
-
-
-class Staging(ABC):
-    """One artefact being written: member files first, then the manifest commits it."""
-
-    @abstractmethod
-    def write(self, rel: str, source: bytes | Path) -> str:
-        """Stores one member file and returns its SHA-256."""
-
-    @abstractmethod
-    def commit(self, manifest: ArtifactManifest) -> None:
-        """Writes the manifest last, making the artefact visible.
-
-        Raises:
-            ArtifactError: the id was committed meanwhile, or the write failed.
-        """
-
-    @abstractmethod
-    def abort(self) -> None:
-        """Removes what was written (best effort; never raises)."""
-
-
-class ArtifactStore(ABC):
-    """Immutable artefacts, aliases and exports under one root (see the module docstring).
-
-    Subclasses provide a handful of primitives over ``/``-separated keys relative to the root;
-    everything else (naming rules, checksums, manifests, aliases) is shared.
-    """
-
-    uri: str
-
-    # --- artefacts -------------------------------------------------------------------------------
-
-    def new_id(self) -> str:
-        """A new, sortable artefact id (UTC time + short random part)."""
-        return new_artifact_id()
-
-    def write_artifact(
-        self, artifact_id: str, files: FileSource, manifest: ArtifactManifest
-    ) -> ArtifactManifest:
-        """Writes an artefact: its files, then its manifest (which commits it).
-
-        Args:
-            artifact_id: The new id; must equal ``manifest.artifact_id``.
-            files: Relative path → bytes, or a staging folder whose files are copied.
-            manifest: The manifest; its ``files`` table is replaced by the computed checksums.
-
-        Returns:
-            The committed manifest, with every file's SHA-256.
-
-        Raises:
-            ArtifactError: an invalid name, the id already exists, or a write failed (nothing
-                is committed then).
-            ValueError: the manifest names another id, or a member names a file not given.
-        """
-        self._check(artifact_id, "artifact id")
-        if manifest.artifact_id != artifact_id:
-            raise ValueError(f"manifest is for {manifest.artifact_id!r}, not {artifact_id!r}")
-        sources = self._sources(files)
-        missing = sorted(manifest.member_files() - sources.keys())
-        if missing:
-            raise ValueError(f"members name files that were not given: {', '.join(missing)}")
-        if self._has(_manifest_key(artifact_id)):
-            raise self._exists_error(artifact_id)
-        staging = self._stage(artifact_id)
-        try:
-            hashes = {rel: staging.write(rel, src) for rel, src in sorted(sources.items())}
-            committed = manifest.with_files(hashes)
-            staging.commit(committed)
-        except BaseException:
-            staging.abort()
-            raise
-        log.info("artefact written", extra={"store": self.uri, "artifact_id": artifact_id})
-        return committed
-
-    def read_manifest(self, artifact_id: str) -> ArtifactManifest:
-        """The manifest of a committed artefact, upgraded to the current schema.
-
-        Raises:
-            ArtifactError: no such artefact, an incomplete one, or a newer schema.
-            ArtifactIntegrityError: the manifest is not valid.
-        """
-        self._check(artifact_id, "artifact id")
-        raw = self._get(_manifest_key(artifact_id))
-        if raw is None:
-            if self._has_prefix(f"{ARTEFACTS}/{artifact_id}"):
-                raise ArtifactError(
-                    f"{self.uri}: artefact {artifact_id} is incomplete (no {MANIFEST_FILE}; "
-                    "its write never finished)"
-                )
-            raise ArtifactError(f"{self.uri}: no artefact {artifact_id}")
-        return self._parse_manifest(artifact_id, raw)
-
-    def read_file(self, artifact_id: str, rel: str) -> bytes:
-        """One file of a committed artefact, checked against the manifest's SHA-256.
-
-        Raises:
-            ArtifactError: no such artefact or file.
-            ArtifactIntegrityError: the file is missing or its checksum does not match.
-        """
-        return self._read_verified(self.read_manifest(artifact_id), rel)
-
-    def download(self, artifact_id: str, dest: Path) -> ArtifactManifest:
-        """Copies a committed artefact into the folder ``dest``, each file verified.
-
-        Files are written atomically and ``manifest.json`` last, as in the store.
-
-        Raises:
-            ArtifactError: the artefact cannot be read or ``dest`` cannot be written.
-            ArtifactIntegrityError: a file is corrupt (``dest`` then has no manifest).
-        """
-        manifest = self.read_manifest(artifact_id)
-        for rel in sorted(manifest.files):
-            _write_local(dest.joinpath(*rel.split("/")), self._read_verified(manifest, rel))
-        _write_local(dest / MANIFEST_FILE, manifest.to_json().encode())
-        return manifest
-
-    def list_artifacts(self) -> list[ArtifactManifest]:
-        """Committed artefacts, newest first (unreadable ones are logged and skipped)."""
-        found: list[ArtifactManifest] = []
-        for artifact_id in self._artifact_dirs():
-            raw = self._get(_manifest_key(artifact_id))
-            if raw is None:
-                continue
-            try:
-                found.append(self._parse_manifest(artifact_id, raw))
-            except ArtifactError as exc:
-                log.warning("skipping unreadable artefact: %s", exc)
-        return sorted(found, key=lambda m: (m.created_at, m.artifact_id), reverse=True)
-
-    # --- aliases ---------------------------------------------------------------------------------
-
-    def set_alias(self, name: str, artifact_id: str) -> None:
-        """Points alias ``name`` at a committed artefact (atomically replacing its target).
-
-        Raises:
-            ArtifactError: an invalid name, or ``artifact_id`` is not a committed artefact.
-        """
-        self._check(name, "alias name")
-        self.read_manifest(artifact_id)
-        body = {"artifact_id": artifact_id, "updated_at": datetime.now(UTC).isoformat()}
-        self._put(_alias_key(name), (json.dumps(body, indent=2) + "\n").encode())
-
-    def get_alias(self, name: str) -> str | None:
-        """The artefact id alias ``name`` points at, or None when there is no such alias.
-
-        Raises:
-            ArtifactError: an invalid name.
-            ArtifactIntegrityError: the alias file is not valid.
-        """
-        self._check(name, "alias name")
-        raw = self._get(_alias_key(name))
-        return None if raw is None else self._parse_alias(name, raw)
-
-    def aliases(self) -> dict[str, str]:
-        """Every alias and the id it points at, sorted by name."""
-        names = sorted(
-            f.removesuffix(".json")
-            for f in self._list_files(ALIASES)
-            if f.endswith(".json") and _is_name(f.removesuffix(".json"))
-        )
-        out = {name: self.get_alias(name) for name in names}
-        return {name: target for name, target in out.items() if target is not None}
-
-    def resolve(self, ref: str) -> str:
-        """The committed artefact id that ``ref`` means: an id, an alias or a unique id prefix.
-
-        Raises:
-            ArtifactError: nothing matches, the prefix is ambiguous, or an alias points at an
-                artefact that is not committed.
-        """
-        if not _is_name(ref):
-            raise ArtifactError(f"{self.uri}: {ref!r} is not a valid artefact id or alias name")
-        if self._has(_manifest_key(ref)):
-            return ref
-        target = self.get_alias(ref)
-        if target is not None:
-            if not self._has(_manifest_key(target)):
-                raise ArtifactError(
-                    f"{self.uri}: alias {ref!r} points at {target}, which is not a committed "
-                    "artefact"
-                )
-            return target
-        matches = sorted(i for i in self._artifact_dirs(ref) if self._has(_manifest_key(i)))
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            raise ArtifactError(f"{self.uri}: no artefact or alias matches {ref!r}")
-        shown = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
-        raise ArtifactError(
-            f"{self.uri}: {ref!r} is ambiguous: it starts {len(matches)} artefact ids ({shown})"
-        )
-
-    # --- exports ---------------------------------------------------------------------------------
-
-    def put_bytes(self, key: str, data: bytes) -> None:
-        """Stores ``data`` at ``key`` (e.g. ``published/2026-11-29/forecast.parquet``), atomically.
-
-        Raises:
-            ArtifactError: an invalid or reserved key (``artefacts/``, ``aliases/``), or the
-                write failed.
-        """
-        self._put(self._export_key(key), data)
-
-    def get_bytes(self, key: str) -> bytes:
-        """The bytes stored at ``key`` by :meth:`put_bytes`.
-
-        Raises:
-            ArtifactError: an invalid or reserved key, or nothing is stored there.
-        """
-        data = self._get(self._export_key(key))
-        if data is None:
-            raise ArtifactError(f"{self.uri}: {key} not found")
-        return data
-
-    # --- backend primitives ----------------------------------------------------------------------
-
-    @abstractmethod
-    def _get(self, key: str) -> bytes | None:
-        """The object at ``key``, or None if there is none."""
-
-    @abstractmethod
-    def _put(self, key: str, data: bytes) -> None:
-        """Stores one object atomically (readers see the old or the new bytes, never a mix)."""
-
-    @abstractmethod
-    def _has(self, key: str) -> bool:
-        """Whether an object exists at ``key``."""
-
-    @abstractmethod
-    def _has_prefix(self, prefix: str) -> bool:
-        """Whether anything is stored under the folder ``prefix``."""
-
-    @abstractmethod
-    def _list_dirs(self, prefix: str, starting: str = "") -> list[str]:
-        """Names of the sub-folders of ``prefix`` that start with ``starting``."""
-
-    @abstractmethod
-    def _list_files(self, prefix: str) -> list[str]:
-        """Names of the files directly in the folder ``prefix``."""
-
-    @abstractmethod
-    def _stage(self, artifact_id: str) -> Staging:
-        """Starts writing artefact ``artifact_id``."""
-
-    # --- shared helpers --------------------------------------------------------------------------
-
-    def _check(self, name: str, what: str) -> None:
-        try:
-            check_name(name, what)
-        except ValueError as exc:
-            raise ArtifactError(f"{self.uri}: {exc}") from None
-
-    def _exists_error(self, artifact_id: str) -> ArtifactError:
-        return ArtifactError(
-            f"{self.uri}: artefact {artifact_id} already exists; artefacts are immutable"
-        )
-
-    def _artifact_dirs(self, starting: str = "") -> list[str]:
-        return [d for d in self._list_dirs(ARTEFACTS, starting) if _is_name(d)]
-
-    def _sources(self, files: FileSource) -> dict[str, bytes | Path]:
-        sources: dict[str, bytes | Path] = (
-            dict(_folder_files(files, self.uri)) if isinstance(files, Path) else dict(files)
-        )
-        for rel in sources:
-            try:
-                check_relpath(rel)
-            except ValueError as exc:
-                raise ArtifactError(f"{self.uri}: artefact file: {exc}") from None
-            if rel == MANIFEST_FILE:
-                raise ArtifactError(f"{self.uri}: {MANIFEST_FILE} is reserved for the manifest")
-        return sources
-
-    def _parse_manifest(self, artifact_id: str, raw: bytes) -> ArtifactManifest:
-        where = f"{self.uri}: artefact {artifact_id}"
-        try:
-            manifest = ArtifactManifest.from_json(raw)
-        except ManifestVersionError as exc:
-            raise ArtifactError(f"{where}: {MANIFEST_FILE}: {exc}") from None
-        except ManifestError as exc:
-            raise ArtifactIntegrityError(f"{where}: {MANIFEST_FILE} is invalid: {exc}") from None
-        if manifest.artifact_id != artifact_id:
-            raise ArtifactIntegrityError(
-                f"{where}: {MANIFEST_FILE} names another artefact ({manifest.artifact_id})"
-            )
-        return manifest
-
-    def _read_verified(self, manifest: ArtifactManifest, rel: str) -> bytes:
-        where = f"{self.uri}: artefact {manifest.artifact_id}"
-        expected = manifest.files.get(rel)
-        if expected is None:
-            raise ArtifactError(f"{where} has no file {rel!r}")
-        data = self._get(f"{ARTEFACTS}/{manifest.artifact_id}/{rel}")
-        if data is None:
-            raise ArtifactIntegrityError(f"{where}: file {rel} is missing")
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != expected:
-            raise ArtifactIntegrityError(
-                f"{where}: file {rel} is corrupt (SHA-256 {actual[:12]}…, "
-                f"the manifest says {expected[:12]}…)"
-            )
-        return data
-
-    def _parse_alias(self, name: str, raw: bytes) -> str:
-        try:
-            target = json.loads(raw)["artifact_id"]
-            return check_name(target, "artifact id")
-        except (ValueError, KeyError, TypeError):
-            raise ArtifactIntegrityError(
-                f"{self.uri}: alias {name}: {_alias_key(name)} is not valid"
-            ) from None
-
-    def _export_key(self, key: str) -> str:
-        try:
-            check_relpath(key)
-        except ValueError as exc:
-            raise ArtifactError(f"{self.uri}: {exc}") from None
-        if key.split("/", 1)[0] in _RESERVED:
-            raise ArtifactError(f"{self.uri}: {key}: artefacts/ and aliases/ are reserved")
-        return key
-
-
-def _manifest_key(artifact_id: str) -> str:
-    return f"{ARTEFACTS}/{artifact_id}/{MANIFEST_FILE}"
-
-
-def _alias_key(name: str) -> str:
-    return f"{ALIASES}/{name}.json"
-
-
-def _is_name(name: str) -> bool:
-    try:
-        check_name(name)
-    except ValueError:
-        return False
-    return True
-
-
-def _folder_files(folder: Path, uri: str) -> Iterator[tuple[str, Path]]:
-    """The regular files under ``folder`` as (relative path, path); symlinks are refused."""
-    if not folder.is_dir():
-        raise ArtifactError(f"{uri}: staging folder {folder} does not exist")
-    for path in sorted(folder.rglob("*")):
-        if path.is_symlink():
-            raise ArtifactError(f"{uri}: staging folder has a symlink: {path}")
-        if path.is_file():
-            yield path.relative_to(folder).as_posix(), path
-
-
-# --- local folders -------------------------------------------------------------------------------
-
-
-def _os_reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "the disk is full (no space left on device)"
-    return exc.strerror or str(exc)
-
-
-@contextmanager
-def _os_errors(what: str) -> Iterator[None]:
-    """Turns an OSError into an ArtifactError starting with ``what``."""
-    try:
-        yield
-    except OSError as exc:
-        raise ArtifactError(f"{what}: {_os_reason(exc)}") from exc
-
-
-def _write_new(path: Path, source: bytes | Path) -> str:
-    """Writes a new file (durably: fsync) from bytes or a file; returns its SHA-256."""
-    digest = hashlib.sha256()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("xb") as out:
-        if isinstance(source, bytes):
-            digest.update(source)
-            out.write(source)
-        else:
-            with source.open("rb") as src:
-                for chunk in iter(lambda: src.read(1 << 20), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    return digest.hexdigest()
-
-
-def _write_local(path: Path, data: bytes) -> None:
-    with _os_errors(f"cannot write {path}"), atomic_write(path, "wb") as fh:
-        fh.write(data)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Makes a rename in ``path`` durable (best effort: not every platform allows it)."""
-    with suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-class LocalStore(ArtifactStore):
-    """A store in a local folder; an artefact is staged in ``.staging/`` and renamed into place.
-
-    Args:
-        root: The store's folder (created on the first write).
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.uri = root.as_posix()
-
-    def _path(self, key: str) -> Path:
-        return self.root.joinpath(*key.split("/"))
-
-    def _get(self, key: str) -> bytes | None:
-        with _os_errors(f"{self.uri}: cannot read {key}"):
-            try:
-                return self._path(key).read_bytes()
-            except (FileNotFoundError, NotADirectoryError):
-                return None
-
-    def _put(self, key: str, data: bytes) -> None:
-        with (
-            _os_errors(f"{self.uri}: cannot write {key}"),
-            atomic_write(self._path(key), "wb") as fh,
-        ):
-            fh.write(data)
-
-    def _has(self, key: str) -> bool:
-        return self._path(key).is_file()
-
-    def _has_prefix(self, prefix: str) -> bool:
-        return self._path(prefix).is_dir()
-
-    def _list_dirs(self, prefix: str, starting: str = "") -> list[str]:
-        return [
-            p.name for p in self._children(prefix) if p.is_dir() and p.name.startswith(starting)
-        ]
-
-    def _list_files(self, prefix: str) -> list[str]:
-        return [p.name for p in self._children(prefix) if p.is_file()]
-
-    def _children(self, prefix: str) -> list[Path]:
-        folder = self._path(prefix)
-        with _os_errors(f"{self.uri}: cannot list {prefix}"):
-            return sorted(folder.iterdir()) if folder.is_dir() else []
-
-    def _stage(self, artifact_id: str) -> Staging:
-        return _LocalStaging(self, artifact_id)
-
-    def _publish(self, staged: Path, artifact_id: str) -> None:
-        """Renames a staged folder to ``artefacts/<id>``: the commit, atomic on one filesystem."""
-        final = self._path(f"{ARTEFACTS}/{artifact_id}")
-        final.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            staged.rename(final)
-        except OSError as exc:
-            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
-            if (final / MANIFEST_FILE).exists():
-                raise self._exists_error(artifact_id) from None
-            self._discard(final)  # the remains of a write that never committed
-            staged.rename(final)
-        _fsync_dir(final.parent)
-
-    def _discard(self, folder: Path) -> None:
-        trash = Path(tempfile.mkdtemp(prefix="discard.", dir=self._path(STAGING)))
-        folder.rename(trash / folder.name)
-        shutil.rmtree(trash, ignore_errors=True)
-
-
-class _LocalStaging(Staging):
-    """Writes into ``<root>/.staging/<id>.<random>/``; commit renames it into place."""
-
-    def __init__(self, store: LocalStore, artifact_id: str) -> None:
-        self.store = store
-        self.artifact_id = artifact_id
-        self.what = f"{store.uri}: cannot write artefact {artifact_id}"
-        staging_root = store._path(STAGING)
-        with _os_errors(self.what):
-            staging_root.mkdir(parents=True, exist_ok=True)
-            self.folder = Path(tempfile.mkdtemp(prefix=f"{artifact_id}.", dir=staging_root))
-
-    def write(self, rel: str, source: bytes | Path) -> str:
-        with _os_errors(self.what):
-            return _write_new(self.folder.joinpath(*rel.split("/")), source)
-
-    def commit(self, manifest: ArtifactManifest) -> None:
-        with _os_errors(self.what):
-            _write_new(self.folder / MANIFEST_FILE, manifest.to_json().encode())
-            _fsync_dir(self.folder)
-            self.store._publish(self.folder, self.artifact_id)
-
-    def abort(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-# --- choosing a store ----------------------------------------------------------------------------
+    return open_store(
+        settings.resolved_artifacts_uri, s3_endpoint_url=settings.s3_endpoint_url, retry=retry
+    )
 
 
 def open_store(
@@ -600,7 +105,7 @@ def open_store(
     if not uri.strip():
         raise ConfigError("artifacts_uri is empty")
     if uri.startswith("s3://"):
-        bucket, prefix = _parse_s3_uri(uri)
+        bucket, prefix = parse_s3_uri(uri)
         from pipelines.io.artifact_s3 import S3Store
 
         return S3Store(bucket, prefix, endpoint_url=s3_endpoint_url, retry=retry or RetryPolicy())
@@ -611,10 +116,15 @@ def open_store(
     return LocalStore(Path(uri).expanduser())
 
 
-def _parse_s3_uri(uri: str) -> tuple[str, str]:
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """The bucket and key prefix of ``s3://bucket/prefix`` (the prefix may be empty).
+
+    Raises:
+        ConfigError: not a valid bucket name, a query or fragment, or an unsafe prefix.
+    """
     parts = urlsplit(uri)
     prefix = parts.path.strip("/")
-    if not _BUCKET.fullmatch(parts.netloc) or parts.query or parts.fragment:
+    if parts.scheme != "s3" or not _BUCKET.fullmatch(parts.netloc) or parts.query or parts.fragment:
         raise ConfigError(f"{uri}: not a valid s3://bucket/prefix URI")
     if prefix:
         try:
@@ -629,3 +139,215 @@ def _parse_file_uri(uri: str) -> Path:
     if parts.netloc not in ("", "localhost") or not parts.path:
         raise ConfigError(f"{uri}: use file:///absolute/path or a plain folder path")
     return Path(unquote(parts.path))
+
+
+# --- shards: one fit's files ---------------------------------------------------------------------
+
+
+def _jsonable(value: object) -> object:
+    """JSON for numpy scalars and anything else json cannot encode."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
+
+
+def _record(trained: Trained, shard: str) -> dict[str, Any]:
+    """``trained.json``'s content: the shard and every :class:`Trained` field but ``files``."""
+    record: dict[str, Any] = {"host": shard}
+    record.update({f.name: getattr(trained, f.name) for f in fields(trained) if f.name != "files"})
+    return record
+
+
+def shard_files(trained: Trained, shard: str) -> dict[str, bytes]:
+    """One shard's files, relative to its folder: the ensemble's files and ``trained.json``.
+
+    Raises:
+        ValueError: the ensemble's files include ``trained.json``.
+    """
+    if TRAINED_FILE in trained.files:
+        raise ValueError(f"the ensemble's files may not include {TRAINED_FILE}")
+    record = json.dumps(_record(trained, shard), indent=2, default=_jsonable) + "\n"
+    return {**trained.files, TRAINED_FILE: record.encode()}
+
+
+def _shard_record(shard: str, files: Mapping[str, bytes]) -> dict[str, Any]:
+    raw = files.get(TRAINED_FILE)
+    if raw is None:
+        raise ValueError(f"host {shard}: its model has no {TRAINED_FILE}")
+    try:
+        record = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"host {shard}: {TRAINED_FILE} is not valid JSON ({exc})") from exc
+    if not isinstance(record, dict) or not isinstance(record.get("restaurants"), list):
+        raise ValueError(f"host {shard}: {TRAINED_FILE} has no restaurants list")
+    if record.get("host") != shard:
+        raise ValueError(f"host {shard}: {TRAINED_FILE} was written by {record.get('host')!r}")
+    return record
+
+
+def _owners(shards: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """Restaurant -> shard, sorted by restaurant.
+
+    Raises:
+        ValueError: a restaurant is in two shards.
+    """
+    owner: dict[str, str] = {}
+    for shard, restaurants in sorted(shards.items()):
+        for rid in restaurants:
+            if rid in owner:
+                raise ValueError(f"restaurant {rid} was trained by both {owner[rid]} and {shard}")
+            owner[str(rid)] = shard
+    return dict(sorted(owner.items()))
+
+
+def merge_shards(models: Mapping[str, Mapping[str, bytes]]) -> dict[str, Trained]:
+    """What each shard trained, from the files :func:`shard_files` wrote (one host's model each).
+
+    Raises:
+        ValueError: no shards, a shard without a valid ``trained.json`` (or one another shard
+            wrote), or a restaurant trained by two shards.
+    """
+    from pipelines.fitting import Trained
+
+    if not models:
+        raise ValueError("no host models to merge")
+    records = {shard: _shard_record(shard, files) for shard, files in sorted(models.items())}
+    _owners({shard: record["restaurants"] for shard, record in records.items()})
+    wanted = [f.name for f in fields(Trained) if f.name != "files"]
+    merged: dict[str, Trained] = {}
+    for shard, record in records.items():
+        missing = [name for name in wanted if name not in record]
+        if missing:
+            raise ValueError(
+                f"host {shard}: {TRAINED_FILE} lacks {', '.join(missing)} (was the training "
+                "image built from an older Flux?)"
+            )
+        ensemble = {rel: data for rel, data in models[shard].items() if rel != TRAINED_FILE}
+        merged[shard] = Trained(files=ensemble, **{name: record[name] for name in wanted})
+    return merged
+
+
+def artifact_files(shards: Mapping[str, Trained]) -> dict[str, bytes]:
+    """An artefact's files (but its manifest): ``shards.json`` and every shard's folder.
+
+    Raises:
+        ValueError: no shards, or a restaurant in two shards.
+    """
+    if not shards:
+        raise ValueError("an artefact needs at least one shard")
+    owners = _owners({shard: trained.restaurants for shard, trained in shards.items()})
+    files = {
+        f"{SHARDS_DIR}/{shard}/{rel}": data
+        for shard, trained in sorted(shards.items())
+        for rel, data in sorted(shard_files(trained, shard).items())
+    }
+    files[SHARDS_FILE] = (json.dumps(owners, indent=2) + "\n").encode()
+    return files
+
+
+# --- the manifest --------------------------------------------------------------------------------
+
+
+def failures(shards: Mapping[str, Trained]) -> dict[str, str]:
+    """Every restaurant the shards could not model, with the reason."""
+    return {rid: why for trained in shards.values() for rid, why in trained.failed.items()}
+
+
+def _json(value: object) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def build_manifest(
+    artifact_id: str,
+    config: TrainConfig,
+    shards: Mapping[str, Trained],
+    *,
+    trained_on: Literal["local", "sagemaker"],
+    fingerprint: str,
+    extra: Mapping[str, Any],
+) -> ArtifactManifest:
+    """The manifest of an artefact made of ``shards`` (its file table is filled in by the store).
+
+    A local artefact records its one shard's weights and validation metrics as they are; a
+    SageMaker artefact records them per host (each host validated its own restaurants).
+
+    Args:
+        artifact_id: The new artefact's id.
+        config: How it was trained (target, frequency, horizon, members, levels).
+        shards: Shard -> what it trained (:func:`merge_shards`, or one local fit).
+        trained_on: ``local`` or ``sagemaker``.
+        fingerprint: :func:`pipelines.fitting.fingerprint` of all the training data.
+        extra: More facts to record (job name, seed, restaurant scope); the shards' failures
+            (:func:`failures`) are added as ``failed``.
+    """
+    if not shards:
+        raise ValueError("an artefact needs at least one shard")
+    first = next(iter(shards.values()))
+
+    def per_shard(facts: Mapping[str, dict[str, Any]]) -> Any:
+        return _json(facts[next(iter(facts))] if trained_on == "local" else facts)
+
+    return ArtifactManifest(
+        artifact_id=artifact_id,
+        created_at=dt.datetime.now(dt.UTC),
+        flux_version=flux_version(),
+        library_versions=library_versions(LIBRARIES),
+        git_sha=git_sha(),
+        trained_on=trained_on,
+        target=config.target,
+        freq=config.freq,
+        horizon=config.horizon,
+        training_start=dt.datetime.fromisoformat(min(t.training_start for t in shards.values())),
+        training_end=dt.datetime.fromisoformat(max(t.training_end for t in shards.values())),
+        restaurants=sorted({r for t in shards.values() for r in t.restaurants}),
+        data_fingerprint=fingerprint,
+        members=[
+            MemberSpec(
+                name=member,
+                params=_json(first.member_params.get(member, {})),
+                files=sorted(
+                    f"{SHARDS_DIR}/{shard}/{rel}"
+                    for shard, trained in shards.items()
+                    for rel in trained.member_files.get(member, [])
+                ),
+            )
+            for member in config.members
+        ],
+        weights=per_shard({s: t.weights for s, t in shards.items()}),
+        backtest_metrics=per_shard({s: t.validation_metrics for s, t in shards.items()}),
+        levels=list(config.levels),
+        extra=_json({"failed": failures(shards), **extra}),
+    )
+
+
+# --- reading a trained artefact ------------------------------------------------------------------
+
+
+def read_shard_map(store: ArtifactStore, artifact_id: str) -> dict[str, str]:
+    """Restaurant -> shard of a trained artefact.
+
+    Raises:
+        ArtifactError: the artefact or its shard map cannot be read.
+        ArtifactIntegrityError: the shard map is not a JSON object.
+    """
+    raw = store.read_file(artifact_id, SHARDS_FILE)
+    try:
+        shards = json.loads(raw)
+    except ValueError:
+        shards = None
+    if not isinstance(shards, dict):
+        raise ArtifactIntegrityError(
+            f"{store.uri}: artefact {artifact_id}: {SHARDS_FILE} is not a JSON object"
+        )
+    return {str(rid): str(shard) for rid, shard in shards.items()}
+
+
+def read_shard_files(
+    store: ArtifactStore, manifest: ArtifactManifest, shard: str
+) -> dict[str, bytes]:
+    """One shard's files, relative to its folder, each verified against the manifest."""
+    prefix = f"{SHARDS_DIR}/{shard}/"
+    return {
+        rel.removeprefix(prefix): store.read_file(manifest.artifact_id, rel)
+        for rel in sorted(manifest.files)
+        if rel.startswith(prefix)
+    }

@@ -17,7 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 from tenacity import (
     RetryError,
@@ -31,9 +37,22 @@ from pipelines.errors import ConfigError, DatabaseError, MigrationError
 from pipelines.redaction import mask, register_secret
 from pipelines.settings import Settings
 
+__all__ = [
+    "Connection",
+    "Database",
+    "DbCapabilities",
+    "DriverError",
+    "probe_settings",
+    "redact",
+    "safe_error",
+]
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+DriverError = SQLAlchemyError
+"""What a database driver or SQLAlchemy raises (for callers that report rather than crash)."""
 
 
 def redact(url: str | URL) -> str:
@@ -93,6 +112,19 @@ class Database:
     def display_url(self) -> str:
         """The URL without its password."""
         return redact(self._parsed)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql`` (from the URL; connects to nothing)."""
+        return str(self._parsed.get_backend_name())
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The file of an embedded SQLite database (None: PostgreSQL or in memory)."""
+        path = self._parsed.database
+        if self.backend != "sqlite" or not path or path == ":memory:":
+            return None
+        return Path(path)
 
     @cached_property
     def engine(self) -> Engine:
@@ -190,6 +222,17 @@ class Database:
         copy = self._parsed.query.get("flux_copy", "on") != "off"
         return DbCapabilities(dialect="postgresql", timescale=timescale, copy=copy)
 
+    def timescale_extension(self, conn: Connection) -> tuple[str | None, bool]:
+        """PostgreSQL only: the installed TimescaleDB version (None: not installed), and whether
+        the server offers the extension at all."""
+        installed = conn.execute(
+            sa.text("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
+        ).scalar()
+        available = conn.execute(
+            sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
+        ).scalar()
+        return (None if installed is None else str(installed)), bool(available)
+
     # ---------------------------------------------------------------------- migrations
 
     def _alembic_config(self, conn: Connection) -> Any:
@@ -213,10 +256,7 @@ class Database:
     def is_missing(self) -> bool:
         """Whether the database does not exist yet (an embedded SQLite file not created yet);
         asking, unlike connecting, creates nothing."""
-        if self._parsed.get_backend_name() != "sqlite":
-            return False
-        db_path = self._parsed.database
-        return bool(db_path) and db_path != ":memory:" and not Path(str(db_path)).exists()
+        return self.sqlite_file is not None and not self.sqlite_file.exists()
 
     def current_revision(self) -> str | None:
         """The database's migration revision (None: an empty database)."""
@@ -272,3 +312,14 @@ class Database:
         """Closes pooled connections."""
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def probe_settings(settings: Settings, connect_timeout: int) -> Settings:
+    """The settings for one quick connection: no retries, and on PostgreSQL a connect timeout of
+    ``connect_timeout`` seconds unless the URL sets one."""
+    url = make_url(settings.resolved_database_url)
+    update: dict[str, Any] = {"db_connect_retries": 0}
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        url = url.update_query_dict({"connect_timeout": str(connect_timeout)})
+        update["database_url"] = url.render_as_string(hide_password=False)
+    return settings.model_copy(update=update)

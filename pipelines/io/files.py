@@ -16,11 +16,8 @@ if TYPE_CHECKING:  # only for a type: `flux artefacts list` must not load pandas
 
 def sha256(path: Path) -> str:
     """The SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @contextmanager

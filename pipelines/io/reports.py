@@ -1,9 +1,9 @@
-"""Backtest outputs: frames as Parquet and CSV, metrics as CSV and JSON, PNG plots, and the run
-record in the database. Files are written to temporary names and renamed into place."""
+"""Backtest outputs: frames as Parquet and CSV, metrics as CSV and JSON, and PNG plots. Files are
+written to temporary names and renamed into place. (The run's record in the database is
+:mod:`pipelines.io.runs`'.)"""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,16 +11,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from models import columns as c
 from models.frames import STEP, interval_columns
-from pipelines.io import schema
 from pipelines.io.files import atomic_write
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A metrics table as JSON-ready rows (NaN as None, timestamps as ISO text)."""
     clean = frame.replace({np.nan: None})
     return [
         {str(k): (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
@@ -48,7 +46,7 @@ def write_metrics(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
         paths.append(path)
     path = folder / "metrics.json"
     with atomic_write(path) as fh:
-        json.dump({name: _records(t) for name, t in tables.items()}, fh, indent=2, default=str)
+        json.dump({name: records(t) for name, t in tables.items()}, fh, indent=2, default=str)
     paths.append(path)
     return paths
 
@@ -160,10 +158,3 @@ def plot_coverage(overall: pd.DataFrame, levels: Sequence[int], path: Path) -> P
     ax.set_title("Interval coverage (dashed: nominal)")
     ax.legend(fontsize=8)
     return _save(fig, path)
-
-
-def record_backtest(conn: Connection, values: dict[str, Any]) -> None:
-    """Writes the run record."""
-    conn.execute(
-        sa.insert(schema.backtest_runs).values(created_at=dt.datetime.now(dt.UTC), **values)
-    )

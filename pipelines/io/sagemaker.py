@@ -27,11 +27,11 @@ job sets ``FLUX_SM_SHARD_UPLOAD=<s3_prefix>/jobs/<job>/output`` in the container
 every host's entry point, after writing its model into ``SM_MODEL_DIR``, packs that folder and
 uploads it to ``<that URI>/<host>/model.tar.gz`` itself (:func:`upload_host_model`, credentials
 from the job's execution role). Hosts are named ``algo-1`` … ``algo-N`` by SageMaker. A host's
-model folder holds the ensemble's files (:func:`pipelines.training.fit_files`) plus
-``trained.json``: the host name and the :class:`~pipelines.training.Trained` fields but files.
-
-The merged artefact lays each host's files under ``shards/<host>/`` and adds ``shards.json``
-(restaurant_id → host), the same layout as a local run with its single ``local`` shard.
+model folder is one shard of the artefact (:func:`pipelines.io.artifacts.shard_files`): the
+ensemble's files (:func:`pipelines.fitting.fit_files`) plus ``trained.json``. The CLI reads the
+hosts' models back into :class:`~pipelines.fitting.Trained` records
+(:func:`pipelines.io.artifacts.merge_shards`); :mod:`pipelines.train` stores them as one artefact,
+the same layout as a local run with its single ``local`` shard.
 
 S3 requests go through :class:`~pipelines.io.artifact_s3.S3Store` (retries, scrubbed errors);
 SageMaker API calls reuse its session and retry rules. boto3 is imported only when a
@@ -41,12 +41,11 @@ SageMaker API calls reuse its session and retry rules. boto3 is imported only wh
 from __future__ import annotations
 
 import io
-import json
 import logging
 import tarfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,9 +58,11 @@ from models.artifact import check_relpath
 from models.base import Calendar
 from models.frames import FREQS, FrameError, SeriesFrame
 from pipelines.errors import ArtifactError, ConfigError, DataError, TrainingJobError
-from pipelines.io.artifacts import RetryPolicy, open_store
+from pipelines.fitting import TrainConfig, Trained
+from pipelines.io import artifacts
+from pipelines.io.artifact_store import RetryPolicy
+from pipelines.progress import Progress
 from pipelines.settings import Settings
-from pipelines.training import SHARDS_DIR, SHARDS_FILE, TrainConfig, Trained
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -75,15 +76,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALENDAR_CHANNEL",
-    "SHARDS_FILE",
     "SHARD_UPLOAD_ENV",
-    "TRAINED_FILE",
     "TRAIN_CHANNEL",
+    "RemoteTraining",
     "SageMakerBackend",
     "SageMakerSettings",
     "assign_shards",
     "host_names",
-    "merge_shards",
     "new_job_name",
     "pack_model_dir",
     "read_channels",
@@ -97,15 +96,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-Progress = Callable[[str, int, int], None]
-"""Called as ``progress(label, done, total)``."""
 
 TRAIN_CHANNEL = "train"
 CALENDAR_CHANNEL = "calendar"
 SERIES_PATTERN = "series-*.parquet"
 RESTAURANTS_FILE = "calendar-restaurants.parquet"
 EVENTS_FILE = "calendar-events.parquet"
-TRAINED_FILE = "trained.json"
 MODEL_TAR = "model.tar.gz"
 SHARD_UPLOAD_ENV = "FLUX_SM_SHARD_UPLOAD"
 PARQUET_TYPE = "application/x-parquet"
@@ -113,9 +109,16 @@ _DONE = frozenset({"Completed"})
 _FAILED = frozenset({"Failed", "Stopped"})
 
 
+def _flux_default(name: str) -> Any:
+    """The default of the setting ``sagemaker_<name>`` (one definition for both classes)."""
+    return Settings.model_fields[f"sagemaker_{name}"].default
+
+
 @dataclass(frozen=True)
 class SageMakerSettings:
-    """Where and how training jobs run (built by the edge from ``FLUX_SAGEMAKER_*`` settings).
+    """Where and how training jobs run. :func:`settings_from` fills every field that has a
+    ``FLUX_SAGEMAKER_<FIELD>`` setting from it (and ``s3_endpoint_url`` from
+    ``FLUX_S3_ENDPOINT_URL``); the other fields are fixed here.
 
     Attributes:
         image_uri: The training image (ECR URI of the ``Dockerfile`` image).
@@ -137,14 +140,14 @@ class SageMakerSettings:
     image_uri: str
     role_arn: str
     s3_prefix: str
-    instance_type: str = "ml.m5.xlarge"
-    instance_count: int = 1
+    instance_type: str = _flux_default("instance_type")
+    instance_count: int = _flux_default("instance_count")
     region: str | None = None
     endpoint_url: str | None = None
     s3_endpoint_url: str | None = None
     volume_size_gb: int = 30
     max_runtime_seconds: int = 6 * 3600
-    max_wait_seconds: int = 8 * 3600
+    max_wait_seconds: int = _flux_default("max_wait_seconds")
     poll_seconds: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -232,29 +235,12 @@ def _read_calendar(folder: Path | None) -> Calendar:
     )
 
 
-def _jsonable(value: object) -> object:
-    """JSON for numpy scalars and anything else json cannot encode."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) else str(value)
-
-
-def trained_record(trained: Trained, host: str) -> dict[str, Any]:
-    """``trained.json``'s content: the host and every :class:`Trained` field but ``files``."""
-    record: dict[str, Any] = {"host": host}
-    record.update({f.name: getattr(trained, f.name) for f in fields(trained) if f.name != "files"})
-    return record
-
-
 def write_model_dir(model_dir: Path, trained: Trained, host: str) -> None:
-    """Writes the fitted files and ``trained.json`` into a host's ``SM_MODEL_DIR``."""
-    if TRAINED_FILE in trained.files:
-        raise ValueError(f"the ensemble's files may not include {TRAINED_FILE}")
-    for rel, data in sorted(trained.files.items()):
+    """Writes a host's shard (the fitted files and ``trained.json``) into its ``SM_MODEL_DIR``."""
+    for rel, data in sorted(artifacts.shard_files(trained, host).items()):
         path = model_dir.joinpath(*check_relpath(rel).split("/"))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    record = json.dumps(trained_record(trained, host), indent=2, default=_jsonable)
-    (model_dir / TRAINED_FILE).write_text(record + "\n", encoding="utf-8")
 
 
 def pack_model_dir(model_dir: Path) -> bytes:
@@ -325,65 +311,9 @@ def _s3_store(uri: str, endpoint_url: str | None, retry: RetryPolicy | None) -> 
         raise ConfigError(f"{uri}: the SageMaker staging area must be an s3://bucket/prefix URI")
     from pipelines.io.artifact_s3 import S3Store
 
-    store = open_store(uri, s3_endpoint_url=endpoint_url, retry=retry)
+    store = artifacts.open_store(uri, s3_endpoint_url=endpoint_url, retry=retry)
     assert isinstance(store, S3Store)
     return store
-
-
-# --- merging the hosts' models (pure) ------------------------------------------------------------
-
-
-def _host_record(host: str, files: Mapping[str, bytes]) -> dict[str, Any]:
-    raw = files.get(TRAINED_FILE)
-    if raw is None:
-        raise ValueError(f"host {host}: its model has no {TRAINED_FILE}")
-    try:
-        record = json.loads(raw)
-    except ValueError as exc:
-        raise ValueError(f"host {host}: {TRAINED_FILE} is not valid JSON ({exc})") from exc
-    if not isinstance(record, dict) or not isinstance(record.get("restaurants"), list):
-        raise ValueError(f"host {host}: {TRAINED_FILE} has no restaurants list")
-    if record.get("host") != host:
-        raise ValueError(f"host {host}: {TRAINED_FILE} was written by {record.get('host')!r}")
-    return record
-
-
-def merge_shards(host_models: Mapping[str, Mapping[str, bytes]]) -> dict[str, bytes]:
-    """One artefact's files from every host's model.
-
-    Each host's files go under ``shards/<host>/``; ``shards.json`` maps every restaurant to the
-    host that trained it (from each host's ``trained.json``).
-
-    Raises:
-        ValueError: no hosts, a host without a valid ``trained.json``, or a restaurant trained by
-            two hosts.
-    """
-    if not host_models:
-        raise ValueError("no host models to merge")
-    merged: dict[str, bytes] = {}
-    owner: dict[str, str] = {}
-    for host, files in sorted(host_models.items()):
-        for rid in _host_record(host, files)["restaurants"]:
-            if rid in owner:
-                raise ValueError(f"restaurant {rid} was trained by both {owner[rid]} and {host}")
-            owner[str(rid)] = host
-        merged.update({f"{SHARDS_DIR}/{host}/{rel}": data for rel, data in files.items()})
-    merged[SHARDS_FILE] = (json.dumps(dict(sorted(owner.items())), indent=2) + "\n").encode()
-    return merged
-
-
-def summarise(job_name: str, host_models: Mapping[str, Mapping[str, bytes]]) -> dict[str, Any]:
-    """What the manifest records of a remote run: per-host weights and metrics, merged failures."""
-    records = {host: _host_record(host, files) for host, files in sorted(host_models.items())}
-    return {
-        "job_name": job_name,
-        "hosts": list(records),
-        "restaurants": sorted(r for rec in records.values() for r in rec["restaurants"]),
-        "failed": {k: v for rec in records.values() for k, v in rec.get("failed", {}).items()},
-        "weights": {host: rec.get("weights", {}) for host, rec in records.items()},
-        "validation_metrics": {h: rec.get("validation_metrics", {}) for h, rec in records.items()},
-        "fingerprints": {host: rec.get("fingerprint") for host, rec in records.items()},
-    }
 
 
 # --- the training job ----------------------------------------------------------------------------
@@ -646,24 +576,37 @@ def _failure_text(job: DescribeTrainingJobResponseTypeDef) -> str:
     return f"failed: {reason or 'SageMaker gave no FailureReason'}"
 
 
+@dataclass(frozen=True)
+class RemoteTraining:
+    """What a training job produced.
+
+    Attributes:
+        job_name: The SageMaker training job.
+        shards: Host -> what it trained (every exported restaurant by exactly one host).
+    """
+
+    job_name: str
+    shards: dict[str, Trained]
+
+
 def run_remote_training(
     series: SeriesFrame,
     calendar: Calendar,
     config: TrainConfig,
     sm_settings: SageMakerSettings,
     progress: Progress | None = None,
-) -> tuple[dict[str, bytes], dict[str, Any]]:
+) -> RemoteTraining:
     """Trains on SageMaker: export → create job → wait → fetch every host's model → merge.
 
     Uses one instance per shard: ``min(instance_count, restaurants)``.
 
     Returns:
-        The artefact's files (``shards.json`` + ``shards/<host>/…``) and a summary for the
-        manifest (:func:`summarise`).
+        The job's name and each host's :class:`Trained` (its files and facts), ready to be laid
+        out as one artefact (:func:`pipelines.io.artifacts.artifact_files`).
 
     Raises:
         TrainingJobError: the job failed, was stopped, timed out, or its models do not cover every
-            restaurant exactly once (no files are returned then).
+            restaurant exactly once (nothing is returned then).
         ArtifactError: staging data or fetching models from S3 failed.
     """
     backend = SageMakerBackend(sm_settings)
@@ -677,13 +620,13 @@ def run_remote_training(
     _step(progress, "fetching the hosts' models", 3)
     models = backend.fetch_host_models(job_name)
     try:
-        files = merge_shards(models)
-        summary = summarise(job_name, models)
+        trained = artifacts.merge_shards(models)
     except ValueError as exc:
         raise TrainingJobError(job_name, str(exc)) from exc
-    _check_coverage(job_name, series.restaurants, summary["restaurants"])
+    covered = [r for shard in trained.values() for r in shard.restaurants]
+    _check_coverage(job_name, series.restaurants, covered)
     _step(progress, "merged the hosts' models", 4)
-    return files, summary
+    return RemoteTraining(job_name=job_name, shards=trained)
 
 
 def _step(progress: Progress | None, label: str, done: int) -> None:
@@ -717,20 +660,15 @@ def settings_from(settings: Settings) -> SageMakerSettings:
         ConfigError: the image, role or S3 prefix is not configured.
     """
     missing = [
-        f"FLUX_{name.upper()}"
-        for name in ("sagemaker_image_uri", "sagemaker_role_arn", "sagemaker_s3_prefix")
-        if not getattr(settings, name)
+        f"FLUX_SAGEMAKER_{name.upper()}"
+        for name in ("image_uri", "role_arn", "s3_prefix")
+        if not getattr(settings, f"sagemaker_{name}")
     ]
     if missing:
         raise ConfigError(f"--backend sagemaker needs {', '.join(missing)} (env or flux.toml)")
-    return SageMakerSettings(
-        image_uri=str(settings.sagemaker_image_uri),
-        role_arn=str(settings.sagemaker_role_arn),
-        s3_prefix=str(settings.sagemaker_s3_prefix),
-        instance_type=settings.sagemaker_instance_type,
-        instance_count=settings.sagemaker_instance_count,
-        region=settings.sagemaker_region,
-        endpoint_url=settings.sagemaker_endpoint_url,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        max_wait_seconds=settings.sagemaker_max_wait_seconds,
-    )
+    configured = {
+        f.name: getattr(settings, f"sagemaker_{f.name}")
+        for f in fields(SageMakerSettings)
+        if f"sagemaker_{f.name}" in Settings.model_fields
+    }
+    return SageMakerSettings(**configured, s3_endpoint_url=settings.s3_endpoint_url)

@@ -44,23 +44,7 @@ def read_calendar(conn: Connection, restaurants: Collection[str] | None = None) 
     if restaurants:
         meta = meta[meta[c.RESTAURANT_ID].isin(set(restaurants))]
     ev = schema.calendar_events
-    events = pd.read_sql(
-        sa.select(
-            *(
-                ev.c[n]
-                for n in (
-                    c.RESTAURANT_ID,
-                    c.EVENT_KIND,
-                    c.NAME,
-                    c.START_DATE,
-                    c.END_DATE,
-                    c.LOWER_WINDOW,
-                    c.UPPER_WINDOW,
-                )
-            )
-        ),
-        conn,
-    )
+    events = pd.read_sql(sa.select(*(ev.c[n] for n in c.EVENT_COLUMNS)), conn)
     for col in (c.START_DATE, c.END_DATE):
         events[col] = pd.to_datetime(events[col])
     events[c.RESTAURANT_ID] = (

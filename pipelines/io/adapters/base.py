@@ -72,15 +72,7 @@ RESTAURANT_COLUMNS: tuple[str, ...] = (
     c.POS_LOCATION_ID,
     c.CURRENCY,
 )
-EVENT_COLUMNS: tuple[str, ...] = (
-    c.RESTAURANT_ID,  # None: applies to every restaurant
-    c.EVENT_KIND,
-    c.NAME,
-    c.START_DATE,
-    c.END_DATE,
-    c.LOWER_WINDOW,
-    c.UPPER_WINDOW,
-)
+EVENT_COLUMNS: tuple[str, ...] = c.EVENT_COLUMNS
 GENERIC_PROVIDER = "csv"
 """The provider of Flux's own formats (mapped CSV, series): their restaurant column may hold any
 restaurant's Flux id."""

@@ -11,6 +11,12 @@ beside the database file (released by the kernel when the process dies).
 
 Locks are taken by the edges (the CLI commands), once per command, never inside the pipeline
 steps, so a nightly ``flux run`` that calls several steps holds one lock for all of them.
+
+(The file locks stay on ``fcntl.flock`` rather than the ``filelock`` package: its locks are
+exclusive only, and its Unix lock truncates the lock file on every attempt, erasing the holder's
+name that the next run's message quotes; ``flock`` gives shared and exclusive locks, conflicts
+between two open files even within one process, and is released by the kernel when a process
+dies.)
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from pathlib import Path
 from typing import IO
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
 from pipelines.errors import ConfigError, FluxError
 from pipelines.io.db import Database
@@ -105,16 +111,16 @@ def hold(
     db = Database(settings)
     mode = settings.locks
     if mode == "auto":
-        mode = "database" if db.engine.dialect.name == "postgresql" else "file"
+        mode = "database" if db.backend == "postgresql" else "file"
     if mode == "off":
         yield keys
     elif mode == "database":
-        if db.engine.dialect.name != "postgresql":
+        if db.backend != "postgresql":
             raise ConfigError("locks = 'database' needs PostgreSQL; use auto or file")
         with _pg_locks(db, keys, wait, holder_text(command)):
             yield keys
     else:
-        with _file_locks(_lock_dir(settings), keys, wait, holder_text(command)):
+        with _file_locks(_lock_dir(settings, db), keys, wait, holder_text(command)):
             yield keys
 
 
@@ -169,12 +175,10 @@ def _pg_holder(conn: Connection, key: LockKey) -> str | None:
 # --- SQLite ----------------------------------------------------------------------------------
 
 
-def _lock_dir(settings: Settings) -> Path:
-    url = make_url(settings.resolved_database_url)
-    path = url.database
-    if url.get_backend_name() == "sqlite" and path and path != ":memory:":
-        return Path(path).parent / f".{Path(path).name}.locks"
-    return settings.home / "locks"
+def _lock_dir(settings: Settings, db: Database) -> Path:
+    """Beside a SQLite database file; else in ``home``."""
+    path = db.sqlite_file
+    return settings.home / "locks" if path is None else path.parent / f".{path.name}.locks"
 
 
 @contextlib.contextmanager

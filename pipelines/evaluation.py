@@ -1,11 +1,12 @@
 """Rolling-origin evaluation, pure: cutoffs, fitting per fold, the backtest frame, metrics.
 
-No I/O here: :mod:`pipelines.backtest` reads the series and writes the outputs.
+``flux backtest`` (:mod:`pipelines.backtest`) reads the series, calls :func:`run_backtest` and
+:func:`score_backtest`, and writes the outputs; no I/O here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +19,11 @@ from models.base import Calendar, Forecaster
 from models.ensemble import EnsembleForecaster
 from models.frames import SERVED_BY, STEP, Freq, SeriesFrame, interval_columns
 from models.intervals import Calibrated, period
+from pipelines.progress import Progress
 
 FOLD = "fold"
 ML_MEMBERS = ("prophet", "xgboost")
 DEFAULT_MODELS = ("seasonal_naive", "weekday_median", "prophet", "xgboost", "ensemble")
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,11 @@
-"""Training, pure: fit the ensemble on a series and return its artefact files and manifest
-fields. The local backend and the SageMaker entry point both call :func:`fit_files`, so local and
-remote training cannot drift apart."""
+"""Fitting the ensemble, pure: the training settings, the fit, and what it produced.
+
+:func:`fit_files` fits the ensemble on a series and returns a :class:`Trained`: the ensemble's
+portable files and the facts the manifest records. ``flux train --backend local``
+(:mod:`pipelines.train`) and the SageMaker entry point (:mod:`flux_sagemaker.entry`) both call it,
+so local and remote training cannot drift apart. No I/O here: where the files go is
+:mod:`pipelines.io.artifacts`'s business.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +20,7 @@ from models import columns as c
 from models.base import Calendar
 from models.ensemble import EnsembleForecaster
 from models.frames import SeriesFrame
-from models.persistence import dump_ensemble
-
-SHARDS_FILE = "shards.json"
-"""An artefact's map of restaurant -> shard (one shard locally; one per SageMaker host)."""
-SHARDS_DIR = "shards"
-"""Each shard's files live under ``shards/<shard>/``."""
+from models.persistence import ensemble_files
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,23 @@ def fingerprint(series: SeriesFrame) -> str:
 
 @dataclass(frozen=True)
 class Trained:
-    """What training produced: files and the facts the manifest records."""
+    """What one fit produced: the ensemble's files and the facts the manifest records.
+
+    Attributes:
+        files: The ensemble's files (:func:`models.persistence.ensemble_files`).
+        member_files: Each member's own files among them (named by the member).
+        restaurants: The restaurants it was fitted on.
+        failed: Restaurants it could not model, with reasons.
+        weights: How the members are combined (the ensemble's weights report).
+        validation_metrics: What the validation window says (:func:`validation_metrics`).
+        training_start: The first date it was fitted on (ISO).
+        training_end: The last date it was fitted on (ISO).
+        fingerprint: :func:`fingerprint` of the series it was fitted on.
+        member_params: Each member's settings.
+    """
 
     files: dict[str, bytes]
+    member_files: dict[str, list[str]]
     restaurants: list[str]
     failed: dict[str, str]
     weights: dict[str, Any]
@@ -149,8 +163,10 @@ def fit_files(series: SeriesFrame, calendar: Calendar, config: TrainConfig) -> T
         random_state=config.seed,
     ).fit(series, calendar)
     report = dict(model.weights_report_)
+    saved = ensemble_files(model)
     return Trained(
-        files=dump_ensemble(model),
+        files=saved.files,
+        member_files=saved.members,
         restaurants=list(model.restaurants_),
         failed=dict(model.failed_),
         weights=report,
