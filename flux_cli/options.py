@@ -17,6 +17,7 @@ import typer
 
 from models import columns as c
 from models.freqs import FREQS
+from pipelines.io.adapters import FORMATS
 
 BACKENDS = ("local", "sagemaker")
 TARGET_PATTERNS = ("item:NAME", "category:NAME")
@@ -142,21 +143,9 @@ def complete_models(incomplete: str) -> list[str]:
 
 # --- import formats -----------------------------------------------------------------------------
 
-IMPORT_FORMATS = (
-    "restaurants",
-    "events",
-    "toast",
-    "square",
-    "lightspeed",
-    "clover",
-    "revel",
-    "revel_api",
-    "csv",
-    "series",
-)
-"""The import formats, for ``--format``'s help, completion and validation: ``flux --help`` and a
-bad ``--format`` must not load the adapters (they load pandas). The one definition is
-:data:`pipelines.io.adapters.FORMATS`; ``tests/test_cli.py`` checks that this mirror equals it."""
+IMPORT_FORMATS = FORMATS
+"""The import formats, for ``--format``'s help, completion and validation (the adapters'
+registry, which loads no adapter)."""
 
 parse_format = choice(IMPORT_FORMATS)
 

@@ -1227,6 +1227,12 @@ class Canon:
     def line_starts(self) -> np.ndarray:
         return np.searchsorted(self.l_order, np.arange(self.n_orders + 1))
 
+    @property
+    def id_offset(self) -> int:
+        """Where this slice's sequential ids start: 1,000 per business day since the epoch, so
+        slices of other days never reuse an id (a vendor's ids never repeat)."""
+        return int(self.o_bd.min()) * 1000 if self.n_orders else 0
+
     def name(self, i: int) -> str:
         return (
             self.r.menu[self.l_item[i]].name if self.l_item[i] >= 0 else self.mods[self.l_mod[i]][0]
@@ -2019,7 +2025,7 @@ def _toast_export(c: Canon, root: Path, seed: int, since: int) -> int:
     wall_paid = _toast_wall(c.o_close, r.timezone)
     wall_closed = _toast_wall(c.o_close + 60, r.timezone)
     d2 = lambda m: fmt_decimal(int(m))  # noqa: E731
-    line_id = lambda o, i: str(base + 1000 * o + 10 + int(c.l_no[i]))  # noqa: E731
+    line_id = lambda o, i: str(base + 1000 * (c.id_offset + o) + 10 + int(c.l_no[i]))  # noqa: E731
     days: dict[int, dict[str, list[list[Any]]]] = {}
 
     def day(b: int) -> dict[str, list[list[Any]]]:
@@ -2036,7 +2042,7 @@ def _toast_export(c: Canon, root: Path, seed: int, since: int) -> int:
         display = display + 1 if bd == last_day else 1
         last_day = bd
         rows = day(bd)
-        order_id = str(base + 1000 * o)
+        order_id = str(base + 1000 * (c.id_offset + o))
         dine = "Dine In" if c.o_dine_in[o] else "Take Out"
         srv = TOAST_SERVERS[int(server[o])]
         voided = bool(c.o_void[o])
@@ -2815,8 +2821,8 @@ def _lightspeed_v1(c: Canon, path: Path, seed: int) -> int:
         records.append((ts, 2, sale))
     records.sort(key=lambda x: (x[0], x[1]))
     dev = 65000 + r.number
-    seq_r = seq_s = seq_t = 0
-    for seq_a, (_, _, sale) in enumerate(records, start=1):
+    seq_r = seq_s = seq_t = c.id_offset
+    for seq_a, (_, _, sale) in enumerate(records, start=c.id_offset + 1):
         sale["accountFiscId"] = f"A{dev}.{seq_a}"
         if sale["type"] in ("SALE", "REFUND", "VOID", "CANCEL"):  # accounts with a receipt
             seq_r += 1
@@ -3016,7 +3022,7 @@ def _lightspeed_ikentoo(c: Canon, path: Path, seed: int) -> int:
         records.append((ts, 2, sale))
     records.sort(key=lambda x: (x[0], x[1]))
     dev = 4000 + r.number
-    for seq, (_, _, sale) in enumerate(records, start=1):
+    for seq, (_, _, sale) in enumerate(records, start=c.id_offset + 1):
         sale["accountFiscId"] = f"A{dev}.{seq}"
     for _, _, sale in records:
         src = sale["source"]
@@ -3282,7 +3288,7 @@ def _revel(c: Canon, order_path: Path, item_path: Path, seed: int) -> tuple[int,
     r = c.r
     starts = c.line_starts()
     n = c.n_orders
-    base_order = 100_000 + 0
+    base_order = 100_000 + c.id_offset
     exp = CURRENCY_EXPONENT.get(r.currency, 2)
 
     def dec(minor: int) -> str:  # the Data Connector writes numeric(.., 6): 40.500000
@@ -3344,7 +3350,7 @@ def _revel(c: Canon, order_path: Path, item_path: Path, seed: int) -> tuple[int,
     recs.sort()
     ts_str = utc_str(np.array([x[0] for x in recs], np.int64))
     rows = []
-    next_id = 5_000_000
+    next_id = 500_000_000 + c.id_offset
     for (_, o, ln, k), when in zip(recs, ts_str, strict=True):
         next_id += 1
         first, last = REVEL_EMPLOYEES[o % len(REVEL_EMPLOYEES)]

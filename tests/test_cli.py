@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import structlog
+import typer
 
 from flux_cli import console, launcher, logs, options
 from flux_cli.helpgen import command_paths, render_pages
@@ -163,10 +164,12 @@ def test_a_bad_choice_fails_at_once_naming_the_valid_values(
     assert _loaded_after(code, tmp_path) == set()
 
 
-def test_import_formats_mirror_the_adapter_registry() -> None:
+def test_a_bad_format_names_every_format_of_the_registry() -> None:
     from pipelines.io.adapters import FORMATS
 
-    assert options.IMPORT_FORMATS == FORMATS
+    with pytest.raises(typer.BadParameter) as info:
+        options.parse_format("toast_exprot")
+    assert all(name in str(info.value) for name in FORMATS)
 
 
 def test_targets_accept_items_and_categories() -> None:

@@ -421,18 +421,21 @@ def test_flux_import_lands_the_hand_figures(settings: Settings, tmp_path: Path) 
         )
         for _, r in got.iterrows()
     }
-    # the hand figures of the tests above; covers empty (Clover has no guest count)
+    # the hand figures of the tests above, but each line on its order's business day (as the
+    # rollups count a check): O9's Apple Pie, rung at 04:20 on the 8th, counts with O9 on the
+    # 7th: 47.84 + 6.50 = 54.34 and 7.5 + 1 items; the 8th keeps 4.25 + 3.50 = 7.75 and 2 items.
+    # Covers empty (Clover has no guest count).
     assert figures == {
-        ("r04", "2025-03-07"): (None, 5, 4784),
-        ("r04", "2025-03-08"): (None, 2, 1425),
+        ("r04", "2025-03-07"): (None, 5, 5434),
+        ("r04", "2025-03-08"): (None, 2, 775),
         ("r04", "2025-03-09"): (None, 1, 350),
         ("r10", "2025-06-14"): (None, 1, 1295),
         ("r11", "2025-10-25"): (None, 3, 2786),
         ("r11", "2025-10-26"): (None, 1, 488),
     }
     assert items_daily(settings) == {
-        ("r04", "2025-03-07"): 7.5,
-        ("r04", "2025-03-08"): 3.0,
+        ("r04", "2025-03-07"): 8.5,
+        ("r04", "2025-03-08"): 2.0,
         ("r04", "2025-03-09"): 1.0,
         ("r10", "2025-06-14"): 1.0,
         ("r11", "2025-10-25"): 4.0,

@@ -1,7 +1,8 @@
 """Import adapters, one module per file format, and format detection.
 
 Each adapter module exposes ``ADAPTER`` (or, for metadata, ``RESTAURANTS`` and ``EVENTS``), an
-object following :class:`pipelines.io.adapters.base.Adapter`. Modules are imported on first use.
+object following :class:`pipelines.io.adapters.base.Adapter`. Modules are imported on first use,
+so the registry (:data:`FORMATS`) loads nothing heavy (the CLI validates ``--format`` with it).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import csv
 import importlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.errors import ImportFileError, UsageError
-from pipelines.io.adapters.base import Adapter
-from pipelines.io.adapters.common import head_text
+
+if TYPE_CHECKING:  # the adapters load pandas; the registry (FORMATS) must not
+    from pipelines.io.adapters.base import Adapter
 
 # Detection order matters: metadata first, vendors next, mapped CSV, then plain series.
 _REGISTRY: dict[str, str] = {
@@ -58,6 +61,8 @@ def describe(path: Path) -> str:
 
     E.g. "a JSON object with keys elements, href", "a CSV file with columns Date, Item, ...".
     """
+    from pipelines.io.adapters.common import head_text
+
     if path.suffix.lower() == ".parquet":
         return "a Parquet file"
     try:
@@ -125,6 +130,8 @@ def _top_keys(head: str) -> list[str]:
 
 def detect(path: Path) -> Adapter | None:
     """The adapter that reads this file, from its name and first bytes; None if none does."""
+    from pipelines.io.adapters.common import head_text
+
     if path.suffix.lower() == ".parquet":
         head = ""
     else:

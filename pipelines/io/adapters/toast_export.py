@@ -264,7 +264,8 @@ class ToastExportAdapter:
             checks = parsed_file(path, NAME, rows_read, rejects, orders=orders)
             return dataclasses.replace(checks, orders_fill_in=True)  # OrderDetails' guests win
         orders, lines = _payments(table, rejects, ctx)
-        return parsed_file(path, NAME, rows_read, rejects, orders=orders, lines=lines)
+        payments = parsed_file(path, NAME, rows_read, rejects, orders=orders, lines=lines)
+        return dataclasses.replace(payments, orders_fill_in=True)  # its orders carry refunds
 
 
 # ----------------------------------------------------------------------------- helpers
