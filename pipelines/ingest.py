@@ -20,7 +20,7 @@ import re
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -441,7 +441,7 @@ def _problem(item: _Parsed, demand_days: int | None) -> str | None:
 @dataclass(frozen=True)
 class _Batch:
     batch_id: str
-    scope: str
+    restaurant_scope: str
     started_at: dt.datetime
     rejects_dir: Path
 
@@ -497,7 +497,16 @@ def _load_all(
                 raise _DryRun
             _write_rejects(to_load, results, written)
             for i, (item, result) in enumerate(zip(to_load, results, strict=True)):
-                imports.record_batch(conn, _batch_record(batch, i, item, result))
+                imports.record_batch(
+                    conn,
+                    **asdict(batch),
+                    **asdict(result),
+                    file_no=i,
+                    file_path=result.path,
+                    file_sha256=item.plan.sha256,
+                    finished_at=dt.datetime.now(dt.UTC),
+                    flux_version=flux_version(),
+                )
     except _DryRun:
         pass
     except BaseException:
@@ -673,25 +682,6 @@ def _int(value: Any) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
 
-def _batch_record(batch: _Batch, i: int, item: _Parsed, result: FileResult) -> imports.BatchRecord:
-    return imports.BatchRecord(
-        batch_id=batch.batch_id,
-        file_no=i,
-        file_path=str(item.plan.path),
-        file_sha256=item.plan.sha256,
-        format=item.plan.adapter.name,
-        restaurant_scope=batch.scope,
-        rows_read=result.rows_read,
-        rows_loaded=result.rows_loaded,
-        rows_rejected=result.rows_rejected,
-        rows_duplicate=result.rows_duplicate,
-        rejects_path=result.rejects_path,
-        started_at=batch.started_at,
-        finished_at=dt.datetime.now(dt.UTC),
-        flux_version=flux_version(),
-    )
-
-
 def pending(request: IngestRequest, settings: Settings) -> tuple[list[Path], list[Path]]:
     """What :func:`run` would do with ``request``, without writing anything: the files it would
     load (new by content hash, or all with ``force``) and every file of a known format.
@@ -745,7 +735,7 @@ def run(
         request = replace(request, replace=True, force=True)
     batch = _Batch(
         batch_id=str(uuid.uuid4()),
-        scope=",".join(sorted(request.restaurants)) if request.restaurants else "",
+        restaurant_scope=",".join(sorted(request.restaurants)) if request.restaurants else "",
         started_at=dt.datetime.now(dt.UTC),
         rejects_dir=request.rejects_dir or settings.rejects_dir,
     )
@@ -759,7 +749,9 @@ def run(
                 done_hashes = (
                     set()
                     if request.force or request.dry_run
-                    else imports.imported_hashes(conn, (p.sha256 for p in planned), batch.scope)
+                    else imports.imported_hashes(
+                        conn, (p.sha256 for p in planned), batch.restaurant_scope
+                    )
                 )
             ctx = ParseContext(
                 directory=directory,

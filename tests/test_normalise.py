@@ -110,7 +110,7 @@ def test_money_round_trips_every_style(amounts: list[tuple[int, str]], exponent:
 )
 def test_money_examples(text: str, exponent: int, minor: int) -> None:
     values, bad = parse_money(pd.Series([text]), exponent)
-    assert (int(values.iat[0]), bool(bad.iat[0])) == (minor, False)
+    assert (int(values.iat[0]), bool(bad[0])) == (minor, False)
 
 
 @given(
@@ -138,7 +138,7 @@ def test_money_rounds_half_away_from_zero(numbers: list[Decimal], exponent: int)
 )
 def test_money_rejects_garbage(text: str | None) -> None:
     values, bad = parse_money(pd.Series([text], dtype=object), 2)
-    assert bool(bad.iat[0]) and values.iat[0] == 0
+    assert bool(bad[0]) and values.iat[0] == 0
 
 
 @given(values=st.lists(st.text(max_size=12), max_size=40), exponent=st.sampled_from([0, 2, 3]))
@@ -181,7 +181,7 @@ def test_bool_vocabulary_in_any_case(word: str, upper: list[bool], pad: str) -> 
 def test_bool_anything_else_is_bad(text: str) -> None:
     assume(text.strip().lower() not in TRUE_WORDS + FALSE_WORDS)
     value, bad = parse_bool(pd.Series([text]))
-    assert bool(bad.iat[0]) and not bool(value.iat[0])
+    assert bool(bad[0]) and not bool(value.iat[0])
 
 
 def test_bool_missing_is_false() -> None:

@@ -76,30 +76,16 @@ def imported_hashes(conn: Connection, hashes: Iterable[str], scope: str) -> set[
     return {r[0] for r in rows}
 
 
-@dataclass(frozen=True)
-class BatchRecord:
-    """One file's import, as recorded in ``import_batches``."""
+def record_batch(conn: Connection, **values: object) -> None:
+    """Records one imported file in ``import_batches`` (inside the import's transaction).
 
-    batch_id: str
-    file_no: int
-    file_path: str
-    file_sha256: str
-    format: str
-    restaurant_scope: str
-    rows_read: int
-    rows_loaded: int
-    rows_rejected: int
-    rows_duplicate: int
-    rejects_path: str | None
-    started_at: dt.datetime
-    finished_at: dt.datetime
-    flux_version: str
-
-
-def record_batch(conn: Connection, record: BatchRecord) -> None:
-    """Writes the batch record (inside the import's transaction)."""
-    values = {**record.__dict__, "status": "ok"}
-    conn.execute(sa.insert(schema.import_batches).values(**values))
+    ``values`` are the batch's and the file's fields by column name (``batch_id``, ``file_no``,
+    ``file_path``, ``file_sha256``, ``format``, the row counts...); fields the table has no
+    column for are ignored, so a file's result can be passed as it is.
+    """
+    t = schema.import_batches
+    row = {name: value for name, value in values.items() if name in t.c}
+    conn.execute(sa.insert(t).values({**row, "status": "ok"}))
 
 
 def _existing_pairs(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> bool:

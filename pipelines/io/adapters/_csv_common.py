@@ -29,7 +29,6 @@ from pipelines.io.adapters.common import (
     date_from_utc,
     display_path,
     parse_money,
-    parse_timestamps,
     resolve_locations,
 )
 
@@ -39,7 +38,6 @@ MAX_COUNT = 100_000
 MAX_QUANTITY = 1e9
 """Quantities above this (in absolute value) are not believable."""
 
-_INTEGER_RE = r"^[+-]?[0-9]{1,15}$"
 _OFFSET_RE = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
 
 
@@ -206,27 +204,10 @@ def parse_count(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return counts, bad
 
 
-def parse_amount(
-    values: pd.Series, exponent: pd.Series, *, minor: bool
-) -> tuple[pd.Series, np.ndarray]:
-    """Money in minor units: decimal or formatted text (``$1,234.50``), or whole minor units.
-
-    Returns:
-        (int64 minor units with 0 where bad, bad mask).
-    """
-    if not minor:
-        amount, bad = parse_money(values, exponent)
-        return amount, bad.to_numpy(dtype=bool)
-    s = text(values)
-    good = s.str.match(_INTEGER_RE).fillna(False).astype(bool)
-    amount = s.where(good, "0").astype(np.int64)
-    return amount, ~good.to_numpy(dtype=bool)
-
-
 def optional_amount(values: pd.Series, exponent: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Like :func:`parse_amount` for decimal text, with blanks counting as 0."""
+    """Like :func:`parse_money` for decimal text, with blanks counting as 0."""
     blank = is_blank(values)
-    amount, bad = parse_amount(values, exponent, minor=False)
+    amount, bad = parse_money(values, exponent)
     return amount.where(~blank, 0), bad & ~blank
 
 
@@ -239,30 +220,6 @@ def resolve_restaurants(
 
 
 # ---------------------------------------------------------------------------------- time
-
-
-def wall_times(values: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarray]:
-    """Local wall-clock times (naive). Returns (datetime64[ns] values, bad mask)."""
-    parsed, bad = parse_timestamps(values, fmt)
-    return parsed, bad.to_numpy(dtype=bool)
-
-
-def utc_times(
-    values: pd.Series, fmt: str | None = None, *, need_offset: bool = False
-) -> tuple[pd.Series, np.ndarray]:
-    """Instants: strings with an offset, or naive UTC times. Returns (UTC values, bad mask).
-
-    Args:
-        values: The strings.
-        fmt: strptime format, or None for ISO 8601.
-        need_offset: Every ISO string must carry its UTC offset (naive ones are bad).
-    """
-    parsed, bad_s = parse_timestamps(values, fmt, utc=True)
-    bad = bad_s.to_numpy(dtype=bool)
-    if need_offset and fmt is None:
-        has = text(values).str.contains(_OFFSET_RE, regex=True).fillna(False).astype(bool)
-        bad = bad | ~has.to_numpy(dtype=bool)
-    return parsed.where(~bad), bad
 
 
 # ------------------------------------------------------------------------------- frames

@@ -667,8 +667,8 @@ class Builder:
             ts, bad_s = epoch_ms_to_utc(values.astype("float64"))
             bad = bad_s.to_numpy(dtype=bool, copy=True)
         elif self.time_format is TimeFormat.LOCAL:
-            naive, bad_s = parse_timestamps(values.astype("string"))
-            bad = bad_s.to_numpy(dtype=bool, copy=True)
+            naive, bad = parse_timestamps(values.astype("string"))
+            bad = bad.copy()
             ts, _ = localize_and_date(naive.where(~bad), frame[c.RESTAURANT_ID], self.directory)
         else:
             text = values.astype("string")
@@ -708,7 +708,7 @@ class Builder:
             for (value_col, field_col), p, result in zip(columns, present, results, strict=True):
                 stop = start + int(p.sum())
                 bad = np.zeros(len(frame), dtype=bool)
-                bad[p] = bad_s.to_numpy(dtype=bool)[start:stop]
+                bad[p] = bad_s[start:stop]
                 self._reject_mask(
                     frame, bad, value_col, field_col, "not a valid amount", relative=True
                 )
@@ -733,7 +733,7 @@ class Builder:
         currency = currency_of(orders[c.RESTAURANT_ID][present], self.directory)
         parsed, bad_s = parse_money(values[present].astype("string"), exponent_of(currency))
         bad = np.zeros(len(orders), dtype=bool)
-        bad[present] = bad_s.to_numpy(dtype=bool)
+        bad[present] = bad_s
         self._reject_mask(orders, bad, _NET, _NET_FIELD, "not a valid amount")
         out[present] = parsed.to_numpy(dtype=np.int64)
         return out.where(~bad, pd.NA)

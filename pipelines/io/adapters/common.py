@@ -300,29 +300,36 @@ _MONEY_RE = (
 )
 
 
-def parse_money(values: pd.Series, exponent: int | pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parses money strings into integer minor units, rounding half away from zero.
+def parse_money(
+    values: pd.Series, exponent: int | pd.Series, *, minor: bool = False
+) -> tuple[pd.Series, np.ndarray]:
+    """Parses money into integer minor units, rounding half away from zero.
 
     Accepts ``12.5``, ``-3``, ``$1,234.50``, ``-$2.00``, ``($2.00)``, ``€12.00``, ``C$4``,
-    ``JPY 1200``. Decimal commas are not accepted (they are ambiguous with thousands separators).
-    Each distinct (value, exponent) pair is parsed once: the pattern match runs row by row, and
-    exports repeat the same few prices millions of times.
+    ``JPY 1200``; with ``minor``, whole minor units only (``1250``). Decimal commas are not
+    accepted (they are ambiguous with thousands separators). Each distinct (value, exponent) pair
+    is parsed once: the pattern match runs row by row, and exports repeat the same few prices
+    millions of times.
 
     Returns:
         (minor units as int64 with 0 where bad, a boolean mask of the values that failed).
     """
+    if minor:
+        whole = values.astype("string").fillna("").str.strip()
+        good = whole.str.fullmatch(r"[+-]?[0-9]{1,15}").fillna(False).astype(bool)
+        return whole.where(good, "0").astype(np.int64), ~good.to_numpy(dtype=bool)
     text = values.astype("string").fillna("")
     exp = exponent if isinstance(exponent, pd.Series) else pd.Series(exponent, index=text.index)
     text_codes, _ = pd.factorize(text)
     exp_codes, exp_uniques = pd.factorize(exp)
     codes, _ = pd.factorize(text_codes.astype(np.int64) * len(exp_uniques) + exp_codes)
     first = np.unique(codes, return_index=True)[1]
-    minor, bad = _parse_money_distinct(
+    parsed, bad = _parse_money_distinct(
         text.iloc[first].reset_index(drop=True), exp.iloc[first].reset_index(drop=True)
     )
     return (
-        pd.Series(minor.to_numpy()[codes], index=text.index, dtype=np.int64),
-        pd.Series(bad.to_numpy(dtype=bool)[codes], index=text.index),
+        pd.Series(parsed.to_numpy()[codes], index=text.index, dtype=np.int64),
+        bad.to_numpy(dtype=bool)[codes],
     )
 
 
@@ -391,18 +398,21 @@ _OFFSET_RE = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
 
 
 def parse_timestamps(
-    values: pd.Series, fmt: str | None = None, *, utc: bool = False
-) -> tuple[pd.Series, pd.Series]:
-    """Parses timestamps; unparseable ones are NaT and flagged.
+    values: pd.Series, fmt: str | None = None, *, utc: bool = False, need_offset: bool = False
+) -> tuple[pd.Series, np.ndarray]:
+    """Parses timestamps: local wall-clock times (naive), or instants (``utc``); unparseable ones
+    are NaT and flagged. The one timestamp parser of every adapter.
 
     Values before 1970 or from 2100 on count as unparseable (typos; nanosecond timestamps cannot
     hold far dates). Without ``utc``, a value that carries a UTC offset is not a wall-clock time
-    and counts as unparseable too.
+    and counts as unparseable too; with ``utc``, naive values are taken as UTC unless
+    ``need_offset``.
 
     Args:
         values: Strings.
         fmt: strptime format, or None for ISO 8601.
         utc: Parse offsets and return UTC-aware values; otherwise naive wall-clock values.
+        need_offset: With ``utc`` and ISO 8601: every value must carry its UTC offset.
 
     Returns:
         (datetime64[ns] values, UTC-aware when ``utc``, NaT where bad; a boolean mask of the bad).
@@ -424,7 +434,12 @@ def parse_timestamps(
         lo, hi = lo.tz_localize("UTC"), hi.tz_localize("UTC")
     parsed = parsed.where((parsed >= lo) & (parsed < hi))
     parsed = parsed.astype("datetime64[ns, UTC]" if utc else "datetime64[ns]")
-    return parsed, parsed.isna()
+    bad = parsed.isna().to_numpy(dtype=bool)
+    if utc and need_offset and fmt == "ISO8601":
+        has = s.str.contains(_OFFSET_RE, regex=True).fillna(False).astype(bool)
+        bad = bad | ~has.to_numpy(dtype=bool)
+        parsed = parsed.where(~bad)
+    return parsed, bad
 
 
 def epoch_ms_to_utc(values: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -39,14 +39,11 @@ from pipelines.io.adapters._csv_common import (
     number_within,
     optional_column,
     orders_from_lines,
-    parse_amount,
     parse_count,
     parse_quantity,
     parsed_file,
     resolve_restaurants,
     text,
-    utc_times,
-    wall_times,
 )
 from pipelines.io.adapters._mapping import (
     Field,
@@ -62,6 +59,8 @@ from pipelines.io.adapters.common import (
     display_path,
     exponent_of,
     localize_and_date,
+    parse_money,
+    parse_timestamps,
     read_csv_table,
 )
 
@@ -296,12 +295,12 @@ class _Lines:
         if pd.api.types.is_datetime64_any_dtype(values):
             return self._typed_times(values, restaurant)
         if zone == "local":
-            wall, bad = wall_times(values, fmt)
+            wall, bad = parse_timestamps(values, fmt)
             self._reject(bad, Field.TIMESTAMP, _time_reason(fmt, "a local time"))
             return localize_and_date(
                 wall, restaurant.where(self.checks.ok, None), self.ctx.directory
             )
-        utc, bad = utc_times(values, fmt, need_offset=zone == "offset")
+        utc, bad = parse_timestamps(values, fmt, utc=True, need_offset=zone == "offset")
         what = "a time with its UTC offset" if zone == "offset" else "a UTC time"
         self._reject(bad, Field.TIMESTAMP, _time_reason(fmt, what))
         rid = restaurant.where(self.checks.ok, None)
@@ -326,13 +325,13 @@ class _Lines:
         (the mapping's ``money`` says whether both are decimal or in minor units)."""
         minor = self.mapping.money == "minor"
         if Field.AMOUNT in self.fields:
-            amount, bad = parse_amount(self.column(Field.AMOUNT), exponent, minor=minor)
+            amount, bad = parse_money(self.column(Field.AMOUNT), exponent, minor=minor)
             self._reject(bad, Field.AMOUNT, f"not an amount ({self.mapping.money} money)")
             return amount
         # Unit prices may have more decimals than the currency (0.333): keep four more.
         extra = 4
         digits = (exponent * 0 if minor else exponent) + extra
-        scaled, bad = parse_amount(self.column(Field.UNIT_PRICE), digits, minor=False)
+        scaled, bad = parse_money(self.column(Field.UNIT_PRICE), digits, minor=False)
         self._reject(bad, Field.UNIT_PRICE, f"not a unit price ({self.mapping.money} money)")
         exact = scaled.to_numpy(dtype=np.float64) * quantity.to_numpy(dtype=np.float64)
         exact /= 10.0**extra

@@ -37,7 +37,6 @@ from pipelines.io.adapters._csv_common import (
     optional_column,
     parsed_file,
     text,
-    wall_times,
 )
 from pipelines.io.adapters.base import (
     EVENT_COLUMNS,
@@ -46,7 +45,13 @@ from pipelines.io.adapters.base import (
     ParseContext,
     ParsedFile,
 )
-from pipelines.io.adapters.common import CsvTable, Rejects, is_currency, read_csv_table
+from pipelines.io.adapters.common import (
+    CsvTable,
+    Rejects,
+    is_currency,
+    parse_timestamps,
+    read_csv_table,
+)
 
 RESTAURANT_ID_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 """Restaurant ids: they name artefact files and folders, so only these characters."""
@@ -345,7 +350,7 @@ def _events(table: CsvTable, checks: RowChecks, ctx: ParseContext) -> pd.DataFra
 
 def _date(values: pd.Series, column: str, checks: RowChecks) -> pd.Series:
     """ISO dates (``YYYY-MM-DD``) of a column; bad ones are rejected."""
-    day, bad = wall_times(values, _DATE_FORMAT)
+    day, bad = parse_timestamps(values, _DATE_FORMAT)
     checks.reject(bad | ~is_match(values, _DATE_PATTERN), column, "not a date (YYYY-MM-DD)", values)
     return day
 

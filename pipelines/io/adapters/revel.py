@@ -38,13 +38,11 @@ from pipelines.io.adapters._csv_common import (
     optional_amount,
     optional_column,
     order_frame,
-    parse_amount,
     parse_count,
     parse_quantity,
     parsed_file,
     resolve_restaurants,
     text,
-    utc_times,
 )
 from pipelines.io.adapters.base import ParseContext, ParsedFile, resolve_file_restaurant
 from pipelines.io.adapters.common import (
@@ -55,6 +53,8 @@ from pipelines.io.adapters.common import (
     exponent_of,
     head_text,
     parse_bool,
+    parse_money,
+    parse_timestamps,
     read_csv_table,
 )
 
@@ -179,13 +179,13 @@ def _orders(table: CsvTable, rejects: Rejects, ctx: ParseContext) -> pd.DataFram
     restaurant = _restaurants(table, checks, ctx, Order.LOCATION)
     order_id = text(f[Order.ID])
     checks.reject(is_blank(order_id), Order.ID, "missing order id")
-    opened, bad_time = utc_times(f[Order.CREATED])
+    opened, bad_time = parse_timestamps(f[Order.CREATED], utc=True)
     checks.reject(bad_time, Order.CREATED, _UTC_TIME, f[Order.CREATED])
     guests = optional_column(f, Order.GUESTS)
     covers, bad_covers = parse_count(guests)
     checks.reject(bad_covers, Order.GUESTS, "not a number of guests", guests)
     exponent = exponent_of(currency_of(restaurant, ctx.directory))
-    net, bad_net = parse_amount(f[Order.NET], exponent, minor=False)
+    net, bad_net = parse_money(f[Order.NET], exponent, minor=False)
     checks.reject(bad_net, Order.NET, _MONEY, f[Order.NET])
     discount = _optional_money(f, Order.DISCOUNT, exponent, checks)
     if Order.GROSS in f.columns:
@@ -234,7 +234,7 @@ def _line_times(f: pd.DataFrame, checks: RowChecks) -> pd.Series:
     order = optional_column(f, Item.ORDER_CREATED)
     use_order = is_blank(own)
     values = own.where(~use_order, order)
-    ts_utc, bad = utc_times(values)
+    ts_utc, bad = parse_timestamps(values, utc=True)
     field = Item.CREATED if Item.CREATED in f.columns else Item.ORDER_CREATED
     missing = is_blank(values)
     if Item.CREATED not in f.columns and Item.ORDER_CREATED not in f.columns:
@@ -260,7 +260,7 @@ def _lines(
     ts_utc = _line_times(f, checks)
     quantity, bad_qty = parse_quantity(f[Item.QUANTITY])
     checks.reject(bad_qty, Item.QUANTITY, "not a number", f[Item.QUANTITY])
-    opened, bad_opened = utc_times(optional_column(f, Item.ORDER_CREATED))
+    opened, bad_opened = parse_timestamps(optional_column(f, Item.ORDER_CREATED), utc=True)
     guests = optional_column(f, Item.GUESTS)
     covers, bad_covers = parse_count(guests)
     checks.reject(bad_covers, Item.GUESTS, "not a number of guests", guests)
@@ -309,7 +309,7 @@ def _kinds_and_amounts(
     f: pd.DataFrame, quantity: pd.Series, exponent: pd.Series, checks: RowChecks
 ) -> tuple[pd.Series, pd.Series]:
     """Each line's kind and net amount (minor units); bad flags or money reject the row."""
-    net, bad_net = parse_amount(f[Item.NET], exponent, minor=False)
+    net, bad_net = parse_money(f[Item.NET], exponent, minor=False)
     checks.reject(bad_net, Item.NET, _MONEY, f[Item.NET])
     price = _optional_money(f, Item.PRICE, exponent, checks)
     discount = _optional_money(f, Item.DISCOUNT, exponent, checks)

@@ -31,7 +31,6 @@ from pipelines.io.adapters._csv_common import (
     parsed_file,
     resolve_restaurants,
     text,
-    wall_times,
 )
 from pipelines.io.adapters._mapping import Field
 from pipelines.io.adapters.base import (
@@ -40,7 +39,7 @@ from pipelines.io.adapters.base import (
     ParseContext,
     ParsedFile,
 )
-from pipelines.io.adapters.common import Rejects, display_path, read_csv_table
+from pipelines.io.adapters.common import Rejects, display_path, parse_timestamps, read_csv_table
 
 NAME: Final = "series"
 PROVIDER: Final = "csv"
@@ -78,7 +77,7 @@ class SeriesAdapter:
         checks = RowChecks.for_table(table, rejects)
         restaurant = _restaurants(path, f, columns=columns, mapping=mapping, checks=checks, ctx=ctx)
         target = _targets(f, columns, mapping, checks)
-        day, bad_day = wall_times(f[columns[Field.DATE]], mapping.timestamp_format)
+        day, bad_day = parse_timestamps(f[columns[Field.DATE]], mapping.timestamp_format)
         checks.reject(bad_day, columns[Field.DATE], "not a date", f[columns[Field.DATE]])
         value = _values(f[columns[Field.VALUE]], columns[Field.VALUE], checks)
         observations = assemble(

@@ -41,12 +41,10 @@ from pipelines.io.adapters._csv_common import (
     number_within,
     optional_column,
     orders_from_lines,
-    parse_amount,
     parse_quantity,
     parsed_file,
     resolve_restaurants,
     text,
-    wall_times,
 )
 from pipelines.io.adapters.base import ParseContext, ParsedFile, resolve_file_restaurant
 from pipelines.io.adapters.common import (
@@ -56,6 +54,8 @@ from pipelines.io.adapters.common import (
     exponent_of,
     head_text,
     localize_and_date,
+    parse_money,
+    parse_timestamps,
     read_csv_table,
 )
 
@@ -168,9 +168,9 @@ class SquareAdapter:
         checks.reject(bad_qty, Col.QTY, "not a number", f[Col.QTY])
         currency = currency_of(restaurant, ctx.directory)
         exponent = exponent_of(currency)
-        gross, bad_gross = parse_amount(f[Col.GROSS], exponent, minor=False)
+        gross, bad_gross = parse_money(f[Col.GROSS], exponent, minor=False)
         checks.reject(bad_gross, Col.GROSS, "not an amount of money", f[Col.GROSS])
-        net, bad_net = parse_amount(f[Col.NET], exponent, minor=False)
+        net, bad_net = parse_money(f[Col.NET], exponent, minor=False)
         checks.reject(bad_net, Col.NET, "not an amount of money", f[Col.NET])
 
         kind = np.where(
@@ -285,10 +285,10 @@ def _clock(times: pd.Series) -> pd.Series:
 def _wall_times(f: pd.DataFrame, checks: RowChecks) -> pd.Series:
     """Each row's local date and time; a bad date or time rejects the row."""
     day = _per_distinct(text(f[Col.DATE]), _iso_day)
-    _, bad_date = wall_times(day, "%Y-%m-%d")
+    _, bad_date = parse_timestamps(day, "%Y-%m-%d")
     checks.reject(bad_date, Col.DATE, "not a date (YYYY-MM-DD or MM/DD/YYYY)", f[Col.DATE])
     clock = _per_distinct(text(f[Col.TIME]), _clock)
-    wall, bad_time = wall_times(day + " " + clock, "%Y-%m-%d %H:%M:%S")
+    wall, bad_time = parse_timestamps(day + " " + clock, "%Y-%m-%d %H:%M:%S")
     checks.reject(bad_time, Col.TIME, "not a time of day (HH:MM:SS)", f[Col.TIME])
     return wall
 

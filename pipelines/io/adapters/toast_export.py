@@ -50,7 +50,6 @@ from pipelines.io.adapters._csv_common import (
     optional_amount,
     optional_column,
     order_frame,
-    parse_amount,
     parse_count,
     parse_quantity,
     parsed_file,
@@ -71,6 +70,7 @@ from pipelines.io.adapters.common import (
     head_text,
     localize_and_date,
     parse_bool,
+    parse_money,
     read_csv_table,
     resolve_locations,
 )
@@ -271,7 +271,7 @@ class ToastExportAdapter:
 # ----------------------------------------------------------------------------- helpers
 
 
-def wall_times(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def toast_wall_times(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Toast's local wall-clock times (naive). Returns (datetime64[ns] values, bad mask)."""
     s = text(values).str.replace(r"\s+", " ", regex=True)
     uniques = pd.Series(pd.unique(s), dtype="str")
@@ -329,7 +329,7 @@ def _local(
     values: pd.Series, column: str, restaurant: pd.Series, checks: RowChecks, ctx: ParseContext
 ) -> tuple[pd.Series, pd.Series]:
     """Wall-clock times to (UTC, business date); bad ones are rejected."""
-    naive, bad = wall_times(values)
+    naive, bad = toast_wall_times(values)
     checks.reject(bad, column, WALL_TIME_HELP, values)
     return localize_and_date(naive.where(~bad), restaurant, ctx.directory)
 
@@ -367,7 +367,7 @@ def _items(table: CsvTable, rejects: Rejects, ctx: ParseContext) -> pd.DataFrame
     quantity, bad_qty = parse_quantity(f[Items.QTY])
     checks.reject(bad_qty, Items.QTY, "not a number", f[Items.QTY])
     exponent = exponent_of(currency_of(restaurant, ctx.directory))
-    net, bad_net = parse_amount(f[Items.NET], exponent, minor=False)
+    net, bad_net = parse_money(f[Items.NET], exponent, minor=False)
     checks.reject(bad_net, Items.NET, "not an amount of money", f[Items.NET])
     gross_text = optional_column(f, Items.GROSS)
     gross, bad_gross = optional_amount(gross_text, exponent)
@@ -421,7 +421,7 @@ def _orders(table: CsvTable, rejects: Rejects, ctx: ParseContext) -> pd.DataFram
     if Orders.AMOUNT in f.columns:
         exponent = exponent_of(currency_of(restaurant, ctx.directory))
         blank = is_blank(f[Orders.AMOUNT])
-        amount, bad_amount = parse_amount(f[Orders.AMOUNT], exponent, minor=False)
+        amount, bad_amount = parse_money(f[Orders.AMOUNT], exponent, minor=False)
         checks.reject(
             bad_amount & ~blank, Orders.AMOUNT, "not an amount of money", f[Orders.AMOUNT]
         )
@@ -539,13 +539,13 @@ def _payments(
         Payments.ORDER_DATE,
         "missing: needed to date the refunded order",
     )
-    naive, bad = wall_times(order_date)
+    naive, bad = toast_wall_times(order_date)
     checks.reject(
         bad & has_date.to_numpy(dtype=bool), Payments.ORDER_DATE, WALL_TIME_HELP, order_date
     )
     opened, bdate = localize_and_date(naive.where(~bad), restaurant, ctx.directory)
     refund_date = optional_column(f, Payments.REFUND_DATE)
-    naive_r, bad_r = wall_times(refund_date)
+    naive_r, bad_r = toast_wall_times(refund_date)
     checks.reject(bad_r & refunded, Payments.REFUND_DATE, WALL_TIME_HELP, refund_date)
     refund_utc, refund_bdate = localize_and_date(naive_r.where(~bad_r), restaurant, ctx.directory)
     checks.screen({c.ORDER_ID: order_id, c.LINE_ID: payment_id + "-refund"})
