@@ -104,8 +104,9 @@ class RowChecks:
         self.ok = np.ones(len(rows), dtype=bool)
 
     @classmethod
-    def for_table(cls, table: CsvTable, rejects: Rejects) -> RowChecks:
-        """Checks for the rows of a CSV table."""
+    def for_table(cls, table: CsvTable, rejects: Rejects | None = None) -> RowChecks:
+        """Checks for the rows of a CSV table (its rejects go with the table's by default)."""
+        rejects = table.rejects if rejects is None else rejects
         raws = table.frame[RAW_COLUMN]
         return cls(
             table.frame[ROW_COLUMN].to_numpy(dtype=np.int64), lambda i: str(raws.iat[i]), rejects
@@ -377,6 +378,11 @@ def order_frame(
     """
     columns = {c.NET_AMOUNT_MINOR: None, **columns}
     return assemble(keep, columns, ORDER_COLUMNS, _ORDER_DTYPES, checks)
+
+
+def table_result(table: CsvTable, name: str, **frames: pd.DataFrame) -> ParsedFile:
+    """What a CSV file yielded: its frames by name (``orders=...``), rows read and rejects."""
+    return parsed_file(table.path, name, table.rows_read, table.rejects, **frames)
 
 
 def parsed_file(

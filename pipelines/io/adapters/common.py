@@ -182,15 +182,26 @@ RAW_COLUMN = _RAW
 
 @dataclass
 class CsvTable:
-    """A CSV file read as strings: one column per header field plus its row number and raw text."""
+    """A CSV file read as strings: one column per header field plus its row number and raw text,
+    and the rows rejected so far (malformed rows first, then each adapter's checks)."""
 
     path: Path
     header: list[str]
     frame: pd.DataFrame
+    rejects: Rejects = field(default_factory=Rejects)
+    malformed: int = 0
+
+    @property
+    def rows_read(self) -> int:
+        """Every data row of the file: those read and those rejected as malformed."""
+        return len(self.frame) + self.malformed
 
 
 def read_csv_table(
-    path: Path, required: tuple[str, ...], rejects: Rejects, encoding: str | None = None
+    path: Path,
+    required: tuple[str, ...],
+    rejects: Rejects | None = None,
+    encoding: str | None = None,
 ) -> CsvTable:
     """Reads a CSV file as strings. Rows with the wrong number of fields become rejects.
 
@@ -206,6 +217,8 @@ def read_csv_table(
     Raises:
         ImportFileError: unreadable file, empty file, or a required column missing.
     """
+    rejects = Rejects() if rejects is None else rejects
+    before = len(rejects)
     text = read_text(path, encoding)
     # A field may be as long as the file (its length is checked later, as a reject of its row).
     csv.field_size_limit(max(csv.field_size_limit(), min(len(text) + 1, 2**31 - 1)))
@@ -220,7 +233,9 @@ def read_csv_table(
                 _check_width(next(csv.reader([line]), []), header, row_no, line, rejects)
     except csv.Error as exc:
         raise ImportFileError(display_path(path), f"not a readable CSV file: {exc}") from exc
-    return CsvTable(path=path, header=header, frame=frame)
+    return CsvTable(
+        path=path, header=header, frame=frame, rejects=rejects, malformed=len(rejects) - before
+    )
 
 
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")

@@ -35,7 +35,7 @@ from pipelines.io.adapters._csv_common import (
     is_match,
     looks_like,
     optional_column,
-    parsed_file,
+    table_result,
     text,
 )
 from pipelines.io.adapters.base import (
@@ -47,7 +47,6 @@ from pipelines.io.adapters.base import (
 )
 from pipelines.io.adapters.common import (
     CsvTable,
-    Rejects,
     is_currency,
     parse_timestamps,
     read_csv_table,
@@ -139,11 +138,9 @@ class RestaurantsAdapter:
         Raises:
             ImportFileError: unreadable file or a required column missing.
         """
-        rejects = Rejects()
-        table = read_csv_table(path, RestaurantCol.REQUIRED, rejects, ctx.encoding)
-        rows_read = len(table.frame) + len(rejects)
-        frame = _restaurants(table, RowChecks.for_table(table, rejects), ctx.directory)
-        return parsed_file(path, self.name, rows_read, rejects, restaurants=frame)
+        table = read_csv_table(path, RestaurantCol.REQUIRED, encoding=ctx.encoding)
+        frame = _restaurants(table, RowChecks.for_table(table), ctx.directory)
+        return table_result(table, self.name, restaurants=frame)
 
 
 def _restaurants(table: CsvTable, checks: RowChecks, known: Directory) -> pd.DataFrame:
@@ -291,11 +288,9 @@ class EventsAdapter:
         Raises:
             ImportFileError: unreadable file or a required column missing.
         """
-        rejects = Rejects()
-        table = read_csv_table(path, EventCol.REQUIRED, rejects, ctx.encoding)
-        rows_read = len(table.frame) + len(rejects)
-        frame = _events(table, RowChecks.for_table(table, rejects), ctx)
-        return parsed_file(path, self.name, rows_read, rejects, events=frame)
+        table = read_csv_table(path, EventCol.REQUIRED, encoding=ctx.encoding)
+        frame = _events(table, RowChecks.for_table(table), ctx)
+        return table_result(table, self.name, events=frame)
 
 
 def _events(table: CsvTable, checks: RowChecks, ctx: ParseContext) -> pd.DataFrame:

@@ -40,8 +40,8 @@ from pipelines.io.adapters._csv_common import (
     order_frame,
     parse_count,
     parse_quantity,
-    parsed_file,
     resolve_restaurants,
+    table_result,
     text,
 )
 from pipelines.io.adapters.base import ParseContext, ParsedFile, resolve_file_restaurant
@@ -144,16 +144,13 @@ class RevelAdapter:
             ImportFileError: unreadable file, a required column of its kind missing, or no
                 ``establishment_id`` column and no way to tell the file's restaurant.
         """
-        rejects = Rejects()
         items = _kind_of(head_text(path), path) != "order"
-        table = read_csv_table(
-            path, Item.REQUIRED if items else Order.REQUIRED, rejects, ctx.encoding
-        )
-        rows_read = len(table.frame) + len(rejects)
+        required = Item.REQUIRED if items else Order.REQUIRED
+        table = read_csv_table(path, required, encoding=ctx.encoding)
         if items:
-            lines, orders = _lines(table, rejects, ctx)
-            return parsed_file(path, NAME, rows_read, rejects, lines=lines, orders=orders)
-        return parsed_file(path, NAME, rows_read, rejects, orders=_orders(table, rejects, ctx))
+            lines, orders = _lines(table, table.rejects, ctx)
+            return table_result(table, NAME, lines=lines, orders=orders)
+        return table_result(table, NAME, orders=_orders(table, table.rejects, ctx))
 
 
 def _restaurants(table: CsvTable, checks: RowChecks, ctx: ParseContext, column: str) -> pd.Series:

@@ -28,8 +28,8 @@ from pipelines.io.adapters._csv_common import (
     is_blank,
     looks_like,
     parse_quantity,
-    parsed_file,
     resolve_restaurants,
+    table_result,
     text,
 )
 from pipelines.io.adapters._mapping import Field
@@ -39,7 +39,7 @@ from pipelines.io.adapters.base import (
     ParseContext,
     ParsedFile,
 )
-from pipelines.io.adapters.common import Rejects, display_path, parse_timestamps, read_csv_table
+from pipelines.io.adapters.common import display_path, parse_timestamps, read_csv_table
 
 NAME: Final = "series"
 PROVIDER: Final = "csv"
@@ -70,11 +70,9 @@ class SeriesAdapter:
         mapping = ctx.mapping or ColumnMapping(columns={})
         check_target(mapping.target)
         columns = _columns(mapping)
-        rejects = Rejects()
-        table = read_csv_table(path, tuple(columns.values()), rejects, ctx.encoding)
-        rows_read = len(table.frame) + len(rejects)
+        table = read_csv_table(path, tuple(columns.values()), encoding=ctx.encoding)
         f = table.frame
-        checks = RowChecks.for_table(table, rejects)
+        checks = RowChecks.for_table(table)
         restaurant = _restaurants(path, f, columns=columns, mapping=mapping, checks=checks, ctx=ctx)
         target = _targets(f, columns, mapping, checks)
         day, bad_day = parse_timestamps(f[columns[Field.DATE]], mapping.timestamp_format)
@@ -91,7 +89,7 @@ class SeriesAdapter:
             OBSERVATION_COLUMNS,
             _DTYPES,
         )
-        return parsed_file(path, NAME, rows_read, rejects, observations=observations)
+        return table_result(table, NAME, observations=observations)
 
 
 def _columns(mapping: ColumnMapping) -> dict[str, str]:

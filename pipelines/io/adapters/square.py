@@ -42,13 +42,12 @@ from pipelines.io.adapters._csv_common import (
     optional_column,
     orders_from_lines,
     parse_quantity,
-    parsed_file,
     resolve_restaurants,
+    table_result,
     text,
 )
 from pipelines.io.adapters.base import ParseContext, ParsedFile, resolve_file_restaurant
 from pipelines.io.adapters.common import (
-    Rejects,
     currency_of,
     display_path,
     exponent_of,
@@ -148,11 +147,9 @@ class SquareAdapter:
                 unknown ``--restaurant``.
         """
         _refuse_transactions_export(path)
-        rejects = Rejects()
-        table = read_csv_table(path, REQUIRED, rejects, ctx.encoding)
-        rows_read = len(table.frame) + len(rejects)
+        table = read_csv_table(path, REQUIRED, encoding=ctx.encoding)
         f = table.frame
-        checks = RowChecks.for_table(table, rejects)
+        checks = RowChecks.for_table(table)
 
         restaurant = _restaurants(path, f, checks, ctx)
         order_id = text(f[Col.TRANSACTION])
@@ -202,7 +199,7 @@ class SquareAdapter:
             },
         )
         orders = orders_from_lines(lines, None, ctx.directory)
-        return parsed_file(path, NAME, rows_read, rejects, orders=orders, lines=lines)
+        return table_result(table, NAME, orders=orders, lines=lines)
 
 
 def _refuse_transactions_export(path: Path) -> None:

@@ -52,7 +52,7 @@ from pipelines.io.adapters._csv_common import (
     order_frame,
     parse_count,
     parse_quantity,
-    parsed_file,
+    table_result,
     text,
 )
 from pipelines.io.adapters.base import (
@@ -250,22 +250,18 @@ class ToastExportAdapter:
                 "or PaymentDetails)",
                 row=1,
             )
-        rejects = Rejects()
-        table = read_csv_table(path, _REQUIRED[kind], rejects, ctx.encoding)
-        rows_read = len(table.frame) + len(rejects)
+        table = read_csv_table(path, _REQUIRED[kind], encoding=ctx.encoding)
+        rejects = table.rejects
         if kind == ITEMS:
-            lines = _items(table, rejects, ctx)
-            return parsed_file(path, NAME, rows_read, rejects, lines=lines)
+            return table_result(table, NAME, lines=_items(table, rejects, ctx))
         if kind == ORDERS:
-            orders = _orders(table, rejects, ctx)
-            return parsed_file(path, NAME, rows_read, rejects, orders=orders)
-        if kind == CHECKS:
-            orders = _checks(table, rejects, ctx)
-            checks = parsed_file(path, NAME, rows_read, rejects, orders=orders)
-            return dataclasses.replace(checks, orders_fill_in=True)  # OrderDetails' guests win
-        orders, lines = _payments(table, rejects, ctx)
-        payments = parsed_file(path, NAME, rows_read, rejects, orders=orders, lines=lines)
-        return dataclasses.replace(payments, orders_fill_in=True)  # its orders carry refunds
+            return table_result(table, NAME, orders=_orders(table, rejects, ctx))
+        if kind == CHECKS:  # OrderDetails' guests win over these party sizes
+            checks = table_result(table, NAME, orders=_checks(table, rejects, ctx))
+            return dataclasses.replace(checks, orders_fill_in=True)
+        orders, lines = _payments(table, rejects, ctx)  # its orders only carry refunds
+        payments = table_result(table, NAME, orders=orders, lines=lines)
+        return dataclasses.replace(payments, orders_fill_in=True)
 
 
 # ----------------------------------------------------------------------------- helpers
