@@ -306,65 +306,55 @@ class _Parsed:
         return tuple(sorted(ids))
 
 
-def _parse_all(
-    planned: list[_Planned],
-    request: IngestRequest,
-    ctx: ParseContext,
-    done_hashes: set[str],
-    progress: Progress | None,
-) -> tuple[list[_Parsed], list[FileResult]]:
-    """Parses and validates every file before anything is written."""
-    to_load: list[_Parsed] = []
-    others: list[FileResult] = []
-    for i, plan in enumerate(planned):
-        if progress:
-            progress(f"reading {plan.path.name}", i, len(planned))
-        if plan.sha256 in done_hashes:
-            others.append(
-                FileResult(
-                    str(plan.path),
-                    plan.adapter.name,
-                    "unchanged",
-                    note="already imported (use --force to re-import)",
-                )
-            )
-            continue
-        whole = plan.adapter.parse(plan.path, ctx)
-        if plan.adapter.name == "restaurants":  # every one, so rows of others are told apart
-            _directory_add(ctx.directory, whole)
-        parsed, outside = _scope_frames(whole, request.restaurants)
-        if request.strict and not parsed.rejects.empty:
-            first = parsed.rejects.iloc[0]
-            raise ImportFileError(
-                str(plan.path),
-                f"{first[c.REJECT_REASON]} (--strict: nothing was imported)",
-                row=int(first[c.REJECT_ROW]),
-                field=str(first[c.REJECT_FIELD]),
-            )
-        if parsed.rows_read == 0 and plan.adapter.name not in _METADATA:
-            others.append(
-                FileResult(str(plan.path), plan.adapter.name, "empty", note="no data rows")
-            )
-            continue
-        item = _Parsed(plan, parsed, outside)
-        if outside and not item.restaurants and plan.adapter.name not in _METADATA:
-            others.append(
-                FileResult(
-                    str(plan.path),
-                    plan.adapter.name,
-                    "skipped",
-                    rows_read=parsed.rows_read,
-                    note=f"all its {outside:,} rows are other restaurants' (--restaurant)",
-                    rows_outside_scope=outside,
-                )
-            )
-            continue
-        to_load.append(item)
+def _parse_one(plan: _Planned, request: IngestRequest, ctx: ParseContext) -> _Parsed | FileResult:
+    """Parses, validates and scopes one file: what to load, or why it is not loaded."""
+    whole = plan.adapter.parse(plan.path, ctx)
+    if plan.adapter.name == "restaurants":  # every one, so rows of others are told apart
+        _directory_add(ctx.directory, whole)
+    parsed, outside = _scope_frames(whole, request.restaurants)
+    if request.strict and not parsed.rejects.empty:
+        first = parsed.rejects.iloc[0]
+        raise ImportFileError(
+            str(plan.path),
+            f"{first[c.REJECT_REASON]} (--strict: nothing was imported)",
+            row=int(first[c.REJECT_ROW]),
+            field=str(first[c.REJECT_FIELD]),
+        )
+    if parsed.rows_read == 0 and plan.adapter.name not in _METADATA:
+        return FileResult(str(plan.path), plan.adapter.name, "empty", note="no data rows")
+    item = _Parsed(plan, parsed, outside)
+    if outside and not item.restaurants and plan.adapter.name not in _METADATA:
+        return FileResult(
+            str(plan.path),
+            plan.adapter.name,
+            "skipped",
+            rows_read=parsed.rows_read,
+            note=f"all its {outside:,} rows are other restaurants' (--restaurant)",
+            rows_outside_scope=outside,
+        )
+    return item
+
+
+def _check_scope(request: IngestRequest, directory: Directory) -> None:
+    """Fails on a --restaurant that no restaurants file (stored or in this import) defines."""
     if request.restaurants:
-        unknown = sorted(r for r in request.restaurants if ctx.directory.by_id(r) is None)
+        unknown = sorted(r for r in request.restaurants if directory.by_id(r) is None)
         if unknown:
             raise UsageError(f"unknown restaurant(s): {', '.join(unknown)}")
-    return to_load, others
+
+
+def _slim(parsed: ParsedFile, keep_keys: bool) -> ParsedFile:
+    """What the rest of an import needs of a loaded file (its restaurants and business days, its
+    order and line keys when it replaces, its rejects), so files need not stay in memory."""
+    days = [c.RESTAURANT_ID, c.BUSINESS_DATE]
+    order_cols = [*days, c.SOURCE, c.ORDER_ID] if keep_keys else days
+    line_cols = [*order_cols, c.LINE_ID] if keep_keys else days
+    return replace(
+        parsed,
+        orders=parsed.orders[order_cols].drop_duplicates(),
+        lines=parsed.lines[line_cols].drop_duplicates(),
+        observations=parsed.observations[[c.RESTAURANT_ID]].drop_duplicates(),
+    )
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -450,24 +440,86 @@ class _DryRun(Exception):
     """Raised inside the dry run's transaction to roll it back."""
 
 
-def _load_all(
-    db: Database,
-    to_load: list[_Parsed],
+@dataclass
+class _Streamed:
+    """What the files of an import left once loaded, one at a time."""
+
+    loaded: list[_Parsed] = field(default_factory=list)
+    results: list[FileResult] = field(default_factory=list)
+    others: list[FileResult] = field(default_factory=list)
+    ranges: dict[str, tuple[dt.date, dt.date]] = field(default_factory=dict)
+
+    def widen(self, touched: dict[str, tuple[dt.date, dt.date]]) -> None:
+        for rid, (lo, hi) in touched.items():
+            old = self.ranges.get(rid)
+            self.ranges[rid] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
+
+
+def _stream(
+    conn: Connection,
+    caps: DbCapabilities,
+    planned: list[_Planned],
+    *,
+    done_hashes: set[str],
+    ctx: ParseContext,
     batch: _Batch,
     request: IngestRequest,
     progress: Progress | None,
+) -> _Streamed:
+    """Parses and loads the files one at a time, each dropped from memory once loaded but for a
+    slim summary (see :func:`_slim`), so memory follows the largest file, not their sum."""
+    out = _Streamed()
+    scope_checked = False
+    for i, plan in enumerate(planned):
+        if progress:
+            progress(f"importing {plan.path.name}", i, len(planned))
+        if plan.sha256 in done_hashes:
+            out.others.append(
+                FileResult(
+                    str(plan.path),
+                    plan.adapter.name,
+                    "unchanged",
+                    note="already imported (use --force to re-import)",
+                )
+            )
+            continue
+        if not scope_checked and plan.adapter.name not in _METADATA:
+            _check_scope(request, ctx.directory)  # the restaurants files come first
+            scope_checked = True
+        item = _parse_one(plan, request, ctx)
+        if isinstance(item, FileResult):
+            out.others.append(item)
+            continue
+        out.widen(imports.stored_ranges(conn, caps, item.parsed))
+        counts = imports.load_parsed(conn, caps, item.parsed)
+        out.widen(imports.touched_ranges(item.parsed))
+        out.results.append(_file_result(item, counts, batch))
+        item.parsed = _slim(item.parsed, keep_keys=request.replace)
+        out.loaded.append(item)
+    if not scope_checked:
+        _check_scope(request, ctx.directory)
+    return out
+
+
+def _load_all(
+    db: Database,
+    planned: list[_Planned],
     *,
-    known: int,
+    done_hashes: set[str],
+    ctx: ParseContext,
+    batch: _Batch,
+    request: IngestRequest,
+    progress: Progress | None,
 ) -> _Loaded:
-    """Writes every parsed file, refreshes the rollups, checks that each file landed demand,
-    writes the rejects files and records the batches: one transaction.
+    """Reads and writes the files one at a time, refreshes the rollups, checks that each file
+    landed demand, writes the rejects files and records the batches: one transaction.
 
     Raises:
-        ImportFileError: a file's rows were all rejected, or it lands no demand (unless
-            ``allow_rejects``), or nothing at all would be loaded. Nothing is written then.
+        ImportFileError: a file cannot be read, its rows were all rejected, or it lands no demand
+            (unless ``allow_rejects``), or nothing at all would be loaded. Nothing is written then.
+        UsageError: a --restaurant is unknown. Nothing is written then.
     """
-    ranges: dict[str, tuple[dt.date, dt.date]] = {}
-    results: list[FileResult] = []
+    streamed = _Streamed()
     written: list[Path] = []
     days: tuple[DayFigures, ...] = ()
     problems: tuple[str, ...] = ()
@@ -475,23 +527,24 @@ def _load_all(
     try:
         with db.begin() as conn:
             caps = db.capabilities(conn)
-            for i, item in enumerate(to_load):
-                if progress:
-                    progress(f"loading {item.plan.path.name}", i, len(to_load))
-                stored = imports.stored_ranges(conn, caps, item.parsed)
-                counts = imports.load_parsed(conn, caps, item.parsed)
-                for touched in (stored, imports.touched_ranges(item.parsed)):
-                    for rid, (lo, hi) in touched.items():
-                        old = ranges.get(rid)
-                        ranges[rid] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
-                results.append(_file_result(item, counts, batch))
+            streamed = _stream(
+                conn,
+                caps,
+                planned,
+                done_hashes=done_hashes,
+                ctx=ctx,
+                batch=batch,
+                request=request,
+                progress=progress,
+            )
+            to_load, results, ranges = streamed.loaded, streamed.results, streamed.ranges
             before = rollups.read_daily(conn, ranges) if request.dry_run else None
             if progress:
-                progress("refreshing demand rollups", len(to_load), len(to_load))
+                progress("refreshing demand rollups", len(planned), len(planned))
             if request.replace:
                 replaced = _replace(conn, caps, to_load, request, ranges)
             rollups.refresh(conn, caps, ranges)
-            problems = _check_landed(conn, to_load, results, request, known)
+            problems = _check_landed(conn, to_load, results, request, len(ctx.directory))
             if request.dry_run:
                 days = _day_figures(conn, ranges, before)
                 raise _DryRun
@@ -513,13 +566,12 @@ def _load_all(
         for path in written:  # the batch that points at them was not committed
             path.unlink(missing_ok=True)
         raise
-    return _Loaded(results, ranges, days, problems, replaced)
+    return _Loaded(streamed, days, problems, replaced)
 
 
 @dataclass(frozen=True)
 class _Loaded:
-    results: list[FileResult]
-    ranges: dict[str, tuple[dt.date, dt.date]]
+    streamed: _Streamed
     days: tuple[DayFigures, ...]
     problems: tuple[str, ...]
     replaced: Replaced | None
@@ -766,8 +818,15 @@ def run(
                 max_text_chars=settings.limits.max_text_chars,
             )
             with limits.using(import_limits):
-                to_load, others = _parse_all(planned, request, ctx, done_hashes, progress)
-            loaded = _load_all(db, to_load, batch, request, progress, known=len(ctx.directory))
+                loaded = _load_all(
+                    db,
+                    planned,
+                    done_hashes=done_hashes,
+                    ctx=ctx,
+                    batch=batch,
+                    request=request,
+                    progress=progress,
+                )
         finally:
             db.dispose()
     if progress:
@@ -775,10 +834,12 @@ def run(
     return IngestResult(
         batch_id=batch.batch_id,
         database=Database(settings).display_url,
-        files=tuple(skipped + others + loaded.results),
-        restaurants=tuple(sorted(loaded.ranges)),
+        files=tuple(skipped + loaded.streamed.others + loaded.streamed.results),
+        restaurants=tuple(sorted(loaded.streamed.ranges)),
         seconds=time.perf_counter() - started,
-        reject_reasons=reject_reasons([(str(i.plan.path), i.parsed.rejects) for i in to_load]),
+        reject_reasons=reject_reasons(
+            [(str(i.plan.path), i.parsed.rejects) for i in loaded.streamed.loaded]
+        ),
         dry_run=request.dry_run,
         days=loaded.days,
         problems=loaded.problems,
