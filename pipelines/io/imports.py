@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from models import columns as c
-from pipelines.io import rollups, schema
+from pipelines.errors import ImportFileError, UsageError
+from pipelines.io import rollups, schema, tenancy
 from pipelines.io.adapters.base import (
     LINE_COLUMNS,
     ORDER_COLUMNS,
@@ -40,7 +41,7 @@ def load_directory(conn: Connection) -> Directory:
             t.c[c.CURRENCY],
             t.c[c.POS_PROVIDER],
             t.c[c.POS_LOCATION_ID],
-        )
+        ).where(*tenancy.where(conn, t))
     ).all()
     return Directory(
         RestaurantInfo(
@@ -71,6 +72,7 @@ def imported_hashes(conn: Connection, hashes: Iterable[str], scope: str) -> set[
             t.c.status == "ok",
             t.c.rows_rejected == 0,
             t.c.restaurant_scope.in_(["", scope]),
+            *tenancy.where(conn, t),
         )
     ).all()
     return {r[0] for r in rows}
@@ -137,8 +139,85 @@ def derive_orders(lines: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
     return orders
 
 
+def check_claims(conn: Connection, path: str, restaurants: pd.DataFrame) -> None:
+    """Refuses restaurants (with their ``tenant_id``) whose id another tenant holds: a restaurant
+    id is one restaurant, of one tenant, for good.
+
+    Flux's own query finds every holder it may see (on SQLite and for an all-tenant run: all);
+    on PostgreSQL another tenant's rows are hidden by row-level security, so each id the query
+    did not find is probed with an insert that a hidden holder makes a no-op (rolled back).
+
+    Raises:
+        ImportFileError: an id belongs to another tenant (naming the file, id and field).
+    """
+    t = schema.restaurants
+    ids = [str(r) for r in restaurants[c.RESTAURANT_ID]]
+    wanted = dict(zip(ids, restaurants[c.TENANT_ID].astype(str), strict=True))
+    held = dict(
+        conn.execute(
+            sa.select(t.c[c.RESTAURANT_ID], t.c[c.TENANT_ID]).where(t.c[c.RESTAURANT_ID].in_(ids))
+        ).all()
+    )
+    unseen = [r for r in ids if r not in held]
+    if conn.dialect.name == "postgresql" and unseen:
+        from sqlalchemy.dialects import postgresql
+
+        for rid in unseen:
+            probe = conn.begin_nested()
+            try:
+                stmt = (
+                    postgresql.insert(t)
+                    .values(
+                        {
+                            c.RESTAURANT_ID: rid,
+                            c.NAME: rid,
+                            c.TIMEZONE: "UTC",
+                            c.TENANT_ID: wanted[rid],
+                        }
+                    )
+                    .on_conflict_do_nothing(index_elements=[c.RESTAURANT_ID])
+                )
+                if conn.execute(stmt).rowcount == 0:
+                    held[rid] = "another tenant"
+            finally:
+                probe.rollback()
+    for rid in ids:
+        owner = held.get(rid)
+        if owner is not None and owner != wanted[rid]:
+            whose = owner if owner == "another tenant" else f"tenant {owner!r}"
+            raise ImportFileError(
+                path,
+                f"restaurant {rid!r} belongs to {whose}; a restaurant id cannot be imported "
+                f"into (or moved to) tenant {wanted[rid]!r}",
+                field=c.RESTAURANT_ID,
+            )
+
+
+def _stamp(conn: Connection, frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``frame`` with each row's ``tenant_id``: the connection's tenant, or (a run for all
+    tenants) the tenant of the row's restaurant."""
+    if frame.empty or c.TENANT_ID in frame.columns:
+        return frame
+    tenant = tenancy.tenant_of(conn)
+    if tenant is not None:
+        return frame.assign(**{c.TENANT_ID: tenant})
+    t = schema.restaurants
+    owners = dict(conn.execute(sa.select(t.c[c.RESTAURANT_ID], t.c[c.TENANT_ID])).all())
+    stamped = frame[c.RESTAURANT_ID].map(owners)
+    if stamped.isna().any():
+        raise UsageError(
+            f"{what} without a restaurant of a known tenant cannot be imported with "
+            "--all-tenants; import them with --tenant"
+        )
+    return frame.assign(**{c.TENANT_ID: stamped.astype(str)})
+
+
 def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> LoadCounts:
-    """Upserts everything one parsed file yielded. Returns counts for its main table."""
+    """Upserts everything one parsed file yielded. Returns counts for its main table.
+
+    Every row is stamped with its tenant (see :func:`_stamp`); restaurants another tenant
+    holds are refused (:func:`check_claims`).
+    """
     loaded = duplicate = 0
 
     def add(table: sa.Table, frame: pd.DataFrame, key: tuple[str, ...], **kw: object) -> None:
@@ -149,13 +228,21 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
         duplicate += dropped + len(frame) - changed
 
     if not parsed.restaurants.empty:
-        add(schema.restaurants, parsed.restaurants, (c.RESTAURANT_ID,))
+        restaurants = _stamp(conn, parsed.restaurants, "restaurants")
+        check_claims(conn, parsed.path, restaurants)
+        add(schema.restaurants, restaurants, (c.RESTAURANT_ID,))
     if not parsed.events.empty:
-        add(schema.calendar_events, with_event_key(parsed.events), ("event_key",))
+        add(
+            schema.calendar_events,
+            _stamp(conn, with_event_key(parsed.events), "events"),
+            ("event_key",),
+        )
     if not parsed.observations.empty:
-        add(schema.observations, parsed.observations, OBSERVATION_KEY)
+        add(schema.observations, _stamp(conn, parsed.observations, "series"), OBSERVATION_KEY)
     lines = parsed.lines.loc[:, list(LINE_COLUMNS)] if not parsed.lines.empty else parsed.lines
     orders = parsed.orders.loc[:, list(ORDER_COLUMNS)] if not parsed.orders.empty else None
+    lines = _stamp(conn, lines, "order lines")
+    orders = None if orders is None else _stamp(conn, orders, "orders")
     if orders is not None:
         orders, _ = dedupe_last(orders, ORDER_KEY)
         fresh = not _existing_pairs(conn, schema.orders, orders)
@@ -175,6 +262,7 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
     if not lines.empty:
         lines, dropped = dedupe_last(lines, LINE_KEY)
         derived = derive_orders(lines, orders if orders is not None else pd.DataFrame())
+        derived = _stamp(conn, derived, "orders")
         fresh_orders = not _existing_pairs(conn, schema.orders, derived)
         upsert(conn, caps, schema.orders, derived, ORDER_KEY, do_nothing=True, fresh=fresh_orders)
         fresh = not _existing_pairs(conn, schema.order_lines, lines)
@@ -276,7 +364,9 @@ def days_with_demand(conn: Connection, parsed: ParsedFile) -> int:
 def currency_scales(conn: Connection) -> dict[str, int]:
     """Per restaurant, the number of minor units in one unit of its currency (USD 100, JPY 1)."""
     t = schema.restaurants
-    rows = conn.execute(sa.select(t.c[c.RESTAURANT_ID], t.c[c.CURRENCY])).all()
+    rows = conn.execute(
+        sa.select(t.c[c.RESTAURANT_ID], t.c[c.CURRENCY]).where(*tenancy.where(conn, t))
+    ).all()
     return {r[0]: 10 ** currency_exponent(r[1] or "USD") for r in rows}
 
 
