@@ -176,8 +176,9 @@ def check_claims(conn: Connection, path: str, restaurants: pd.DataFrame) -> None
                         }
                     )
                     .on_conflict_do_nothing(index_elements=[c.RESTAURANT_ID])
+                    .returning(t.c[c.RESTAURANT_ID])
                 )
-                if conn.execute(stmt).rowcount == 0:
+                if conn.execute(stmt).first() is None:
                     held[rid] = "another tenant"
             finally:
                 probe.rollback()
