@@ -253,17 +253,21 @@ class State:
             no_color=self.no_color,
         )
 
-    def settings(self) -> Settings:
-        """The settings, read at the edge (a ``log_format`` in flux.toml applies from here on,
-        unless ``--log-format`` or ``FLUX_LOG_FORMAT`` chose one)."""
-        from pipelines.settings import load_settings
-
+    def tenant_overrides(self) -> dict[str, Any]:
+        """The settings ``--tenant`` and ``--all-tenants`` give (none when not given)."""
         overrides: dict[str, Any] = {}
         if self.tenant is not None:
             overrides["tenant"] = self.tenant
         if self.all_tenants:
             overrides["all_tenants"] = True
-        settings = load_settings(self.config, **overrides)
+        return overrides
+
+    def settings(self) -> Settings:
+        """The settings, read at the edge (a ``log_format`` in flux.toml applies from here on,
+        unless ``--log-format`` or ``FLUX_LOG_FORMAT`` chose one)."""
+        from pipelines.settings import load_settings
+
+        settings = load_settings(self.config, **self.tenant_overrides())
         if settings.all_tenants and self.command not in ALL_TENANT_COMMANDS:
             from pipelines.errors import UsageError
 
@@ -1005,11 +1009,12 @@ def monitor_(
     epilog=examples("flux doctor", "flux --config /etc/flux/flux.toml doctor"),
 )
 def doctor_(as_json: JsonOpt = False) -> None:
-    """Check the configuration, database, migrations, TimescaleDB, artefact store and SageMaker
-    settings; say what is wrong and how to fix it. Exit 1 when a check fails."""
+    """Check the configuration, database, migrations, TimescaleDB, tenancy (row-level
+    security), artefact store and SageMaker settings; say what is wrong and how to fix it. Exit 1
+    when a check fails."""
     from flux_cli.commands.doctor_cmd import doctor_command
 
-    doctor_command(STATE.config, as_json=as_json)
+    doctor_command(STATE.config, as_json=as_json, overrides=STATE.tenant_overrides())
 
 
 @db_app.command(

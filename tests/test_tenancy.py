@@ -400,3 +400,33 @@ def test_flux_runs_as_the_pipeline_role_and_cannot_claim_a_hidden_restaurant(
         daily = series.read_series(conn, "orders").data
     db.dispose()
     assert daily["y"].tolist() == [2.0]  # two orders that day, as imported
+
+
+def test_doctor_reports_the_tenant_set_up(rls_db: str, tmp_path: Path) -> None:
+    from pipelines import doctor
+
+    def tenancy_check(user: str | None) -> doctor.Check:
+        url = rls_db if user is None else sa.make_url(rls_db).set(username=user)
+        overrides = {
+            "home": tmp_path / "home",
+            "database_url": url if isinstance(url, str) else url.render_as_string(False),
+            "tenant": "acme",
+        }
+        report = doctor.run(None, environ={}, overrides=overrides)
+        return next(c for c in report.checks if c.name == doctor.TENANCY)
+
+    as_pipeline = tenancy_check("flux_test_pipeline")
+    assert as_pipeline.status == "ok", as_pipeline
+    assert "tenant acme" in as_pipeline.detail
+    assert "row-level security holds flux_test_pipeline" in as_pipeline.detail
+    as_superuser = tenancy_check(None)
+    assert as_superuser.status == "warn"
+    assert "superuser or BYPASSRLS" in as_superuser.detail
+
+
+def test_doctor_on_sqlite_names_the_tenant(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path / "home")
+    result = flux(settings, "--tenant", "acme", "doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["tenancy"]["status"] == "ok"
+    assert checks["tenancy"]["detail"].startswith("tenant acme; SQLite has no row-level security")

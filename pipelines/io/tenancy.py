@@ -17,6 +17,7 @@ See docs/tenancy.md.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -33,11 +34,13 @@ __all__ = [
     "PIPELINE_ROLE",
     "TENANT_PATTERN",
     "TENANT_SETTING",
+    "RlsStatus",
     "apply",
     "check_tenant_id",
     "column_default",
     "policy_sql",
     "require_tenant",
+    "rls_status",
     "tenant_column",
     "tenant_of",
     "tenants",
@@ -139,6 +142,63 @@ def tenants(conn: Connection) -> list[str]:
     t = schema.restaurants
     stmt = sa.select(t.c[c.TENANT_ID]).where(*where(conn, t)).distinct()
     return sorted(str(r) for r in conn.execute(stmt).scalars())
+
+
+@dataclass(frozen=True)
+class RlsStatus:
+    """What row-level security does for a PostgreSQL connection (``flux doctor``).
+
+    Attributes:
+        user: The connected role.
+        bypasses: It is a superuser or BYPASSRLS: row-level security does not hold it (Flux's
+            own queries still keep to the tenant).
+        pipeline_member: It is (a member of) ``flux_pipeline``.
+        roles_missing: Which of ``flux_app`` and ``flux_pipeline`` do not exist.
+        unprotected: Tables of the schema without forced row-level security.
+    """
+
+    user: str
+    bypasses: bool
+    pipeline_member: bool
+    roles_missing: tuple[str, ...]
+    unprotected: tuple[str, ...]
+
+
+def rls_status(conn: Connection, tables: list[str]) -> RlsStatus:
+    """The connection's row-level security set-up (PostgreSQL only)."""
+    user, bypasses = conn.execute(
+        sa.text(
+            "SELECT current_user, rolsuper OR rolbypassrls FROM pg_roles "
+            "WHERE rolname = current_user"
+        )
+    ).one()
+    present = set(
+        conn.execute(
+            sa.text("SELECT rolname FROM pg_roles WHERE rolname IN (:a, :p)"),
+            {"a": APP_ROLE, "p": PIPELINE_ROLE},
+        ).scalars()
+    )
+    member = PIPELINE_ROLE in present and bool(
+        conn.execute(
+            sa.text("SELECT pg_has_role(current_user, :p, 'MEMBER')"), {"p": PIPELINE_ROLE}
+        ).scalar()
+    )
+    forced = set(
+        conn.execute(
+            sa.text(
+                "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') "
+                "AND relrowsecurity AND relforcerowsecurity "
+                "AND relnamespace = current_schema()::regnamespace"
+            )
+        ).scalars()
+    )
+    return RlsStatus(
+        user=str(user),
+        bypasses=bool(bypasses),
+        pipeline_member=member,
+        roles_missing=tuple(r for r in (APP_ROLE, PIPELINE_ROLE) if r not in present),
+        unprotected=tuple(sorted(t for t in tables if t not in forced)),
+    )
 
 
 def column_default(context: Any) -> str:
