@@ -430,3 +430,82 @@ def test_doctor_on_sqlite_names_the_tenant(tmp_path: Path) -> None:
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["tenancy"]["status"] == "ok"
     assert checks["tenancy"]["detail"].startswith("tenant acme; SQLite has no row-level security")
+
+
+def test_timescale_hypertable_lines_are_stamped_and_under_forced_rls(
+    timescale_url: str, tmp_path: Path
+) -> None:
+    """On TimescaleDB the migration puts the order_lines hypertable under forced row-level
+    security like every table (its chunks are not: see docs/tenancy.md), and lines imported for
+    a tenant carry it."""
+    settings = load_settings(home=tmp_path / "home", database_url=timescale_url, locks="file")
+    path = write(tmp_path, "restaurants.csv", RESTAURANTS_HEADER + restaurant_row("a1"))
+    result = flux(settings, "--tenant", "acme", "import", str(path))
+    assert result.exit_code == 0, result.stderr
+    result = flux(settings, "--tenant", "acme", "import", str(sales(tmp_path, "a1", "lines.csv")))
+    assert result.exit_code == 0, result.stderr
+    db = scoped(settings, None)
+    with db.connect() as conn:
+        assert db.capabilities(conn).timescale
+        owners = set(conn.execute(sa.select(schema.order_lines.c.tenant_id)).scalars())
+        status = tenancy.rls_status(conn, sorted(schema.metadata.tables))
+    db.dispose()
+    assert owners == {"acme"}
+    assert status.unprotected == ()
+
+
+@pytest.mark.slow
+def test_the_nightly_run_for_all_tenants_models_each_tenant_on_its_own(tmp_path: Path) -> None:
+    """``flux --all-tenants run``: one import (each row in its restaurant's tenant), then a
+    train, predict and publish per tenant, each artefact in its tenant's store and modelling
+    only its restaurants."""
+    import pandas as pd
+
+    from pipelines.io import artifacts
+    from tests.conftest import load_generator
+
+    inbox = tmp_path / "inbox"
+    load_generator().generate(
+        inbox, start=dt.date(2025, 4, 1), days=90, seed=8, restaurants=["r01", "r05"], scale=0.4
+    )
+    meta = pd.read_csv(inbox / "restaurants.csv", dtype=str, keep_default_na=False)
+    meta["tenant"] = meta["restaurant_id"].map({"r01": "acme", "r05": "bravo"})
+    meta.to_csv(inbox / "restaurants.csv", index=False)
+    home = tmp_path / "home"
+    config = write(home, "flux.toml", f'[run]\nsource = "{inbox.as_posix()}"\nhorizon = 7\n')
+    settings = load_settings(home=home)
+    result = flux(settings, "--all-tenants", "--config", str(config), "run", "--json")
+    assert result.exit_code in (0, 3), result.stderr
+    steps = [(s["step"], s.get("tenant"), s["status"]) for s in json.loads(result.stdout)["steps"]]
+    assert steps[0] == ("import", None, "ok")
+    assert [(step, tenant) for step, tenant, _ in steps[1:]] == [
+        (step, tenant) for tenant in ("acme", "bravo") for step in ("train", "predict", "publish")
+    ]
+    for tenant, rid in (("acme", "r01"), ("bravo", "r05")):
+        mine = settings.model_copy(update={"tenant": tenant})
+        assert mine.resolved_artifacts_uri.endswith(f"tenants/{tenant}")
+        [manifest] = artifacts.open_artifacts(mine).list_artifacts()
+        assert list(manifest.restaurants) == [rid]
+        db = Database(mine)
+        with db.connect() as conn:
+            published = set(
+                conn.execute(sa.select(schema.published_forecasts.c.restaurant_id)).scalars()
+            )
+            runs = set(conn.execute(sa.select(schema.train_runs.c.tenant_id)).scalars())
+        db.dispose()
+        assert published == {rid}
+        assert runs == {tenant}
+    everyone = scoped(settings, None)
+    with everyone.connect() as conn:
+        owners = set(
+            conn.execute(
+                sa.select(
+                    schema.published_forecasts.c.restaurant_id,
+                    schema.published_forecasts.c.tenant_id,
+                )
+            ).all()
+        )
+        jobs = set(conn.execute(sa.select(schema.job_runs.c.tenant_id)).scalars())
+    everyone.dispose()
+    assert owners == {("r01", "acme"), ("r05", "bravo")}
+    assert jobs == {tenancy.ALL_TENANTS_ROW}

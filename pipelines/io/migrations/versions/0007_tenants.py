@@ -78,13 +78,12 @@ def upgrade() -> None:
         return
     _create_role(APP_ROLE)
     _create_role(PIPELINE_ROLE)
+    # CONNECT and TEMPORARY (staging tables) on the database are PUBLIC's by default; a
+    # database that revoked them must grant them to flux_pipeline (docs/tenancy.md).
     op.execute(
         f"""
         DO $$
         BEGIN
-            EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO {PIPELINE_ROLE}',
-                           current_database());
-            EXECUTE format('GRANT CONNECT ON DATABASE %I TO {APP_ROLE}', current_database());
             EXECUTE format('GRANT USAGE ON SCHEMA %I TO {PIPELINE_ROLE}, {APP_ROLE}',
                            current_schema());
         END
