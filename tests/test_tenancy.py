@@ -157,6 +157,23 @@ def test_a_restaurant_id_of_another_tenant_cannot_be_claimed(
     assert checksums(lane_settings) == before  # b2 was not imported either
 
 
+def test_a_pos_location_of_another_tenant_cannot_be_claimed(
+    lane_settings: Settings, tmp_path: Path
+) -> None:
+    toast = "{rid},{rid} Grill,America/New_York,US,NY,4,toast,guid-1,USD,\n"
+    first = write(tmp_path / "a", "restaurants.csv", RESTAURANTS_HEADER + toast.format(rid="a1"))
+    assert flux(lane_settings, "--tenant", "acme", "import", str(first)).exit_code == 0
+    before = checksums(lane_settings)
+    claim = write(tmp_path / "b", "restaurants.csv", RESTAURANTS_HEADER + toast.format(rid="b1"))
+    result = flux(lane_settings, "--tenant", "bravo", "import", str(claim))
+    assert result.exit_code == 2
+    assert "field 'pos_location_id'" in result.stderr
+    assert "pos_provider toast and pos_location_id 'guid-1' belongs to restaurant 'a1'" in (
+        result.stderr
+    )
+    assert checksums(lane_settings) == before
+
+
 def test_a_row_for_another_tenant_is_a_reject_naming_the_tenant_field(tmp_path: Path) -> None:
     settings = load_settings(home=tmp_path / "home")
     path = write(
@@ -395,6 +412,16 @@ def test_flux_runs_as_the_pipeline_role_and_cannot_claim_a_hidden_restaurant(
     result = flux(settings, "--tenant", "bravo", "import", str(claim))
     assert result.exit_code == 2
     assert "restaurant 'a1' belongs to another tenant" in result.stderr
+    # acme's POS location, hidden from bravo, cannot be claimed either
+    located = "{rid},{rid} Grill,America/New_York,US,NY,4,toast,guid-9,USD,\n"
+    mine = write(tmp_path / "a2", "restaurants.csv", RESTAURANTS_HEADER + located.format(rid="a2"))
+    assert flux(settings, "--tenant", "acme", "import", str(mine)).exit_code == 0
+    theirs = write(
+        tmp_path / "b2", "restaurants.csv", RESTAURANTS_HEADER + located.format(rid="b2")
+    )
+    result = flux(settings, "--tenant", "bravo", "import", str(theirs))
+    assert result.exit_code == 2
+    assert "pos_location_id 'guid-9' belongs to another tenant" in result.stderr
     db = scoped(settings, "acme")
     with db.connect() as conn:
         daily = series.read_series(conn, "orders").data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -140,58 +141,88 @@ def derive_orders(lines: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
 
 
 def check_claims(conn: Connection, path: str, restaurants: pd.DataFrame) -> None:
-    """Refuses restaurants (with their ``tenant_id``) whose id another tenant holds: a restaurant
-    id is one restaurant, of one tenant, for good.
+    """Refuses restaurants (with their ``tenant_id``) whose id, or whose POS location (provider
+    and location id), another tenant holds: a restaurant id is one restaurant of one tenant for
+    good, and one POS location feeds one restaurant.
 
-    Flux's own query finds every holder it may see (on SQLite and for an all-tenant run: all);
-    on PostgreSQL another tenant's rows are hidden by row-level security, so each id the query
-    did not find is probed with an insert that a hidden holder makes a no-op (rolled back).
+    Flux's own queries find every holder they may see (on SQLite and for an all-tenant run: all);
+    on PostgreSQL another tenant's rows are hidden by row-level security, so each row is also
+    probed with its upsert in a savepoint (always rolled back): a hidden holder makes it fail.
 
     Raises:
-        ImportFileError: an id belongs to another tenant (naming the file, id and field).
+        ImportFileError: an id or a location belongs to another tenant (naming the file, the
+            field and the value).
     """
     t = schema.restaurants
-    ids = [str(r) for r in restaurants[c.RESTAURANT_ID]]
-    wanted = dict(zip(ids, restaurants[c.TENANT_ID].astype(str), strict=True))
+    raw = restaurants.astype(object).where(restaurants.notna(), None).to_dict("records")
+    rows = [{str(k): v for k, v in r.items()} for r in raw]
+    ids = [str(r[c.RESTAURANT_ID]) for r in rows]
     held = dict(
         conn.execute(
             sa.select(t.c[c.RESTAURANT_ID], t.c[c.TENANT_ID]).where(t.c[c.RESTAURANT_ID].in_(ids))
         ).all()
     )
-    unseen = [r for r in ids if r not in held]
-    if conn.dialect.name == "postgresql" and unseen:
-        from sqlalchemy.dialects import postgresql
-
-        for rid in unseen:
-            probe = conn.begin_nested()
-            try:
-                stmt = (
-                    postgresql.insert(t)
-                    .values(
-                        {
-                            c.RESTAURANT_ID: rid,
-                            c.NAME: rid,
-                            c.TIMEZONE: "UTC",
-                            c.TENANT_ID: wanted[rid],
-                        }
-                    )
-                    .on_conflict_do_nothing(index_elements=[c.RESTAURANT_ID])
-                    .returning(t.c[c.RESTAURANT_ID])
-                )
-                if conn.execute(stmt).first() is None:
-                    held[rid] = "another tenant"
-            finally:
-                probe.rollback()
-    for rid in ids:
-        owner = held.get(rid)
-        if owner is not None and owner != wanted[rid]:
-            whose = owner if owner == "another tenant" else f"tenant {owner!r}"
-            raise ImportFileError(
-                path,
-                f"restaurant {rid!r} belongs to {whose}; a restaurant id cannot be imported "
-                f"into (or moved to) tenant {wanted[rid]!r}",
-                field=c.RESTAURANT_ID,
+    located = [r for r in rows if r[c.POS_PROVIDER] and r[c.POS_LOCATION_ID]]
+    holders = conn.execute(
+        sa.select(
+            t.c[c.RESTAURANT_ID], t.c[c.TENANT_ID], t.c[c.POS_PROVIDER], t.c[c.POS_LOCATION_ID]
+        ).where(t.c[c.POS_LOCATION_ID].in_([str(r[c.POS_LOCATION_ID]) for r in located]))
+    ).all()
+    for row in rows:
+        rid, tenant = str(row[c.RESTAURANT_ID]), str(row[c.TENANT_ID])
+        if held.get(rid, tenant) != tenant:
+            raise _claimed(
+                path, c.RESTAURANT_ID, f"restaurant {rid!r}", f"tenant {held[rid]!r}", tenant
             )
+        for hid, htenant, provider, location in holders:
+            same = (provider, location) == (row[c.POS_PROVIDER], row[c.POS_LOCATION_ID])
+            if same and hid != rid:
+                what = f"pos_provider {provider} and pos_location_id {location!r}"
+                whose = f"restaurant {hid!r} of tenant {htenant!r}"
+                raise _claimed(path, c.POS_LOCATION_ID, what, whose, tenant)
+    if conn.dialect.name == "postgresql":
+        for row in rows:
+            _probe(conn, path, row)
+
+
+def _claimed(path: str, field: str, what: str, whose: str, tenant: str) -> ImportFileError:
+    return ImportFileError(
+        path,
+        f"{what} belongs to {whose}; it cannot be imported into (or moved to) tenant {tenant!r}",
+        field=field,
+    )
+
+
+def _probe(conn: Connection, path: str, row: dict[str, Any]) -> None:
+    """Upserts one restaurant row in a savepoint and rolls it back: row-level security refuses
+    it when another tenant holds the id, the unique POS-location index when one holds that."""
+    import psycopg
+    from sqlalchemy.dialects import postgresql
+
+    t = schema.restaurants
+    values = {k: (int(v) if k == c.CUTOFF_HOUR and v is not None else v) for k, v in row.items()}
+    stmt = postgresql.insert(t).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[c.RESTAURANT_ID],
+        set_={k: stmt.excluded[k] for k in values if k != c.RESTAURANT_ID},
+    )
+    probe = conn.begin_nested()
+    try:
+        conn.execute(stmt)
+    except sa.exc.DBAPIError as exc:
+        rid, tenant = str(row[c.RESTAURANT_ID]), str(row[c.TENANT_ID])
+        if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+            raise _claimed(
+                path, c.RESTAURANT_ID, f"restaurant {rid!r}", "another tenant", tenant
+            ) from None
+        if isinstance(exc.orig, psycopg.errors.UniqueViolation):
+            what = (
+                f"pos_provider {row[c.POS_PROVIDER]} and pos_location_id {row[c.POS_LOCATION_ID]!r}"
+            )
+            raise _claimed(path, c.POS_LOCATION_ID, what, "another tenant", tenant) from None
+        raise
+    finally:
+        probe.rollback()
 
 
 def _stamp(conn: Connection, frame: pd.DataFrame, what: str) -> pd.DataFrame:

@@ -43,6 +43,9 @@ restaurants = Table(
     Column(c.CURRENCY, String(3), nullable=False, server_default="USD"),
     tenant_column(),
     Index("ix_restaurants_tenant", c.TENANT_ID),
+    # One POS location feeds one restaurant, across tenants (row-level security hides another
+    # tenant's restaurants from Flux, not from a unique index).
+    Index("ux_restaurants_pos_location", c.POS_PROVIDER, c.POS_LOCATION_ID, unique=True),
 )
 
 orders = Table(

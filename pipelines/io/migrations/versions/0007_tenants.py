@@ -1,4 +1,5 @@
-"""Tenants: every table carries tenant_id (existing rows: tenant ``default``); on PostgreSQL,
+"""Tenants: every table carries tenant_id (existing rows: tenant ``default``); one POS location
+(provider, location id) feeds one restaurant across tenants (a unique index); on PostgreSQL,
 row-level security keyed on the session setting ``app.tenant_id``, and the roles ``flux_app``
 (read-only, the web app) and ``flux_pipeline`` (what Flux runs as).
 
@@ -74,6 +75,30 @@ def upgrade() -> None:
         with op.batch_alter_table(table) as batch:
             batch.alter_column("tenant_id", server_default=None)
     op.create_index("ix_restaurants_tenant", "restaurants", ["tenant_id"])
+    shared = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT pos_provider, pos_location_id, COUNT(*) FROM restaurants "
+                "WHERE pos_provider IS NOT NULL AND pos_location_id IS NOT NULL "
+                "GROUP BY pos_provider, pos_location_id HAVING COUNT(*) > 1"
+            )
+        )
+        .all()
+    )
+    if shared:
+        pairs = ", ".join(f"{p} {loc!r} ({n} restaurants)" for p, loc, n in shared)
+        raise RuntimeError(
+            f"restaurants share a POS location: {pairs}; one location must feed one "
+            "restaurant: blank the wrong restaurant's pos_location_id (UPDATE restaurants SET "
+            "pos_location_id = NULL WHERE restaurant_id = '...') and migrate again"
+        )
+    op.create_index(
+        "ux_restaurants_pos_location",
+        "restaurants",
+        ["pos_provider", "pos_location_id"],
+        unique=True,
+    )
     if op.get_bind().dialect.name != "postgresql":
         return
     _create_role(APP_ROLE)
@@ -108,6 +133,7 @@ def downgrade() -> None:
             op.execute(f'REVOKE ALL ON "{table}" FROM {PIPELINE_ROLE}, {APP_ROLE}')
         op.execute(f"REVOKE ALL ON alembic_version FROM {PIPELINE_ROLE}, {APP_ROLE}")
         # The roles stay: other databases of the server may use them.
+    op.drop_index("ux_restaurants_pos_location", table_name="restaurants")
     op.drop_index("ix_restaurants_tenant", table_name="restaurants")
     for table in TABLES:
         with op.batch_alter_table(table) as batch:
