@@ -484,8 +484,9 @@ def test_timescale_hypertable_lines_are_stamped_and_under_forced_rls(
 @pytest.mark.slow
 def test_the_nightly_run_for_all_tenants_models_each_tenant_on_its_own(tmp_path: Path) -> None:
     """``flux --all-tenants run``: one import (each row in its restaurant's tenant), then a
-    train, predict and publish per tenant, each artefact in its tenant's store and modelling
-    only its restaurants."""
+    train and predict per tenant, each artefact in its tenant's store and modelling only its
+    restaurants. (Publishing is off: one restaurant's short validation window gives the gate
+    nothing to compare; published forecasts' isolation is the row-level security tests'.)"""
     import pandas as pd
 
     from pipelines.io import artifacts
@@ -493,20 +494,23 @@ def test_the_nightly_run_for_all_tenants_models_each_tenant_on_its_own(tmp_path:
 
     inbox = tmp_path / "inbox"
     load_generator().generate(
-        inbox, start=dt.date(2025, 4, 1), days=90, seed=8, restaurants=["r01", "r05"], scale=0.4
+        inbox, start=dt.date(2025, 4, 1), days=120, seed=8, restaurants=["r01", "r05"], scale=0.4
     )
     meta = pd.read_csv(inbox / "restaurants.csv", dtype=str, keep_default_na=False)
     meta["tenant"] = meta["restaurant_id"].map({"r01": "acme", "r05": "bravo"})
     meta.to_csv(inbox / "restaurants.csv", index=False)
     home = tmp_path / "home"
-    config = write(home, "flux.toml", f'[run]\nsource = "{inbox.as_posix()}"\nhorizon = 7\n')
+    toml = f'[run]\nsource = "{inbox.as_posix()}"\nhorizon = 7\npublish = false\n'
+    config = write(home, "flux.toml", toml)
     settings = load_settings(home=home)
     result = flux(settings, "--all-tenants", "--config", str(config), "run", "--json")
     assert result.exit_code in (0, 3), result.stderr
     steps = [(s["step"], s.get("tenant"), s["status"]) for s in json.loads(result.stdout)["steps"]]
     assert steps[0] == ("import", None, "ok")
-    assert [(step, tenant) for step, tenant, _ in steps[1:]] == [
-        (step, tenant) for tenant in ("acme", "bravo") for step in ("train", "predict", "publish")
+    assert steps[1:] == [
+        (step, tenant, "skipped" if step == "publish" else "ok")
+        for tenant in ("acme", "bravo")
+        for step in ("train", "predict", "publish")
     ]
     for tenant, rid in (("acme", "r01"), ("bravo", "r05")):
         mine = settings.model_copy(update={"tenant": tenant})
@@ -515,23 +519,15 @@ def test_the_nightly_run_for_all_tenants_models_each_tenant_on_its_own(tmp_path:
         assert list(manifest.restaurants) == [rid]
         db = Database(mine)
         with db.connect() as conn:
-            published = set(
-                conn.execute(sa.select(schema.published_forecasts.c.restaurant_id)).scalars()
-            )
+            forecast = set(conn.execute(sa.select(schema.forecasts.c.restaurant_id)).scalars())
             runs = set(conn.execute(sa.select(schema.train_runs.c.tenant_id)).scalars())
         db.dispose()
-        assert published == {rid}
+        assert forecast == {rid}
         assert runs == {tenant}
     everyone = scoped(settings, None)
     with everyone.connect() as conn:
-        owners = set(
-            conn.execute(
-                sa.select(
-                    schema.published_forecasts.c.restaurant_id,
-                    schema.published_forecasts.c.tenant_id,
-                )
-            ).all()
-        )
+        fc = schema.forecasts
+        owners = set(conn.execute(sa.select(fc.c.restaurant_id, fc.c.tenant_id)).all())
         jobs = set(conn.execute(sa.select(schema.job_runs.c.tenant_id)).scalars())
     everyone.dispose()
     assert owners == {("r01", "acme"), ("r05", "bravo")}
