@@ -489,7 +489,7 @@ def test_the_nightly_run_for_all_tenants_models_each_tenant_on_its_own(tmp_path:
     nothing to compare; published forecasts' isolation is the row-level security tests'.)"""
     import pandas as pd
 
-    from pipelines.io import artifacts
+    from pipelines.io import artifacts, forecasts
     from tests.conftest import load_generator
 
     inbox = tmp_path / "inbox"
@@ -517,18 +517,22 @@ def test_the_nightly_run_for_all_tenants_models_each_tenant_on_its_own(tmp_path:
         assert mine.resolved_artifacts_uri.endswith(f"tenants/{tenant}")
         [manifest] = artifacts.open_artifacts(mine).list_artifacts()
         assert list(manifest.restaurants) == [rid]
-        db = Database(mine)
+        db = Database(mine)  # Flux's readers, for this tenant
         with db.connect() as conn:
-            forecast = set(conn.execute(sa.select(schema.forecasts.c.restaurant_id)).scalars())
-            runs = set(conn.execute(sa.select(schema.train_runs.c.tenant_id)).scalars())
+            latest = forecasts.latest_forecast_run(conn)
+            assert latest is not None
+            rows = forecasts.read_forecasts(conn, latest["forecast_run_id"])
         db.dispose()
-        assert forecast == {rid}
-        assert runs == {tenant}
+        assert set(rows["restaurant_id"]) == {rid}
+        assert latest["artifact_id"] == manifest.artifact_id
     everyone = scoped(settings, None)
     with everyone.connect() as conn:
         fc = schema.forecasts
         owners = set(conn.execute(sa.select(fc.c.restaurant_id, fc.c.tenant_id)).all())
         jobs = set(conn.execute(sa.select(schema.job_runs.c.tenant_id)).scalars())
+        trained = set(conn.execute(sa.select(schema.train_runs.c.tenant_id)).scalars())
+        runs = set(conn.execute(sa.select(schema.forecast_runs.c.tenant_id)).scalars())
     everyone.dispose()
     assert owners == {("r01", "acme"), ("r05", "bravo")}
+    assert trained == runs == {"acme", "bravo"}
     assert jobs == {tenancy.ALL_TENANTS_ROW}
