@@ -16,7 +16,6 @@ See docs/tenancy.md.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -36,7 +35,6 @@ __all__ = [
     "TENANT_SETTING",
     "RlsStatus",
     "apply",
-    "check_tenant_id",
     "column_default",
     "policy_sql",
     "require_tenant",
@@ -65,20 +63,6 @@ ALL_TENANTS_ROW: Final = "*"
 
 _INFO_KEY: Final = "flux_tenant_scope"
 _ALL: Final = ALL_TENANTS_ROW
-
-
-def check_tenant_id(value: str, where_from: str = "tenant") -> str:
-    """``value`` when it is a valid tenant id.
-
-    Raises:
-        UsageError: it is not (naming ``where_from``).
-    """
-    if not re.fullmatch(TENANT_PATTERN, value):
-        raise UsageError(
-            f"{where_from}: {value!r} is not a tenant id (1 to 64 letters, digits, '.', '_' or "
-            "'-', starting with a letter or digit)"
-        )
-    return value
 
 
 def apply(conn: Connection, tenant: str | None) -> None:
