@@ -9,6 +9,7 @@ failed), 130 interrupted, 143 terminated (SIGTERM).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 import uuid
@@ -236,6 +237,9 @@ class State:
     quiet: bool = False
     no_color: bool = False
     log_format: str | None = None
+    tenant: str | None = None
+    all_tenants: bool = False
+    command: str | None = None
 
     def configure_output(self, fmt: str) -> None:
         """Sets logging and the consoles for ``fmt`` (auto, json or console)."""
@@ -249,12 +253,28 @@ class State:
             no_color=self.no_color,
         )
 
+    def tenant_overrides(self) -> dict[str, Any]:
+        """The settings ``--tenant`` and ``--all-tenants`` give (none when not given)."""
+        overrides: dict[str, Any] = {}
+        if self.tenant is not None:
+            overrides["tenant"] = self.tenant
+        if self.all_tenants:
+            overrides["all_tenants"] = True
+        return overrides
+
     def settings(self) -> Settings:
         """The settings, read at the edge (a ``log_format`` in flux.toml applies from here on,
         unless ``--log-format`` or ``FLUX_LOG_FORMAT`` chose one)."""
         from pipelines.settings import load_settings
 
-        settings = load_settings(self.config)
+        settings = load_settings(self.config, **self.tenant_overrides())
+        if settings.all_tenants and self.command not in ALL_TENANT_COMMANDS:
+            from pipelines.errors import UsageError
+
+            raise UsageError(
+                f"FLUX_ALL_TENANTS: `flux {self.command}` works for one tenant at a time; "
+                "give --tenant"
+            )
         if self.log_format is None and settings.log_format != "auto":
             self.configure_output(settings.log_format)
         return settings
@@ -262,6 +282,9 @@ class State:
 
 STATE = State()
 LOG_FORMATS = ("auto", "json", "console")
+ALL_TENANT_COMMANDS = frozenset({"run", "import", "db", "doctor"})
+"""The commands ``--all-tenants`` may run (the others train, forecast or publish one tenant)."""
+TENANT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 
 
 def _version(value: bool) -> None:
@@ -313,6 +336,25 @@ def _root(
         bool,
         typer.Option("--no-color", help="No colour or other escape codes (also NO_COLOR=1)."),
     ] = False,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant",
+            metavar="TENANT",
+            show_envvar=False,
+            help="The tenant (restaurant group) to work for (default: $FLUX_TENANT, else "
+            "'default'). Commands see and change only its restaurants and their data.",
+        ),
+    ] = None,
+    all_tenants: Annotated[
+        bool,
+        typer.Option(
+            "--all-tenants",
+            help="Work for every tenant (explicit; for the nightly `flux run`, imports by an "
+            "operator, `flux db` and `flux doctor`). `flux run` then trains, predicts and "
+            "publishes each tenant on its own.",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -325,12 +367,31 @@ def _root(
 ) -> None:
     if quiet and verbose:
         raise typer.BadParameter("--quiet and --verbose contradict each other", param_hint="-q")
+    if tenant is not None and all_tenants:
+        raise typer.BadParameter(
+            "--tenant and --all-tenants contradict each other", param_hint="--tenant"
+        )
+    if tenant is not None and not re.fullmatch(TENANT_PATTERN, tenant):
+        raise typer.BadParameter(
+            f"{tenant!r} is not a tenant id (1 to 64 letters, digits, '.', '_' or '-', starting "
+            "with a letter or digit)",
+            param_hint="--tenant",
+        )
+    if all_tenants and ctx.invoked_subcommand not in ALL_TENANT_COMMANDS:
+        raise typer.BadParameter(
+            f"`flux {ctx.invoked_subcommand}` works for one tenant at a time: give --tenant "
+            f"(--all-tenants is for: {', '.join(sorted(ALL_TENANT_COMMANDS))})",
+            param_hint="--all-tenants",
+        )
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see flux_cli.launcher
     STATE.config = config
     STATE.verbose = verbose
     STATE.quiet = quiet
     STATE.no_color = no_color
     STATE.log_format = log_format
+    STATE.tenant = tenant
+    STATE.all_tenants = all_tenants
+    STATE.command = ctx.invoked_subcommand
     STATE.configure_output(log_format or "auto")
     import structlog
 
@@ -948,11 +1009,12 @@ def monitor_(
     epilog=examples("flux doctor", "flux --config /etc/flux/flux.toml doctor"),
 )
 def doctor_(as_json: JsonOpt = False) -> None:
-    """Check the configuration, database, migrations, TimescaleDB, artefact store and SageMaker
-    settings; say what is wrong and how to fix it. Exit 1 when a check fails."""
+    """Check the configuration, database, migrations, TimescaleDB, tenancy (row-level
+    security), artefact store and SageMaker settings; say what is wrong and how to fix it. Exit 1
+    when a check fails."""
     from flux_cli.commands.doctor_cmd import doctor_command
 
-    doctor_command(STATE.config, as_json=as_json)
+    doctor_command(STATE.config, as_json=as_json, overrides=STATE.tenant_overrides())
 
 
 @db_app.command(

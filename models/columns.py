@@ -7,6 +7,7 @@ from typing import Final
 
 # Identity and time
 RESTAURANT_ID: Final = "restaurant_id"
+TENANT_ID: Final = "tenant_id"  # the restaurant group a row belongs to (see docs/tenancy.md)
 SOURCE: Final = "source"
 ORDER_ID: Final = "order_id"
 LINE_ID: Final = "line_id"

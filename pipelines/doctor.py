@@ -7,6 +7,9 @@ a one-line detail and, unless ok, how to fix it)::
     database        one connection, no retries (a short connect timeout on PostgreSQL)
     migrations      the schema's revision against this Flux's newest one
     timescaledb     the extension and the order_lines hypertable (PostgreSQL only)
+    tenancy         the tenant commands work for; on PostgreSQL, whether row-level security
+                    holds the connected role (not a superuser, a member of flux_pipeline, every
+                    table's policies in force)
     artefacts       the store lists its artefacts and aliases
     sagemaker       the FLUX_SAGEMAKER_* settings are complete and well-formed (offline)
 
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipelines.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ConfigError, FluxError
+from pipelines.io import schema, tenancy
 from pipelines.io.artifact_store import ArtifactStore, LocalStore, RetryPolicy
 from pipelines.io.artifacts import open_artifacts, parse_s3_uri
 from pipelines.io.aws import default_region
@@ -42,9 +46,10 @@ CONFIGURATION = "configuration"
 DATABASE = "database"
 MIGRATIONS = "migrations"
 TIMESCALEDB = "timescaledb"
+TENANCY = "tenancy"
 ARTEFACTS = "artefacts"
 SAGEMAKER = "sagemaker"
-CHECKS = (CONFIGURATION, DATABASE, MIGRATIONS, TIMESCALEDB, ARTEFACTS, SAGEMAKER)
+CHECKS = (CONFIGURATION, DATABASE, MIGRATIONS, TIMESCALEDB, TENANCY, ARTEFACTS, SAGEMAKER)
 
 PG_CONNECT_TIMEOUT_SECONDS = 10
 PROBE_RETRY = RetryPolicy(attempts=2, wait_initial=0.2, wait_max=1.0, timeout=10.0)
@@ -115,17 +120,22 @@ class _Target:
     db_exists: bool = True
 
 
-def run(config_file: Path | None, environ: Mapping[str, str]) -> DoctorReport:
+def run(
+    config_file: Path | None,
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Any] | None = None,
+) -> DoctorReport:
     """Runs every check.
 
     Args:
         config_file: The ``--config`` file, if given.
         environ: The process environment (read for ``FLUX_CONFIG`` and the AWS region).
+        overrides: Settings given on the command line (``--tenant``, ``--all-tenants``).
 
     Returns:
         The report; it never raises for a problem it can describe.
     """
-    config_check, target = _check_config(config_file, environ)
+    config_check, target = _check_config(config_file, environ, overrides or {})
     if target is None:
         skipped = [Check(n, "skipped", "the configuration is invalid") for n in CHECKS[1:]]
         return DoctorReport((config_check, *skipped))
@@ -136,10 +146,11 @@ def run(config_file: Path | None, environ: Mapping[str, str]) -> DoctorReport:
         checks.append(db_check)
         if db_check.status == "fail":
             why = "the database is not reachable"
-            checks += [Check(MIGRATIONS, "skipped", why), Check(TIMESCALEDB, "skipped", why)]
+            checks += [Check(n, "skipped", why) for n in (MIGRATIONS, TIMESCALEDB, TENANCY)]
         else:
             checks.append(_check_migrations(target))
             checks.append(_check_timescale(target))
+            checks.append(_check_tenancy(target))
     finally:
         target.db.dispose()
     checks.append(_check_store(target.store))
@@ -160,12 +171,12 @@ def _config_source(config_file: Path | None, environ: Mapping[str, str]) -> Path
 
 
 def _check_config(
-    config_file: Path | None, environ: Mapping[str, str]
+    config_file: Path | None, environ: Mapping[str, str], overrides: Mapping[str, Any]
 ) -> tuple[Check, _Target | None]:
     source = _config_source(config_file, environ)
     where = f"config file {source}" if source else "no config file (defaults and FLUX_* variables)"
     try:
-        settings = load_settings(config_file, environ=dict(environ))
+        settings = load_settings(config_file, environ=dict(environ), **overrides)
         Database(settings)  # validates the URL and the backend; connects to nothing
         store = open_artifacts(settings, retry=PROBE_RETRY)
     except ConfigError as exc:
@@ -279,6 +290,67 @@ def _check_migrations(target: _Target) -> Check:
         "fail",
         f"{state}; Flux needs {head} and auto_migrate is off",
         "run `flux db upgrade` (or set FLUX_AUTO_MIGRATE=true)",
+    )
+
+
+def _check_tenancy(target: _Target) -> Check:
+    settings = target.settings
+    scope = "all tenants (--all-tenants)" if settings.all_tenants else f"tenant {settings.tenant}"
+    if target.dialect != "postgresql":
+        return Check(
+            TENANCY,
+            "ok",
+            f"{scope}; SQLite has no row-level security: Flux's own queries keep to the tenant",
+        )
+    if target.revision is None or target.revision != target.db.head_revision():
+        return Check(TENANCY, "ok", f"{scope}; row-level security comes with the migration")
+    try:
+        with target.db.connect() as conn:
+            status = tenancy.rls_status(conn, sorted(schema.metadata.tables))
+    except (FluxError, DriverError) as exc:
+        fix = "check that the database user may read pg_roles and pg_class"
+        return Check(TENANCY, "fail", _db_error(target, exc), fix)
+    return _rls_verdict(scope, status)
+
+
+def _rls_verdict(scope: str, status: tenancy.RlsStatus) -> Check:
+    """The tenancy check's outcome on PostgreSQL from the connection's set-up."""
+    if status.unprotected:
+        return Check(
+            TENANCY,
+            "fail",
+            f"{scope}; no forced row-level security on: {', '.join(status.unprotected)}",
+            "run `flux db upgrade` as the tables' owner",
+        )
+    if status.roles_missing:
+        return Check(
+            TENANCY,
+            "warn",
+            f"{scope}; the roles {', '.join(status.roles_missing)} do not exist",
+            "run `flux db upgrade` as a role that may create roles (CREATEROLE)",
+        )
+    if status.bypasses:
+        return Check(
+            TENANCY,
+            "warn",
+            f"{scope}; {status.user} is a superuser or BYPASSRLS: row-level security does not "
+            "hold it (Flux's own queries still keep to the tenant)",
+            f"connect as a login role that is a member of {tenancy.PIPELINE_ROLE} "
+            f"(CREATE ROLE flux LOGIN IN ROLE {tenancy.PIPELINE_ROLE})",
+        )
+    if not status.pipeline_member:
+        return Check(
+            TENANCY,
+            "warn",
+            f"{scope}; {status.user} is not a member of {tenancy.PIPELINE_ROLE}: Flux may lack "
+            "privileges, and --all-tenants sees nothing",
+            f"GRANT {tenancy.PIPELINE_ROLE} TO {status.user}",
+        )
+    return Check(
+        TENANCY,
+        "ok",
+        f"{scope}; row-level security holds {status.user} on every table "
+        f"(member of {tenancy.PIPELINE_ROLE})",
     )
 
 

@@ -812,6 +812,7 @@ def run(
                 restaurant=next(iter(request.restaurants))
                 if request.restaurants and len(request.restaurants) == 1
                 else None,
+                tenant=settings.tenant_scope,
             )
             import_limits = ImportLimits(
                 max_file_bytes=settings.limits.max_file_mb * 2**20,

@@ -37,7 +37,7 @@ import structlog
 from models.artifact import ArtifactManifest
 from pipelines import fitting, ingest, predict, publish, train
 from pipelines.errors import EXIT_OK, EXIT_PARTIAL, UsageError
-from pipelines.io import artifacts, inbox, runs, series
+from pipelines.io import artifacts, inbox, runs, series, tenancy
 from pipelines.io.artifact_store import ArtifactStore
 from pipelines.io.db import Database
 from pipelines.settings import RunConfig, Settings
@@ -72,6 +72,7 @@ class StepResult:
     detail: str
     seconds: float = 0.0
     data: dict[str, Any] = field(default_factory=dict)
+    tenant: str | None = None  # the tenant of a step of a run for all tenants
 
 
 @dataclass
@@ -104,6 +105,7 @@ class RunResult:
                     "status": s.status,
                     "detail": s.detail,
                     "seconds": round(s.seconds, 3),
+                    **({"tenant": s.tenant} if s.tenant else {}),
                     **s.data,
                 }
                 for s in self.steps
@@ -333,6 +335,28 @@ def _run_steps(
     request: RunRequest, settings: Settings, db: Database, result: RunResult, migrated: bool
 ) -> None:
     _import_step(request, settings, db, result, migrated)
+    if not settings.all_tenants:
+        _tenant_steps(request, settings, db, result, migrated)
+        return
+    # A run for all tenants imports once (each row lands in its restaurant's tenant), then
+    # trains, predicts and publishes each tenant on its own: no model sees two tenants' data.
+    with db.connect() as conn:
+        every = tenancy.tenants(conn) if migrated else []
+    for tenant in every:
+        scoped = settings.model_copy(update={"tenant": tenant, "all_tenants": False})
+        tenant_db = Database(scoped)
+        first = len(result.steps)
+        try:
+            _tenant_steps(request, scoped, tenant_db, result, migrated)
+        finally:
+            for step in result.steps[first:]:
+                step.tenant = tenant
+            tenant_db.dispose()
+
+
+def _tenant_steps(
+    request: RunRequest, settings: Settings, db: Database, result: RunResult, migrated: bool
+) -> None:
     manifest = _train_step(request, settings, db, result, migrated)
     forecast_runs = _predict_step(request, settings, result, manifest)
     _publish_step(request, settings, result, forecast_runs)

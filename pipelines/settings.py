@@ -98,6 +98,11 @@ class Settings(BaseSettings):
             endpoint, and how long to wait.
         run: The nightly job's settings (``[run]`` in flux.toml, ``FLUX_RUN__SOURCE`` etc.).
         limits: Limits on inputs and requests (``[limits]``, ``FLUX_LIMITS__MAX_FILE_MB`` etc.).
+        tenant: The tenant (restaurant group) commands work for (``--tenant``,
+            ``FLUX_TENANT``); single-team installs keep ``default``. See docs/tenancy.md.
+        all_tenants: Work for every tenant at once (``--all-tenants``): explicit, for the
+            nightly job and an operator's imports; commands that train, forecast or publish
+            still run one tenant at a time.
     """
 
     model_config = SettingsConfigDict(env_prefix="FLUX_", extra="forbid", env_nested_delimiter="__")
@@ -123,6 +128,13 @@ class Settings(BaseSettings):
     sagemaker_max_wait_seconds: int = Field(default=8 * 3600, ge=60)
     run: RunConfig = Field(default_factory=RunConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    tenant: str = Field(default="default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    all_tenants: bool = False
+
+    @property
+    def tenant_scope(self) -> str | None:
+        """The tenant connections are scoped to (None: all tenants)."""
+        return None if self.all_tenants else self.tenant
 
     @field_validator("database_url")
     @classmethod
@@ -143,8 +155,13 @@ class Settings(BaseSettings):
 
     @property
     def resolved_artifacts_uri(self) -> str:
-        """The artefact store URI, defaulting to ``<home>/artefacts``."""
-        return self.artifacts_uri or (self.home / "artefacts").as_posix()
+        """The artefact store URI, defaulting to ``<home>/artefacts``; another tenant than
+        ``default`` has its own store under ``tenants/<tenant>`` there (its artefacts, its
+        ``production`` alias and its published exports)."""
+        base = self.artifacts_uri or (self.home / "artefacts").as_posix()
+        if self.all_tenants or self.tenant == "default":
+            return base
+        return f"{base.rstrip('/')}/tenants/{self.tenant}"
 
     @property
     def rejects_dir(self) -> Path:

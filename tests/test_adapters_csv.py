@@ -673,7 +673,9 @@ def test_restaurants(tmp_path: Path) -> None:
     assert detect(path) is metadata.RESTAURANTS
     parsed = metadata.RESTAURANTS.parse(path, ParseContext(Directory([])))
     frame = parsed.restaurants
-    assert tuple(frame.columns) == RESTAURANT_COLUMNS
+    # the tenant: the import's (``default``) where the file has no tenant column
+    assert tuple(frame.columns) == (*RESTAURANT_COLUMNS, "tenant_id")
+    assert set(frame["tenant_id"]) == {"default"}
     assert records(frame, list(RESTAURANT_COLUMNS)) == [
         ("r01", "Main", "America/New_York", "US", "NY", 4, "square", "Main St", "USD"),
         ("r02", "r02", "Europe/Berlin", "DE", "BE", 0, None, None, "EUR"),

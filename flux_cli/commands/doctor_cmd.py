@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -15,10 +16,12 @@ from pipelines import doctor
 _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "skipped": "dim"}
 
 
-def doctor_command(config: Path | None, *, as_json: bool) -> None:
+def doctor_command(
+    config: Path | None, *, as_json: bool, overrides: dict[str, Any] | None = None
+) -> None:
     """Runs every check and prints them; exit 0 ok (warnings allowed), 1 a check failed, 2 the
     configuration is invalid."""
-    report = doctor.run(config, environ=dict(os.environ))
+    report = doctor.run(config, environ=dict(os.environ), overrides=overrides)
     if as_json:
         console.print_json(report.to_dict())
         raise typer.Exit(report.exit_code)

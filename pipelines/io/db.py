@@ -34,6 +34,7 @@ from tenacity import (
 )
 
 from pipelines.errors import ConfigError, DatabaseError, MigrationError
+from pipelines.io import tenancy
 from pipelines.redaction import mask, register_secret
 from pipelines.settings import Settings
 
@@ -159,6 +160,7 @@ class Database:
         """
         conn = self._connect_with_retry()
         try:
+            tenancy.apply(conn, self.settings.tenant_scope)
             yield conn
         except DBAPIError as exc:
             if not (exc.connection_invalidated or isinstance(exc, OperationalError)):

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from models import columns as c
-from pipelines.io import runs, schema
+from pipelines.io import runs, schema, tenancy
 
 __all__ = [
     "FORECAST_RUN",
@@ -68,35 +68,51 @@ def store_forecast_run(
             table.c.as_of == run["as_of"],
             table.c[c.TARGET] == run[c.TARGET],
             table.c.freq == run["freq"],
+            *tenancy.where(conn, table),
         )
     ).scalar()
     run_id = str(existing or run[FORECAST_RUN])
     if existing is None:
         values = {k: v for k, v in run.items() if k != FORECAST_RUN}
         runs.insert(conn, runs.FORECAST, run_id, **values)
-    delete = sa.delete(fc).where(fc.c[FORECAST_RUN] == run_id)
+    delete = sa.delete(fc).where(fc.c[FORECAST_RUN] == run_id, *tenancy.where(conn, fc))
     if restaurants is not None:
         delete = delete.where(fc.c[c.RESTAURANT_ID].in_(sorted(restaurants)))
     conn.execute(delete)
     records = rows.assign(forecast_run_id=run_id, closed=rows["closed"].astype(int))
     records[c.DS] = pd.to_datetime(records[c.DS]).dt.to_pydatetime()
-    payload = _records(records, [col.name for col in fc.columns])
+    payload = _records(records, _columns(fc))
     if payload:
         conn.execute(sa.insert(fc), payload)
     return run_id
 
 
+def _columns(table: sa.Table) -> list[str]:
+    """The table's columns but ``tenant_id`` (the connection's tenant: the column's default)."""
+    return [col.name for col in table.columns if col.name != c.TENANT_ID]
+
+
+def _select(table: sa.Table) -> sa.Select[Any]:
+    return sa.select(*(table.c[name] for name in _columns(table)))
+
+
 def read_forecast_run(conn: Connection, run_id: str) -> dict[str, Any] | None:
     """The ``forecast_runs`` row of ``run_id`` (None: no such run)."""
     table = schema.forecast_runs
-    row = conn.execute(sa.select(table).where(table.c[FORECAST_RUN] == run_id)).mappings().first()
+    stmt = _select(table).where(table.c[FORECAST_RUN] == run_id, *tenancy.where(conn, table))
+    row = conn.execute(stmt).mappings().first()
     return None if row is None else dict(row)
 
 
 def latest_forecast_run(conn: Connection) -> dict[str, Any] | None:
     """The newest ``forecast_runs`` row (None: no run yet)."""
     table = schema.forecast_runs
-    stmt = sa.select(table).order_by(table.c.created_at.desc()).limit(1)
+    stmt = (
+        _select(table)
+        .where(*tenancy.where(conn, table))
+        .order_by(table.c.created_at.desc())
+        .limit(1)
+    )
     row = conn.execute(stmt).mappings().first()
     return None if row is None else dict(row)
 
@@ -106,7 +122,7 @@ def read_forecasts(
 ) -> pd.DataFrame:
     """A forecast run's rows (only ``restaurants``' when given)."""
     fc = schema.forecasts
-    stmt = sa.select(fc).where(fc.c[FORECAST_RUN] == run_id)
+    stmt = _select(fc).where(fc.c[FORECAST_RUN] == run_id, *tenancy.where(conn, fc))
     if restaurants:
         stmt = stmt.where(fc.c[c.RESTAURANT_ID].in_(sorted(restaurants)))
     return pd.read_sql(stmt, conn)
@@ -141,7 +157,7 @@ def read_published(
             table.c.artifact_id,
         )
         .select_from(pub.outerjoin(table, pub.c[FORECAST_RUN] == table.c[FORECAST_RUN]))
-        .where(pub.c[c.TARGET] == target, pub.c.freq == freq)
+        .where(pub.c[c.TARGET] == target, pub.c.freq == freq, *tenancy.where(conn, pub))
     )
     if restaurants:
         stmt = stmt.where(pub.c[c.RESTAURANT_ID].in_(sorted(restaurants)))

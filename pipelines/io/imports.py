@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from models import columns as c
-from pipelines.io import rollups, schema
+from pipelines.errors import ImportFileError, UsageError
+from pipelines.io import rollups, schema, tenancy
 from pipelines.io.adapters.base import (
     LINE_COLUMNS,
     ORDER_COLUMNS,
@@ -40,7 +42,7 @@ def load_directory(conn: Connection) -> Directory:
             t.c[c.CURRENCY],
             t.c[c.POS_PROVIDER],
             t.c[c.POS_LOCATION_ID],
-        )
+        ).where(*tenancy.where(conn, t))
     ).all()
     return Directory(
         RestaurantInfo(
@@ -71,6 +73,7 @@ def imported_hashes(conn: Connection, hashes: Iterable[str], scope: str) -> set[
             t.c.status == "ok",
             t.c.rows_rejected == 0,
             t.c.restaurant_scope.in_(["", scope]),
+            *tenancy.where(conn, t),
         )
     ).all()
     return {r[0] for r in rows}
@@ -137,8 +140,116 @@ def derive_orders(lines: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
     return orders
 
 
+def check_claims(conn: Connection, path: str, restaurants: pd.DataFrame) -> None:
+    """Refuses restaurants (with their ``tenant_id``) whose id, or whose POS location (provider
+    and location id), another tenant holds: a restaurant id is one restaurant of one tenant for
+    good, and one POS location feeds one restaurant.
+
+    Flux's own queries find every holder they may see (on SQLite and for an all-tenant run: all);
+    on PostgreSQL another tenant's rows are hidden by row-level security, so each row is also
+    probed with its upsert in a savepoint (always rolled back): a hidden holder makes it fail.
+
+    Raises:
+        ImportFileError: an id or a location belongs to another tenant (naming the file, the
+            field and the value).
+    """
+    t = schema.restaurants
+    raw = restaurants.astype(object).where(restaurants.notna(), None).to_dict("records")
+    rows = [{str(k): v for k, v in r.items()} for r in raw]
+    ids = [str(r[c.RESTAURANT_ID]) for r in rows]
+    held = dict(
+        conn.execute(
+            sa.select(t.c[c.RESTAURANT_ID], t.c[c.TENANT_ID]).where(t.c[c.RESTAURANT_ID].in_(ids))
+        ).all()
+    )
+    located = [r for r in rows if r[c.POS_PROVIDER] and r[c.POS_LOCATION_ID]]
+    holders = conn.execute(
+        sa.select(
+            t.c[c.RESTAURANT_ID], t.c[c.TENANT_ID], t.c[c.POS_PROVIDER], t.c[c.POS_LOCATION_ID]
+        ).where(t.c[c.POS_LOCATION_ID].in_([str(r[c.POS_LOCATION_ID]) for r in located]))
+    ).all()
+    for row in rows:
+        rid, tenant = str(row[c.RESTAURANT_ID]), str(row[c.TENANT_ID])
+        if held.get(rid, tenant) != tenant:
+            raise _claimed(
+                path, c.RESTAURANT_ID, f"restaurant {rid!r}", f"tenant {held[rid]!r}", tenant
+            )
+        for hid, htenant, provider, location in holders:
+            same = (provider, location) == (row[c.POS_PROVIDER], row[c.POS_LOCATION_ID])
+            if same and hid != rid:
+                what = f"pos_provider {provider} and pos_location_id {location!r}"
+                whose = f"restaurant {hid!r} of tenant {htenant!r}"
+                raise _claimed(path, c.POS_LOCATION_ID, what, whose, tenant)
+    if conn.dialect.name == "postgresql":
+        for row in rows:
+            _probe(conn, path, row)
+
+
+def _claimed(path: str, field: str, what: str, whose: str, tenant: str) -> ImportFileError:
+    return ImportFileError(
+        path,
+        f"{what} belongs to {whose}; it cannot be imported into (or moved to) tenant {tenant!r}",
+        field=field,
+    )
+
+
+def _probe(conn: Connection, path: str, row: dict[str, Any]) -> None:
+    """Upserts one restaurant row in a savepoint and rolls it back: row-level security refuses
+    it when another tenant holds the id, the unique POS-location index when one holds that."""
+    import psycopg
+    from sqlalchemy.dialects import postgresql
+
+    t = schema.restaurants
+    values = {k: (int(v) if k == c.CUTOFF_HOUR and v is not None else v) for k, v in row.items()}
+    stmt = postgresql.insert(t).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[c.RESTAURANT_ID],
+        set_={k: stmt.excluded[k] for k in values if k != c.RESTAURANT_ID},
+    )
+    probe = conn.begin_nested()
+    try:
+        conn.execute(stmt)
+    except sa.exc.DBAPIError as exc:
+        rid, tenant = str(row[c.RESTAURANT_ID]), str(row[c.TENANT_ID])
+        if isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+            raise _claimed(
+                path, c.RESTAURANT_ID, f"restaurant {rid!r}", "another tenant", tenant
+            ) from None
+        if isinstance(exc.orig, psycopg.errors.UniqueViolation):
+            what = (
+                f"pos_provider {row[c.POS_PROVIDER]} and pos_location_id {row[c.POS_LOCATION_ID]!r}"
+            )
+            raise _claimed(path, c.POS_LOCATION_ID, what, "another tenant", tenant) from None
+        raise
+    finally:
+        probe.rollback()
+
+
+def _stamp(conn: Connection, frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``frame`` with each row's ``tenant_id``: the connection's tenant, or (a run for all
+    tenants) the tenant of the row's restaurant."""
+    if frame.empty or c.TENANT_ID in frame.columns:
+        return frame
+    tenant = tenancy.tenant_of(conn)
+    if tenant is not None:
+        return frame.assign(**{c.TENANT_ID: tenant})
+    t = schema.restaurants
+    owners = dict(conn.execute(sa.select(t.c[c.RESTAURANT_ID], t.c[c.TENANT_ID])).all())
+    stamped = frame[c.RESTAURANT_ID].map(owners)
+    if stamped.isna().any():
+        raise UsageError(
+            f"{what} without a restaurant of a known tenant cannot be imported with "
+            "--all-tenants; import them with --tenant"
+        )
+    return frame.assign(**{c.TENANT_ID: stamped.astype(str)})
+
+
 def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> LoadCounts:
-    """Upserts everything one parsed file yielded. Returns counts for its main table."""
+    """Upserts everything one parsed file yielded. Returns counts for its main table.
+
+    Every row is stamped with its tenant (see :func:`_stamp`); restaurants another tenant
+    holds are refused (:func:`check_claims`).
+    """
     loaded = duplicate = 0
 
     def add(table: sa.Table, frame: pd.DataFrame, key: tuple[str, ...], **kw: object) -> None:
@@ -149,13 +260,21 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
         duplicate += dropped + len(frame) - changed
 
     if not parsed.restaurants.empty:
-        add(schema.restaurants, parsed.restaurants, (c.RESTAURANT_ID,))
+        restaurants = _stamp(conn, parsed.restaurants, "restaurants")
+        check_claims(conn, parsed.path, restaurants)
+        add(schema.restaurants, restaurants, (c.RESTAURANT_ID,))
     if not parsed.events.empty:
-        add(schema.calendar_events, with_event_key(parsed.events), ("event_key",))
+        add(
+            schema.calendar_events,
+            _stamp(conn, with_event_key(parsed.events), "events"),
+            ("event_key",),
+        )
     if not parsed.observations.empty:
-        add(schema.observations, parsed.observations, OBSERVATION_KEY)
+        add(schema.observations, _stamp(conn, parsed.observations, "series"), OBSERVATION_KEY)
     lines = parsed.lines.loc[:, list(LINE_COLUMNS)] if not parsed.lines.empty else parsed.lines
     orders = parsed.orders.loc[:, list(ORDER_COLUMNS)] if not parsed.orders.empty else None
+    lines = _stamp(conn, lines, "order lines")
+    orders = None if orders is None else _stamp(conn, orders, "orders")
     if orders is not None:
         orders, _ = dedupe_last(orders, ORDER_KEY)
         fresh = not _existing_pairs(conn, schema.orders, orders)
@@ -175,6 +294,7 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
     if not lines.empty:
         lines, dropped = dedupe_last(lines, LINE_KEY)
         derived = derive_orders(lines, orders if orders is not None else pd.DataFrame())
+        derived = _stamp(conn, derived, "orders")
         fresh_orders = not _existing_pairs(conn, schema.orders, derived)
         upsert(conn, caps, schema.orders, derived, ORDER_KEY, do_nothing=True, fresh=fresh_orders)
         fresh = not _existing_pairs(conn, schema.order_lines, lines)
@@ -278,7 +398,9 @@ def days_with_demand(conn: Connection, parsed: ParsedFile) -> int:
 def currency_scales(conn: Connection) -> dict[str, int]:
     """Per restaurant, the number of minor units in one unit of its currency (USD 100, JPY 1)."""
     t = schema.restaurants
-    rows = conn.execute(sa.select(t.c[c.RESTAURANT_ID], t.c[c.CURRENCY])).all()
+    rows = conn.execute(
+        sa.select(t.c[c.RESTAURANT_ID], t.c[c.CURRENCY]).where(*tenancy.where(conn, t))
+    ).all()
     return {r[0]: 10 ** currency_exponent(r[1] or "USD") for r in rows}
 
 

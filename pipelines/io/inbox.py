@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from pipelines.io import schema
+from pipelines.io import schema, tenancy
 from pipelines.io.artifacts import parse_s3_uri
 from pipelines.io.db import Database
 
@@ -76,7 +76,8 @@ def imported(db: Database, source: str) -> set[tuple[str, str]]:
     """The (key, ETag) of every object of ``source`` imported before."""
     t = schema.source_objects
     with db.connect() as conn:
-        rows = conn.execute(sa.select(t.c.object_key, t.c.etag).where(t.c.source == source))
+        stmt = sa.select(t.c.object_key, t.c.etag)
+        rows = conn.execute(stmt.where(t.c.source == source, *tenancy.where(conn, t)))
         return {(str(r[0]), str(r[1])) for r in rows}
 
 

@@ -21,6 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from models.columns import TENANT_ID
+from pipelines.io import tenancy
 from pipelines.io.db import DbCapabilities
 
 _BATCH = 20_000
@@ -175,6 +177,8 @@ def upsert(
     """
     if frame.empty:
         return 0
+    if TENANT_ID in table.c and TENANT_ID not in frame.columns:
+        frame = frame.assign(**{TENANT_ID: tenancy.require_tenant(conn, f"writing {table.name}")})
     frame = frame.loc[:, [c.name for c in table.columns]]
     if fresh:
         return bulk_insert(conn, caps, table, frame)

@@ -17,12 +17,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from models import columns as c
-from pipelines.io import schema
+from pipelines.io import schema, tenancy
 from pipelines.io.db import DbCapabilities
 
 DateRange = tuple[dt.date, dt.date]
 
 _DEMAND_KINDS = "('sale', 'comp')"
+# Rollup rows belong to their restaurant's tenant.
+_TENANT = "CAST(:tenant AS VARCHAR(64))"
 
 
 def _bucket(caps: DbCapabilities, col: str) -> str:
@@ -76,8 +78,9 @@ _ORDER_TOTALS = f"""
 def _daily_sql() -> str:
     return f"""
     INSERT INTO demand_daily
-        (restaurant_id, business_date, covers, orders, net_sales_minor, item_quantity)
-    SELECT restaurant_id, business_date, SUM(covers), SUM(n_orders), SUM(net), SUM(qty)
+        (tenant_id, restaurant_id, business_date, covers, orders, net_sales_minor, item_quantity)
+    SELECT {_TENANT}, restaurant_id, business_date,
+           SUM(covers), SUM(n_orders), SUM(net), SUM(qty)
     FROM (
         SELECT restaurant_id, business_date, covers, 1 AS n_orders, 0 AS net, 0.0 AS qty
         FROM ({_DEMAND_ORDERS}) d
@@ -97,8 +100,8 @@ def _daily_sql() -> str:
 def _slots_sql(caps: DbCapabilities) -> str:
     return f"""
     INSERT INTO demand_15min
-        (restaurant_id, slot_start_utc, business_date, covers, orders, net_sales_minor)
-    SELECT restaurant_id, slot, business_date, SUM(covers), SUM(n_orders), SUM(net)
+        (tenant_id, restaurant_id, slot_start_utc, business_date, covers, orders, net_sales_minor)
+    SELECT {_TENANT}, restaurant_id, slot, business_date, SUM(covers), SUM(n_orders), SUM(net)
     FROM (
         SELECT restaurant_id, {_bucket(caps, "opened_at_utc")} AS slot, business_date, covers,
                1 AS n_orders, 0 AS net
@@ -118,8 +121,9 @@ def _slots_sql(caps: DbCapabilities) -> str:
 
 def _items_sql() -> str:
     return f"""
-    INSERT INTO demand_items_daily (restaurant_id, business_date, item, category, quantity)
-    SELECT restaurant_id, business_date, COALESCE(item, ''), COALESCE(category, ''),
+    INSERT INTO demand_items_daily
+        (tenant_id, restaurant_id, business_date, item, category, quantity)
+    SELECT {_TENANT}, restaurant_id, business_date, COALESCE(item, ''), COALESCE(category, ''),
            SUM(quantity)
     FROM ({_DEMAND_LINES}) x
     WHERE parent_line_id IS NULL
@@ -134,8 +138,17 @@ def refresh(conn: Connection, caps: DbCapabilities, scopes: Mapping[str, DateRan
         ("demand_15min", _slots_sql(caps)),
         ("demand_items_daily", _items_sql()),
     ]
+    r = schema.restaurants
+    owners = dict(
+        conn.execute(
+            sa.select(r.c[c.RESTAURANT_ID], r.c[c.TENANT_ID]).where(
+                r.c[c.RESTAURANT_ID].in_(sorted(scopes)), *tenancy.where(conn, r)
+            )
+        ).all()
+    )
     for rid, (start, end) in sorted(scopes.items()):
-        params = {"rid": rid, "start": start, "end": end}
+        tenant = owners.get(rid) or tenancy.require_tenant(conn, "refreshing demand rollups")
+        params = {"rid": rid, "start": start, "end": end, "tenant": tenant}
         for table, insert_sql in statements:
             delete_sql = (
                 f"DELETE FROM {table} WHERE restaurant_id = :rid "
@@ -157,11 +170,13 @@ def read_daily(conn: Connection, scopes: Mapping[str, DateRange]) -> pd.DataFram
     t = schema.demand_daily
     parts = []
     for rid, (start, end) in sorted(scopes.items()):
-        stmt = sa.select(t).where(
-            t.c[c.RESTAURANT_ID] == rid, t.c[c.BUSINESS_DATE].between(start, end)
+        stmt = sa.select(*(col for col in t.columns if col.name != c.TENANT_ID)).where(
+            t.c[c.RESTAURANT_ID] == rid,
+            t.c[c.BUSINESS_DATE].between(start, end),
+            *tenancy.where(conn, t),
         )
         parts.append(pd.read_sql(stmt, conn))
-    columns = [col.name for col in t.columns]
+    columns = [col.name for col in t.columns if col.name != c.TENANT_ID]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     frame[c.BUSINESS_DATE] = pd.to_datetime(frame[c.BUSINESS_DATE]).dt.date
     frame[c.COVERS] = frame[c.COVERS].astype("Int64")

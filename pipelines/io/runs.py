@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipelines.io import schema
+from pipelines.io import schema, tenancy
 from pipelines.io.db import Database
 
 __all__ = [
@@ -70,7 +70,8 @@ def insert(conn: Connection, kind: RunKind, run_id: str, **values: Any) -> None:
 def update(conn: Connection, kind: RunKind, run_id: str, **values: Any) -> None:
     """Changes a recorded run."""
     table = kind.table
-    conn.execute(sa.update(table).where(table.c[kind.key] == run_id).values(**values))
+    mine = tenancy.where(conn, table)
+    conn.execute(sa.update(table).where(table.c[kind.key] == run_id, *mine).values(**values))
 
 
 def failure_message(exc: BaseException) -> str:

@@ -1,7 +1,8 @@
 """The database schema (SQLAlchemy Core). Alembic migrations create it; this module describes it.
 
 Times are UTC. Money is integer minor units. Business dates are the restaurant's local business
-day (see docs/formats.md).
+day (see docs/formats.md). Every table carries ``tenant_id`` (see :mod:`pipelines.io.tenancy`):
+each one is tenant-owned, and on PostgreSQL each is under row-level security.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import (
 )
 
 from models import columns as c
+from pipelines.io.tenancy import tenant_column
 
 metadata = MetaData()
 
@@ -39,6 +41,11 @@ restaurants = Table(
     Column(c.POS_PROVIDER, String(32), nullable=True),
     Column(c.POS_LOCATION_ID, String(128), nullable=True),
     Column(c.CURRENCY, String(3), nullable=False, server_default="USD"),
+    tenant_column(),
+    Index("ix_restaurants_tenant", c.TENANT_ID),
+    # One POS location feeds one restaurant, across tenants (row-level security hides another
+    # tenant's restaurants from Flux, not from a unique index).
+    Index("ux_restaurants_pos_location", c.POS_PROVIDER, c.POS_LOCATION_ID, unique=True),
 )
 
 orders = Table(
@@ -52,6 +59,7 @@ orders = Table(
     Column(c.COVERS, Integer, nullable=True),
     # The order's net sales, for sources that give order totals only (no lines); NULL otherwise.
     Column(c.NET_AMOUNT_MINOR, BigInteger, nullable=True),
+    tenant_column(),
     PrimaryKeyConstraint(c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID, name="pk_orders"),
     Index("ix_orders_restaurant_date", c.RESTAURANT_ID, c.BUSINESS_DATE),
 )
@@ -72,6 +80,7 @@ order_lines = Table(
     Column(c.NET_AMOUNT_MINOR, BigInteger, nullable=False),
     Column(c.CURRENCY, String(3), nullable=False),
     Column(c.KIND, String(8), nullable=False),
+    tenant_column(),
     # On TimescaleDB the primary key also holds ts_utc (a hypertable's unique keys must hold
     # its time column); the loader keeps the natural key unique there itself.
     PrimaryKeyConstraint(c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID, c.LINE_ID, name="pk_order_lines"),
@@ -85,6 +94,7 @@ observations = Table(
     Column(c.DATE, Date, nullable=False),
     Column(c.TARGET, String(64), nullable=False),
     Column(c.VALUE, Float, nullable=False),
+    tenant_column(),
     PrimaryKeyConstraint(c.RESTAURANT_ID, c.TARGET, c.DATE, name="pk_observations"),
 )
 
@@ -99,6 +109,7 @@ calendar_events = Table(
     Column(c.END_DATE, Date, nullable=False),
     Column(c.LOWER_WINDOW, Integer, nullable=False, server_default="0"),
     Column(c.UPPER_WINDOW, Integer, nullable=False, server_default="0"),
+    tenant_column(),
     Index("ix_calendar_events_restaurant", c.RESTAURANT_ID),
 )
 
@@ -120,6 +131,7 @@ import_batches = Table(
     Column("started_at", UTC_TS, nullable=False),
     Column("finished_at", UTC_TS, nullable=True),
     Column("flux_version", String(32), nullable=False),
+    tenant_column(),
     PrimaryKeyConstraint("batch_id", "file_no", name="pk_import_batches"),
     Index("ix_import_batches_sha", "file_sha256"),
 )
@@ -133,6 +145,7 @@ demand_daily = Table(
     Column(c.ORDERS, Integer, nullable=False),
     Column(c.NET_SALES_MINOR, BigInteger, nullable=False),
     Column("item_quantity", Float, nullable=False),
+    tenant_column(),
     PrimaryKeyConstraint(c.RESTAURANT_ID, c.BUSINESS_DATE, name="pk_demand_daily"),
 )
 
@@ -145,6 +158,7 @@ demand_15min = Table(
     Column(c.COVERS, Integer, nullable=True),
     Column(c.ORDERS, Integer, nullable=False),
     Column(c.NET_SALES_MINOR, BigInteger, nullable=False),
+    tenant_column(),
     PrimaryKeyConstraint(
         c.RESTAURANT_ID, c.SLOT_START_UTC, c.BUSINESS_DATE, name="pk_demand_15min"
     ),
@@ -159,6 +173,7 @@ demand_items_daily = Table(
     Column(c.ITEM, Text, nullable=False),
     Column(c.CATEGORY, Text, nullable=False),
     Column(c.QUANTITY, Float, nullable=False),
+    tenant_column(),
     PrimaryKeyConstraint(
         c.RESTAURANT_ID, c.BUSINESS_DATE, c.ITEM, c.CATEGORY, name="pk_demand_items_daily"
     ),
@@ -180,6 +195,7 @@ backtest_runs = Table(
     Column("metrics_json", Text, nullable=False),
     Column("output_path", Text, nullable=True),
     Column("flux_version", String(32), nullable=False),
+    tenant_column(),
 )
 
 train_runs = Table(
@@ -197,6 +213,7 @@ train_runs = Table(
     Column("restaurant_scope", Text, nullable=False, server_default=""),
     Column("job_name", Text, nullable=True),
     Column("message", Text, nullable=True),
+    tenant_column(),
 )
 
 forecast_runs = Table(
@@ -211,6 +228,7 @@ forecast_runs = Table(
     Column("created_at", UTC_TS, nullable=False),
     Column("restaurants", Integer, nullable=False),
     Column("summary_json", Text, nullable=False, server_default="{}"),
+    tenant_column(),
     Index("ux_forecast_runs_artifact_asof", "artifact_id", "as_of", c.TARGET, "freq", unique=True),
 )
 
@@ -227,6 +245,7 @@ forecasts = Table(
     Column("yhat_upper_95", Float, nullable=True),
     Column("served_by", String(32), nullable=False),
     Column("closed", Integer, nullable=False, server_default="0"),
+    tenant_column(),
     PrimaryKeyConstraint("forecast_run_id", c.RESTAURANT_ID, c.DS, name="pk_forecasts"),
 )
 
@@ -242,6 +261,7 @@ published_forecasts = Table(
     Column("upper", Float, nullable=True),
     Column("forecast_run_id", String(36), nullable=False),
     Column("published_at", UTC_TS, nullable=False),
+    tenant_column(),
     PrimaryKeyConstraint(c.RESTAURANT_ID, c.TARGET, "freq", c.DS, name="pk_published_forecasts"),
 )
 
@@ -257,6 +277,7 @@ job_runs = Table(
     Column("status", String(16), nullable=False),
     Column("exit_code", Integer, nullable=True),
     Column("summary_json", Text, nullable=False, server_default="{}"),
+    tenant_column(),
 )
 
 source_objects = Table(
@@ -268,5 +289,6 @@ source_objects = Table(
     Column("size", BigInteger, nullable=False),
     Column("imported_at", UTC_TS, nullable=False),
     Column("batch_id", String(36), nullable=True),
+    tenant_column(),
     PrimaryKeyConstraint("source", "object_key", "etag", name="pk_source_objects"),
 )

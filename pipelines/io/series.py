@@ -21,21 +21,25 @@ from models import columns as c
 from models.base import Calendar
 from models.frames import Freq, SeriesFrame
 from pipelines.errors import DataError, UsageError
-from pipelines.io import schema
+from pipelines.io import schema, tenancy
 from pipelines.io.adapters.common import currency_exponent
 
 DEMAND_TARGETS = (c.COVERS, c.ORDERS, c.NET_SALES)
 
 
 def _where_restaurants(
-    table: sa.Table, restaurants: Collection[str] | None
+    conn: Connection, table: sa.Table, restaurants: Collection[str] | None
 ) -> list[sa.ColumnElement[bool]]:
-    return [table.c[c.RESTAURANT_ID].in_(sorted(restaurants))] if restaurants else []
+    """The connection's tenant's rows (of ``restaurants`` only, when given)."""
+    mine = tenancy.where(conn, table)
+    return [*mine, table.c[c.RESTAURANT_ID].in_(sorted(restaurants))] if restaurants else mine
 
 
 def read_restaurants(conn: Connection) -> pd.DataFrame:
     """Restaurant metadata (one row per restaurant)."""
-    return pd.read_sql(sa.select(schema.restaurants).order_by(c.RESTAURANT_ID), conn)
+    t = schema.restaurants
+    stmt = sa.select(*(col for col in t.columns if col.name != c.TENANT_ID))
+    return pd.read_sql(stmt.where(*tenancy.where(conn, t)).order_by(c.RESTAURANT_ID), conn)
 
 
 def read_calendar(conn: Connection, restaurants: Collection[str] | None = None) -> Calendar:
@@ -44,7 +48,9 @@ def read_calendar(conn: Connection, restaurants: Collection[str] | None = None) 
     if restaurants:
         meta = meta[meta[c.RESTAURANT_ID].isin(set(restaurants))]
     ev = schema.calendar_events
-    events = pd.read_sql(sa.select(*(ev.c[n] for n in c.EVENT_COLUMNS)), conn)
+    events = pd.read_sql(
+        sa.select(*(ev.c[n] for n in c.EVENT_COLUMNS)).where(*tenancy.where(conn, ev)), conn
+    )
     for col in (c.START_DATE, c.END_DATE):
         events[col] = pd.to_datetime(events[col])
     events[c.RESTAURANT_ID] = (
@@ -59,7 +65,7 @@ def _daily_demand(
     t = schema.demand_daily
     value = t.c[c.NET_SALES_MINOR] if target == c.NET_SALES else t.c[target]
     stmt = sa.select(t.c[c.RESTAURANT_ID], t.c[c.BUSINESS_DATE].label(c.DS), value.label(c.Y))
-    frame = pd.read_sql(stmt.where(*_where_restaurants(t, restaurants)), conn)
+    frame = pd.read_sql(stmt.where(*_where_restaurants(conn, t, restaurants)), conn)
     if target == c.NET_SALES:
         frame[c.Y] = frame[c.Y].astype(float) / _scales(conn, frame[c.RESTAURANT_ID])
     return frame
@@ -78,7 +84,7 @@ def _slot_demand(
     t = schema.demand_15min
     value = t.c[c.NET_SALES_MINOR] if target == c.NET_SALES else t.c[target]
     stmt = sa.select(t.c[c.RESTAURANT_ID], t.c[c.SLOT_START_UTC], value.label(c.Y))
-    frame = pd.read_sql(stmt.where(*_where_restaurants(t, restaurants)), conn)
+    frame = pd.read_sql(stmt.where(*_where_restaurants(conn, t, restaurants)), conn)
     frame = frame.dropna(subset=[c.Y])
     meta = read_restaurants(conn).set_index(c.RESTAURANT_ID)[c.TIMEZONE]
     parts = []
@@ -111,7 +117,7 @@ def _observations(
 ) -> pd.DataFrame:
     t = schema.observations
     stmt = sa.select(t.c[c.RESTAURANT_ID], t.c[c.DATE].label(c.DS), t.c[c.VALUE].label(c.Y))
-    stmt = stmt.where(t.c[c.TARGET] == target, *_where_restaurants(t, restaurants))
+    stmt = stmt.where(t.c[c.TARGET] == target, *_where_restaurants(conn, t, restaurants))
     return pd.read_sql(stmt, conn)
 
 
@@ -137,7 +143,7 @@ def _items(conn: Connection, target: str, restaurants: Collection[str] | None) -
             t.c[c.BUSINESS_DATE].label(c.DS),
             sa.func.sum(t.c[c.QUANTITY]).label(c.Y),
         )
-        .where(col == name, *_where_restaurants(t, restaurants))
+        .where(col == name, *_where_restaurants(conn, t, restaurants))
         .group_by(t.c[c.RESTAURANT_ID], t.c[c.BUSINESS_DATE])
     )
     return pd.read_sql(stmt, conn)

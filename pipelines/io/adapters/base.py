@@ -180,12 +180,15 @@ class ParseContext:
         encoding: Text encoding (None: UTF-8 with or without BOM).
         restaurant: The one restaurant named with ``--restaurant`` (None when none or several
             were named): the restaurant of a file whose body does not say.
+        tenant: The tenant the import is for (None: all tenants, ``--all-tenants``); the
+            directory holds only its restaurants.
     """
 
     directory: Directory
     mapping: ColumnMapping | None = None
     encoding: str | None = None
     restaurant: str | None = None
+    tenant: str | None = "default"
 
 
 def resolve_file_restaurant(

@@ -7,7 +7,9 @@ package knows (and the subdivision one of its subdivisions), the cutoff a whole 
 provider a known POS (or blank) and the currency three letters. ``subdivision``,
 ``pos_provider`` and ``pos_location_id`` may be left out of the header; a blank name is the id.
 A restaurant id, or a (provider, location) pair, that appears again is rejected (the first
-row stands).
+row stands). An optional ``tenant`` column names each restaurant's tenant (restaurant group;
+blank or absent: the tenant the import is for, ``default`` unless ``--tenant`` says); a row for
+another tenant than the import's is rejected (see docs/tenancy.md).
 
 Events: ``restaurant_id`` (blank or absent: every restaurant), ``kind`` (``closure | holiday |
 event``), ``name`` (blank: the kind), ``start_date``, ``end_date`` (ISO dates, inclusive; blank:
@@ -51,6 +53,7 @@ from pipelines.io.adapters.common import (
     parse_timestamps,
     read_csv_table,
 )
+from pipelines.io.tenancy import DEFAULT_TENANT, TENANT_PATTERN
 
 RESTAURANT_ID_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 """Restaurant ids: they name artefact files and folders, so only these characters."""
@@ -78,6 +81,7 @@ class RestaurantCol:
     PROVIDER: Final = c.POS_PROVIDER
     LOCATION: Final = c.POS_LOCATION_ID
     CURRENCY: Final = c.CURRENCY
+    TENANT: Final = "tenant"
     REQUIRED: Final = (ID, NAME, TIMEZONE, COUNTRY, CUTOFF_HOUR, CURRENCY)
 
 
@@ -139,13 +143,40 @@ class RestaurantsAdapter:
             ImportFileError: unreadable file or a required column missing.
         """
         table = read_csv_table(path, RestaurantCol.REQUIRED, encoding=ctx.encoding)
-        frame = _restaurants(table, RowChecks.for_table(table), ctx.directory)
+        frame = _restaurants(table, RowChecks.for_table(table), ctx.directory, ctx.tenant)
         return table_result(table, self.name, restaurants=frame)
 
 
-def _restaurants(table: CsvTable, checks: RowChecks, known: Directory) -> pd.DataFrame:
+def _tenants(f: pd.DataFrame, checks: RowChecks, tenant: str | None) -> pd.Series:
+    """Each row's tenant: its ``tenant`` value, or the import's (``default`` for an import for
+    all tenants); a row for another tenant than the import's is rejected."""
+    given = text(optional_column(f, RestaurantCol.TENANT))
+    fallback = DEFAULT_TENANT if tenant is None else tenant
+    values = given.where(given != "", fallback)
+    checks.reject(
+        ~is_match(values, TENANT_PATTERN),
+        RestaurantCol.TENANT,
+        "not a tenant id: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or "
+        "digit",
+        given,
+    )
+    if tenant is not None:
+        checks.reject(
+            (values != tenant).to_numpy(dtype=bool) & is_match(values, TENANT_PATTERN),
+            RestaurantCol.TENANT,
+            f"this import is for tenant {tenant!r}: import another tenant's restaurants with "
+            "--tenant (or --all-tenants)",
+            given,
+        )
+    return values
+
+
+def _restaurants(
+    table: CsvTable, checks: RowChecks, known: Directory, tenant: str | None
+) -> pd.DataFrame:
     """The ``restaurants`` frame of a file; bad rows are rejected."""
     f = table.frame
+    tenants = _tenants(f, checks, tenant)
     rid = text(f[RestaurantCol.ID])
     checks.reject(is_blank(rid), RestaurantCol.ID, "missing restaurant id")
     checks.reject(
@@ -203,8 +234,9 @@ def _restaurants(table: CsvTable, checks: RowChecks, known: Directory) -> pd.Dat
             c.POS_PROVIDER: provider,
             c.POS_LOCATION_ID: location,
             c.CURRENCY: currency.str.upper(),
+            c.TENANT_ID: tenants,
         },
-        RESTAURANT_COLUMNS,
+        (*RESTAURANT_COLUMNS, c.TENANT_ID),
         {c.CUTOFF_HOUR: "int64"},
     )
 
