@@ -24,6 +24,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 from flux_cli import console
 from flux_cli.options import (
     BACKENDS,
+    PULL_PROVIDERS,
     FormatOpt,
     FreqOpt,
     JobsOpt,
@@ -497,6 +498,70 @@ def import_(
         wait,
         wait_timeout,
         lambda settings: import_command(settings, options),
+    )
+
+
+@app.command(
+    "pull",
+    cls=FluxCommand,
+    epilog=examples(
+        "flux pull                                   # every restaurant, since its last pull",
+        "flux pull --provider square --restaurant r02",
+        "flux pull -r r04 --since 2026-06-01 --until 2026-07-01   # a backfill",
+        "flux --log-format json pull --json          # for a scheduler",
+    ),
+)
+def pull_(
+    restaurant: RestaurantOpt = None,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--provider",
+            metavar="NAME",
+            parser=choice(PULL_PROVIDERS),
+            autocompletion=complete(PULL_PROVIDERS),
+            help=f"Only this provider's restaurants: {', '.join(PULL_PROVIDERS)} (repeatable).",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="Pull orders changed from this date or ISO time (UTC) instead of the last pull "
+            "less the look-back.",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", metavar="WHEN", help="Pull orders changed before this date or time (UTC)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    wait: WaitOpt = False,
+    wait_timeout: WaitTimeoutOpt = None,
+) -> None:
+    """Pull orders straight from the POS vendors' APIs and import them as flux import would.
+
+    Each restaurant with a pos_provider and pos_location_id whose vendor has [pos.<vendor>]
+    settings is pulled from its last pull (less pos.lookback_hours, for late voids and refunds);
+    its watermark moves only once its orders are committed. Timeouts, 5xx and 429 are retried;
+    401/403 stops that vendor; a vendor that keeps failing trips its circuit breaker. Exit 3 when
+    some restaurants were skipped (each is named, with why).
+    """
+    from flux_cli.commands.pull_cmd import PullOptions, pull_command
+
+    options = PullOptions(
+        restaurants=restaurant, providers=provider, since=since, until=until, as_json=as_json
+    )
+    _run_locked(
+        "flux pull",
+        lambda _: ["data"],
+        restaurant,
+        wait,
+        wait_timeout,
+        lambda settings: pull_command(settings, options),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -76,6 +76,74 @@ class LimitsConfig(BaseModel):
     max_horizon_days: int = Field(default=366, ge=1, le=3_660)
 
 
+class ProviderConfig(BaseModel):
+    """One POS vendor's API, a ``[pos.<vendor>]`` table of flux.toml (``FLUX_POS__SQUARE__TOKEN``).
+
+    Credentials are :class:`~pydantic.SecretStr`: they print as ``**********`` and are never
+    logged. Which ones a vendor needs: Square and Clover ``token``; Toast and Lightspeed
+    ``client_id`` + ``client_secret`` (OAuth client credentials); Revel ``api_key`` +
+    ``api_secret``.
+
+    Attributes:
+        base_url: The API host (None: the vendor's production host).
+        token: A bearer access token.
+        client_id: OAuth client id.
+        client_secret: OAuth client secret.
+        api_key: API key.
+        api_secret: API secret.
+        page_size: Records asked for per page (None: the vendor's maximum).
+        timeout_seconds: Connect and read timeout of one request.
+        max_attempts: Tries per request (timeouts, dropped connections, 5xx and 429 are retried).
+        backoff_seconds: First retry's wait; doubled each retry, with full jitter.
+        max_wait_seconds: The longest one wait may be (a longer ``Retry-After`` fails the call).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str | None = None
+    token: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    page_size: int | None = Field(default=None, ge=1, le=10_000)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    backoff_seconds: float = Field(default=1.0, ge=0, le=600)
+    max_wait_seconds: float = Field(default=120.0, ge=0, le=3600)
+
+
+class PosConfig(BaseModel):
+    """``flux pull``: the POS vendors' APIs, the ``[pos]`` table of flux.toml (``FLUX_POS__*``).
+
+    Attributes:
+        square, clover, toast, revel, lightspeed: Each vendor's API (None: not configured; its
+            restaurants are not pulled).
+        lookback_hours: Each pull starts this long before the last one ended, for late edits
+            (voids and refunds arrive after the sale); the overlap never duplicates.
+        initial_days: How far back the first pull of a restaurant goes.
+        breaker_failures: Failed calls in a row that open a provider's circuit breaker.
+        breaker_cooldown_seconds: How long an open breaker refuses calls before one probe.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    square: ProviderConfig | None = None
+    clover: ProviderConfig | None = None
+    toast: ProviderConfig | None = None
+    revel: ProviderConfig | None = None
+    lightspeed: ProviderConfig | None = None
+    lookback_hours: float = Field(default=48.0, ge=0, le=24 * 366)
+    initial_days: int = Field(default=30, ge=1, le=3660)
+    breaker_failures: int = Field(default=3, ge=1, le=100)
+    breaker_cooldown_seconds: float = Field(default=300.0, ge=0, le=86_400)
+
+    def configured(self) -> dict[str, ProviderConfig]:
+        """The vendors with a ``[pos.<vendor>]`` table, by name."""
+        names = ("square", "clover", "toast", "revel", "lightspeed")
+        return {n: cfg for n in names if (cfg := getattr(self, n)) is not None}
+
+
 class Settings(BaseSettings):
     """Everything Flux can be configured with.
 
@@ -98,6 +166,8 @@ class Settings(BaseSettings):
             endpoint, and how long to wait.
         run: The nightly job's settings (``[run]`` in flux.toml, ``FLUX_RUN__SOURCE`` etc.).
         limits: Limits on inputs and requests (``[limits]``, ``FLUX_LIMITS__MAX_FILE_MB`` etc.).
+        pos: The POS vendors' APIs for ``flux pull`` (``[pos.square]``,
+            ``FLUX_POS__SQUARE__TOKEN`` etc.).
     """
 
     model_config = SettingsConfigDict(env_prefix="FLUX_", extra="forbid", env_nested_delimiter="__")
@@ -123,6 +193,7 @@ class Settings(BaseSettings):
     sagemaker_max_wait_seconds: int = Field(default=8 * 3600, ge=60)
     run: RunConfig = Field(default_factory=RunConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    pos: PosConfig = Field(default_factory=PosConfig)
 
     @field_validator("database_url")
     @classmethod
