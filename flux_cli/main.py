@@ -1013,8 +1013,9 @@ def monitor_(
     epilog=examples("flux doctor", "flux --config /etc/flux/flux.toml doctor"),
 )
 def doctor_(as_json: JsonOpt = False) -> None:
-    """Check the configuration, database, migrations, TimescaleDB, artefact store and SageMaker
-    settings; say what is wrong and how to fix it. Exit 1 when a check fails."""
+    """Check the configuration, database, migrations, TimescaleDB, artefact store, SageMaker
+    settings and each configured POS vendor (one cheap authenticated call); say what is wrong and
+    how to fix it. Exit 1 when a check fails."""
     from flux_cli.commands.doctor_cmd import doctor_command
 
     doctor_command(STATE.config, as_json=as_json)

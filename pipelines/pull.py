@@ -44,7 +44,7 @@ from pipelines.errors import (
 from pipelines.io import imports
 from pipelines.io.adapters.base import RestaurantInfo
 from pipelines.io.db import Database
-from pipelines.io.pos import providers, watermarks
+from pipelines.io.pos import providers, secrets, watermarks
 from pipelines.io.pos.http import CircuitBreaker, Clock
 from pipelines.settings import Settings
 
@@ -240,7 +240,8 @@ def run(
     built: dict[str, providers.Provider] = {}
     for name in sorted({r.pos_provider for r in chosen if r.pos_provider}):
         breaker = CircuitBreaker(name, pos.breaker_failures, pos.breaker_cooldown_seconds, clock)
-        built[name] = providers.build(name, configured[name], breaker, sleep)
+        cfg = secrets.resolve(name, configured[name], pos)
+        built[name] = providers.build(name, cfg, breaker, sleep)
     stopped: dict[str, str] = {}
     results: list[RestaurantPull] = []
     lookback = dt.timedelta(hours=pos.lookback_hours)

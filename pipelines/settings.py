@@ -96,6 +96,8 @@ class ProviderConfig(BaseModel):
         max_attempts: Tries per request (timeouts, dropped connections, 5xx and 429 are retried).
         backoff_seconds: First retry's wait; doubled each retry, with full jitter.
         max_wait_seconds: The longest one wait may be (a longer ``Retry-After`` fails the call).
+        secret_name: An AWS Secrets Manager secret holding the credentials this table lacks (a
+            JSON object with ``token``, ``client_id``, ``client_secret``... keys).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -111,6 +113,7 @@ class ProviderConfig(BaseModel):
     max_attempts: int = Field(default=5, ge=1, le=20)
     backoff_seconds: float = Field(default=1.0, ge=0, le=600)
     max_wait_seconds: float = Field(default=120.0, ge=0, le=3600)
+    secret_name: str | None = None
 
 
 class PosConfig(BaseModel):
@@ -124,6 +127,10 @@ class PosConfig(BaseModel):
         initial_days: How far back the first pull of a restaurant goes.
         breaker_failures: Failed calls in a row that open a provider's circuit breaker.
         breaker_cooldown_seconds: How long an open breaker refuses calls before one probe.
+        secrets_file: A TOML file of credentials, one ``[<vendor>]`` table each (filled in where
+            the settings leave a credential unset).
+        secrets_region: The AWS region of the Secrets Manager secrets (None: boto3's default).
+        secrets_endpoint_url: A Secrets Manager endpoint (None: AWS's).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -137,6 +144,9 @@ class PosConfig(BaseModel):
     initial_days: int = Field(default=30, ge=1, le=3660)
     breaker_failures: int = Field(default=3, ge=1, le=100)
     breaker_cooldown_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    secrets_file: Path | None = None
+    secrets_region: str | None = None
+    secrets_endpoint_url: str | None = None
 
     def configured(self) -> dict[str, ProviderConfig]:
         """The vendors with a ``[pos.<vendor>]`` table, by name."""
