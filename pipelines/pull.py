@@ -63,12 +63,15 @@ class PullRequest:
         providers: Only these providers (None: every configured one).
         since: Start of the window (None: each restaurant's watermark less the look-back).
         until: End of the window (None: now).
+        strict: A named restaurant without a POS provider, or whose provider is not
+            configured, is a usage error (False: it is left alone, as ``flux run`` wants).
     """
 
     restaurants: frozenset[str] | None = None
     providers: frozenset[str] | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    strict: bool = True
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,8 @@ def _select(
             raise UsageError(f"unknown restaurant(s): {', '.join(unknown)}")
         named = [by_id[r] for r in sorted(request.restaurants)]
         bare = [r.id for r in named if not (r.pos_provider and r.pos_location_id)]
-        if bare:
+        named = [r for r in named if r.pos_provider and r.pos_location_id]
+        if bare and request.strict:
             raise UsageError(
                 f"restaurant(s) {', '.join(bare)} have no pos_provider and pos_location_id "
                 "(restaurants.csv): nothing to pull from"
@@ -195,7 +199,7 @@ def _select(
         named = [r for r in named if r.pos_provider in request.providers]
     chosen = [r for r in named if r.pos_provider in configured]
     left = [r.id for r in named if r.pos_provider not in configured]
-    if request.restaurants and left:
+    if request.restaurants and left and request.strict:
         first = by_id[left[0]]
         raise UsageError(
             f"restaurant {first.id}: its provider {first.pos_provider} has no "

@@ -27,7 +27,8 @@ class RunConfig(BaseModel):
     """The nightly job (``flux run``), the ``[run]`` table of flux.toml.
 
     Attributes:
-        source: Where new exports arrive: a folder or ``s3://bucket/prefix`` (None: import
+        source: Where new exports arrive: a folder or ``s3://bucket/prefix``, or ``"pos"``: pull
+            them from the POS vendors' APIs (``[pos]``, ``flux pull``) (None: import
             nothing, just retrain/predict/publish).
         target: The demand target forecast and published.
         horizon: Days forecast.

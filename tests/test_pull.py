@@ -525,3 +525,31 @@ def test_usage_errors_exit_2(
 
 def test_the_cli_lists_the_providers_pull_supports() -> None:
     assert PULL_PROVIDERS == providers.SUPPORTED
+
+
+# ------------------------------------------------------------------------- flux run
+
+
+def test_flux_run_with_source_pos_pulls_and_a_failing_vendor_makes_it_partial(
+    fake: FakePos, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, "pulled", None, {})
+    fake.fault("clover", "401")
+    env = cli_env(settings, fake.base_url, FLUX_RUN__SOURCE="pos")
+    result = CliRunner().invoke(app, ["run", "--no-retrain", "--json"], env=env)
+    assert result.exit_code == 3, result.stdout + result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    step = summary["steps"][0]
+    assert step["step"] == "import" and step["status"] == "ok"
+    assert step["pulled"] == ["r01", "r02", "r08"]
+    assert step["detail"].startswith("pulled 3 of 4 restaurant(s) from square, clover, toast")
+    assert summary["problems"]["r04"].startswith("not pulled: clover: GET /v3/merchants/")
+    assert "HTTP 401" in summary["problems"]["r04"]
+    for secret in SECRETS:
+        assert secret not in result.stdout + result.stderr
+    # a dry run plans the pull without asking any vendor
+    asked = len(fake.requests)
+    planned = CliRunner().invoke(app, ["run", "--dry-run", "--json"], env=env)
+    assert planned.exit_code == 0 and len(fake.requests) == asked
+    first = json.loads(planned.stdout.strip().splitlines()[-1])["steps"]
+    assert [s["status"] for s in first if s["step"] == "import"] == ["planned"]
