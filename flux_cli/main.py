@@ -884,8 +884,9 @@ def run_(
     """The nightly job: import new files, retrain when due, predict and publish.
 
     Configured by the [run] table of flux.toml (source folder, s3:// prefix or "pos" to pull
-    from the POS vendors' APIs; target, horizon, frequencies, retrain cadence). Safe to rerun after any failure. Exit 0 ok, 1 failure,
-    2 usage or data error, 3 partial (the summary lists the restaurants and why).
+    from the POS vendors' APIs; target, horizon, frequencies, retrain cadence). Safe to rerun
+    after any failure. Exit 0 ok, 1 failure, 2 usage or data error, 3 partial (the summary lists
+    the restaurants and why).
     """
     from flux_cli.commands.run_cmd import RunOptions, run_command
 

@@ -139,9 +139,10 @@ def _version(record: dict[str, Any], field_name: str) -> tuple[int, Any]:
     value = record.get(field_name)
     if isinstance(value, str):
         try:
-            return (1, dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return (0, 0)
+        return (1, when if when.tzinfo else when.replace(tzinfo=dt.UTC))
     return (1, value) if isinstance(value, int) else (0, 0)
 
 

@@ -553,3 +553,23 @@ def test_flux_run_with_source_pos_pulls_and_a_failing_vendor_makes_it_partial(
     assert planned.exit_code == 0 and len(fake.requests) == asked
     first = json.loads(planned.stdout.strip().splitlines()[-1])["steps"]
     assert [s["status"] for s in first if s["step"] == "import"] == ["planned"]
+
+
+def test_a_record_served_twice_keeps_its_newest_copy() -> None:
+    new = {"id": "A", "updated_at": "2025-03-10T12:00:00.000Z", "state": "CANCELED"}
+    old = {"id": "A", "updated_at": "2025-03-10T11:00:00Z", "state": "COMPLETED"}
+    pages = [{"orders": [new], "cursor": "c1"}, {"orders": [old, {"id": "B"}]}]
+    assert pull.merge_pages("square_orders", pages) == {"orders": [new, {"id": "B"}]}
+    clover = [
+        {"elements": [{"id": "X", "modifiedTime": 2}], "href": "h"},
+        {"elements": [{"id": "X", "modifiedTime": 1}, {"id": "X", "modifiedTime": 2, "v": 2}]},
+    ]
+    assert pull.merge_pages("clover", clover) == {
+        "href": "h",
+        "elements": [{"id": "X", "modifiedTime": 2, "v": 2}],  # a tie: the later copy
+    }
+    # Toast's adapter itself keeps the copy modified last: the pages are only joined
+    assert pull.merge_pages("toast", [[{"guid": "g"}], [{"guid": "g"}]]) == [
+        {"guid": "g"},
+        {"guid": "g"},
+    ]
