@@ -25,6 +25,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 from flux_cli import console
 from flux_cli.options import (
     BACKENDS,
+    PULL_PROVIDERS,
     FormatOpt,
     FreqOpt,
     JobsOpt,
@@ -562,6 +563,70 @@ def import_(
 
 
 @app.command(
+    "pull",
+    cls=FluxCommand,
+    epilog=examples(
+        "flux pull                                   # every restaurant, since its last pull",
+        "flux pull --provider square --restaurant r02",
+        "flux pull -r r04 --since 2026-06-01 --until 2026-07-01   # a backfill",
+        "flux --log-format json pull --json          # for a scheduler",
+    ),
+)
+def pull_(
+    restaurant: RestaurantOpt = None,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--provider",
+            metavar="NAME",
+            parser=choice(PULL_PROVIDERS),
+            autocompletion=complete(PULL_PROVIDERS),
+            help=f"Only this provider's restaurants: {', '.join(PULL_PROVIDERS)} (repeatable).",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="Pull orders changed from this date or ISO time (UTC) instead of the last pull "
+            "less the look-back.",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", metavar="WHEN", help="Pull orders changed before this date or time (UTC)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    wait: WaitOpt = False,
+    wait_timeout: WaitTimeoutOpt = None,
+) -> None:
+    """Pull orders straight from the POS vendors' APIs and import them as flux import would.
+
+    Each restaurant with a pos_provider and pos_location_id whose vendor has [pos.<vendor>]
+    settings is pulled from its last pull (less pos.lookback_hours, for late voids and refunds);
+    its watermark moves only once its orders are committed. Timeouts, 5xx and 429 are retried;
+    401/403 stops that vendor; a vendor that keeps failing trips its circuit breaker. Exit 3 when
+    some restaurants were skipped (each is named, with why).
+    """
+    from flux_cli.commands.pull_cmd import PullOptions, pull_command
+
+    options = PullOptions(
+        restaurants=restaurant, providers=provider, since=since, until=until, as_json=as_json
+    )
+    _run_locked(
+        "flux pull",
+        lambda _: ["data"],
+        restaurant,
+        wait,
+        wait_timeout,
+        lambda settings: pull_command(settings, options),
+    )
+
+
+@app.command(
     "backtest",
     cls=FluxCommand,
     epilog=examples(
@@ -879,9 +944,10 @@ def run_(
 ) -> None:
     """The nightly job: import new files, retrain when due, predict and publish.
 
-    Configured by the [run] table of flux.toml (source folder or s3:// prefix, target, horizon,
-    frequencies, retrain cadence). Safe to rerun after any failure. Exit 0 ok, 1 failure,
-    2 usage or data error, 3 partial (the summary lists the restaurants and why).
+    Configured by the [run] table of flux.toml (source folder, s3:// prefix or "pos" to pull
+    from the POS vendors' APIs; target, horizon, frequencies, retrain cadence). Safe to rerun
+    after any failure. Exit 0 ok, 1 failure, 2 usage or data error, 3 partial (the summary lists
+    the restaurants and why).
     """
     from flux_cli.commands.run_cmd import RunOptions, run_command
 
@@ -1010,8 +1076,8 @@ def monitor_(
 )
 def doctor_(as_json: JsonOpt = False) -> None:
     """Check the configuration, database, migrations, TimescaleDB, tenancy (row-level
-    security), artefact store and SageMaker settings; say what is wrong and how to fix it. Exit 1
-    when a check fails."""
+    security), artefact store, SageMaker settings and each configured POS vendor (one cheap
+    authenticated call); say what is wrong and how to fix it. Exit 1 when a check fails."""
     from flux_cli.commands.doctor_cmd import doctor_command
 
     doctor_command(STATE.config, as_json=as_json, overrides=STATE.tenant_overrides())

@@ -173,6 +173,10 @@ FreqOpt = Annotated[
         help="D (daily), h (hourly) or 15min (the daily forecast split by intraday profile).",
     ),
 ]
+PULL_PROVIDERS = ("square", "clover", "toast")
+"""The vendors ``flux pull`` talks to (``pipelines.io.pos.providers.SUPPORTED``, kept here so
+``--help`` does not load httpx)."""
+
 RestaurantOpt = Annotated[
     list[str] | None,
     typer.Option("--restaurant", "-r", metavar="ID", help="Only this restaurant (repeatable)."),

@@ -12,6 +12,8 @@ a one-line detail and, unless ok, how to fix it)::
                     table's policies in force)
     artefacts       the store lists its artefacts and aliases
     sagemaker       the FLUX_SAGEMAKER_* settings are complete and well-formed (offline)
+    pos             each configured POS vendor ([pos.<vendor>]) answers one cheap authenticated
+                    call (Square: the location; Clover: the merchant; Toast: the login)
 
 An invalid configuration skips the rest; an unreachable database skips the checks that need it.
 The doctor changes nothing: it creates no database file, migrates nothing, writes nothing to the
@@ -49,7 +51,17 @@ TIMESCALEDB = "timescaledb"
 TENANCY = "tenancy"
 ARTEFACTS = "artefacts"
 SAGEMAKER = "sagemaker"
-CHECKS = (CONFIGURATION, DATABASE, MIGRATIONS, TIMESCALEDB, TENANCY, ARTEFACTS, SAGEMAKER)
+POS = "pos"
+CHECKS = (
+    CONFIGURATION,
+    DATABASE,
+    MIGRATIONS,
+    TIMESCALEDB,
+    TENANCY,
+    ARTEFACTS,
+    SAGEMAKER,
+    POS,
+)
 
 PG_CONNECT_TIMEOUT_SECONDS = 10
 PROBE_RETRY = RetryPolicy(attempts=2, wait_initial=0.2, wait_max=1.0, timeout=10.0)
@@ -141,6 +153,7 @@ def run(
         return DoctorReport((config_check, *skipped))
     secrets = _secrets(target.settings)
     checks = [config_check]
+    locations: dict[str, str] = {}
     try:
         db_check = _check_database(target)
         checks.append(db_check)
@@ -151,10 +164,13 @@ def run(
             checks.append(_check_migrations(target))
             checks.append(_check_timescale(target))
             checks.append(_check_tenancy(target))
+            if target.revision is not None and target.revision == target.db.head_revision():
+                locations = _pos_locations(target)
     finally:
         target.db.dispose()
     checks.append(_check_store(target.store))
     checks.append(check_sagemaker(target.settings, environ))
+    checks.append(check_pos(target.settings, locations))
     return DoctorReport(tuple(_scrub(c, secrets) for c in checks))
 
 
@@ -199,8 +215,13 @@ def _check_config(
 
 
 def _secrets(settings: Settings) -> list[str]:
-    """Passwords that must never appear in a detail."""
-    return known_secrets_of([settings.resolved_database_url, settings.s3_endpoint_url])
+    """Passwords and POS credentials that must never appear in a detail."""
+    found = known_secrets_of([settings.resolved_database_url, settings.s3_endpoint_url])
+    for cfg in settings.pos.configured().values():
+        for value in (cfg.token, cfg.client_secret, cfg.api_key, cfg.api_secret):
+            if value is not None and value.get_secret_value():
+                found.append(value.get_secret_value())
+    return found
 
 
 def _scrub(check: Check, secrets: list[str]) -> Check:
@@ -531,3 +552,69 @@ def check_sagemaker(settings: Settings, environ: Mapping[str, str]) -> Check:
         fix = f"push the image to ECR in {region} or set {_env('sagemaker_region')}"
         return Check(SAGEMAKER, "warn", f"{detail}; {'; '.join(warnings)}", fix)
     return Check(SAGEMAKER, "ok", detail)
+
+
+# --- POS vendors ---------------------------------------------------------------------------------
+
+
+def _pos_locations(target: _Target) -> dict[str, str]:
+    """One ``pos_location_id`` per provider (the first restaurant's), for the cheap calls."""
+    from pipelines.io import imports
+
+    try:
+        with target.db.connect() as conn:
+            directory = imports.load_directory(conn)
+    except (DriverError, FluxError):
+        return {}
+    out: dict[str, str] = {}
+    for info in sorted(directory, key=lambda r: r.id):
+        if info.pos_provider and info.pos_location_id:
+            out.setdefault(info.pos_provider, info.pos_location_id)
+    return out
+
+
+def check_pos(settings: Settings, locations: Mapping[str, str]) -> Check:
+    """Each configured POS vendor answers one cheap authenticated call (one try, no retries).
+
+    Args:
+        settings: The settings (``[pos]``).
+        locations: A ``pos_location_id`` per provider, from the restaurants (may be empty).
+    """
+    from pipelines.errors import ProviderError
+    from pipelines.io.pos import providers, secrets
+    from pipelines.io.pos.http import CircuitBreaker
+
+    configured = settings.pos.configured()
+    if not configured:
+        return Check(POS, "ok", "not configured (flux pull has no [pos.<vendor>] settings)")
+    found: list[str] = []
+    problems: list[str] = []
+    fixes: list[str] = []
+    for name, cfg in configured.items():
+        try:
+            resolved = secrets.resolve(name, cfg, settings.pos)
+            provider = providers.build(
+                name,
+                resolved.model_copy(update={"max_attempts": 1, "timeout_seconds": 10.0}),
+                CircuitBreaker(name, failures=1),
+            )
+        except ConfigError as exc:
+            problems.append(str(exc))
+            fixes.append(f"set the [pos.{name}] credentials")
+            continue
+        location = locations.get(name)
+        try:
+            provider.check(location)
+        except (ProviderError, ConfigError) as exc:
+            problems.append(str(exc))
+            fixes.append(
+                f"check [pos.{name}] base_url and credentials"
+                + (f" and the pos_location_id {location!r}" if location else "")
+            )
+            continue
+        finally:
+            provider.client.close()
+        found.append(f"{name} ok" + (f" ({location})" if location else ""))
+    if problems:
+        return Check(POS, "fail", "; ".join(found + problems), "; ".join(fixes))
+    return Check(POS, "ok", "; ".join(found))

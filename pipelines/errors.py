@@ -13,6 +13,9 @@ keeps its traceback. The CLI maps each branch to an exit code::
     ├── ArtifactError              exit 1  the store fails, or an artefact is missing/incomplete
     │   └── ArtifactIntegrityError exit 1  a stored file's checksum or manifest is wrong
     ├── TrainingJobError           exit 1  a SageMaker training job failed, stopped or timed out
+    ├── ProviderError              exit 1  a POS vendor's API failed (retries spent, bad answer)
+    │   ├── ProviderAuthError      exit 1  401/403: credentials refused; never retried
+    │   └── CircuitOpenError       exit 1  the provider's circuit breaker is open (cool-down)
     └── PartialFailure             exit 3  some restaurants fell back or failed
 """
 
@@ -109,3 +112,25 @@ class PartialFailure(FluxError):
     """Some restaurants fell back or failed; the run finished for the rest."""
 
     exit_code = EXIT_PARTIAL
+
+
+class ProviderError(FluxError):
+    """A POS vendor's API failed: retries spent, or an answer Flux cannot use.
+
+    Args:
+        provider: The vendor (``square``, ``clover``...).
+        reason: What went wrong, in plain words (never a credential).
+    """
+
+    def __init__(self, provider: str, reason: str) -> None:
+        self.provider = provider
+        self.reason = reason
+        super().__init__(f"{provider}: {reason}")
+
+
+class ProviderAuthError(ProviderError):
+    """The vendor refused the credentials (HTTP 401 or 403); the provider is stopped at once."""
+
+
+class CircuitOpenError(ProviderError):
+    """The provider's circuit breaker is open: calls are refused until its cool-down ends."""

@@ -4,7 +4,9 @@ Steps, configured by the ``[run]`` table of flux.toml (:class:`~pipelines.settin
 
 1. **import** the new files from ``source`` (a folder, or ``s3://bucket/prefix``). Files already
    imported are recognised by content hash; S3 objects already imported by key and ETag (table
-   ``source_objects``), so they are not even downloaded again.
+   ``source_objects``), so they are not even downloaded again. ``source = "pos"`` pulls the
+   orders from the POS vendors' APIs instead (:mod:`pipelines.pull`); a restaurant whose vendor
+   fails is skipped (the run goes on with the data it has, and is partial).
 2. **train** when due: no artefact yet, the artefact is ``retrain_every_days`` old, a restaurant
    has no model, or the history it was trained on changed (restated or backfilled data).
 3. **predict** every configured frequency from the artefact, as of the latest data.
@@ -35,7 +37,7 @@ import pandas as pd
 import structlog
 
 from models.artifact import ArtifactManifest
-from pipelines import fitting, ingest, predict, publish, train
+from pipelines import fitting, ingest, predict, publish, pull, train
 from pipelines.errors import EXIT_OK, EXIT_PARTIAL, UsageError
 from pipelines.io import artifacts, inbox, runs, series, tenancy
 from pipelines.io.artifact_store import ArtifactStore
@@ -369,10 +371,43 @@ def _import_step(
     with _step(result, "import") as step:
         if not source:
             step.status, step.detail = "skipped", "no [run] source configured"
+        elif source == POS_SOURCE:
+            _pull_pos(settings, step, request, result)
         elif source.startswith("s3://"):
             _import_s3(settings, db, step, source, request, migrated=migrated)
         else:
             _import_folder(settings, step, source, request)
+
+
+POS_SOURCE = "pos"
+"""``[run] source`` that pulls from the POS vendors' APIs instead of reading files."""
+
+
+def _pull_pos(settings: Settings, step: StepResult, request: RunRequest, result: RunResult) -> None:
+    """The import step of ``source = "pos"``: ``flux pull`` for the run's restaurants."""
+    vendors = ", ".join(settings.pos.configured()) or "none"
+    if not settings.pos.configured():
+        raise UsageError(
+            'run.source = "pos" needs at least one [pos.<vendor>] table (e.g. '
+            "FLUX_POS__SQUARE__TOKEN); see the README's flux pull section"
+        )
+    if request.dry_run:
+        step.status = "planned"
+        step.detail = f"would pull the new orders from the POS vendors ({vendors})"
+        return
+    pulled = pull.run(pull.PullRequest(restaurants=request.restaurants, strict=False), settings)
+    done = len(pulled.pulls) - len(pulled.skipped)
+    requests = sum(pulled.requests.values())
+    step.detail = (
+        f"pulled {done} of {len(pulled.pulls)} restaurant(s) from {vendors} "
+        f"({sum(p.records for p in pulled.pulls):,} orders, {requests:,} requests)"
+    )
+    step.data = {
+        "pulled": [p.restaurant_id for p in pulled.pulls if p.status == pull.PULLED],
+        "skipped": {p.restaurant_id: p.reason for p in pulled.skipped},
+    }
+    for p in pulled.skipped:
+        result.problems.setdefault(p.restaurant_id, f"not pulled: {p.reason}")
 
 
 def _train_step(

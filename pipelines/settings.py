@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,7 +27,8 @@ class RunConfig(BaseModel):
     """The nightly job (``flux run``), the ``[run]`` table of flux.toml.
 
     Attributes:
-        source: Where new exports arrive: a folder or ``s3://bucket/prefix`` (None: import
+        source: Where new exports arrive: a folder or ``s3://bucket/prefix``, or ``"pos"``: pull
+            them from the POS vendors' APIs (``[pos]``, ``flux pull``) (None: import
             nothing, just retrain/predict/publish).
         target: The demand target forecast and published.
         horizon: Days forecast.
@@ -76,6 +77,84 @@ class LimitsConfig(BaseModel):
     max_horizon_days: int = Field(default=366, ge=1, le=3_660)
 
 
+class ProviderConfig(BaseModel):
+    """One POS vendor's API, a ``[pos.<vendor>]`` table of flux.toml (``FLUX_POS__SQUARE__TOKEN``).
+
+    Credentials are :class:`~pydantic.SecretStr`: they print as ``**********`` and are never
+    logged. Which ones a vendor needs: Square and Clover ``token``; Toast and Lightspeed
+    ``client_id`` + ``client_secret`` (OAuth client credentials); Revel ``api_key`` +
+    ``api_secret``.
+
+    Attributes:
+        base_url: The API host (None: the vendor's production host).
+        token: A bearer access token.
+        client_id: OAuth client id.
+        client_secret: OAuth client secret.
+        api_key: API key.
+        api_secret: API secret.
+        page_size: Records asked for per page (None: the vendor's maximum).
+        timeout_seconds: Connect and read timeout of one request.
+        max_attempts: Tries per request (timeouts, dropped connections, 5xx and 429 are retried).
+        backoff_seconds: First retry's wait; doubled each retry, with full jitter.
+        max_wait_seconds: The longest one wait may be (a longer ``Retry-After`` fails the call).
+        secret_name: An AWS Secrets Manager secret holding the credentials this table lacks (a
+            JSON object with ``token``, ``client_id``, ``client_secret``... keys).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str | None = None
+    token: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    page_size: int | None = Field(default=None, ge=1, le=10_000)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    backoff_seconds: float = Field(default=1.0, ge=0, le=600)
+    max_wait_seconds: float = Field(default=120.0, ge=0, le=3600)
+    secret_name: str | None = None
+
+
+class PosConfig(BaseModel):
+    """``flux pull``: the POS vendors' APIs, the ``[pos]`` table of flux.toml (``FLUX_POS__*``).
+
+    Attributes:
+        square, clover, toast, revel, lightspeed: Each vendor's API (None: not configured; its
+            restaurants are not pulled).
+        lookback_hours: Each pull starts this long before the last one ended, for late edits
+            (voids and refunds arrive after the sale); the overlap never duplicates.
+        initial_days: How far back the first pull of a restaurant goes.
+        breaker_failures: Failed calls in a row that open a provider's circuit breaker.
+        breaker_cooldown_seconds: How long an open breaker refuses calls before one probe.
+        secrets_file: A TOML file of credentials, one ``[<vendor>]`` table each (filled in where
+            the settings leave a credential unset).
+        secrets_region: The AWS region of the Secrets Manager secrets (None: boto3's default).
+        secrets_endpoint_url: A Secrets Manager endpoint (None: AWS's).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    square: ProviderConfig | None = None
+    clover: ProviderConfig | None = None
+    toast: ProviderConfig | None = None
+    revel: ProviderConfig | None = None
+    lightspeed: ProviderConfig | None = None
+    lookback_hours: float = Field(default=48.0, ge=0, le=24 * 366)
+    initial_days: int = Field(default=30, ge=1, le=3660)
+    breaker_failures: int = Field(default=3, ge=1, le=100)
+    breaker_cooldown_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    secrets_file: Path | None = None
+    secrets_region: str | None = None
+    secrets_endpoint_url: str | None = None
+
+    def configured(self) -> dict[str, ProviderConfig]:
+        """The vendors with a ``[pos.<vendor>]`` table, by name."""
+        names = ("square", "clover", "toast", "revel", "lightspeed")
+        return {n: cfg for n in names if (cfg := getattr(self, n)) is not None}
+
+
 class Settings(BaseSettings):
     """Everything Flux can be configured with.
 
@@ -103,6 +182,8 @@ class Settings(BaseSettings):
         all_tenants: Work for every tenant at once (``--all-tenants``): explicit, for the
             nightly job and an operator's imports; commands that train, forecast or publish
             still run one tenant at a time.
+        pos: The POS vendors' APIs for ``flux pull`` (``[pos.square]``,
+            ``FLUX_POS__SQUARE__TOKEN`` etc.).
     """
 
     model_config = SettingsConfigDict(env_prefix="FLUX_", extra="forbid", env_nested_delimiter="__")
@@ -135,6 +216,8 @@ class Settings(BaseSettings):
     def tenant_scope(self) -> str | None:
         """The tenant connections are scoped to (None: all tenants)."""
         return None if self.all_tenants else self.tenant
+
+    pos: PosConfig = Field(default_factory=PosConfig)
 
     @field_validator("database_url")
     @classmethod

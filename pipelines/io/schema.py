@@ -292,3 +292,16 @@ source_objects = Table(
     tenant_column(),
     PrimaryKeyConstraint("source", "object_key", "etag", name="pk_source_objects"),
 )
+
+pos_watermarks = Table(
+    "pos_watermarks",
+    metadata,
+    Column(c.RESTAURANT_ID, String(64), nullable=False),
+    Column("provider", String(32), nullable=False),
+    # Everything the vendor changed before this instant has been pulled and committed.
+    Column("pulled_through_utc", UTC_TS, nullable=False),
+    Column("updated_at", UTC_TS, nullable=False),
+    Column("batch_id", String(36), nullable=True),
+    tenant_column(),
+    PrimaryKeyConstraint(c.RESTAURANT_ID, "provider", name="pk_pos_watermarks"),
+)
