@@ -49,6 +49,7 @@ __all__ = [
     "table_to_records",
     "validation_residuals",
     "validation_split",
+    "validation_windows",
 ]
 
 LEVEL = "level"
@@ -98,6 +99,37 @@ def validation_split(
     cutoff = pd.Timestamp(series.data[c.DS].max())
     origin = cutoff - horizon * period(series.freq)
     return series.until(origin), series.between(origin, cutoff), origin
+
+
+def validation_windows(
+    series: SeriesFrame, horizon: int, origins: int
+) -> list[tuple[SeriesFrame, SeriesFrame, pd.Timestamp]]:
+    """``(train, valid, origin)`` of up to ``origins`` back-to-back validation windows of
+    ``horizon`` periods, the latest (ending at the series' last date) first.
+
+    Residuals from several origins describe the spread of errors better than one window (a
+    long stable history's last four weeks can be unusually calm; one restaurant's single window
+    holds too few residuals). A window before the latest needs at least ``horizon`` periods of
+    history before its origin; the first window that lacks it ends the list.
+    """
+    if horizon < 1:
+        return []
+    train, valid, origin = validation_split(series, horizon)
+    if len(train) == 0 or len(valid) == 0:
+        return []
+    windows = [(train, valid, origin)]
+    unit = period(series.freq)
+    first = pd.Timestamp(series.data[c.DS].min())
+    for k in range(2, origins + 1):
+        start = origin - (k - 1) * horizon * unit
+        if start - first < horizon * unit:
+            break
+        before = series.until(start)
+        window = series.between(start, start + horizon * unit)
+        if len(before) == 0 or len(window) == 0:
+            break
+        windows.append((before, window, start))
+    return windows
 
 
 def residuals(frame: pd.DataFrame) -> pd.DataFrame:
@@ -324,33 +356,43 @@ def empty_validation() -> pd.DataFrame:
 
 
 def validation_residuals(
-    forecaster: Forecaster, series: SeriesFrame, calendar: Calendar | None, horizon: int
+    forecaster: Forecaster,
+    series: SeriesFrame,
+    calendar: Calendar | None,
+    horizon: int,
+    origins: int = 1,
 ) -> pd.DataFrame:
-    """Validation predictions of a clone of ``forecaster``: ``restaurant_id, ds, model, y,
-    yhat, step`` for the validation rows it could forecast (empty when none)."""
-    train, valid, origin = validation_split(series, horizon)
-    if horizon < 1 or len(train) == 0 or len(valid) == 0:
+    """Validation predictions of clones of ``forecaster`` fitted at each origin of
+    :func:`validation_windows`: ``restaurant_id, ds, model, y, yhat, step`` for the validation
+    rows they could forecast (empty when none)."""
+    parts = []
+    for train, valid, origin in validation_windows(series, horizon, origins):
+        model: Forecaster = clone(forecaster).fit(train, calendar)
+        pred = model.predict(valid.data[[c.RESTAURANT_ID, c.DS]]).data
+        out = pred.merge(valid.data, on=[c.RESTAURANT_ID, c.DS], how="inner")
+        out[STEP] = steps(out[c.DS], origin, series.freq)
+        parts.append(out[list(VALIDATION_COLUMNS)])
+    if not parts:
         return empty_validation()
-    model: Forecaster = clone(forecaster).fit(train, calendar)
-    pred = model.predict(valid.data[[c.RESTAURANT_ID, c.DS]]).data
-    out = pred.merge(valid.data, on=[c.RESTAURANT_ID, c.DS], how="inner")
-    out[STEP] = steps(out[c.DS], origin, series.freq)
-    return pd.DataFrame(out[list(VALIDATION_COLUMNS)])
+    return pd.DataFrame(pd.concat(parts, ignore_index=True))
 
 
 class Calibrated(Forecaster):
     """Any forecaster plus conformal intervals learned on a validation window.
 
     ``fit`` fits a clone on rows ``<= cutoff - H``, predicts the rows of ``(cutoff - H, cutoff]``
-    that exist, builds the residual table (``table_``) and then fits another clone on the whole
-    series (``estimator_``). ``predict`` returns that clone's forecast (its own ``model`` name) with
-    intervals. Without validation rows the forecast carries no interval columns.
+    that exist (and likewise at ``validation_origins - 1`` earlier origins, see
+    :func:`validation_windows`), builds the residual table (``table_``) from all their residuals
+    and then fits another clone on the whole series (``estimator_``). ``predict`` returns that
+    clone's forecast (its own ``model`` name) with intervals. Without validation rows the
+    forecast carries no interval columns.
 
     Args:
         forecaster: The (unfitted) forecaster to calibrate.
         validation_horizon: ``H`` in periods; default 28 days' worth.
         levels: Interval levels in percent.
         min_count: Minimum residuals per step before pooling neighbouring steps.
+        validation_origins: Back-to-back validation windows whose residuals are pooled.
     """
 
     name = "calibrated"
@@ -361,17 +403,21 @@ class Calibrated(Forecaster):
         validation_horizon: int | None = None,
         levels: Sequence[int] = (80, 95),
         min_count: int = MIN_COUNT,
+        validation_origins: int = 2,
     ) -> None:
         """Stores the settings."""
         self.forecaster = forecaster
         self.validation_horizon = validation_horizon
         self.levels = levels
         self.min_count = min_count
+        self.validation_origins = validation_origins
 
     def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:
         horizon = effective_horizon(series, self.validation_horizon)
         try:
-            self.validation_ = validation_residuals(self.forecaster, series, calendar, horizon)
+            self.validation_ = validation_residuals(
+                self.forecaster, series, calendar, horizon, self.validation_origins
+            )
         except Exception as exc:
             self.validation_error_ = f"{type(exc).__name__}: {exc}"
             self.validation_ = empty_validation()
