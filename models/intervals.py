@@ -7,7 +7,8 @@ Per model and step, the interval bounds are finite-sample conformal quantiles of
 a step with too few residuals borrows its neighbours' (the window widens symmetrically until it
 holds enough). The result is a tidy *residual table* ``model, step, level, lower_q, upper_q, n``
 that can be written as CSV or JSON into an artefact and applied to any later forecast with
-:func:`apply_intervals` (``expm1(log1p(yhat) + q)``, clipped at zero, always containing yhat).
+:func:`apply_intervals` (``expm1(log1p(yhat) + q)``, clipped at zero, always containing yhat and
+the narrower levels' intervals). :func:`with_quantiles` reads quantiles off the intervals.
 Steps beyond the table's last step reuse the last step's quantiles.
 
 :class:`Calibrated` wraps any forecaster with this procedure.
@@ -32,6 +33,7 @@ from models.frames import (
     Freq,
     SeriesFrame,
     interval_columns,
+    levels_in,
 )
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "effective_horizon",
     "empty_validation",
     "period",
+    "quantile_column",
+    "quantile_columns_in",
     "residuals",
     "steps",
     "table_from_records",
@@ -50,6 +54,7 @@ __all__ = [
     "validation_residuals",
     "validation_split",
     "validation_windows",
+    "with_quantiles",
 ]
 
 LEVEL = "level"
@@ -333,18 +338,79 @@ def apply_intervals(
     )
     yhat = data[c.YHAT].to_numpy(dtype=float)
     log_yhat = np.log1p(yhat)
-    for level in levels:
+    inner_lo, inner_hi = yhat, yhat
+    for level in sorted(levels):  # a wider interval always contains the narrower ones
         if data.empty:
             lo = hi = yhat
         else:
             if not (table[LEVEL] == level).any():
                 raise ValueError(f"the residual table has no {level}% level")
             q = _bounds_for(keys, table, level)
-            lo = np.minimum(np.clip(np.expm1(log_yhat + q[LOWER_Q].to_numpy()), 0.0, None), yhat)
-            hi = np.maximum(np.expm1(log_yhat + q[UPPER_Q].to_numpy()), yhat)
+            lo = np.clip(np.expm1(log_yhat + q[LOWER_Q].to_numpy()), 0.0, None)
+            lo = np.minimum(lo, inner_lo)
+            hi = np.maximum(np.expm1(log_yhat + q[UPPER_Q].to_numpy()), inner_hi)
+        inner_lo, inner_hi = lo, hi
         lo_col, hi_col = interval_columns(level)
         data[lo_col], data[hi_col] = lo, hi
     return ForecastFrame.from_frame(data)
+
+
+QUANTILE_PREFIX = "yhat_q"
+
+
+def quantile_column(q: float) -> str:
+    """The column of quantile ``q``: ``yhat_q10`` for 0.1, ``yhat_q2.5`` for 0.025."""
+    return f"{QUANTILE_PREFIX}{round(q * 100, 6):g}"
+
+
+def quantile_columns_in(frame: pd.DataFrame) -> list[str]:
+    """The quantile columns of a forecast frame."""
+    return [str(col) for col in frame.columns if str(col).startswith(QUANTILE_PREFIX)]
+
+
+def with_quantiles(frame: pd.DataFrame, quantiles: Sequence[float]) -> pd.DataFrame:
+    """Adds a ``yhat_q<100q>`` column per quantile, consistent with the intervals.
+
+    The intervals define the quantiles: a central ``L``% interval's bounds are the
+    ``(1 - L/100)/2`` and ``(1 + L/100)/2`` quantiles (the 80% interval: 0.1 and 0.9) and the
+    point forecast is the median. Those quantiles are the columns' values exactly; a quantile in
+    between is interpolated linearly in probability on the log1p scale between its neighbours.
+    Each row's quantiles are non-decreasing in ``q``.
+
+    Args:
+        frame: Forecast rows with ``yhat`` and ``yhat_lower_<L>``/``yhat_upper_<L>``.
+        quantiles: Probabilities strictly between 0 and 1.
+
+    Raises:
+        ValueError: a quantile outside (0, 1), or outside the widest interval's range.
+    """
+    bad = [q for q in quantiles if not 0.0 < q < 1.0]
+    if bad:
+        raise ValueError(f"quantiles must be between 0 and 1 (exclusive), got {bad}")
+    anchors: dict[float, np.ndarray] = {0.5: frame[c.YHAT].to_numpy(dtype=float)}
+    for level in levels_in(frame):
+        lo, hi = interval_columns(level)
+        anchors[round(0.5 - level / 200, 10)] = frame[lo].to_numpy(dtype=float)
+        anchors[round(0.5 + level / 200, 10)] = frame[hi].to_numpy(dtype=float)
+    probs = np.array(sorted(anchors))
+    values = np.maximum.accumulate(np.column_stack([anchors[p] for p in probs]), axis=1)
+    outside = [q for q in quantiles if q < probs[0] - 1e-12 or q > probs[-1] + 1e-12]
+    if outside:
+        raise ValueError(
+            f"quantile(s) {outside} outside {probs[0]:g}..{probs[-1]:g}, the range the "
+            "forecast's intervals cover"
+        )
+    out = frame.copy()
+    for q in quantiles:
+        exact = np.flatnonzero(np.isclose(probs, q, rtol=0.0, atol=1e-12))
+        if len(exact):
+            out[quantile_column(q)] = values[:, exact[0]]
+            continue
+        j = int(np.searchsorted(probs, q)) - 1
+        t = (q - probs[j]) / (probs[j + 1] - probs[j])
+        low, high = np.log1p(values[:, j]), np.log1p(values[:, j + 1])
+        out[quantile_column(q)] = np.expm1((1.0 - t) * low + t * high)
+    return out
 
 
 VALIDATION_COLUMNS = (c.RESTAURANT_ID, c.DS, c.MODEL, c.Y, c.YHAT, STEP)

@@ -182,3 +182,60 @@ def test_single_restaurants_are_calibrated_with_several_origins() -> None:
             rows.append(((out[c.Y] >= out[lo]) & (out[c.Y] <= out[hi])).to_numpy())
     assert 0.75 <= np.concatenate(inside[80]).mean() <= 0.85
     assert 0.92 <= np.concatenate(inside[95]).mean() <= 0.97
+
+
+def _bounds_frame() -> pd.DataFrame:
+    lo80, hi80 = interval_columns(80)
+    lo95, hi95 = interval_columns(95)
+    return pd.DataFrame(
+        {
+            c.YHAT: [10.0, 0.0],
+            lo80: [5.0, 0.0],
+            hi80: [20.0, 0.0],
+            lo95: [2.0, 0.0],
+            hi95: [30.0, 0.0],
+        }
+    )
+
+
+def test_quantiles_are_read_off_the_intervals() -> None:
+    frame = _bounds_frame()
+    out = iv.with_quantiles(frame, (0.025, 0.1, 0.3, 0.5, 0.9, 0.975))
+    assert out["yhat_q2.5"].tolist() == [2.0, 0.0]
+    assert out["yhat_q10"].tolist() == [5.0, 0.0]
+    assert out["yhat_q50"].tolist() == [10.0, 0.0]
+    assert out["yhat_q90"].tolist() == [20.0, 0.0]
+    assert out["yhat_q97.5"].tolist() == [30.0, 0.0]
+    # 0.3 is halfway from 0.1 to 0.5: exp((log 6 + log 11) / 2) - 1 = sqrt(66) - 1.
+    assert out["yhat_q30"].iloc[0] == pytest.approx(66**0.5 - 1.0)
+    assert out["yhat_q30"].iloc[1] == 0.0
+    with pytest.raises(ValueError, match=r"outside 0.025..0.975"):
+        iv.with_quantiles(frame, (0.01,))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        iv.with_quantiles(frame, (1.0,))
+
+
+def test_wider_intervals_always_contain_narrower_ones() -> None:
+    # A table whose 95% quantiles are narrower than its 80% ones (too few residuals can do it).
+    table = pd.DataFrame(
+        {
+            c.MODEL: "m",
+            STEP: 1,
+            iv.LEVEL: [80, 95],
+            iv.LOWER_Q: [-0.5, -0.2],
+            iv.UPPER_Q: [0.5, 0.2],
+            iv.N: 40,
+        }
+    )
+    forecast = pd.DataFrame(
+        {c.RESTAURANT_ID: "r", c.DS: pd.Timestamp("2024-06-02"), c.MODEL: "m", c.YHAT: [20.0]}
+    )
+    out = iv.apply_intervals(
+        ForecastFrame.from_frame(forecast),
+        iv.table_from_records(table),
+        cutoff=pd.Timestamp("2024-06-01"),
+    ).data
+    lo80, hi80 = interval_columns(80)
+    lo95, hi95 = interval_columns(95)
+    assert out[lo95].iloc[0] == out[lo80].iloc[0] == pytest.approx(np.expm1(np.log1p(20.0) - 0.5))
+    assert out[hi95].iloc[0] == out[hi80].iloc[0] == pytest.approx(np.expm1(np.log1p(20.0) + 0.5))
