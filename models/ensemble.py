@@ -20,12 +20,12 @@
 
    ``weighting="auto"`` scores each candidate by rolling origin: every window but the oldest is
    forecast by weights learned on the older windows (with a single window, its last third by
-   weights learned on the first two thirds). The lowest RMSLE wins unless its advantage over
-   ``best`` is within :data:`NOISE_Z` standard errors of the per-row loss difference (clustered by
-   restaurant, window and week): then ``best`` serves, so a short or noisy validation window
-   (one restaurant, a short history) cannot buy a combination worse than its best member. The
-   chosen one is relearned on all validation rows; every candidate's score and the reason are in
-   ``weights_report_``.
+   weights learned on the first two thirds). ``inverse_error`` (the hedge) is kept unless another
+   candidate's RMSLE is lower by more than :data:`NOISE_Z` standard errors of the per-row loss
+   difference (clustered by restaurant, window and week), so a short or noisy validation window
+   (one restaurant, a short history) cannot buy stacking or a single member on luck, while a
+   member that is worse beyond noise is dropped (``best``). The chosen one is relearned on all
+   validation rows; every candidate's score and the reason are in ``weights_report_``.
    Conformal residual tables (:mod:`models.intervals`) are built for every member, the fallback
    and the ensemble from the residuals of every window; the ensemble's validation forecasts are
    cross-fitted (each window predicted by weights learned on the others) so its intervals are not
@@ -84,6 +84,7 @@ SHRINK_ROWS = 14.0
 MIN_ROWS = 10
 FEW_ROWS = 1000
 NOISE_Z = 2.0
+HEDGE = "inverse_error"
 ORIGIN = "origin"
 _HELD_OUT_SHARE = 1.0 / 3.0
 _EPS = 1e-12
@@ -311,10 +312,12 @@ def _select(
 ) -> tuple[str, dict[str, float], str]:
     """The weighting to use, each candidate's rolling-origin RMSLE and the reason for the choice.
 
-    ``auto`` keeps the candidate with the lowest rolling-origin RMSLE, unless its advantage over
-    ``best`` (the single best member) is within :data:`NOISE_Z` clustered standard errors of the
-    per-row loss difference: then the evidence cannot tell them apart and ``best`` serves (a short
-    or noisy validation window does not buy a combination that may be worse than its best member).
+    ``auto`` keeps :data:`HEDGE` (inverse-error weights: the members' mix shrunk towards equal
+    weights, never far from the better member when one is much better) unless another candidate
+    (stacking, per-restaurant weights, the best single member alone) has a lower rolling-origin
+    RMSLE by more than :data:`NOISE_Z` clustered standard errors of the per-row loss difference.
+    So a short or noisy validation window (one restaurant, a short history) never buys an
+    aggressive choice on luck, and a member that is worse beyond noise is dropped (``best``).
     """
     folds = _folds(val)
     if not folds:
@@ -334,19 +337,14 @@ def _select(
     if weighting != "auto":
         return weighting, scores, ""
     chosen = min(scores, key=lambda k: scores[k])
-    if chosen == "best":
-        return chosen, scores, "the best single member has the lowest rolling-origin error"
-    diff = loss[chosen] - loss["best"]
+    if chosen == HEDGE:
+        return chosen, scores, f"{HEDGE} has the lowest rolling-origin error"
+    diff = loss[chosen] - loss[HEDGE]
     se = _clustered_se(diff, np.concatenate(clusters))
-    if float(diff.mean()) + NOISE_Z * se >= 0.0:
-        return (
-            "best",
-            scores,
-            f"{chosen} was not better than the best member beyond noise "
-            f"(loss difference {diff.mean():.5f} +- {se:.5f})",
-        )
     margin = f"(loss difference {diff.mean():.5f} +- {se:.5f})"
-    return chosen, scores, f"{chosen} beat the best member beyond noise {margin}"
+    if float(diff.mean()) + NOISE_Z * se >= 0.0:
+        return HEDGE, scores, f"{chosen} was not better than {HEDGE} beyond noise {margin}"
+    return chosen, scores, f"{chosen} beat {HEDGE} beyond noise {margin}"
 
 
 def _cross_fitted(
