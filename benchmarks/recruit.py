@@ -37,8 +37,17 @@ Usage (from the repository root, with the ``bench`` dependency group installed:
         [--restaurants 60]
 
 ``--out`` writes one row per method and fold (``method, fold, rmsle, wape, coverage_80,
-seconds``); ``--markdown`` writes the table that is also printed. ``--restaurants N`` runs on a
-deterministic sample of N restaurants (quick runs; the row counts then differ from BENCHMARKS.md).
+seconds``); ``--markdown`` writes the table that is also printed, then the 80% coverage of each
+method in each fold. ``--restaurants N`` runs on a deterministic sample of N restaurants (quick
+runs; the row counts then differ from BENCHMARKS.md). ``--folds 1,3`` runs only those folds.
+
+``--protocol single`` is the single-restaurant protocol: 30 fixed restaurants (the deterministic
+sample ``--restaurants 30`` draws; ``--restaurants N`` changes the count), each backtested *alone*
+(its own ensemble, Prophet and XGBoost fitted on that restaurant only, as for a one-restaurant
+business) through ``run_backtest`` with models ``prophet, xgboost, ensemble`` (the members' rows
+come from the ensemble's own fit). The table has, per method, the mean over restaurants of each
+restaurant's RMSLE per fold, their mean, WAPE, 80% coverage, and how often the ensemble was at or
+below its best member (within 0.005) restaurant by restaurant.
 """
 
 # ruff: noqa: E402
@@ -322,6 +331,103 @@ def run_flux(method: str, data: Data, fold: Fold, jobs: int) -> Result:
 
 
 # --------------------------------------------------------------------------------------------
+# The single-restaurant protocol
+
+SINGLE_MODELS = ("prophet", "xgboost", "ensemble")
+SINGLE_RESTAURANTS = 30
+TIE = 0.005
+
+
+@dataclass(frozen=True)
+class SingleRow:
+    """One restaurant, alone, on one fold: each method's RMSLE, WAPE terms and coverage."""
+
+    restaurant_id: str
+    fold: int
+    method: str
+    rmsle: float
+    abs_error: float
+    actual: float
+    coverage: float
+    rows: int
+
+
+def run_single(data: Data, folds: Sequence[Fold], jobs: int) -> list[SingleRow]:
+    """Each restaurant backtested alone, fold by fold."""
+    out: list[SingleRow] = []
+    for fold in folds:
+        started = time.perf_counter()
+        for rid in fold.restaurants:
+            spec = evaluation.BacktestSpec(
+                models=SINGLE_MODELS,
+                cutoffs=(fold.cutoff,),
+                horizon=HORIZON,
+                min_train_rows=MIN_TRAIN_ROWS,
+                levels=(LEVEL,),
+                jobs=jobs,
+                seed=SEED,
+            )
+            with _quiet():
+                frame = evaluation.run_backtest(
+                    data.series.for_restaurants([rid]), data.calendar, spec
+                )
+            for model, rows in frame.groupby(c.MODEL):
+                y, yhat = rows[c.Y].to_numpy(dtype=float), rows[c.YHAT].to_numpy(dtype=float)
+                inside = (y >= rows[LO].to_numpy(dtype=float)) & (
+                    y <= rows[HI].to_numpy(dtype=float)
+                )
+                out.append(
+                    SingleRow(
+                        rid,
+                        fold.number,
+                        f"flux_{model}",
+                        metrics.rmsle(y, yhat),
+                        float(np.abs(y - yhat).sum()),
+                        float(y.sum()),
+                        float(inside.mean()),
+                        len(rows),
+                    )
+                )
+        _log(
+            f"single-restaurant fold {fold.number}: {len(fold.restaurants)} restaurants in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+    return out
+
+
+def single_markdown(rows: Sequence[SingleRow], notes: Sequence[str]) -> str:
+    """The single-restaurant table: per-restaurant RMSLE means, WAPE, coverage, ties."""
+    frame = pd.DataFrame([r.__dict__ for r in rows])
+    methods = [f"flux_{m}" for m in ("ensemble", "prophet", "xgboost")]
+    folds = sorted(frame["fold"].unique())
+    rmsle = frame.pivot_table(index="method", columns="fold", values="rmsle", aggfunc="mean")
+    wide = frame.pivot_table(
+        index=["restaurant_id", "fold"], columns="method", values="rmsle"
+    ).dropna()
+    best_member = wide[["flux_prophet", "flux_xgboost"]].min(axis=1)
+    at_or_below = float((wide["flux_ensemble"] <= best_member + TIE).mean())
+    header = ["method", *[f"RMSLE f{f}" for f in folds], "mean RMSLE", "WAPE", "coverage 80"]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    for method in methods:
+        mine = frame[frame["method"] == method]
+        cells = [method, *[_fmt(float(rmsle.loc[method, f])) for f in folds]]
+        cells.append(_fmt(float(mine["rmsle"].mean())))
+        cells.append(_fmt(float(mine["abs_error"].sum() / mine["actual"].sum())))
+        cells.append(f"{float(np.average(mine['coverage'], weights=mine['rows'])):.1%}")
+        lines.append("| " + " | ".join(cells) + " |")
+    oracle = float(best_member.mean())
+    lines += [
+        "",
+        f"Restaurant-folds: {len(wide)} ({wide.index.get_level_values(0).nunique()} "
+        f"restaurants); the ensemble at or below its best member (within {TIE}) in "
+        f"{at_or_below:.0%} of them; the best member chosen with hindsight per restaurant-fold "
+        f"would average {_fmt(oracle)}.",
+        *notes,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
 # Peers
 
 
@@ -546,6 +652,24 @@ def _summary(results: Sequence[Result]) -> pd.DataFrame:
     return table
 
 
+def coverage_table(results: Sequence[Result]) -> str:
+    """Markdown: each method's 80% coverage in each fold (methods with an interval)."""
+    frame = pd.DataFrame([r.__dict__ for r in results])
+    frame = frame[np.isfinite(frame["coverage"].to_numpy(dtype=float))]
+    if frame.empty:
+        return ""
+    order = [m for m in METHODS if m in set(frame["method"])]
+    table = frame.pivot(index="method", columns="fold", values="coverage").reindex(order)
+    folds = list(table.columns)
+    lines = [
+        "| 80% coverage | " + " | ".join(f"fold {f}" for f in folds) + " |",
+        "|---|" + "---:|" * len(folds),
+    ]
+    for method, row in table.iterrows():
+        lines.append(f"| {method} | " + " | ".join(f"{float(row[f]):.1%}" for f in folds) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _fold_line(folds: Sequence[Fold], sampled: bool) -> list[str]:
     rows = [len(f.keys) for f in folds]
     rests = [len(f.restaurants) for f in folds]
@@ -602,6 +726,8 @@ def markdown(
     lines.append("")
     lines.extend(_fold_line(folds, sampled))
     lines.extend(notes)
+    lines.append("")
+    lines.append(coverage_table(results))
     return "\n".join(lines) + "\n"
 
 
@@ -632,7 +758,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--restaurants", type=int, help="a deterministic sample of N restaurants (quick runs)"
     )
+    parser.add_argument("--folds", help="comma list of folds to run (default 1,2,3)")
+    parser.add_argument(
+        "--protocol",
+        choices=("all", "single"),
+        default="all",
+        help="all: every restaurant together (default); single: 30 restaurants, each alone",
+    )
     return parser.parse_args(argv)
+
+
+def _folds(text: str | None) -> list[int]:
+    if not text:
+        return list(range(1, len(CUTOFFS) + 1))
+    try:
+        wanted = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise BenchmarkError(f"--folds takes fold numbers like 1,3 (got {text!r})") from None
+    bad = [f for f in wanted if not 1 <= f <= len(CUTOFFS)]
+    if bad or not wanted:
+        raise BenchmarkError(f"--folds: choose from 1..{len(CUTOFFS)} (got {text!r})")
+    return wanted
 
 
 def _log(message: str) -> None:
@@ -642,6 +788,8 @@ def _log(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark; returns the exit code."""
     args = parse_args(argv)
+    if args.protocol == "single":
+        return main_single(args)
     try:
         methods = _methods(args.methods)
         if args.jobs < 1:
@@ -656,7 +804,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"imported {data.rows_loaded:,} rows of {len(data.series.restaurants)} "
                 f"restaurants in {data.import_seconds:.1f} s"
             )
-            folds = make_folds(data.series)
+            folds = [f for f in make_folds(data.series) if f.number in _folds(args.folds)]
             warm_up(methods, args.jobs)
             results: list[Result] = []
             for method in methods:
@@ -692,6 +840,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.markdown.write_text(text, encoding="utf-8")
     if args.out:
         write_csv(args.out, results)
+        _log(f"wrote {args.out}")
+    return 0
+
+
+def main_single(args: argparse.Namespace) -> int:
+    """The single-restaurant protocol."""
+    n = args.restaurants or SINGLE_RESTAURANTS
+    try:
+        _check_data(args.data)
+        wanted = _folds(args.folds)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        with tempfile.TemporaryDirectory(prefix="flux-recruit-single-") as tmp:
+            data = load_data(args.data, Path(tmp), n)
+            folds = [f for f in make_folds(data.series) if f.number in wanted]
+            started = time.perf_counter()
+            rows = run_single(data, folds, args.jobs)
+            seconds = time.perf_counter() - started
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    notes = [
+        f"Single-restaurant protocol: the deterministic sample of {n} restaurants, each alone; "
+        f"folds {', '.join(str(f) for f in wanted)}; {seconds:.0f} s in all "
+        f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end).",
+        "RMSLE columns: the mean over restaurants of each restaurant's RMSLE in the fold; WAPE "
+        "and coverage over all their rows.",
+    ]
+    text = single_markdown(rows, notes)
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text, encoding="utf-8")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame([r.__dict__ for r in rows]).to_csv(args.out, index=False)
         _log(f"wrote {args.out}")
     return 0
 

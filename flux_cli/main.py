@@ -785,6 +785,7 @@ def train_(
         "flux predict --output forecast.csv                  # from alias candidate, latest data",
         "flux predict --artifact production --as-of 2026-09-30 --output forecast.parquet",
         "flux predict --freq 15min                           # split by intraday profile",
+        "flux predict --quantiles 0.1,0.5,0.9 --output q.csv # quantiles for staffing",
         "flux predict --from 2026-09-01 --to 2026-09-30      # a backfill, one run per day",
     ),
 )
@@ -817,6 +818,15 @@ def predict_(
     to: Annotated[
         str | None, typer.Option("--to", metavar="DATE", help="Backfill: the last as-of date.")
     ] = None,
+    quantiles: Annotated[
+        str | None,
+        typer.Option(
+            "--quantiles",
+            metavar="Q,Q,...",
+            help="Add yhat_q<100q> columns to --output, e.g. 0.1,0.5,0.9 (0.1 and 0.9 are the "
+            "80% interval's bounds, 0.5 the point forecast; within 0.025..0.975).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     wait: WaitOpt = False,
     wait_timeout: WaitTimeoutOpt = None,
@@ -837,6 +847,7 @@ def predict_(
         output=output,
         from_=from_,
         to=to,
+        quantiles=quantiles,
         as_json=as_json,
     )
     options.check()  # usage errors before anything is read

@@ -2,8 +2,11 @@
 
 ``fit`` works in three stages:
 
-1. Validation: every member (and the seasonal-naive fallback) is fitted on rows
-   ``<= cutoff - H`` and predicts the validation rows ``(cutoff - H, cutoff]`` that exist.
+1. Validation: every member (and the seasonal-naive fallback) is fitted at each of several
+   back-to-back validation origins ``cutoff - k H`` (``k = 1 .. validation_origins``; by default
+   3 origins for fewer than :data:`FEW_ROWS` validation rows, else 2; an origin needs ``H``
+   periods of history before it) and predicts the rows of its window ``(cutoff - k H,
+   cutoff - (k-1) H]`` that exist.
 2. Refit: every member and the fallback are fitted on the whole series.
 3. Weights and intervals: over the members that fitted in both stages, the combination is
    learned from the validation errors in log1p space. The candidates are
@@ -15,12 +18,18 @@
      (no intercept; the weights need not sum to one);
    - ``best``: all weight on the member with the lowest validation error.
 
-   ``weighting="auto"`` learns each candidate on the first two thirds of the validation window
-   (by step) and keeps the one with the lowest RMSLE on the last third; the chosen one is then
-   relearned on all validation rows. Every candidate's score is in ``weights_report_``.
+   ``weighting="auto"`` scores each candidate by rolling origin: every window but the oldest is
+   forecast by weights learned on the older windows (with a single window, its last third by
+   weights learned on the first two thirds). ``inverse_error`` (the hedge) is kept unless another
+   candidate's RMSLE is lower by more than :data:`NOISE_Z` standard errors of the per-row loss
+   difference (clustered by restaurant, window and week), so a short or noisy validation window
+   (one restaurant, a short history) cannot buy stacking or a single member on luck, while a
+   member that is worse beyond noise is dropped (``best``). The chosen one is relearned on all
+   validation rows; every candidate's score and the reason are in ``weights_report_``.
    Conformal residual tables (:mod:`models.intervals`) are built for every member, the fallback
-   and the ensemble; the ensemble's validation forecasts are cross-fitted (weights learned on
-   one part of the window predict the other) so its intervals are not optimistic.
+   and the ensemble from the residuals of every window; the ensemble's validation forecasts are
+   cross-fitted (each window predicted by weights learned on the others) so its intervals are not
+   optimistic.
    The same cross-fitted forecasts give each restaurant's expected error
    (``validation_scores_``: RMSLE, WAPE and rows), which ``flux monitor`` compares with live
    accuracy.
@@ -59,7 +68,7 @@ from models.intervals import (
     effective_horizon,
     residuals,
     steps,
-    validation_split,
+    validation_windows,
 )
 from models.metrics import rmsle, wape
 from models.registry import FORECASTERS, available, make
@@ -73,6 +82,10 @@ WEIGHTINGS: tuple[str, ...] = ("inverse_error", "per_restaurant", "stacking", "b
 FALLBACK = "seasonal_naive"
 SHRINK_ROWS = 14.0
 MIN_ROWS = 10
+FEW_ROWS = 1000
+NOISE_Z = 2.0
+HEDGE = "inverse_error"
+ORIGIN = "origin"
 _HELD_OUT_SHARE = 1.0 / 3.0
 _EPS = 1e-12
 _KEYS = [c.RESTAURANT_ID, c.DS]
@@ -228,6 +241,7 @@ class _Validation:
     logs: np.ndarray
     target: np.ndarray
     step: np.ndarray
+    block: np.ndarray  # the validation origin of each row (1: the latest)
 
     @property
     def rids(self) -> np.ndarray:
@@ -239,6 +253,14 @@ class _Validation:
             self.logs[mask],
             self.target[mask],
             self.step[mask],
+            self.block[mask],
+        )
+
+    def clusters(self) -> np.ndarray:
+        """Groups of rows whose errors move together: restaurant, origin and week of the window."""
+        week = (self.step - 1) // 7
+        return np.array(
+            [f"{r}|{b}|{w}" for r, b, w in zip(self.rids, self.block, week, strict=True)]
         )
 
     def learn(self, kind: str, members: Sequence[str]) -> Combination:
@@ -254,30 +276,75 @@ def _late_mask(step: np.ndarray) -> np.ndarray:
     return np.asarray(step > last - max(1, round(last * _HELD_OUT_SHARE)), dtype=bool)
 
 
-def _time_split(val: _Validation) -> tuple[_Validation, _Validation] | None:
-    """The early and late parts of the validation window (None when either is too small)."""
+def _folds(val: _Validation) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rolling-origin folds ``(learn mask, score mask)`` over the validation rows, oldest first.
+
+    With several validation origins, each origin's window is scored by weights learned on the
+    older windows; with one, the window's last third is scored by weights learned on the first
+    two thirds. Folds with fewer than :data:`MIN_ROWS` rows on either side are dropped.
+    """
     if len(val.step) == 0:
-        return None
-    late = _late_mask(val.step)
-    if late.sum() < MIN_ROWS or (~late).sum() < MIN_ROWS:
-        return None
-    return val.part(~late), val.part(late)
+        return []
+    blocks = sorted(set(val.block.tolist()), reverse=True)  # the oldest origin first
+    if len(blocks) >= 2:
+        folds = [(val.block > b, val.block == b) for b in blocks[1:]]
+    else:
+        late = _late_mask(val.step)
+        folds = [(~late, late)]
+    return [(a, b) for a, b in folds if a.sum() >= MIN_ROWS and b.sum() >= MIN_ROWS]
+
+
+def _clustered_se(diff: np.ndarray, clusters: np.ndarray) -> float:
+    """Standard error of ``mean(diff)`` with rows correlated within clusters."""
+    sums = pd.Series(diff).groupby(clusters).agg(["sum", "size"])
+    groups = len(sums)
+    if groups < 2:
+        return float("inf")
+    mean = float(diff.mean())
+    dev = sums["sum"].to_numpy() - sums["size"].to_numpy() * mean
+    return float(np.sqrt(groups / (groups - 1) * np.sum(dev**2)) / len(diff))
 
 
 def _select(
     val: _Validation,
     members: Sequence[str],
     weighting: str,
-) -> tuple[str, dict[str, float]]:
-    """The weighting to use and each candidate's RMSLE on the late part (learned on the early)."""
-    split = _time_split(val)
-    if split is None:
-        return ("inverse_error" if weighting == "auto" else weighting), {}
-    early, late = split
+) -> tuple[str, dict[str, float], str]:
+    """The weighting to use, each candidate's rolling-origin RMSLE and the reason for the choice.
+
+    ``auto`` keeps :data:`HEDGE` (inverse-error weights: the members' mix shrunk towards equal
+    weights, never far from the better member when one is much better) unless another candidate
+    (stacking, per-restaurant weights, the best single member alone) has a lower rolling-origin
+    RMSLE by more than :data:`NOISE_Z` clustered standard errors of the per-row loss difference.
+    So a short or noisy validation window (one restaurant, a short history) never buys an
+    aggressive choice on luck, and a member that is worse beyond noise is dropped (``best``).
+    """
+    folds = _folds(val)
+    if not folds:
+        chosen = "inverse_error" if weighting == "auto" else weighting
+        return chosen, {}, "too few validation rows to score the weightings"
     kinds = WEIGHTINGS if weighting == "auto" else (weighting,)
-    scores = {kind: late.rmsle(early.learn(kind, members)) for kind in kinds}
-    chosen = min(scores, key=lambda k: scores[k]) if weighting == "auto" else weighting
-    return chosen, scores
+    losses: dict[str, list[np.ndarray]] = {kind: [] for kind in kinds}
+    clusters = []
+    for learn_mask, score_mask in folds:
+        learn_on, scored = val.part(learn_mask), val.part(score_mask)
+        for kind in kinds:
+            combined = learn_on.learn(kind, members).combine(scored.logs, scored.rids)
+            losses[kind].append((np.maximum(combined, 0.0) - scored.target) ** 2)
+        clusters.append(scored.clusters())
+    loss = {kind: np.concatenate(parts) for kind, parts in losses.items()}
+    scores = {kind: float(np.sqrt(np.mean(v))) for kind, v in loss.items()}
+    if weighting != "auto":
+        return weighting, scores, ""
+    chosen = min(scores, key=lambda k: scores[k])
+    if chosen == HEDGE:
+        return chosen, scores, f"{HEDGE} has the lowest rolling-origin error"
+    diff = loss[chosen] - loss[HEDGE]
+    se = _clustered_se(diff, np.concatenate(clusters))
+    margin = f"(loss difference {diff.mean():.5f} +- {se:.5f})"
+    if float(diff.mean()) + NOISE_Z * se >= 0.0:
+        return HEDGE, scores, f"{chosen} was not better than {HEDGE} beyond noise {margin}"
+    return chosen, scores, f"{chosen} beat {HEDGE} beyond noise {margin}"
 
 
 def _cross_fitted(
@@ -285,16 +352,23 @@ def _cross_fitted(
 ) -> np.ndarray:
     """Out-of-fold combined log forecasts of the validation rows (in-sample when too few).
 
-    Weights learned on the early part predict the late part and vice versa.
+    With several origins, each origin's rows are predicted by weights learned on the others;
+    with one, weights learned on the early part predict the late part and vice versa.
     """
-    split = _time_split(val)
-    if split is None:
-        return final.combine(val.logs, val.rids)
-    early, late = split
-    is_late = _late_mask(val.step)
-    out = np.empty(len(val.target))
-    out[is_late] = early.learn(kind, members).combine(late.logs, late.rids)
-    out[~is_late] = late.learn(kind, members).combine(early.logs, early.rids)
+    blocks = sorted(set(val.block.tolist()))
+    if len(blocks) >= 2:
+        parts = [val.block == b for b in blocks]
+    else:
+        if len(val.step) == 0:
+            return final.combine(val.logs, val.rids)
+        late = _late_mask(val.step)
+        parts = [late, ~late]
+    out = final.combine(val.logs, val.rids)
+    for part in parts:
+        if (~part).sum() < MIN_ROWS or part.sum() == 0:
+            continue
+        rest, this = val.part(~part), val.part(part)
+        out[part] = rest.learn(kind, members).combine(this.logs, this.rids)
     return out
 
 
@@ -322,6 +396,11 @@ class EnsembleForecaster(Forecaster):
         members: Registry names of the members.
         weighting: ``"auto"`` or one of :data:`WEIGHTINGS`.
         validation_horizon: ``H`` in periods; default 28 days' worth.
+        validation_origins: Back-to-back validation windows of ``H`` periods, the latest ending
+            at the cutoff (each forecast by members fitted at its own origin). ``None``: 3 when
+            the latest window holds fewer than :data:`FEW_ROWS` rows (a few restaurants, where
+            fits are cheap and one window is too short to learn from), else 2. Windows without
+            at least ``H`` periods of history before them are dropped.
         levels: Interval levels in percent.
         n_jobs: Passed to members that take ``n_jobs``.
         member_params: Settings per member name, e.g. ``{"xgboost": {"n_estimators": 50}}``.
@@ -337,6 +416,7 @@ class EnsembleForecaster(Forecaster):
         *,
         weighting: Weighting = "auto",
         validation_horizon: int | None = None,
+        validation_origins: int | None = None,
         levels: Sequence[int] = (80, 95),
         n_jobs: int = 1,
         member_params: Mapping[str, Mapping[str, object]] | None = None,
@@ -346,6 +426,7 @@ class EnsembleForecaster(Forecaster):
         self.members = members
         self.weighting = weighting
         self.validation_horizon = validation_horizon
+        self.validation_origins = validation_origins
         self.levels = levels
         self.n_jobs = n_jobs
         self.member_params = member_params
@@ -365,6 +446,8 @@ class EnsembleForecaster(Forecaster):
             raise ValueError(
                 f"ensemble: unknown member(s) {', '.join(unknown)}; valid: {', '.join(available())}"
             )
+        if self.validation_origins is not None and self.validation_origins < 1:
+            raise ValueError(f"validation_origins must be >= 1, got {self.validation_origins}")
         if self.weighting != "auto" and self.weighting not in WEIGHTINGS:
             raise ValueError(
                 f"unknown weighting {self.weighting!r}; use auto, {', '.join(WEIGHTINGS)}"
@@ -395,9 +478,13 @@ class EnsembleForecaster(Forecaster):
         return fitted
 
     def _validation_frame(
-        self, fitted: Mapping[str, Forecaster], valid: SeriesFrame, origin: pd.Timestamp
+        self,
+        fitted: Mapping[str, Forecaster],
+        valid: SeriesFrame,
+        origin: pd.Timestamp,
+        block: int,
     ) -> pd.DataFrame:
-        """Long validation forecasts of every fitted model, with ``y`` and ``step``."""
+        """Long validation forecasts of every fitted model, with ``y``, ``step`` and ``origin``."""
         keys = valid.data[_KEYS]
         parts = []
         for name, model in fitted.items():
@@ -406,20 +493,39 @@ class EnsembleForecaster(Forecaster):
             except Exception as exc:
                 self.member_errors_[name] = f"validation predict: {type(exc).__name__}: {exc}"
         if not parts:
-            return pd.DataFrame(columns=[*_KEYS, c.MODEL, c.YHAT, c.Y, STEP])
+            return pd.DataFrame(columns=[*_KEYS, c.MODEL, c.YHAT, c.Y, STEP, ORIGIN])
         long = pd.concat(parts, ignore_index=True).merge(valid.data, on=_KEYS, how="inner")
         long[STEP] = steps(long[c.DS], origin, valid.freq)
+        long[ORIGIN] = block
         return long
+
+    def _origins(self, series: SeriesFrame) -> list[tuple[SeriesFrame, SeriesFrame, pd.Timestamp]]:
+        """``(train, valid, origin)`` of each validation window, the latest first."""
+        if self.validation_origins is not None:
+            wanted = self.validation_origins
+        else:
+            latest = validation_windows(series, self.horizon_, 1)
+            few = bool(latest) and len(latest[0][1]) < FEW_ROWS
+            wanted = 3 if few else 2
+        return validation_windows(series, self.horizon_, wanted)
 
     def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:
         self._check_settings()
         self.member_errors_: dict[str, str] = {}
         self.horizon_ = effective_horizon(series, self.validation_horizon)
         names = list(dict.fromkeys([*self.members, FALLBACK]))
-        train, valid, origin = validation_split(series, self.horizon_)
-        has_validation = self.horizon_ > 0 and len(train) > 0 and len(valid) > 0
-        early = self._fit_all(names, train, calendar, "validation") if has_validation else {}
-        self.validation_ = self._validation_frame(early, valid, origin)
+        frames = []
+        windows = self._origins(series)
+        for block, (train, valid, origin) in enumerate(windows, start=1):
+            stage = "validation" if block == 1 else f"validation {block}"
+            early = self._fit_all(names, train, calendar, stage)
+            frames.append(self._validation_frame(early, valid, origin, block))
+        self.validation_origins_ = len(windows)
+        self.validation_ = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=[*_KEYS, c.MODEL, c.YHAT, c.Y, STEP, ORIGIN])
+        )
         final = self._fit_all(names, series, calendar, "final")
         if FALLBACK not in final:
             raise FrameError(f"ensemble: the {FALLBACK} fallback could not be fitted")
@@ -449,12 +555,14 @@ class EnsembleForecaster(Forecaster):
         val = self.validation_[self.validation_[c.MODEL].isin(members)]
         wide = val.pivot(index=_KEYS, columns=c.MODEL, values=c.YHAT)
         wide = wide.reindex(columns=list(members)).dropna()
-        truth = val.drop_duplicates(_KEYS).set_index(_KEYS)[[c.Y, STEP]].reindex(wide.index)
+        truth = val.drop_duplicates(_KEYS).set_index(_KEYS)[[c.Y, STEP, ORIGIN]]
+        truth = truth.reindex(wide.index)
         return _Validation(
             keys=wide.index.to_frame(index=False),
             logs=np.log1p(np.maximum(wide.to_numpy(dtype=float), 0.0)),
             target=np.log1p(truth[c.Y].to_numpy(dtype=float)),
             step=truth[STEP].to_numpy(dtype=np.int64),
+            block=truth[ORIGIN].to_numpy(dtype=np.int64),
         )
 
     def _learn_combination(self) -> None:
@@ -476,7 +584,7 @@ class EnsembleForecaster(Forecaster):
             else:
                 reason = "no member fitted: seasonal naive serves every row"
         else:
-            self.weighting_, scores = _select(val, usable, self.weighting)
+            self.weighting_, scores, reason = _select(val, usable, self.weighting)
             self.combination_ = val.learn(self.weighting_, usable)
             oof = _cross_fitted(val, usable, self.weighting_, self.combination_)
             ens_rows = val.keys.assign(
@@ -485,6 +593,7 @@ class EnsembleForecaster(Forecaster):
                     c.YHAT: np.expm1(np.maximum(oof, 0.0)),
                     c.Y: np.expm1(val.target),
                     STEP: val.step,
+                    ORIGIN: val.block,
                 }
             )
         self.validation_scores_: dict[str, dict[str, float]] = _scores_by_restaurant(ens_rows)
@@ -503,6 +612,7 @@ class EnsembleForecaster(Forecaster):
             "member_rmsle": dict(self.member_scores_),
             "member_errors": dict(self.member_errors_),
             "validation_rows": 0 if val is None else len(val.target),
+            "validation_origins": self.validation_origins_,
             "reason": reason,
         }
         table_rows = pd.concat([self.validation_, ens_rows], ignore_index=True)

@@ -7,7 +7,8 @@ Per model and step, the interval bounds are finite-sample conformal quantiles of
 a step with too few residuals borrows its neighbours' (the window widens symmetrically until it
 holds enough). The result is a tidy *residual table* ``model, step, level, lower_q, upper_q, n``
 that can be written as CSV or JSON into an artefact and applied to any later forecast with
-:func:`apply_intervals` (``expm1(log1p(yhat) + q)``, clipped at zero, always containing yhat).
+:func:`apply_intervals` (``expm1(log1p(yhat) + q)``, clipped at zero, always containing yhat and
+the narrower levels' intervals). :func:`with_quantiles` reads quantiles off the intervals.
 Steps beyond the table's last step reuse the last step's quantiles.
 
 :class:`Calibrated` wraps any forecaster with this procedure.
@@ -32,6 +33,7 @@ from models.frames import (
     Freq,
     SeriesFrame,
     interval_columns,
+    levels_in,
 )
 
 __all__ = [
@@ -43,12 +45,16 @@ __all__ = [
     "effective_horizon",
     "empty_validation",
     "period",
+    "quantile_column",
+    "quantile_columns_in",
     "residuals",
     "steps",
     "table_from_records",
     "table_to_records",
     "validation_residuals",
     "validation_split",
+    "validation_windows",
+    "with_quantiles",
 ]
 
 LEVEL = "level"
@@ -98,6 +104,37 @@ def validation_split(
     cutoff = pd.Timestamp(series.data[c.DS].max())
     origin = cutoff - horizon * period(series.freq)
     return series.until(origin), series.between(origin, cutoff), origin
+
+
+def validation_windows(
+    series: SeriesFrame, horizon: int, origins: int
+) -> list[tuple[SeriesFrame, SeriesFrame, pd.Timestamp]]:
+    """``(train, valid, origin)`` of up to ``origins`` back-to-back validation windows of
+    ``horizon`` periods, the latest (ending at the series' last date) first.
+
+    Residuals from several origins describe the spread of errors better than one window (a
+    long stable history's last four weeks can be unusually calm; one restaurant's single window
+    holds too few residuals). A window before the latest needs at least ``horizon`` periods of
+    history before its origin; the first window that lacks it ends the list.
+    """
+    if horizon < 1:
+        return []
+    train, valid, origin = validation_split(series, horizon)
+    if len(train) == 0 or len(valid) == 0:
+        return []
+    windows = [(train, valid, origin)]
+    unit = period(series.freq)
+    first = pd.Timestamp(series.data[c.DS].min())
+    for k in range(2, origins + 1):
+        start = origin - (k - 1) * horizon * unit
+        if start - first < horizon * unit:
+            break
+        before = series.until(start)
+        window = series.between(start, start + horizon * unit)
+        if len(before) == 0 or len(window) == 0:
+            break
+        windows.append((before, window, start))
+    return windows
 
 
 def residuals(frame: pd.DataFrame) -> pd.DataFrame:
@@ -301,18 +338,79 @@ def apply_intervals(
     )
     yhat = data[c.YHAT].to_numpy(dtype=float)
     log_yhat = np.log1p(yhat)
-    for level in levels:
+    inner_lo, inner_hi = yhat, yhat
+    for level in sorted(levels):  # a wider interval always contains the narrower ones
         if data.empty:
             lo = hi = yhat
         else:
             if not (table[LEVEL] == level).any():
                 raise ValueError(f"the residual table has no {level}% level")
             q = _bounds_for(keys, table, level)
-            lo = np.minimum(np.clip(np.expm1(log_yhat + q[LOWER_Q].to_numpy()), 0.0, None), yhat)
-            hi = np.maximum(np.expm1(log_yhat + q[UPPER_Q].to_numpy()), yhat)
+            lo = np.clip(np.expm1(log_yhat + q[LOWER_Q].to_numpy()), 0.0, None)
+            lo = np.minimum(lo, inner_lo)
+            hi = np.maximum(np.expm1(log_yhat + q[UPPER_Q].to_numpy()), inner_hi)
+        inner_lo, inner_hi = lo, hi
         lo_col, hi_col = interval_columns(level)
         data[lo_col], data[hi_col] = lo, hi
     return ForecastFrame.from_frame(data)
+
+
+QUANTILE_PREFIX = "yhat_q"
+
+
+def quantile_column(q: float) -> str:
+    """The column of quantile ``q``: ``yhat_q10`` for 0.1, ``yhat_q2.5`` for 0.025."""
+    return f"{QUANTILE_PREFIX}{round(q * 100, 6):g}"
+
+
+def quantile_columns_in(frame: pd.DataFrame) -> list[str]:
+    """The quantile columns of a forecast frame."""
+    return [str(col) for col in frame.columns if str(col).startswith(QUANTILE_PREFIX)]
+
+
+def with_quantiles(frame: pd.DataFrame, quantiles: Sequence[float]) -> pd.DataFrame:
+    """Adds a ``yhat_q<100q>`` column per quantile, consistent with the intervals.
+
+    The intervals define the quantiles: a central ``L``% interval's bounds are the
+    ``(1 - L/100)/2`` and ``(1 + L/100)/2`` quantiles (the 80% interval: 0.1 and 0.9) and the
+    point forecast is the median. Those quantiles are the columns' values exactly; a quantile in
+    between is interpolated linearly in probability on the log1p scale between its neighbours.
+    Each row's quantiles are non-decreasing in ``q``.
+
+    Args:
+        frame: Forecast rows with ``yhat`` and ``yhat_lower_<L>``/``yhat_upper_<L>``.
+        quantiles: Probabilities strictly between 0 and 1.
+
+    Raises:
+        ValueError: a quantile outside (0, 1), or outside the widest interval's range.
+    """
+    bad = [q for q in quantiles if not 0.0 < q < 1.0]
+    if bad:
+        raise ValueError(f"quantiles must be between 0 and 1 (exclusive), got {bad}")
+    anchors: dict[float, np.ndarray] = {0.5: frame[c.YHAT].to_numpy(dtype=float)}
+    for level in levels_in(frame):
+        lo, hi = interval_columns(level)
+        anchors[round(0.5 - level / 200, 10)] = frame[lo].to_numpy(dtype=float)
+        anchors[round(0.5 + level / 200, 10)] = frame[hi].to_numpy(dtype=float)
+    probs = np.array(sorted(anchors))
+    values = np.maximum.accumulate(np.column_stack([anchors[p] for p in probs]), axis=1)
+    outside = [q for q in quantiles if q < probs[0] - 1e-12 or q > probs[-1] + 1e-12]
+    if outside:
+        raise ValueError(
+            f"quantile(s) {outside} outside {probs[0]:g}..{probs[-1]:g}, the range the "
+            "forecast's intervals cover"
+        )
+    out = frame.copy()
+    for q in quantiles:
+        exact = np.flatnonzero(np.isclose(probs, q, rtol=0.0, atol=1e-12))
+        if len(exact):
+            out[quantile_column(q)] = values[:, exact[0]]
+            continue
+        j = int(np.searchsorted(probs, q)) - 1
+        t = (q - probs[j]) / (probs[j + 1] - probs[j])
+        low, high = np.log1p(values[:, j]), np.log1p(values[:, j + 1])
+        out[quantile_column(q)] = np.expm1((1.0 - t) * low + t * high)
+    return out
 
 
 VALIDATION_COLUMNS = (c.RESTAURANT_ID, c.DS, c.MODEL, c.Y, c.YHAT, STEP)
@@ -324,33 +422,43 @@ def empty_validation() -> pd.DataFrame:
 
 
 def validation_residuals(
-    forecaster: Forecaster, series: SeriesFrame, calendar: Calendar | None, horizon: int
+    forecaster: Forecaster,
+    series: SeriesFrame,
+    calendar: Calendar | None,
+    horizon: int,
+    origins: int = 1,
 ) -> pd.DataFrame:
-    """Validation predictions of a clone of ``forecaster``: ``restaurant_id, ds, model, y,
-    yhat, step`` for the validation rows it could forecast (empty when none)."""
-    train, valid, origin = validation_split(series, horizon)
-    if horizon < 1 or len(train) == 0 or len(valid) == 0:
+    """Validation predictions of clones of ``forecaster`` fitted at each origin of
+    :func:`validation_windows`: ``restaurant_id, ds, model, y, yhat, step`` for the validation
+    rows they could forecast (empty when none)."""
+    parts = []
+    for train, valid, origin in validation_windows(series, horizon, origins):
+        model: Forecaster = clone(forecaster).fit(train, calendar)
+        pred = model.predict(valid.data[[c.RESTAURANT_ID, c.DS]]).data
+        out = pred.merge(valid.data, on=[c.RESTAURANT_ID, c.DS], how="inner")
+        out[STEP] = steps(out[c.DS], origin, series.freq)
+        parts.append(out[list(VALIDATION_COLUMNS)])
+    if not parts:
         return empty_validation()
-    model: Forecaster = clone(forecaster).fit(train, calendar)
-    pred = model.predict(valid.data[[c.RESTAURANT_ID, c.DS]]).data
-    out = pred.merge(valid.data, on=[c.RESTAURANT_ID, c.DS], how="inner")
-    out[STEP] = steps(out[c.DS], origin, series.freq)
-    return pd.DataFrame(out[list(VALIDATION_COLUMNS)])
+    return pd.DataFrame(pd.concat(parts, ignore_index=True))
 
 
 class Calibrated(Forecaster):
     """Any forecaster plus conformal intervals learned on a validation window.
 
     ``fit`` fits a clone on rows ``<= cutoff - H``, predicts the rows of ``(cutoff - H, cutoff]``
-    that exist, builds the residual table (``table_``) and then fits another clone on the whole
-    series (``estimator_``). ``predict`` returns that clone's forecast (its own ``model`` name) with
-    intervals. Without validation rows the forecast carries no interval columns.
+    that exist (and likewise at ``validation_origins - 1`` earlier origins, see
+    :func:`validation_windows`), builds the residual table (``table_``) from all their residuals
+    and then fits another clone on the whole series (``estimator_``). ``predict`` returns that
+    clone's forecast (its own ``model`` name) with intervals. Without validation rows the
+    forecast carries no interval columns.
 
     Args:
         forecaster: The (unfitted) forecaster to calibrate.
         validation_horizon: ``H`` in periods; default 28 days' worth.
         levels: Interval levels in percent.
         min_count: Minimum residuals per step before pooling neighbouring steps.
+        validation_origins: Back-to-back validation windows whose residuals are pooled.
     """
 
     name = "calibrated"
@@ -361,17 +469,21 @@ class Calibrated(Forecaster):
         validation_horizon: int | None = None,
         levels: Sequence[int] = (80, 95),
         min_count: int = MIN_COUNT,
+        validation_origins: int = 2,
     ) -> None:
         """Stores the settings."""
         self.forecaster = forecaster
         self.validation_horizon = validation_horizon
         self.levels = levels
         self.min_count = min_count
+        self.validation_origins = validation_origins
 
     def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:
         horizon = effective_horizon(series, self.validation_horizon)
         try:
-            self.validation_ = validation_residuals(self.forecaster, series, calendar, horizon)
+            self.validation_ = validation_residuals(
+                self.forecaster, series, calendar, horizon, self.validation_origins
+            )
         except Exception as exc:
             self.validation_error_ = f"{type(exc).__name__}: {exc}"
             self.validation_ = empty_validation()

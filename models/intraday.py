@@ -10,7 +10,8 @@ weekday; its profile over all weekdays; the mean profile of all restaurants for 
 uniform split. A level is used when it gives the day's requested slots a positive total. Shares
 are renormalised over the slots the caller asks for, and the largest slot absorbs the floating
 point remainder, so the slots sum to the daily figure exactly (to the last bit of a float sum in
-slot order). Interval bounds are scaled by the same shares.
+slot order). Interval bounds and quantiles (``yhat_q<100q>``) are scaled by the same shares, so a
+slot's 10% and 90% quantiles stay its 80% interval's bounds.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 
 from models import columns as c
 from models.frames import interval_columns, levels_in
+from models.intervals import quantile_columns_in
 
 __all__ = ["IntradayProfile", "business_day_slots", "intraday_profile", "split_daily"]
 
@@ -220,6 +222,7 @@ def split_daily(
     group = [*day_keys, *([c.MODEL] if c.MODEL in out.columns else [])]
     daily_total = out[c.YHAT].to_numpy(dtype=float)
     bounds = [col for level in levels_in(out) for col in interval_columns(level)]
+    bounds += quantile_columns_in(out)
     for col in [c.YHAT, *bounds]:
         out[col] = out[col].to_numpy(dtype=float) * out[SHARE].to_numpy()
     _make_exact(out, group, daily_total)

@@ -9,7 +9,11 @@ Definitions (``y`` actuals, ``f`` forecasts, means over rows):
 - MASE ``mean |y-f| / scale`` where ``scale`` is the restaurant's in-sample seasonal-naive MAE
   (lag 7 days) on its training data (:func:`seasonal_scale`); rows without a positive scale are
   left out;
-- coverage: the share of rows with ``lower <= y <= upper``; width: ``mean(upper - lower)``.
+- coverage: the share of rows with ``lower <= y <= upper``; width: ``mean(upper - lower)``;
+- pinball loss of quantile ``q`` at forecast ``f``: ``mean max(q (y-f), (q-1) (y-f))``.
+  :func:`score` reports ``pinball_10``/``pinball_50``/``pinball_90`` with the 10% and 90%
+  quantiles taken as the 80% interval's bounds (that is how Flux defines them) and the 50% one as
+  the point forecast.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = [
     "mae",
     "mase",
     "mean_width",
+    "pinball",
     "rmse",
     "rmsle",
     "score",
@@ -42,6 +47,7 @@ __all__ = [
 OVERALL = "overall"
 METRICS = ("mae", "rmse", "rmsle", "wape", "smape", "mase", "bias")
 SCALE = "scale"
+PINBALL_LEVEL = 80  # its bounds are the 10% and 90% quantiles
 N = "n"
 _SEASONAL_LAG = pd.Timedelta(days=7)
 
@@ -114,6 +120,19 @@ def coverage(y: npt.ArrayLike, lower: npt.ArrayLike, upper: npt.ArrayLike) -> fl
     return float(np.mean((a >= lo) & (a <= hi)))
 
 
+def _pinball_terms(a: np.ndarray, f: np.ndarray, q: float) -> np.ndarray:
+    diff = a - f
+    return np.asarray(np.maximum(q * diff, (q - 1.0) * diff), dtype=float)
+
+
+def pinball(y: npt.ArrayLike, forecast: npt.ArrayLike, q: float) -> float:
+    """Mean pinball (quantile) loss of ``forecast`` as the ``q`` quantile (0 < q < 1)."""
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"pinball: the quantile must be between 0 and 1, got {q}")
+    a, f = _arrays(y, forecast)
+    return float(np.mean(_pinball_terms(a, f, q)))
+
+
 def mean_width(lower: npt.ArrayLike, upper: npt.ArrayLike) -> float:
     """Mean interval width."""
     lo, hi = _arrays(lower, upper)
@@ -153,6 +172,7 @@ def _row_terms(frame: pd.DataFrame, levels: Sequence[int], scale: pd.Series | No
         "_y": a,
         "_err": f - a,
         "_smape": _smape_terms(a, f),
+        "_pin50": _pinball_terms(a, f, 0.5),
     }
     if scale is not None:
         per_row = frame[c.RESTAURANT_ID].map(scale).to_numpy(dtype=float)
@@ -162,6 +182,9 @@ def _row_terms(frame: pd.DataFrame, levels: Sequence[int], scale: pd.Series | No
         lo, hi = frame[lo_col].to_numpy(dtype=float), frame[hi_col].to_numpy(dtype=float)
         terms[f"_cov{level}"] = ((a >= lo) & (a <= hi)).astype(float)
         terms[f"_wid{level}"] = hi - lo
+        if level == PINBALL_LEVEL:
+            terms["_pin10"] = _pinball_terms(a, lo, 0.1)
+            terms["_pin90"] = _pinball_terms(a, hi, 0.9)
     return pd.DataFrame(terms, index=frame.index)
 
 
@@ -184,6 +207,9 @@ def _aggregate(terms: pd.DataFrame, keys: list[pd.Series] | None) -> pd.DataFram
     out["smape"] = means["_smape"]
     out["mase"] = means["_scaled"] if "_scaled" in terms else np.nan
     out["bias"] = sums["_err"] / y_sum
+    for col in ("_pin10", "_pin50", "_pin90"):
+        if col in terms:
+            out[f"pinball_{col[4:]}"] = means[col]
     for col in terms.columns:
         if col.startswith("_cov"):
             out[f"coverage_{col[4:]}"] = means[col]

@@ -23,6 +23,7 @@ from models import columns as c
 from models.artifact import ArtifactManifest
 from models.base import Calendar, future_frame
 from models.frames import SERVED_BY, Freq, SeriesFrame
+from models.intervals import quantile_columns_in, with_quantiles
 from models.persistence import load_ensemble
 from pipelines.errors import DataError, FluxError, UsageError
 from pipelines.io import artifacts, forecasts, series
@@ -54,6 +55,9 @@ class PredictRequest:
     restaurants: frozenset[str] | None = None
     freq: str = "D"
     output: Path | None = None
+    quantiles: tuple[float, ...] = ()
+    """Quantile columns ``yhat_q<100q>`` to add (read off the intervals: 0.1 and 0.9 are the
+    80% interval's bounds, 0.5 the point forecast)."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +190,7 @@ def _intraday(
         split[CLOSED] = split[c.BUSINESS_DATE].isin(closed_days)
         parts.append(split)
     out = pd.concat(parts, ignore_index=True)
-    return out[[col for col in OUTPUT_COLUMNS if col in out]]
+    return out[[col for col in [*OUTPUT_COLUMNS, *quantile_columns_in(out)] if col in out]]
 
 
 def write_output(frame: pd.DataFrame, path: Path) -> None:
@@ -229,6 +233,11 @@ def run(
     artifact_id, manifest, daily, skipped, as_of, _ = _daily(request, settings, db, request.as_of)
     if daily.empty:
         raise DataError(f"no forecast could be made from artefact {artifact_id} at {as_of}")
+    if request.quantiles:
+        try:
+            daily = with_quantiles(daily, request.quantiles)
+        except ValueError as exc:
+            raise UsageError(f"--quantiles: {exc}") from None
     target = manifest.target
     freq: Freq = "15min" if request.freq == "15min" else "h" if request.freq == "h" else "D"
     rows = daily if freq == "D" else _intraday(db, daily, target, freq, as_of)

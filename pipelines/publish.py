@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from models import columns as c
+from models.intervals import quantile_columns_in, with_quantiles
 from pipelines.errors import DataError, UsageError
 from pipelines.io import artifacts, forecasts
 from pipelines.io.artifact_store import ArtifactStore
@@ -161,7 +162,7 @@ def run(request: PublishRequest, settings: Settings) -> PublishResult:
             "published_at": now,
         }
     )
-    keys = _export(store, published, run_row, now)
+    keys = _export(store, _with_export_quantiles(published, rows), run_row, now)
     with db.begin() as conn:
         forecasts.publish(conn, published)
     if request.restaurants is None:
@@ -178,6 +179,18 @@ def run(request: PublishRequest, settings: Settings) -> PublishResult:
         published=published,
         seconds=time.perf_counter() - started,
     )
+
+
+EXPORT_QUANTILES = (0.1, 0.5, 0.9)
+
+
+def _with_export_quantiles(published: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The export adds the 10/50/90% quantiles (the 80% bounds and the point forecast)."""
+    bounds = (f"{c.YHAT}_lower_", f"{c.YHAT}_upper_")
+    stored = [col for col in rows.columns if str(col).startswith(bounds)]
+    frame = with_quantiles(rows[[c.YHAT, *stored]].astype(float), EXPORT_QUANTILES)
+    extra = frame[quantile_columns_in(frame)].set_axis(published.index)
+    return pd.concat([published, extra], axis=1)
 
 
 def _export(

@@ -13,7 +13,7 @@ from models import columns as c
 from models import registry
 from models.base import Calendar
 from models.baselines import WeekdayMedian
-from models.ensemble import WEIGHTINGS, Combination, EnsembleForecaster
+from models.ensemble import WEIGHTINGS, Combination, EnsembleForecaster, _select, _Validation
 from models.frames import SERVED_BY, STEP, SeriesFrame, interval_columns
 from models.metrics import rmsle
 from tests.synthetic_series import horizon, synthetic_series
@@ -101,7 +101,12 @@ def test_auto_picks_the_lowest_held_out_error_and_reports_every_candidate(
     scores = report["heldout_rmsle"]
     assert isinstance(scores, dict)
     assert set(scores) == set(WEIGHTINGS)
-    assert report["chosen"] == min(scores, key=scores.__getitem__) == model.weighting_
+    lowest = min(scores, key=scores.__getitem__)
+    assert report["chosen"] == model.weighting_
+    if report["chosen"] != lowest:  # the lowest was not ahead of the hedge beyond noise
+        assert report["chosen"] == "inverse_error"
+        assert "not better than inverse_error beyond noise" in str(report["reason"])
+    assert report["validation_origins"] == 3  # 30 restaurants x 28 days: fewer than 1,000 rows
     assert report["space"] == "log1p"
     assert set(model.member_scores_) == set(FAST)
     json.dumps(report)  # JSON-ready, for the artefact manifest
@@ -115,6 +120,82 @@ def test_ensemble_is_about_as_good_as_its_best_member() -> None:
     out = model.predict_all(test[[c.RESTAURANT_ID, c.DS]]).data.merge(test)
     errors = {m: rmsle(g[c.Y], g[c.YHAT]) for m, g in out.groupby(c.MODEL)}
     assert errors["ensemble"] <= min(errors[m] for m in FAST) + 0.01
+
+
+def _noisy_validation(restaurants: int, seed: int, *, nested: bool) -> _Validation:
+    """Three back-to-back 28-day windows per restaurant, log1p errors of two members.
+
+    ``nested``: "a" errs by ``e`` (sd 0.3) and "b" by ``e + u`` (``u`` independent, sd 0.3):
+    inverse-error weights (1/0.09 : 1/0.18, i.e. 2/3 and 1/3) err by ``e + u/3``, an expected
+    squared error of 0.09 + 0.01 = 0.10 against a's 0.09, so "a" alone is better. Otherwise both
+    err independently with sd 0.3: equal weights (what inverse-error weights estimate) halve the
+    squared error, and any other candidate only looks better by chance.
+    """
+    rng = np.random.default_rng(seed)
+    n = restaurants * 3 * 28
+    rids = np.repeat([f"r{i}" for i in range(restaurants)], 3 * 28)
+    block = np.tile(np.repeat([1, 2, 3], 28), restaurants)
+    step = np.tile(np.arange(1, 29), restaurants * 3)
+    target = np.log1p(rng.uniform(20, 60, n))
+    e = rng.normal(0, 0.3, n)
+    other = e + rng.normal(0, 0.3, n) if nested else rng.normal(0, 0.3, n)
+    logs = np.column_stack([target + e, target + other])
+    keys = pd.DataFrame({c.RESTAURANT_ID: rids, c.DS: pd.Timestamp("2024-01-01")})
+    return _Validation(keys, logs, target, step, block)
+
+
+def test_a_short_noisy_window_keeps_the_hedge() -> None:
+    # One restaurant, two equally good independent members: whenever stacking, per-restaurant
+    # weights or one member look better on the 56 scored rows, it is luck within noise, and the
+    # inverse-error hedge serves.
+    looked_better = 0
+    for seed in range(10):
+        val = _noisy_validation(1, seed, nested=False)
+        chosen, scores, reason = _select(val, ("a", "b"), "auto")
+        assert chosen == "inverse_error", (seed, scores, reason)
+        looked_better += min(scores, key=scores.__getitem__) != "inverse_error"
+    assert looked_better > 0  # the guard, not the scores alone, made some of these choices
+
+
+def test_a_member_worse_beyond_noise_is_dropped() -> None:
+    # "b" only adds error to "a": over 60 restaurants (3,360 scored rows) the hedge's extra
+    # squared error (0.10 against 0.09) is beyond noise, and "a" serves (alone, or by stacking
+    # putting nearly all weight on it).
+    val = _noisy_validation(60, 0, nested=True)
+    chosen, scores, reason = _select(val, ("a", "b"), "auto")
+    assert chosen in {"best", "stacking"}
+    assert scores[chosen] < scores["inverse_error"]
+    assert "beat inverse_error beyond noise" in reason
+    weights = val.learn(chosen, ("a", "b")).weights
+    assert weights[0] > 0.9 and weights[1] < 0.1
+
+
+def test_single_restaurants_ensemble_is_as_good_as_its_best_member() -> None:
+    # Twelve one-restaurant businesses (noisy days), each with its own ensemble of a good member
+    # and a poor one: over them, the ensemble's mean RMSLE is at or below that of the member that
+    # was better for each restaurant with hindsight.
+    ensemble, best = [], []
+    for seed in range(100, 112):
+        full = synthetic_series(1, 200, seed=seed, noise=0.3)
+        cutoff = pd.Timestamp(full.data[c.DS].max()) - pd.Timedelta(days=28)
+        test = full.between(cutoff, cutoff + pd.Timedelta(days=28)).data
+        model = EnsembleForecaster(("weekday_median", "constant")).fit(full.until(cutoff))
+        assert model.validation_origins_ == 3
+        assert set(model.validation_["origin"]) == {1, 2, 3}
+        out = model.predict_all(test[[c.RESTAURANT_ID, c.DS]]).data.merge(test)
+        errors = {m: rmsle(g[c.Y], g[c.YHAT]) for m, g in out.groupby(c.MODEL)}
+        ensemble.append(errors["ensemble"])
+        best.append(min(errors["weekday_median"], errors["constant"]))
+    assert np.mean(ensemble) <= np.mean(best)
+
+
+def test_validation_origins_need_history_before_them() -> None:
+    # 90 days, H = 28: a second window starts 56 days before the end (33 days of history
+    # before it); a third would start on day 5, with less than H days before it.
+    model = EnsembleForecaster(FAST, validation_origins=5).fit(synthetic_series(2, 90, seed=3))
+    assert model.validation_origins_ == 2
+    with pytest.raises(ValueError, match="validation_origins"):
+        EnsembleForecaster(FAST, validation_origins=0).fit(synthetic_series(2, 90, seed=3))
 
 
 def test_a_member_failing_to_fit_never_fails_the_run(series: SeriesFrame) -> None:

@@ -5,10 +5,12 @@ restaurant-scoped steps touch only that restaurant."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
 import boto3
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -225,3 +227,39 @@ def test_gates_read_per_host_metrics_of_a_sagemaker_artefact() -> None:
     assert publish.check_gates(good, {"r01", "r02"}, rids, 0.0) == {
         "no_restaurant_missing": "no forecast for r02"
     }
+
+
+def test_quantiles_in_predict_output_and_publish_export(
+    sqlite_settings: Settings, sample: Path, tmp_path: Path
+) -> None:
+    assert run_cli(sqlite_settings, ["import", str(sample)]).exit_code == 0
+    artifact = _train(sqlite_settings).artifact_id
+    bad = run_cli(sqlite_settings, ["predict", "--artifact", artifact, "--quantiles", "0.1,1.5"])
+    assert bad.exit_code == 2
+    assert "--quantiles" in bad.stderr
+    outside = run_cli(sqlite_settings, ["predict", "--artifact", artifact, "--quantiles", "0.01"])
+    assert outside.exit_code == 2
+    assert "0.025..0.975" in outside.stderr
+    for freq in ("15min", "D"):  # the daily run last: publish takes the newest run
+        path = tmp_path / f"q_{freq}.csv"
+        args = ["--freq", freq, "--quantiles", "0.9,0.1,0.5", "--output", str(path)]
+        result = run_cli(sqlite_settings, ["predict", "--artifact", artifact, *args])
+        assert result.exit_code == 0, result.stderr
+        out = pd.read_csv(path)
+        assert len(out) > 0
+        assert (out["yhat_q10"] == out["yhat_lower_80"]).all()
+        assert (out["yhat_q90"] == out["yhat_upper_80"]).all()
+        # Slots keep the day's exact sum by moving the float remainder onto yhat's largest slot.
+        np.testing.assert_allclose(out["yhat_q50"], out["yhat"], rtol=1e-9, atol=1e-9)
+        assert (out["yhat_q10"] <= out["yhat_q50"]).all()
+        assert (out["yhat_q50"] <= out["yhat_q90"]).all()
+    published = run_cli(sqlite_settings, ["publish", "--force", "test data", "--json"])
+    assert published.exit_code == 0, published.stderr
+    keys = json.loads(published.stdout)["exports"]
+    store = artifacts.open_artifacts(sqlite_settings)
+    exported = pd.read_json(
+        io.BytesIO(store.get_bytes(next(k for k in keys if k.endswith(".json"))))
+    )
+    assert (exported["yhat_q10"] == exported["lower"]).all()
+    assert (exported["yhat_q90"] == exported["upper"]).all()
+    assert (exported["yhat_q50"] == exported["yhat"]).all()

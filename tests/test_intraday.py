@@ -8,6 +8,7 @@ import pytest
 
 from models import columns as c
 from models.frames import interval_columns
+from models.intervals import with_quantiles
 from models.intraday import business_day_slots, intraday_profile, split_daily
 
 LUNCH, DINNER = 12, 19
@@ -126,3 +127,17 @@ def test_dst_days_split_exactly(day: str, n_slots: int) -> None:
     assert len(out) == n_slots
     assert out[c.YHAT].sum() == pytest.approx(daily[c.YHAT].item(), rel=1e-13)
     assert (out[c.YHAT] >= 0).all()
+
+
+def test_slot_quantiles_stay_the_slot_intervals() -> None:
+    history = _history({"a": 10.0})
+    daily = with_quantiles(_daily(["a"], ["2024-02-26", "2024-02-27"]), (0.1, 0.3, 0.5, 0.9))
+    out = split_daily(daily, business_day_slots(daily), history)
+    lo, hi = interval_columns(80)
+    # The same share scales the daily bound and the daily quantile: equal to the last bit.
+    assert (out["yhat_q10"] == out[lo]).all()
+    assert (out["yhat_q90"] == out[hi]).all()
+    assert (out["yhat_q10"] <= out["yhat_q30"]).all()
+    assert (out["yhat_q30"] <= out["yhat_q50"] + 1e-9).all()
+    sums = out.groupby(c.BUSINESS_DATE)["yhat_q90"].sum().to_numpy()
+    np.testing.assert_allclose(sums, daily[hi].to_numpy(), rtol=1e-12)

@@ -36,6 +36,14 @@ def test_rmsle_clips_negative_forecasts_and_smape_zero_over_zero() -> None:
 def test_interval_metrics_by_hand() -> None:
     assert m.coverage(Y, LOWER, UPPER) == pytest.approx(0.75)
     assert m.mean_width(LOWER, UPPER) == pytest.approx(1.25)
+    # y - lower = 1, 0, 0, -1: 0.1*1 + 0 + 0 + 0.9*1 = 1.0 over 4 rows.
+    assert m.pinball(Y, LOWER, 0.1) == pytest.approx(0.25)
+    # y - upper = -1, -1, -1, -2: 0.1 * (1 + 1 + 1 + 2) = 0.5 over 4 rows.
+    assert m.pinball(Y, UPPER, 0.9) == pytest.approx(0.125)
+    # y - f = -1, 0, 1, 2: half the absolute error, 0.5 * 4 / 4.
+    assert m.pinball(Y, F, 0.5) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        m.pinball(Y, F, 1.0)
 
 
 def test_seasonal_scale_skips_closed_days() -> None:
@@ -69,6 +77,11 @@ def test_score_by_model() -> None:
     assert table.loc["a", "mase"] == pytest.approx(1 / 7)
     assert table.loc["a", "coverage_80"] == pytest.approx(0.75)
     assert table.loc["a", "width_80"] == pytest.approx(1.25)
+    # The 80% bounds are the 10% and 90% quantiles (see test_interval_metrics_by_hand).
+    assert table.loc["a", "pinball_10"] == pytest.approx(0.25)
+    assert table.loc["a", "pinball_50"] == pytest.approx(0.5)
+    assert table.loc["a", "pinball_90"] == pytest.approx(0.125)
+    assert table.loc["b", "pinball_10"] == table.loc["b", "pinball_90"] == 0.0
     assert table.loc["b", "mae"] == 0.0
     assert table.loc["b", "coverage_80"] == 1.0
     assert "coverage_95" not in table.columns  # no 95% columns in the frame

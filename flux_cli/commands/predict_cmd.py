@@ -37,6 +37,7 @@ class PredictOptions:
     output: Path | None = None
     from_: str | None = None
     to: str | None = None
+    quantiles: str | None = None
     as_json: bool = False
 
     def check(self) -> None:
@@ -50,6 +51,24 @@ class PredictOptions:
             raise UsageError("--as-of cannot be combined with --from/--to")
         if self.output is not None and self.output.suffix.lower() not in OUTPUT_SUFFIXES:
             raise UsageError(f"{self.output}: --output must end in .csv, .parquet or .json")
+        self.parsed_quantiles()
+
+    def parsed_quantiles(self) -> tuple[float, ...]:
+        """``--quantiles`` as sorted probabilities (UsageError for a bad list)."""
+        if not self.quantiles:
+            return ()
+        try:
+            values = [float(part) for part in self.quantiles.split(",") if part.strip()]
+        except ValueError:
+            raise UsageError(
+                f"--quantiles takes probabilities like 0.1,0.5,0.9 (got {self.quantiles!r})"
+            ) from None
+        bad = [q for q in values if not 0.0 < q < 1.0]
+        if not values or bad:
+            raise UsageError(
+                f"--quantiles: each must be between 0 and 1 exclusive (got {self.quantiles!r})"
+            )
+        return tuple(sorted(set(values)))
 
     @property
     def backfill(self) -> tuple[dt.date, dt.date] | None:
@@ -65,6 +84,7 @@ class PredictOptions:
             restaurants=frozenset(self.restaurants) if self.restaurants else None,
             freq=self.freq,
             output=self.output,
+            quantiles=self.parsed_quantiles(),
         )
 
 
