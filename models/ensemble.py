@@ -4,7 +4,8 @@
 
 1. Validation: every member (and the seasonal-naive fallback) is fitted at each of several
    back-to-back validation origins ``cutoff - k H`` (``k = 1 .. validation_origins``; by default
-   3 origins for fewer than :data:`FEW_ROWS` validation rows, else 2; an origin needs ``H``
+   3 origins for fewer than :data:`models.intervals.FEW_ROWS` validation rows, else 1 (see
+   :func:`models.intervals.default_origins`); an origin needs ``H``
    periods of history before it) and predicts the rows of its window ``(cutoff - k H,
    cutoff - (k-1) H]`` that exist.
 2. Refit: every member and the fallback are fitted on the whole series.
@@ -65,6 +66,7 @@ from models.intervals import (
     MIN_COUNT,
     apply_intervals,
     conformal_table,
+    default_origins,
     effective_horizon,
     residuals,
     steps,
@@ -82,7 +84,6 @@ WEIGHTINGS: tuple[str, ...] = ("inverse_error", "per_restaurant", "stacking", "b
 FALLBACK = "seasonal_naive"
 SHRINK_ROWS = 14.0
 MIN_ROWS = 10
-FEW_ROWS = 1000
 NOISE_Z = 2.0
 HEDGE = "inverse_error"
 ORIGIN = "origin"
@@ -397,9 +398,9 @@ class EnsembleForecaster(Forecaster):
         weighting: ``"auto"`` or one of :data:`WEIGHTINGS`.
         validation_horizon: ``H`` in periods; default 28 days' worth.
         validation_origins: Back-to-back validation windows of ``H`` periods, the latest ending
-            at the cutoff (each forecast by members fitted at its own origin). ``None``: 3 when
-            the latest window holds fewer than :data:`FEW_ROWS` rows (a few restaurants, where
-            fits are cheap and one window is too short to learn from), else 2. Windows without
+            at the cutoff (each forecast by members fitted at its own origin). ``None``:
+            :func:`models.intervals.default_origins` (3 for a few restaurants, where fits are
+            cheap and one window is too short to learn from; else 1). Windows without
             at least ``H`` periods of history before them are dropped.
         levels: Interval levels in percent.
         n_jobs: Passed to members that take ``n_jobs``.
@@ -504,9 +505,7 @@ class EnsembleForecaster(Forecaster):
         if self.validation_origins is not None:
             wanted = self.validation_origins
         else:
-            latest = validation_windows(series, self.horizon_, 1)
-            few = bool(latest) and len(latest[0][1]) < FEW_ROWS
-            wanted = 3 if few else 2
+            wanted = default_origins(series, self.horizon_)
         return validation_windows(series, self.horizon_, wanted)
 
     def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:

@@ -106,6 +106,21 @@ def validation_split(
     return series.until(origin), series.between(origin, cutoff), origin
 
 
+FEW_ROWS = 1000
+"""Below this many rows in the latest validation window (one or a few restaurants), three
+back-to-back windows are used instead of one: a single short window holds too few residuals and
+too little evidence to choose weights. A fleet's latest window already holds thousands of rows;
+there more windows cost a round of fits each and, measured on 40 Recruit restaurants, did not
+help (fold 2's RMSLE went from 0.502 to 0.522 with two windows)."""
+
+
+def default_origins(series: SeriesFrame, horizon: int) -> int:
+    """How many validation windows to use when a model is not told: 3 for small data (fewer
+    than :data:`FEW_ROWS` rows in the latest window), else 1."""
+    latest = validation_windows(series, horizon, 1)
+    return 3 if latest and len(latest[0][1]) < FEW_ROWS else 1
+
+
 def validation_windows(
     series: SeriesFrame, horizon: int, origins: int
 ) -> list[tuple[SeriesFrame, SeriesFrame, pd.Timestamp]]:
@@ -458,7 +473,8 @@ class Calibrated(Forecaster):
         validation_horizon: ``H`` in periods; default 28 days' worth.
         levels: Interval levels in percent.
         min_count: Minimum residuals per step before pooling neighbouring steps.
-        validation_origins: Back-to-back validation windows whose residuals are pooled.
+        validation_origins: Back-to-back validation windows whose residuals are pooled; None:
+            :func:`default_origins`.
     """
 
     name = "calibrated"
@@ -469,7 +485,7 @@ class Calibrated(Forecaster):
         validation_horizon: int | None = None,
         levels: Sequence[int] = (80, 95),
         min_count: int = MIN_COUNT,
-        validation_origins: int = 2,
+        validation_origins: int | None = None,
     ) -> None:
         """Stores the settings."""
         self.forecaster = forecaster
@@ -481,8 +497,9 @@ class Calibrated(Forecaster):
     def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:
         horizon = effective_horizon(series, self.validation_horizon)
         try:
+            origins = self.validation_origins or default_origins(series, horizon)
             self.validation_ = validation_residuals(
-                self.forecaster, series, calendar, horizon, self.validation_origins
+                self.forecaster, series, calendar, horizon, origins
             )
         except Exception as exc:
             self.validation_error_ = f"{type(exc).__name__}: {exc}"
