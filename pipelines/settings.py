@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -76,6 +83,37 @@ class LimitsConfig(BaseModel):
     max_horizon_days: int = Field(default=366, ge=1, le=3_660)
 
 
+class EnsembleConfig(BaseModel):
+    """The ensemble, the ``[ensemble]`` table of flux.toml (``FLUX_ENSEMBLE__WEIGHTING`` etc.).
+
+    Attributes:
+        members: The models the ensemble combines.
+        weighting: ``auto`` (chosen on held-out data), ``inverse_error``, ``per_restaurant``,
+            ``stacking`` or ``best``.
+        levels: Central interval levels in percent.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    members: tuple[str, ...] = ("prophet", "xgboost")
+    weighting: Literal["auto", "inverse_error", "per_restaurant", "stacking", "best"] = "auto"
+    levels: tuple[int, ...] = (80, 95)
+
+    @model_validator(mode="after")
+    def _check(self) -> EnsembleConfig:
+        from models.spec import ModelSpec
+
+        try:
+            ModelSpec(members=self.members, weighting=self.weighting, levels=self.levels)
+        except ValidationError as exc:
+            raise ValueError(_first_error(exc)) from None
+        return self
+
+
+def _first_error(exc: ValidationError) -> str:
+    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+
+
 class Settings(BaseSettings):
     """Everything Flux can be configured with.
 
@@ -98,6 +136,10 @@ class Settings(BaseSettings):
             endpoint, and how long to wait.
         run: The nightly job's settings (``[run]`` in flux.toml, ``FLUX_RUN__SOURCE`` etc.).
         limits: Limits on inputs and requests (``[limits]``, ``FLUX_LIMITS__MAX_FILE_MB`` etc.).
+        models: Settings per model (``[models.xgboost]``, ``[models.prophet]``...: any
+            forecaster's ``__init__`` settings; ``flux models list`` shows them), checked when
+            loaded: an unknown key fails listing the valid ones.
+        ensemble: The ensemble's members, weighting and levels (``[ensemble]``).
     """
 
     model_config = SettingsConfigDict(env_prefix="FLUX_", extra="forbid", env_nested_delimiter="__")
@@ -123,6 +165,20 @@ class Settings(BaseSettings):
     sagemaker_max_wait_seconds: int = Field(default=8 * 3600, ge=60)
     run: RunConfig = Field(default_factory=RunConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+
+    @field_validator("models")
+    @classmethod
+    def _check_models(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if not value:
+            return value
+        from models.spec import ModelSpec
+
+        try:
+            return ModelSpec(params=value).params
+        except ValidationError as exc:
+            raise ValueError(_first_error(exc)) from None
 
     @field_validator("database_url")
     @classmethod
@@ -203,5 +259,6 @@ def load_settings(
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "settings"
         origin = f"{path}: " if path else ""
-        raise ConfigError(f"{origin}setting {where!r}: {err['msg']}") from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{origin}setting {where!r}: {msg}") from None
     return Settings.model_validate(bound.model_dump())
