@@ -543,8 +543,8 @@ def backtest_(
             parser=parse_models,
             metavar="MODEL,...",
             autocompletion=complete_models,
-            help="Comma-separated: seasonal_naive, weekday_median, prophet, xgboost, ensemble "
-            "(default: all).",
+            help="Comma-separated model names, built-in or plug-in (flux models list); "
+            "default: seasonal_naive, weekday_median, prophet, xgboost, ensemble.",
         ),
     ] = None,
     folds: Annotated[int, typer.Option("--folds", metavar="N", help="Rolling origins.")] = 3,

@@ -24,6 +24,8 @@ from models.frames import SeriesFrame
 from models.persistence import ensemble_files
 from models.spec import ModelSpec
 
+_HPS = ("target", "freq", "jobs", "spec")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -67,7 +69,17 @@ class TrainConfig:
 
     @classmethod
     def from_hyperparameters(cls, hps: dict[str, str]) -> TrainConfig:
-        """The config from SageMaker hyperparameters (strings, possibly JSON-quoted)."""
+        """The config from SageMaker hyperparameters (strings, possibly JSON-quoted).
+
+        Raises:
+            ValueError: a key Flux does not send (``sagemaker_*`` keys are SageMaker's and
+                ignored), or a value that is not valid (the spec is validated in full).
+        """
+        unknown = sorted(k for k in hps if k not in _HPS and not k.startswith("sagemaker_"))
+        if unknown:
+            raise ValueError(
+                f"unknown hyperparameter(s) {', '.join(unknown)}; Flux sends {', '.join(_HPS)}"
+            )
 
         def text(key: str, default: str) -> str:
             value = hps.get(key, default)

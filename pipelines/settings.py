@@ -25,6 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from models.spec import ModelSpec, Weighting
 from pipelines.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("flux.toml")
@@ -83,6 +84,9 @@ class LimitsConfig(BaseModel):
     max_horizon_days: int = Field(default=366, ge=1, le=3_660)
 
 
+_SPEC_DEFAULTS = ModelSpec.model_fields  # one set of defaults: the spec's
+
+
 class EnsembleConfig(BaseModel):
     """The ensemble, the ``[ensemble]`` table of flux.toml (``FLUX_ENSEMBLE__WEIGHTING`` etc.).
 
@@ -95,14 +99,12 @@ class EnsembleConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    members: tuple[str, ...] = ("prophet", "xgboost")
-    weighting: Literal["auto", "inverse_error", "per_restaurant", "stacking", "best"] = "auto"
-    levels: tuple[int, ...] = (80, 95)
+    members: tuple[str, ...] = _SPEC_DEFAULTS["members"].default
+    weighting: Weighting = _SPEC_DEFAULTS["weighting"].default
+    levels: tuple[int, ...] = _SPEC_DEFAULTS["levels"].default
 
     @model_validator(mode="after")
     def _check(self) -> EnsembleConfig:
-        from models.spec import ModelSpec
-
         try:
             ModelSpec(members=self.members, weighting=self.weighting, levels=self.levels)
         except ValidationError as exc:
@@ -173,8 +175,6 @@ class Settings(BaseSettings):
     def _check_models(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if not value:
             return value
-        from models.spec import ModelSpec
-
         try:
             return ModelSpec(params=value).params
         except ValidationError as exc:

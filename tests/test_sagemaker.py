@@ -461,7 +461,7 @@ def test_the_entry_point_reports_bad_input_in_the_failure_file(
 
 
 def test_the_entry_point_refuses_bad_settings_and_arguments(tmp_path: Path) -> None:
-    environ = _host_folder(tmp_path / "ml", pd.DataFrame({"x": [1]}), {"horizon": "soon"})
+    environ = _host_folder(tmp_path / "ml", pd.DataFrame({"x": [1]}), {"jobs": "soon"})
     assert entry.main(["train"], environ) == EXIT_USAGE
     failure = tmp_path / "ml" / "output" / "failure"
     assert failure.read_text().startswith("invalid hyperparameters: invalid literal for int()")
