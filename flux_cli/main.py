@@ -229,6 +229,7 @@ artefacts_app = typer.Typer(
 app.add_typer(artefacts_app, name="artefacts")
 models_app = typer.Typer(
     help="The forecasters on offer (built-ins and plug-ins) and the contract check.",
+    epilog=examples("flux models list", "flux models check drift_mean"),
     no_args_is_help=True,
     context_settings=CONTEXT,
 )
