@@ -127,6 +127,7 @@ def test_a_bad_setting_is_one_line_and_exit_2_before_reading_data(tmp_path: Path
         (["train", "--set", "ensemble.weighting=loudest"], "ensemble.weighting"),
         (["backtest", "--set", "modelz.x=1"], "unknown key 'modelz.x'"),
         (["backtest", "--set", "ensemble.members=prophet,nope"], "unknown model(s) nope"),
+        (["train", "--like", "3f2a", "--set", "models.xgboost.n_estimators=5"], "drop --set"),
     ]:
         result = run_cli(settings, args)
         assert result.exit_code == EXIT_USAGE, (args, result.stdout, result.stderr)

@@ -8,6 +8,7 @@ from flux_cli import console
 from flux_cli.progress import Reporter
 from flux_cli.render import report_left_out
 from pipelines import experiments, train
+from pipelines.errors import UsageError
 from pipelines.settings import Settings
 
 
@@ -35,7 +36,16 @@ class TrainOptions:
 
     def request(self, settings: Settings) -> train.TrainRequest:
         """The pipeline's request, with the model spec from flux.toml and ``--set`` (or, with
-        ``--like``, the backtest run's, read by the pipeline)."""
+        ``--like``, the backtest run's, read by the pipeline).
+
+        Raises:
+            UsageError: ``--like`` with ``--set`` (the run's spec is trained as it was scored).
+        """
+        if self.like and self.sets:
+            raise UsageError(
+                "--like trains the backtest run's spec exactly as it was scored; drop --set "
+                "(or backtest the changed spec and train that run)"
+            )
         return train.TrainRequest(
             target=self.target,
             spec=experiments.model_spec(
