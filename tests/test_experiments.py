@@ -418,3 +418,28 @@ def test_a_plugin_goes_through_backtest_train_and_predict(
     rows = json.loads(predicted.stdout)
     assert rows["artifact_id"] == json.loads(trained.stdout)["artifact_id"]
     assert rows["rows"] == 14 * len(RESTAURANTS)  # 14 days of the horizon, every restaurant
+
+
+def test_the_sagemaker_hyperparameters_carry_the_whole_spec() -> None:
+    from pipelines.fitting import TrainConfig
+
+    spec = ModelSpec(
+        members=("xgboost", "weekday_median"),
+        params={"xgboost": {"max_depth": 4}},
+        weighting="best",
+        levels=(50, 90),
+        seed=7,
+        horizon=21,
+    )
+    config = TrainConfig(target="orders", spec=spec, jobs=2)
+    hps = config.hyperparameters()
+    assert set(hps) == {"target", "freq", "jobs", "spec"}
+    assert all(isinstance(v, str) for v in hps.values())
+    assert TrainConfig.from_hyperparameters(hps) == config
+    assert TrainConfig.from_hyperparameters({**hps, "sagemaker_region": '"eu-west-1"'}) == config
+    with pytest.raises(ValueError, match="unknown hyperparameter"):
+        TrainConfig.from_hyperparameters({**hps, "member_params": "{}"})
+    with pytest.raises(ValueError, match="max_depth"):
+        TrainConfig.from_hyperparameters(
+            {**hps, "spec": json.dumps({"params": {"xgboost": {"max_depth": "deep"}}})}
+        )
