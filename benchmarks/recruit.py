@@ -85,6 +85,7 @@ from models import columns as c
 from models import metrics
 from models.base import Calendar
 from models.frames import SeriesFrame, interval_columns
+from models.spec import ModelSpec
 from pipelines import evaluation, ingest
 from pipelines.io.adapters.base import ColumnMapping
 from pipelines.io.db import Database
@@ -311,11 +312,9 @@ def run_flux(method: str, data: Data, fold: Fold, jobs: int) -> Result:
     spec = evaluation.BacktestSpec(
         models=(model,),
         cutoffs=(fold.cutoff,),
-        horizon=HORIZON,
+        model=ModelSpec(horizon=HORIZON, levels=(LEVEL,), seed=SEED),
         min_train_rows=MIN_TRAIN_ROWS,
-        levels=(LEVEL,),
         jobs=jobs,
-        seed=SEED,
     )
     started = time.perf_counter()
     frame = evaluation.run_backtest(data.series, data.calendar, spec)

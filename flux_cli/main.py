@@ -33,6 +33,7 @@ from flux_cli.options import (
     OutputFolderOpt,
     RestaurantOpt,
     SeedOpt,
+    SetOpt,
     TargetOpt,
     WaitOpt,
     WaitTimeoutOpt,
@@ -228,6 +229,13 @@ artefacts_app = typer.Typer(
     context_settings=CONTEXT,
 )
 app.add_typer(artefacts_app, name="artefacts")
+models_app = typer.Typer(
+    help="The forecasters on offer (built-ins and plug-ins) and the contract check.",
+    epilog=examples("flux models list", "flux models check drift_mean"),
+    no_args_is_help=True,
+    context_settings=CONTEXT,
+)
+app.add_typer(models_app, name="models")
 
 
 class State:
@@ -626,16 +634,23 @@ def pull_(
     )
 
 
-@app.command(
-    "backtest",
-    cls=FluxCommand,
+backtest_app = typer.Typer(
+    invoke_without_command=True,
+    context_settings=CONTEXT,
     epilog=examples(
         "flux backtest --output flux-output/backtest",
         "flux backtest --target net_sales --restaurant r01 --cutoff 2026-06-01 --cutoff 2026-07-01",
         "flux backtest --models seasonal_naive,prophet --folds 5 --json",
+        "flux backtest --set models.xgboost.n_estimators=500 --set ensemble.weighting=best",
+        "flux backtest list && flux backtest compare RUN_A RUN_B --plot compare.png",
     ),
 )
+app.add_typer(backtest_app, name="backtest")
+
+
+@backtest_app.callback()
 def backtest_(
+    ctx: typer.Context,
     target: TargetOpt = "covers",
     freq: Annotated[
         str,
@@ -655,8 +670,8 @@ def backtest_(
             parser=parse_models,
             metavar="MODEL,...",
             autocompletion=complete_models,
-            help="Comma-separated: seasonal_naive, weekday_median, prophet, xgboost, ensemble "
-            "(default: all).",
+            help="Comma-separated model names, built-in or plug-in (flux models list); "
+            "default: seasonal_naive, weekday_median, prophet, xgboost, ensemble.",
         ),
     ] = None,
     folds: Annotated[int, typer.Option("--folds", metavar="N", help="Rolling origins.")] = 3,
@@ -679,10 +694,16 @@ def backtest_(
     ] = None,
     restaurant: RestaurantOpt = None,
     levels: Annotated[
-        str, typer.Option("--levels", metavar="PCT,...", help="Interval levels in percent.")
-    ] = "80,95",
+        str | None,
+        typer.Option(
+            "--levels",
+            metavar="PCT,...",
+            help="Interval levels in percent (default: [ensemble] levels, 80,95).",
+        ),
+    ] = None,
     jobs: JobsOpt = 1,
     seed: SeedOpt = 0,
+    sets: SetOpt = None,
     output: OutputFolderOpt = None,
     plot_restaurant: Annotated[
         list[str] | None,
@@ -690,7 +711,12 @@ def backtest_(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compare models with a rolling-origin backtest: metrics per model, fold and restaurant."""
+    """Compare models with a rolling-origin backtest: metrics per model, fold and restaurant.
+
+    With no command it runs a backtest; list, show and compare read the recorded runs.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     from flux_cli.commands.backtest_cmd import BacktestOptions, backtest_command
 
     _bind_scope(restaurant)
@@ -707,11 +733,84 @@ def backtest_(
         levels=levels,
         jobs=jobs,
         seed=seed,
+        sets=sets,
         output=output,
         plot_restaurants=plot_restaurant,
         as_json=as_json,
     )
     backtest_command(STATE.settings(), options)
+
+
+RunArg = Annotated[str, typer.Argument(metavar="RUN", help="Backtest run id or unique prefix.")]
+
+
+@backtest_app.command(
+    "list",
+    cls=FluxCommand,
+    epilog=examples("flux backtest list", "flux backtest list --limit 5 --json"),
+)
+def backtest_list(
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", help="Newest N runs (0: all).")
+    ] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recorded backtest runs, newest first: spec, data window, restaurants, headline metrics."""
+    from flux_cli.commands.backtest_cmd import list_command
+
+    list_command(STATE.settings(), limit=limit or None, as_json=as_json)
+
+
+@backtest_app.command(
+    "show",
+    cls=FluxCommand,
+    epilog=examples("flux backtest show 3f2a", "flux backtest show 3f2a --json"),
+)
+def backtest_show(run: RunArg, as_json: JsonOpt = False) -> None:
+    """One backtest run: its spec, protocol, data and metrics per model."""
+    from flux_cli.commands.backtest_cmd import show_command
+
+    show_command(STATE.settings(), run, as_json=as_json)
+
+
+@backtest_app.command(
+    "compare",
+    cls=FluxCommand,
+    epilog=examples(
+        "flux backtest compare 3f2a 9c1e",
+        "flux backtest compare 3f2a 9c1e --model xgboost --plot compare.png --json",
+    ),
+)
+def backtest_compare(
+    run_a: Annotated[str, typer.Argument(metavar="RUN_A", help="The baseline run.")],
+    run_b: Annotated[str, typer.Argument(metavar="RUN_B", help="The challenger run.")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            metavar="MODEL",
+            help="Model compared in both runs (default: ensemble when scored, else each "
+            "run's best).",
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE.png",
+            help="Write a plot: RMSLE per restaurant, A against B, and the bootstrap.",
+        ),
+    ] = None,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Two backtest runs side by side: metrics and differences, per-restaurant wins and losses,
+    and whether the difference is larger than noise (a paired bootstrap)."""
+    from flux_cli.commands.backtest_cmd import compare_command
+
+    compare_command(
+        STATE.settings(), run_a, run_b, model=model, plot=plot, seed=seed, as_json=as_json
+    )
 
 
 @app.command(
@@ -722,6 +821,8 @@ def backtest_(
         "flux train --target net_sales --horizon 14 --jobs 2",
         "flux train --restaurant r05                 # r05's model only; moves no alias",
         "flux train --backend sagemaker              # a SageMaker training job",
+        "flux train --set models.xgboost.n_estimators=500",
+        "flux train --like 3f2a                      # what backtest run 3f2a... scored",
     ),
 )
 def train_(
@@ -742,6 +843,16 @@ def train_(
     ] = "local",
     jobs: JobsOpt = 1,
     seed: SeedOpt = 0,
+    sets: SetOpt = None,
+    like: Annotated[
+        str | None,
+        typer.Option(
+            "--like",
+            metavar="RUN",
+            help="Train exactly what this backtest run scored: its target and model spec "
+            "(members, settings, weighting, levels, seed, horizon).",
+        ),
+    ] = None,
     alias: Annotated[
         str | None,
         typer.Option(
@@ -765,6 +876,8 @@ def train_(
         backend=backend,
         jobs=jobs,
         seed=seed,
+        sets=sets,
+        like=like,
         alias=alias,
         as_json=as_json,
     )
@@ -1028,6 +1141,33 @@ def artefacts_promote(
     from flux_cli.commands.artefacts_cmd import promote_command
 
     promote_command(STATE.settings(), ref, alias)
+
+
+@models_app.command(
+    "list", cls=FluxCommand, epilog=examples("flux models list", "flux models list --json")
+)
+def models_list(as_json: JsonOpt = False) -> None:
+    """Built-in and plug-in forecasters (entry points `flux.forecasters`), their settings and
+    defaults."""
+    from flux_cli.commands.models_cmd import list_command
+
+    list_command(STATE.settings(), as_json=as_json)
+
+
+@models_app.command(
+    "check",
+    cls=FluxCommand,
+    epilog=examples("flux models check drift_mean", "flux models check xgboost --json"),
+)
+def models_check(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A registered model name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the forecaster contract check (models.contract.check_forecaster) on a model, built with
+    its [models.NAME] settings; exit 1 when a check fails."""
+    from flux_cli.commands.models_cmd import check_command
+
+    check_command(STATE.settings(), name, as_json=as_json)
 
 
 @app.command(

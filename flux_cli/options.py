@@ -210,3 +210,12 @@ OutputFolderOpt = Annotated[
         "--output", "-o", metavar="FOLDER", help="Write frames, metrics and plots to this folder."
     ),
 ]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="A model setting over flux.toml's (repeatable): models.MODEL.SETTING=VALUE "
+        "(`flux models list` shows them) or ensemble.members|weighting|levels=VALUE.",
+    ),
+]

@@ -14,7 +14,9 @@ What a host reads (paths under ``/opt/ml`` unless the environment says otherwise
                          (FullyReplicated: every host gets both; absent: an empty calendar)
     SM_HPS               the hyperparameters as a JSON object; without it
                          SM_INPUT_CONFIG_DIR/hyperparameters.json (all values strings),
-                         read by :meth:`pipelines.fitting.TrainConfig.from_hyperparameters`
+                         read by :meth:`pipelines.fitting.TrainConfig.from_hyperparameters`:
+                         target, freq, jobs, and spec (the :class:`models.spec.ModelSpec` as
+                         JSON, the very spec ``flux train`` was given; validated in full)
     SM_HOSTS             JSON list of hosts, e.g. ["algo-1", "algo-2"]; SM_CURRENT_HOST this
                          host; without them SM_INPUT_CONFIG_DIR/resourceconfig.json (what a
                          container without the SageMaker training toolkit gets)

@@ -164,6 +164,8 @@ class ArtifactManifest(BaseModel):
         weights: The ensemble's combination (free-form JSON).
         backtest_metrics: Backtest results that gate publishing (free-form JSON).
         levels: Central interval levels (percent) it forecasts.
+        spec: The model specification it was trained from (:class:`models.spec.ModelSpec` as
+            JSON; empty for artefacts trained before specs were recorded).
         extra: Anything else (free-form JSON).
         files: Every file in the artefact (relative path → SHA-256), filled in by the store.
     """
@@ -188,6 +190,7 @@ class ArtifactManifest(BaseModel):
     weights: JsonDict = Field(default_factory=dict)
     backtest_metrics: JsonDict = Field(default_factory=dict)
     levels: list[Level] = Field(default_factory=lambda: list(DEFAULT_LEVELS))
+    spec: JsonDict = Field(default_factory=dict)
     extra: JsonDict = Field(default_factory=dict)
     files: dict[RelPath, Sha256] = Field(default_factory=dict)
 

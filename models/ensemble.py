@@ -73,7 +73,7 @@ from models.intervals import (
     validation_windows,
 )
 from models.metrics import rmsle, wape
-from models.registry import FORECASTERS, available, make
+from models.registry import available, make
 
 __all__ = ["WEIGHTINGS", "Combination", "EnsembleForecaster", "learn"]
 
@@ -442,10 +442,11 @@ class EnsembleForecaster(Forecaster):
             raise ValueError(f"ensemble: duplicate members {list(self.members)}")
         if self.name in self.members:
             raise ValueError("ensemble: an ensemble cannot be its own member")
-        unknown = [m for m in self.members if m not in FORECASTERS]
+        valid = available()
+        unknown = [m for m in self.members if m not in valid]
         if unknown:
             raise ValueError(
-                f"ensemble: unknown member(s) {', '.join(unknown)}; valid: {', '.join(available())}"
+                f"ensemble: unknown member(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
             )
         if self.validation_origins is not None and self.validation_origins < 1:
             raise ValueError(f"validation_origins must be >= 1, got {self.validation_origins}")

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from models import columns as c
-from models.frames import Freq
-from pipelines import coverage, evaluation
+from models.frames import Freq, SeriesFrame
+from pipelines import comparison, coverage, evaluation, fitting
 from pipelines.errors import DataError, UsageError
 from pipelines.io import reports, runs, series
 from pipelines.io.db import Database
@@ -104,7 +104,6 @@ def run(
     )
     run_id = str(uuid.uuid4())
     files = _write_outputs(request, data.data, frame, scores) if request.output else []
-    overall = scores.overall
     with db.begin() as conn:
         runs.insert(
             conn,
@@ -117,8 +116,8 @@ def run(
             models=",".join(request.spec.models),
             restaurants=int(frame[c.RESTAURANT_ID].nunique()),
             best_model=scores.best_model,
-            params_json=json.dumps(_params(request), default=str),
-            metrics_json=json.dumps(reports.records(overall), default=str),
+            params_json=json.dumps(_params(request, data, frame), default=str),
+            metrics_json=json.dumps(_metrics_record(scores, frame), default=str),
             output_path=str(request.output) if request.output else None,
             flux_version=flux_version(),
         )
@@ -139,7 +138,33 @@ def run(
     )
 
 
-def _params(request: BacktestRequest) -> dict[str, object]:
+ERRORS_MAX_ROWS = 200_000
+"""Up to this many backtest rows, the run record keeps every row's forecast (what
+``flux backtest compare`` bootstraps over days); above it, the per-restaurant metrics only."""
+
+
+def _metrics_record(scores: evaluation.Scores, frame: pd.DataFrame) -> dict[str, object]:
+    record: dict[str, object] = {
+        "overall": reports.records(scores.overall),
+        "by_restaurant": reports.records(scores.by_restaurant),
+    }
+    if len(frame) <= ERRORS_MAX_ROWS:
+        record["rows"] = {
+            str(model): {
+                "restaurant_id": part[c.RESTAURANT_ID].astype(str).tolist(),
+                "cutoff": [str(d.date()) for d in pd.to_datetime(part[c.CUTOFF])],
+                "ds": [str(d.date()) for d in pd.to_datetime(part[c.DS])],
+                "y": part[c.Y].astype(float).round(6).tolist(),
+                "yhat": part[c.YHAT].astype(float).round(6).tolist(),
+            }
+            for model, part in frame.groupby(c.MODEL, sort=True)
+        }
+    return record
+
+
+def _params(request: BacktestRequest, data: SeriesFrame, frame: pd.DataFrame) -> dict[str, object]:
+    """What the run record keeps beside its metrics: the protocol, the model spec (what
+    ``flux train --like RUN`` trains) and the data it ran on (so comparisons can tell)."""
     spec = request.spec
     return {
         "models": list(spec.models),
@@ -147,12 +172,17 @@ def _params(request: BacktestRequest) -> dict[str, object]:
         "horizon": spec.horizon,
         "step": spec.step,
         "refit_every": spec.refit_every,
-        "levels": list(spec.levels),
-        "seed": spec.seed,
         "jobs": spec.jobs,
         "restaurants": sorted(request.restaurants or []),
         "cutoffs": [str(x) for x in spec.cutoffs or ()],
-        "model_params": {k: dict(v) for k, v in spec.model_params.items()},
+        "cutoffs_scored": sorted(str(pd.Timestamp(x).date()) for x in frame[c.CUTOFF].unique()),
+        "spec": spec.model.record(),
+        "data": {
+            "start": str(pd.Timestamp(data.data[c.DS].min()).date()),
+            "end": str(pd.Timestamp(data.data[c.DS].max()).date()),
+            "restaurants": list(data.restaurants),
+            "fingerprint": fitting.fingerprint(data),
+        },
     }
 
 
@@ -201,3 +231,51 @@ def _write_outputs(
         reports.plot_coverage(scores.overall, request.spec.levels, folder / "interval_coverage.png")
     )
     return files
+
+
+# --- reading recorded runs ------------------------------------------------------------------------
+
+
+def recorded(settings: Settings, limit: int | None = None) -> list[runs.BacktestRecord]:
+    """The recorded backtest runs, newest first (``flux backtest list``)."""
+    db = Database(settings)
+    db.ensure_schema()
+    with db.connect() as conn:
+        out = runs.list_backtests(conn, limit)
+    db.dispose()
+    return out
+
+
+def record(settings: Settings, ref: str) -> runs.BacktestRecord:
+    """One recorded run by id or unique prefix (``flux backtest show``).
+
+    Raises:
+        UsageError: no run, or more than one, matches.
+    """
+    db = Database(settings)
+    db.ensure_schema()
+    with db.connect() as conn:
+        out = runs.read_backtest(conn, ref)
+    db.dispose()
+    return out
+
+
+def compare_runs(
+    settings: Settings,
+    ref_a: str,
+    ref_b: str,
+    *,
+    model: str | None = None,
+    plot: Path | None = None,
+    seed: int = 0,
+) -> comparison.Comparison:
+    """Run B against run A (``flux backtest compare``); writes the plot when asked.
+
+    Raises:
+        UsageError: a run is unknown, or did not score ``model``.
+    """
+    a, b = record(settings, ref_a), record(settings, ref_b)
+    result = comparison.compare(a, b, model_a=model, model_b=model, seed=seed)
+    if plot is not None:
+        reports.plot_comparison(result, plot)
+    return result

@@ -6,9 +6,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,42 +18,47 @@ from models.base import Calendar, Forecaster
 from models.ensemble import EnsembleForecaster
 from models.frames import SERVED_BY, STEP, Freq, SeriesFrame, interval_columns
 from models.intervals import Calibrated, period
+from models.spec import ENSEMBLE, ModelSpec
 from pipelines.progress import Progress
 
 FOLD = "fold"
-ML_MEMBERS = ("prophet", "xgboost")
 DEFAULT_MODELS = ("seasonal_naive", "weekday_median", "prophet", "xgboost", "ensemble")
 
 
 @dataclass(frozen=True)
 class BacktestSpec:
-    """How to backtest.
+    """How to backtest: the protocol, and the model specification it scores.
 
     Attributes:
-        models: Registry names to compare (``ensemble`` combines the ML members).
+        models: Registry names to compare (``ensemble``: the spec's ensemble).
+        model: What is fitted (members, settings, weighting, levels, seed, horizon): the same
+            :class:`~models.spec.ModelSpec` ``flux train --like RUN`` trains.
         folds: Number of origins.
-        horizon: Periods forecast after each origin.
-        step: Periods between origins (default: ``horizon``).
+        step: Periods between origins (default: the horizon).
         refit_every: Refit every N folds; in between, the last fit forecasts further ahead.
         cutoffs: Explicit origins (overrides folds/step).
-        levels: Interval levels in percent.
         jobs: Parallel workers for per-restaurant models.
-        seed: Random seed for every model.
         min_train_rows: Restaurants with fewer rows before an origin are not evaluated there.
-        model_params: Extra settings per model name.
     """
 
     models: tuple[str, ...] = DEFAULT_MODELS
+    model: ModelSpec = field(default_factory=ModelSpec)
     folds: int = 3
-    horizon: int = 28
     step: int | None = None
     refit_every: int = 1
     cutoffs: tuple[pd.Timestamp, ...] | None = None
-    levels: tuple[int, ...] = (80, 95)
     jobs: int = 1
-    seed: int = 0
     min_train_rows: int = 14
-    model_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def horizon(self) -> int:
+        """Periods forecast after each origin (the spec's horizon)."""
+        return self.model.horizon
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        """Interval levels in percent (the spec's)."""
+        return self.model.levels
 
 
 def check_models(names: Sequence[str]) -> None:
@@ -96,43 +100,20 @@ class _Fitted:
 def _fit_all(
     train: SeriesFrame, calendar: Calendar, spec: BacktestSpec, cutoff: pd.Timestamp
 ) -> _Fitted:
+    """Fits every compared model as the spec builds it. With ``ensemble`` compared, its members
+    are scored as the ensemble fitted them (no second fit)."""
     fitted = _Fitted(cutoff)
-    params = _params(spec)
-    wants_ml = [m for m in ML_MEMBERS if m in spec.models]
-    if "ensemble" in spec.models:
-        members = [m for m in ML_MEMBERS if m in spec.models or "ensemble" in spec.models]
-        fitted.ensemble = EnsembleForecaster(
-            members=tuple(members),
-            validation_horizon=spec.horizon,
-            levels=spec.levels,
-            n_jobs=spec.jobs,
-            member_params=params,
-            random_state=spec.seed,
-        ).fit(train, calendar)
-        wants_ml = []
+    if ENSEMBLE in spec.models:
+        fitted.ensemble = spec.model.build_ensemble(spec.jobs).fit(train, calendar)
+    inside = set(spec.model.members) if fitted.ensemble is not None else set()
     for name in spec.models:
-        if name == "ensemble" or (name in ML_MEMBERS and name not in wants_ml):
+        if name == ENSEMBLE or name in inside:
             continue
-        model = registry.make(name, **params.get(name, {}))
+        model = spec.model.build(name, spec.jobs)
         fitted.single[name] = Calibrated(
             model, validation_horizon=spec.horizon, levels=spec.levels
         ).fit(train, calendar)
     return fitted
-
-
-def _params(spec: BacktestSpec) -> dict[str, dict[str, Any]]:
-    params: dict[str, dict[str, Any]] = {name: dict(p) for name, p in spec.model_params.items()}
-    needed = list(spec.models) + (list(ML_MEMBERS) if "ensemble" in spec.models else [])
-    for name in dict.fromkeys(needed):
-        accepted = registry.forecaster_class(name)._get_param_names()
-        p = params.setdefault(name, {})
-        if "random_state" in accepted:
-            p.setdefault("random_state", spec.seed)
-        if "n_jobs" in accepted:
-            p.setdefault("n_jobs", spec.jobs)
-        if "horizon" in accepted:
-            p.setdefault("horizon", spec.horizon)
-    return params
 
 
 def _predict(fitted: _Fitted, keys: pd.DataFrame, spec: BacktestSpec) -> pd.DataFrame:

@@ -10,6 +10,7 @@ so local and remote training cannot drift apart. No I/O here: where the files go
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,69 +22,79 @@ from models.base import Calendar
 from models.ensemble import EnsembleForecaster
 from models.frames import SeriesFrame
 from models.persistence import ensemble_files
+from models.spec import ModelSpec
+
+_HPS = ("target", "freq", "jobs", "spec")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train (every field is a plain value, so it travels as SageMaker hyperparameters).
+    """How to train (every field travels as SageMaker hyperparameters).
 
     Attributes:
         target: The demand target.
         freq: The series frequency (daily).
-        horizon: Periods the artefact forecasts; also the validation window for the weights.
-        members: Ensemble members.
-        levels: Interval levels.
+        spec: What is fitted (members, settings, weighting, levels, seed, horizon).
         jobs: Parallel workers.
-        seed: Random seed.
-        member_params: Extra settings per member.
     """
 
     target: str = c.COVERS
     freq: str = "D"
-    horizon: int = 28
-    members: tuple[str, ...] = ("prophet", "xgboost")
-    levels: tuple[int, ...] = (80, 95)
+    spec: ModelSpec = field(default_factory=ModelSpec)
     jobs: int = 1
-    seed: int = 0
-    member_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def horizon(self) -> int:
+        """Periods the artefact forecasts (the spec's horizon)."""
+        return self.spec.horizon
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The ensemble's members (the spec's)."""
+        return self.spec.members
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        """Interval levels (the spec's)."""
+        return self.spec.levels
 
     def hyperparameters(self) -> dict[str, str]:
-        """The config as SageMaker hyperparameters (all strings)."""
-        import json
-
+        """The config as SageMaker hyperparameters (all strings; the spec as JSON)."""
         return {
             "target": self.target,
             "freq": self.freq,
-            "horizon": str(self.horizon),
-            "members": ",".join(self.members),
-            "levels": ",".join(map(str, self.levels)),
             "jobs": str(self.jobs),
-            "seed": str(self.seed),
-            "member_params": json.dumps(self.member_params),
+            "spec": json.dumps(self.spec.record(), sort_keys=True),
         }
 
     @classmethod
     def from_hyperparameters(cls, hps: dict[str, str]) -> TrainConfig:
-        """The config from SageMaker hyperparameters (strings, possibly JSON-quoted)."""
-        import json
+        """The config from SageMaker hyperparameters (strings, possibly JSON-quoted).
+
+        Raises:
+            ValueError: a key Flux does not send (``sagemaker_*`` keys are SageMaker's and
+                ignored), or a value that is not valid (the spec is validated in full).
+        """
+        unknown = sorted(k for k in hps if k not in _HPS and not k.startswith("sagemaker_"))
+        if unknown:
+            raise ValueError(
+                f"unknown hyperparameter(s) {', '.join(unknown)}; Flux sends {', '.join(_HPS)}"
+            )
 
         def text(key: str, default: str) -> str:
             value = hps.get(key, default)
-            return (
-                json.loads(value)
-                if isinstance(value, str) and value.startswith('"')
-                else str(value)
-            )
+            if not isinstance(value, str):
+                return json.dumps(value) if isinstance(value, dict) else str(value)
+            if value.startswith('"'):
+                decoded = json.loads(value)
+                return decoded if isinstance(decoded, str) else json.dumps(decoded)
+            return value
 
         return cls(
             target=text("target", c.COVERS),
             freq=text("freq", "D"),
-            horizon=int(text("horizon", "28")),
-            members=tuple(m for m in text("members", "prophet,xgboost").split(",") if m),
-            levels=tuple(int(v) for v in text("levels", "80,95").split(",") if v),
             jobs=int(text("jobs", "1")),
-            seed=int(text("seed", "0")),
-            member_params=json.loads(text("member_params", "{}")),
+            spec=ModelSpec.model_validate_json(text("spec", "{}")),
         )
 
 
@@ -150,18 +161,8 @@ def validation_metrics(model: EnsembleForecaster) -> dict[str, Any]:
 
 
 def fit_files(series: SeriesFrame, calendar: Calendar, config: TrainConfig) -> Trained:
-    """Fits the ensemble on every row of ``series`` and returns its portable files."""
-    params = {name: dict(p) for name, p in config.member_params.items()}
-    if "xgboost" in config.members:
-        params.setdefault("xgboost", {}).setdefault("horizon", config.horizon)
-    model = EnsembleForecaster(
-        members=config.members,
-        validation_horizon=config.horizon,
-        levels=config.levels,
-        n_jobs=config.jobs,
-        member_params=params,
-        random_state=config.seed,
-    ).fit(series, calendar)
+    """Fits the spec's ensemble on every row of ``series`` and returns its portable files."""
+    model = config.spec.build_ensemble(config.jobs).fit(series, calendar)
     report = dict(model.weights_report_)
     saved = ensemble_files(model)
     return Trained(
@@ -174,5 +175,5 @@ def fit_files(series: SeriesFrame, calendar: Calendar, config: TrainConfig) -> T
         training_start=str(pd.Timestamp(series.data[c.DS].min()).date()),
         training_end=str(pd.Timestamp(series.data[c.DS].max()).date()),
         fingerprint=fingerprint(series),
-        member_params=params,
+        member_params={m: config.spec.settings_of(m) for m in config.spec.members},
     )

@@ -37,7 +37,7 @@ import pandas as pd
 import structlog
 
 from models.artifact import ArtifactManifest
-from pipelines import fitting, ingest, predict, publish, pull, train
+from pipelines import experiments, fitting, ingest, predict, publish, pull, train
 from pipelines.errors import EXIT_OK, EXIT_PARTIAL, UsageError
 from pipelines.io import artifacts, inbox, runs, series, tenancy
 from pipelines.io.artifact_store import ArtifactStore
@@ -438,7 +438,7 @@ def _train_step(
             trained = train.run(
                 train.TrainRequest(
                     target=config.target,
-                    horizon=config.horizon,
+                    spec=experiments.model_spec(settings, horizon=config.horizon),
                     restaurants=scope,
                     backend=config.backend,
                     jobs=config.jobs,

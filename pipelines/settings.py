@@ -10,7 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,6 +26,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from models.spec import ModelSpec, Weighting
 from pipelines.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("flux.toml")
@@ -155,6 +164,38 @@ class PosConfig(BaseModel):
         return {n: cfg for n in names if (cfg := getattr(self, n)) is not None}
 
 
+_SPEC_DEFAULTS = ModelSpec.model_fields  # one set of defaults: the spec's
+
+
+class EnsembleConfig(BaseModel):
+    """The ensemble, the ``[ensemble]`` table of flux.toml (``FLUX_ENSEMBLE__WEIGHTING`` etc.).
+
+    Attributes:
+        members: The models the ensemble combines.
+        weighting: ``auto`` (chosen on held-out data), ``inverse_error``, ``per_restaurant``,
+            ``stacking`` or ``best``.
+        levels: Central interval levels in percent.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    members: tuple[str, ...] = _SPEC_DEFAULTS["members"].default
+    weighting: Weighting = _SPEC_DEFAULTS["weighting"].default
+    levels: tuple[int, ...] = _SPEC_DEFAULTS["levels"].default
+
+    @model_validator(mode="after")
+    def _check(self) -> EnsembleConfig:
+        try:
+            ModelSpec(members=self.members, weighting=self.weighting, levels=self.levels)
+        except ValidationError as exc:
+            raise ValueError(_first_error(exc)) from None
+        return self
+
+
+def _first_error(exc: ValidationError) -> str:
+    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+
+
 class Settings(BaseSettings):
     """Everything Flux can be configured with.
 
@@ -184,6 +225,10 @@ class Settings(BaseSettings):
             still run one tenant at a time.
         pos: The POS vendors' APIs for ``flux pull`` (``[pos.square]``,
             ``FLUX_POS__SQUARE__TOKEN`` etc.).
+        models: Settings per model (``[models.xgboost]``, ``[models.prophet]``...: any
+            forecaster's ``__init__`` settings; ``flux models list`` shows them), checked when
+            loaded: an unknown key fails listing the valid ones.
+        ensemble: The ensemble's members, weighting and levels (``[ensemble]``).
     """
 
     model_config = SettingsConfigDict(env_prefix="FLUX_", extra="forbid", env_nested_delimiter="__")
@@ -218,6 +263,18 @@ class Settings(BaseSettings):
         return None if self.all_tenants else self.tenant
 
     pos: PosConfig = Field(default_factory=PosConfig)
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+
+    @field_validator("models")
+    @classmethod
+    def _check_models(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if not value:
+            return value
+        try:
+            return ModelSpec(params=value).params
+        except ValidationError as exc:
+            raise ValueError(_first_error(exc)) from None
 
     @field_validator("database_url")
     @classmethod
@@ -303,5 +360,6 @@ def load_settings(
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "settings"
         origin = f"{path}: " if path else ""
-        raise ConfigError(f"{origin}setting {where!r}: {err['msg']}") from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{origin}setting {where!r}: {msg}") from None
     return Settings.model_validate(bound.model_dump())

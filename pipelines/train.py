@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from models import columns as c
 from models.artifact import ArtifactManifest
 from models.base import Calendar
 from models.frames import SeriesFrame
+from models.spec import ModelSpec
 from pipelines import coverage, fitting
 from pipelines.errors import UsageError
 from pipelines.io import artifacts, runs, series
@@ -32,13 +33,13 @@ class TrainRequest:
 
     target: str = c.COVERS
     freq: str = "D"
-    horizon: int = 28
+    spec: ModelSpec = field(default_factory=ModelSpec)
     restaurants: frozenset[str] | None = None
     backend: Literal["local", "sagemaker"] = "local"
     jobs: int = 1
-    seed: int = 0
     alias: str | None = "candidate"
-    member_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    like: str | None = None
+    """A backtest run id (or unique prefix): train its target and spec instead of these."""
 
 
 @dataclass(frozen=True)
@@ -92,22 +93,18 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
     """
     if request.freq != "D":
         raise UsageError("models train on daily series (--freq D); intraday forecasts split them")
-    if request.horizon < 1:
-        raise UsageError("--horizon must be at least 1")
     started = time.perf_counter()
     db = Database(settings)
     db.ensure_schema()
     with db.connect() as conn:
+        if request.like:
+            scored = runs.read_backtest(conn, request.like)
+            request = replace(request, target=scored.target, spec=scored.spec)
         calendar, data = series.read_open_days(
             conn, request.target, restaurants=request.restaurants
         )
     config = fitting.TrainConfig(
-        target=request.target,
-        freq="D",
-        horizon=request.horizon,
-        jobs=request.jobs,
-        seed=request.seed,
-        member_params=request.member_params,
+        target=request.target, freq="D", spec=request.spec, jobs=request.jobs
     )
     store = artifacts.open_artifacts(settings)
     artifact_id = store.new_id()
@@ -120,7 +117,7 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
         backend=request.backend,
         target=request.target,
         freq="D",
-        horizon=request.horizon,
+        horizon=request.spec.horizon,
         restaurant_scope=",".join(scope),
     )
     try:
@@ -140,7 +137,12 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
             fit.shards,
             trained_on=fit.trained_on,
             fingerprint=fit.fingerprint,
-            extra={"job_name": fit.job_name, "seed": request.seed, "restaurant_scope": scope},
+            extra={
+                "job_name": fit.job_name,
+                "seed": request.spec.seed,
+                "restaurant_scope": scope,
+                "like": request.like,
+            },
         )
         stored = store.write_artifact(artifact_id, artifacts.artifact_files(fit.shards), manifest)
         if request.alias:

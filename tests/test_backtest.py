@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import columns as c
+from models.spec import ModelSpec
 from pipelines import evaluation
 from pipelines.io import schema, series
 from pipelines.io.db import Database
@@ -96,7 +97,7 @@ def test_closed_days_are_neither_trained_on_nor_scored(imported: Settings, tmp_p
     r07 = data.data[data.data[c.RESTAURANT_ID] == "r07"]
     assert not r07[c.DS].isin(closed).any(), "closed days must be absent, never zeros"
     assert (data.data[c.Y] > 0).all()
-    spec = evaluation.BacktestSpec(models=("weekday_median",), folds=2, horizon=14)
+    spec = evaluation.BacktestSpec(models=("weekday_median",), folds=2, model=ModelSpec(horizon=14))
     frame = evaluation.run_backtest(data, calendar, spec)
     scored = frame[frame[c.RESTAURANT_ID] == "r07"]
     assert len(scored) > 0
@@ -140,9 +141,9 @@ def test_backtest_is_deterministic_for_a_seed(imported: Settings) -> None:
     spec = evaluation.BacktestSpec(
         models=("seasonal_naive", "xgboost"),
         folds=1,
-        horizon=14,
-        seed=3,
-        model_params={"xgboost": {"n_estimators": 40, "origins_span": 84}},
+        model=ModelSpec(
+            horizon=14, seed=3, params={"xgboost": {"n_estimators": 40, "origins_span": 84}}
+        ),
     )
     first = evaluation.run_backtest(data, calendar, spec)
     second = evaluation.run_backtest(data, calendar, spec)

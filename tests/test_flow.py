@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from models.spec import ModelSpec
 from pipelines import fitting, publish, train
 from pipelines.io import artifacts, forecasts, schema
 from pipelines.io.db import Database
@@ -37,7 +38,9 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _train(settings: Settings, restaurants: frozenset[str] | None = None) -> train.TrainResult:
     return train.run(
-        train.TrainRequest(horizon=14, restaurants=restaurants, seed=1, member_params=FAST),
+        train.TrainRequest(
+            spec=ModelSpec(horizon=14, seed=1, params=FAST), restaurants=restaurants
+        ),
         settings,
     )
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from flux_cli import logs
 from models.ensemble import EnsembleForecaster
 from models.metrics import rmsle
+from models.spec import ModelSpec
 from pipelines import monitor, train
 from pipelines.errors import EXIT_PARTIAL, EXIT_USAGE
 from pipelines.fitting import validation_metrics
@@ -59,7 +60,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     with pytest.MonkeyPatch.context() as mp:  # the model sees nothing after the cutoff
         mp.setattr(series, "read_series", until_cutoff)
         trained = train.run(
-            train.TrainRequest(horizon=HORIZON, seed=1, member_params=FAST), settings
+            train.TrainRequest(spec=ModelSpec(horizon=HORIZON, seed=1, params=FAST)), settings
         )
     assert trained.manifest.training_end.date() == CUTOFF
     artifact = trained.artifact_id

@@ -30,6 +30,7 @@ from models import columns as c
 from models.base import Calendar
 from models.frames import SeriesFrame
 from models.persistence import load_ensemble
+from models.spec import ModelSpec
 from pipelines.errors import EXIT_FAILURE, EXIT_USAGE, ConfigError, DataError, TrainingJobError
 from pipelines.fitting import TrainConfig
 from pipelines.io import artifacts
@@ -43,9 +44,11 @@ ROOT = Path(__file__).resolve().parents[1]
 ACCESS_KEY, SECRET_KEY, REGION = AWS_ACCESS_KEY, AWS_SECRET_KEY, AWS_REGION
 FAST = RetryPolicy(attempts=2, wait_initial=0.01, wait_max=0.02, timeout=5)
 CONFIG = TrainConfig(
-    horizon=14,
-    members=("prophet", "xgboost"),
-    member_params={"xgboost": {"n_estimators": 30, "origins_span": 84}},
+    spec=ModelSpec(
+        horizon=14,
+        members=("prophet", "xgboost"),
+        params={"xgboost": {"n_estimators": 30, "origins_span": 84}},
+    )
 )
 HOSTS = ["algo-1", "algo-2"]
 
@@ -458,7 +461,7 @@ def test_the_entry_point_reports_bad_input_in_the_failure_file(
 
 
 def test_the_entry_point_refuses_bad_settings_and_arguments(tmp_path: Path) -> None:
-    environ = _host_folder(tmp_path / "ml", pd.DataFrame({"x": [1]}), {"horizon": "soon"})
+    environ = _host_folder(tmp_path / "ml", pd.DataFrame({"x": [1]}), {"jobs": "soon"})
     assert entry.main(["train"], environ) == EXIT_USAGE
     failure = tmp_path / "ml" / "output" / "failure"
     assert failure.read_text().startswith("invalid hyperparameters: invalid literal for int()")
@@ -602,9 +605,7 @@ def test_flux_train_on_sagemaker_registers_an_artifact_that_predicts(
 
     monkeypatch.setattr(sm.SageMakerBackend, "wait_for_job", wait_then_run_hosts)
     result = train.run(
-        train.TrainRequest(
-            horizon=14, backend="sagemaker", member_params=dict(CONFIG.member_params)
-        ),
+        train.TrainRequest(spec=CONFIG.spec, backend="sagemaker"),
         flux,
     )
     assert result.manifest.trained_on == "sagemaker"

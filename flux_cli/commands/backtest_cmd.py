@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,10 @@ from flux_cli import console
 from flux_cli.progress import Reporter
 from flux_cli.render import report_left_out
 from models import columns as c
-from pipelines import backtest, evaluation
+from models.spec import ModelSpec
+from pipelines import backtest, evaluation, experiments
 from pipelines.errors import UsageError
+from pipelines.io import runs
 from pipelines.settings import Settings
 
 METRICS = ("rmsle", "wape", "mae", "rmse", "smape", "mase", "bias")
@@ -55,25 +58,32 @@ class BacktestOptions:
     refit_every: int = 1
     cutoffs: list[str] | None = None
     restaurants: list[str] | None = None
-    levels: str = "80,95"
+    levels: str | None = None
     jobs: int = 1
     seed: int = 0
+    sets: list[str] | None = None
     output: Path | None = None
     plot_restaurants: list[str] | None = None
     as_json: bool = False
 
-    def request(self) -> backtest.BacktestRequest:
-        """The pipeline's request (UsageError for bad levels or cutoffs)."""
+    def request(self, settings: Settings) -> backtest.BacktestRequest:
+        """The pipeline's request (UsageError for bad levels or cutoffs, ConfigError for a bad
+        model setting), with the model spec from flux.toml and ``--set``."""
+        model = experiments.model_spec(
+            settings,
+            self.sets or (),
+            horizon=self.horizon,
+            seed=self.seed,
+            levels=_levels(self.levels) if self.levels is not None else None,
+        )
         spec = evaluation.BacktestSpec(
             models=tuple(_csv(self.models)) or evaluation.DEFAULT_MODELS,
+            model=model,
             folds=self.folds,
-            horizon=self.horizon,
             step=self.step,
             refit_every=self.refit_every,
             cutoffs=_cutoffs(self.cutoffs),
-            levels=_levels(self.levels),
             jobs=self.jobs,
-            seed=self.seed,
         )
         return backtest.BacktestRequest(
             target=self.target,
@@ -87,7 +97,7 @@ class BacktestOptions:
 
 def backtest_command(settings: Settings, options: BacktestOptions) -> None:
     """Runs ``flux backtest`` and renders its result."""
-    request = options.request()
+    request = options.request(settings)
     with Reporter("backtest", enabled=not options.as_json) as progress:
         result = backtest.run(request, settings, progress)
     if options.as_json:
@@ -164,3 +174,172 @@ def _as_json(result: backtest.BacktestResult) -> dict[str, Any]:
         "left_out": result.left_out,
         "seconds": result.seconds,
     }
+
+
+# --- recorded runs: list, show, compare -----------------------------------------------------------
+
+
+def _headline(record: runs.BacktestRecord, model: str | None = None) -> dict[str, Any]:
+    wanted = model or ("ensemble" if "ensemble" in record.models else record.best_model)
+    for row in record.metrics.get("overall", []):
+        if row.get(c.MODEL) == wanted:
+            return dict(row)
+    return {}
+
+
+def _spec_summary(record: runs.BacktestRecord) -> str:
+    raw = record.params.get("spec")
+    if not isinstance(raw, dict):
+        return "-"
+    spec = ModelSpec.model_validate(raw) if raw else None
+    if spec is None:
+        return "-"
+    defaults = ModelSpec()
+    changes = [
+        f"{k}={v[0]}"
+        for k, v in spec.changes(defaults).items()
+        if k not in ("horizon", "seed") and v[0] is not None
+    ]
+    return f"{spec.spec_id} " + (", ".join(changes) if changes else "(defaults)")
+
+
+def _record_json(record: runs.BacktestRecord) -> dict[str, Any]:
+    return {
+        "run_id": record.run_id,
+        "created_at": record.created_at.isoformat(),
+        "target": record.target,
+        "freq": record.freq,
+        "horizon": record.horizon,
+        "folds": record.folds,
+        "models": list(record.models),
+        "restaurants": record.restaurants,
+        "best_model": record.best_model,
+        "spec": record.params.get("spec"),
+        "data": record.data,
+        "cutoffs": record.params.get("cutoffs_scored"),
+        "overall": record.metrics.get("overall", []),
+        "output_path": record.output_path,
+        "flux_version": record.flux_version,
+    }
+
+
+def list_command(settings: Settings, *, limit: int | None, as_json: bool) -> None:
+    """``flux backtest list``."""
+    records = backtest.recorded(settings, limit)
+    if as_json:
+        console.print_json({"runs": [_record_json(r) for r in records]})
+        return
+    table = Table(title="Backtest runs, newest first", title_justify="left")
+    for name in ("run", "when (UTC)", "target", "data", "rest.", "folds×h", "spec", "model"):
+        table.add_column(name)
+    table.add_column("RMSLE", justify="right")
+    table.add_column("WAPE", justify="right")
+    for record in records:
+        data = record.data
+        head = _headline(record)
+        table.add_row(
+            record.run_id[:8],
+            record.created_at.strftime("%Y-%m-%d %H:%M"),
+            record.target,
+            f"{data.get('start', '?')}..{data.get('end', '?')}" if data else "-",
+            str(record.restaurants),
+            f"{record.folds}×{record.horizon}",
+            _spec_summary(record),
+            str(head.get(c.MODEL, "-")),
+            _fmt(head.get("rmsle")),
+            _fmt(head.get("wape"), pct=True),
+        )
+    console.out.print(table)
+    if not records:
+        console.out.print("no backtest runs recorded yet (run `flux backtest`)")
+
+
+def show_command(settings: Settings, ref: str, *, as_json: bool) -> None:
+    """``flux backtest show RUN``."""
+    record = backtest.record(settings, ref)
+    payload = _record_json(record)
+    if as_json:
+        console.print_json(payload)
+        return
+    data = record.data
+    console.out.print(
+        f"backtest run {record.run_id} ({record.created_at:%Y-%m-%d %H:%M} UTC, flux "
+        f"{record.flux_version}): {record.target} ({record.freq}), {record.folds} fold(s) of "
+        f"{record.horizon} at {', '.join(payload['cutoffs'] or []) or '?'}",
+        markup=False,
+    )
+    if data:
+        console.out.print(
+            f"data: {data.get('start')}..{data.get('end')}, restaurants "
+            f"{', '.join(data.get('restaurants', []))}, fingerprint {data.get('fingerprint')}",
+            markup=False,
+        )
+    console.out.print(f"spec: {_spec_summary(record)}", markup=False)
+    if isinstance(record.params.get("spec"), dict):
+        console.out.print_json(json.dumps(record.params["spec"]))
+    table = Table(title="Metrics per model", title_justify="left")
+    table.add_column("model")
+    for metric in METRICS:
+        table.add_column(metric.upper() if metric != "smape" else "sMAPE", justify="right")
+    for row in sorted(record.metrics.get("overall", []), key=lambda r: r.get("rmsle") or 0):
+        name = str(row.get(c.MODEL))
+        label = f"★ {name}" if name == record.best_model else name
+        table.add_row(label, *[_fmt(row.get(m)) for m in METRICS])
+    console.out.print(table)
+
+
+def compare_command(
+    settings: Settings,
+    ref_a: str,
+    ref_b: str,
+    *,
+    model: str | None,
+    plot: Path | None,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """``flux backtest compare RUN_A RUN_B``."""
+    result = backtest.compare_runs(settings, ref_a, ref_b, model=model, plot=plot, seed=seed)
+    if as_json:
+        console.print_json(result.as_dict() | {"plot": str(plot) if plot else None})
+        return
+    for note in result.data_notes:
+        console.warn(f"different data: {note}")
+    table = Table(
+        title=f"A {result.run_a[:8]} ({result.model_a})  vs  B {result.run_b[:8]} "
+        f"({result.model_b})",
+        title_justify="left",
+    )
+    for name in ("metric", "A", "B", "B - A"):
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    for name, values in result.metrics.items():
+        if values["a"] is None and values["b"] is None:
+            continue
+        pct = name.startswith("coverage_")
+        diff = values["diff"]
+        table.add_row(
+            name,
+            _fmt(values["a"], pct=pct),
+            _fmt(values["b"], pct=pct),
+            "-" if diff is None else (f"{diff * 100:+.1f}pp" if pct else f"{diff:+.4f}"),
+        )
+    console.out.print(table)
+    wins = result.wins
+    console.out.print(
+        f"per restaurant (RMSLE): B better at {wins['b']}, A better at {wins['a']}, "
+        f"tied at {wins['tie']}"
+    )
+    if result.spec_changes:
+        changed = ", ".join(f"{k}: {a} -> {b}" for k, (a, b) in result.spec_changes.items())
+        console.out.print(f"spec changes: {changed}", markup=False)
+    if result.interval is not None and result.diff is not None:
+        lo, hi = result.interval
+        console.out.print(
+            f"RMSLE B - A = {result.diff:+.4f}, 95% bootstrap interval [{lo:+.4f}, {hi:+.4f}] "
+            f"over {result.resampled} ({result.paired_rows:,} paired rows): "
+            f"[bold]{result.verdict}[/]"
+        )
+    else:
+        console.out.print(f"noise verdict: {result.verdict}")
+    if plot is not None:
+        console.out.print(f"wrote {plot}", markup=False)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from flux_cli import console
 from flux_cli.progress import Reporter
 from flux_cli.render import report_left_out
-from pipelines import train
+from pipelines import experiments, train
+from pipelines.errors import UsageError
 from pipelines.settings import Settings
 
 
@@ -21,6 +22,8 @@ class TrainOptions:
     backend: str = "local"
     jobs: int = 1
     seed: int = 0
+    sets: list[str] | None = None
+    like: str | None = None
     alias: str | None = None
     as_json: bool = False
 
@@ -31,15 +34,27 @@ class TrainOptions:
             return "candidate"
         return self.alias
 
-    def request(self) -> train.TrainRequest:
-        """The pipeline's request."""
+    def request(self, settings: Settings) -> train.TrainRequest:
+        """The pipeline's request, with the model spec from flux.toml and ``--set`` (or, with
+        ``--like``, the backtest run's, read by the pipeline).
+
+        Raises:
+            UsageError: ``--like`` with ``--set`` (the run's spec is trained as it was scored).
+        """
+        if self.like and self.sets:
+            raise UsageError(
+                "--like trains the backtest run's spec exactly as it was scored; drop --set "
+                "(or backtest the changed spec and train that run)"
+            )
         return train.TrainRequest(
             target=self.target,
-            horizon=self.horizon,
+            spec=experiments.model_spec(
+                settings, self.sets or (), horizon=self.horizon, seed=self.seed
+            ),
+            like=self.like,
             restaurants=frozenset(self.restaurants) if self.restaurants else None,
             backend="sagemaker" if self.backend == "sagemaker" else "local",
             jobs=self.jobs,
-            seed=self.seed,
             alias=self.effective_alias,
         )
 
@@ -47,7 +62,7 @@ class TrainOptions:
 def train_command(settings: Settings, options: TrainOptions) -> None:
     """Trains and prints the stored artefact."""
     with Reporter("train", enabled=not options.as_json) as progress:
-        result = train.run(options.request(), settings, progress)
+        result = train.run(options.request(settings), settings, progress)
     m = result.manifest
     if options.as_json:
         console.print_json(

@@ -315,6 +315,7 @@ def build_manifest(
         weights=per_shard({s: t.weights for s, t in shards.items()}),
         backtest_metrics=per_shard({s: t.validation_metrics for s, t in shards.items()}),
         levels=list(config.levels),
+        spec=config.spec.record(),
         extra=_json({"failed": failures(shards), **extra}),
     )
 

@@ -158,3 +158,36 @@ def plot_coverage(overall: pd.DataFrame, levels: Sequence[int], path: Path) -> P
     ax.set_title("Interval coverage (dashed: nominal)")
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_comparison(result: Any, path: Path) -> Path:
+    """``flux backtest compare``'s plot: each restaurant's RMSLE under A against B (below the
+    diagonal: B better), and the bootstrap distribution of the RMSLE difference.
+
+    ``result`` is a :class:`pipelines.comparison.Comparison`.
+    """
+    plt = _figure()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    table = result.restaurants
+    if len(table):
+        left.scatter(table["rmsle_a"], table["rmsle_b"], color="C0")
+        for row in table.itertuples():
+            left.annotate(str(row.restaurant_id), (row.rmsle_a, row.rmsle_b), fontsize=7)
+        top = float(max(table["rmsle_a"].max(), table["rmsle_b"].max())) * 1.1 or 1.0
+        left.plot([0, top], [0, top], color="grey", ls="--", lw=1)
+        left.set_xlim(0, top)
+        left.set_ylim(0, top)
+    left.set_xlabel(f"RMSLE, A ({result.run_a[:8]}, {result.model_a})")
+    left.set_ylabel(f"RMSLE, B ({result.run_b[:8]}, {result.model_b})")
+    wins = result.wins
+    left.set_title(f"Per restaurant: B wins {wins['b']}, A wins {wins['a']}, ties {wins['tie']}")
+    if len(result.draws):
+        right.hist(result.draws, bins=40, color="C1", alpha=0.8)
+        right.axvline(0, color="black", lw=1)
+        if result.interval:
+            for bound in result.interval:
+                right.axvline(bound, color="C3", ls="--", lw=1)
+    right.set_xlabel("RMSLE of B minus A (bootstrap)")
+    right.set_title(f"{result.verdict} (95% interval dashed)")
+    fig.tight_layout()
+    return _save(fig, path)
