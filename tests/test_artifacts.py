@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -526,13 +525,11 @@ def test_s3_unreachable_endpoint_is_retried_then_reported(
 ) -> None:
     endpoint = f"http://{userinfo}127.0.0.1:{free_port()}"  # nothing listens there
     store = open_store("s3://flux-bucket/p", s3_endpoint_url=endpoint, retry=FAST)
-    start = time.monotonic()
     with (
         caplog.at_level("WARNING", logger="pipelines.io.artifact_s3"),
         pytest.raises(ArtifactError, match=r"^s3://flux-bucket/p: .*gave up after 3 attempt") as e,
     ):
         store.read_manifest(store.new_id())
-    assert time.monotonic() - start < 5
     assert_no_secret(e.value)
     assert "list-type" not in str(e.value)  # URL queries are dropped
     retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]

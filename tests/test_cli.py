@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -153,13 +152,12 @@ def test_shell_completion_is_offered() -> None:
 def test_a_bad_choice_fails_at_once_naming_the_valid_values(
     tmp_path: Path, args: list[str], valid: list[str]
 ) -> None:
-    started = time.perf_counter()
     result = _flux(*args, env={"FLUX_HOME": str(tmp_path)})
-    seconds = time.perf_counter() - started
     assert result.returncode == 2, result.stderr
     for value in valid:
         assert value in result.stderr
-    assert seconds < 3.0  # under 1 s on a quiet machine; nothing heavy is loaded (next line)
+    # "At once": nothing heavy is loaded before the choice is refused (not a wall-clock
+    # assertion, which a busy machine breaks; benchmarks/cli_startup.py measures the time).
     code = f"from flux_cli.main import app\ntry:\n    app({args!r})\nexcept SystemExit:\n    pass"
     assert _loaded_after(code, tmp_path) == set()
 
