@@ -87,9 +87,11 @@ def normalise_url(url: str) -> str:
     """``url`` with any ``@`` in its user info percent-encoded (``user:p@ss@host`` becomes
     ``user:p%40ss@host``), so that every URL parser finds the same host and password."""
     parts = split_userinfo(url)
-    if parts is None or parts[1] is None or "@" not in parts[1]:
+    if parts is None:
         return url
     scheme, userinfo, rest = parts
+    if userinfo is None or "@" not in userinfo:
+        return url
     return f"{scheme}://{userinfo.replace('@', '%40')}@{rest}"
 
 
