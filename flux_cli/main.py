@@ -360,9 +360,11 @@ def _run_locked(
     """Runs ``body(settings)`` holding the run locks of ``namespaces(settings)`` (the targets it
     touches) for ``restaurants``; ``wait`` waits for a busy lock."""
     from flux_cli.locking import locked
+    from pipelines.io.db import Database
 
     _bind_scope(restaurants)
     settings = STATE.settings()
+    Database(settings).check_integrity()  # a corrupt SQLite file: refused before anything runs
     with locked(
         settings,
         namespaces(settings),

@@ -5,13 +5,14 @@ leftovers of killed runs cleaned up. Each case here failed on the main branch be
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from pipelines.io.db import Database, redact
 from pipelines.redaction import known_secrets_of, normalise_url, redact_url, scrub
-from pipelines.settings import load_settings
+from pipelines.settings import Settings, load_settings
 from tests.conftest import free_port
 from tests.helpers import run_cli
 
@@ -84,3 +85,75 @@ def test_a_non_numeric_port_is_a_config_error(tmp_path: Path, args: list[str]) -
     assert result.exit_code == 2, out
     assert "Traceback" not in out and "S3cretPw" not in out
     assert "the port must be a number" in out
+
+
+# --- finding 6: a corrupt SQLite file -------------------------------------------------------
+
+RESTAURANTS_CSV = (
+    "restaurant_id,name,timezone,country,subdivision,cutoff_hour,pos_provider,pos_location_id,"
+    "currency\n"
+    "r1,Corner Bistro,America/New_York,US,NY,4,csv,,USD\n"
+)
+
+
+def _corrupt_restaurants_page(settings: Settings) -> Path:
+    """Overwrites the root page of the ``restaurants`` table with 0xFF bytes."""
+    import sqlite3
+
+    path = settings.home / "flux.db"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    (root,) = con.execute(
+        "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = 'restaurants'"
+    ).fetchone()
+    con.close()
+    with path.open("r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(b"\xff" * page_size)
+    return path
+
+
+def test_a_corrupt_sqlite_file_fails_doctor_and_is_refused(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    csv = tmp_path / "restaurants.csv"
+    csv.write_text(RESTAURANTS_CSV, encoding="utf-8")
+    assert run_cli(sqlite_settings, ["import", str(csv)]).exit_code == 0
+    path = _corrupt_restaurants_page(sqlite_settings)
+    before = path.read_bytes()
+
+    doctor = run_cli(sqlite_settings, ["doctor", "--json"])
+    assert doctor.exit_code == 1
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["database"]["status"] == "fail"
+    assert "is corrupt (PRAGMA quick_check: " in checks["database"]["detail"]
+    assert "backup" in checks["database"]["fix"]
+
+    for args in (
+        ["import", "--force", str(csv)],
+        ["predict"],
+        ["train"],
+        ["backtest"],
+        ["publish"],
+    ):
+        result = run_cli(sqlite_settings, args)
+        out = result.stdout + result.stderr
+        assert result.exit_code == 1, (args, out)
+        assert f"the SQLite database {path} is corrupt" in out, (args, out)
+        assert "Traceback" not in out
+    assert path.read_bytes() == before  # nothing written
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "flux.db"
+    path.parent.mkdir()
+    path.write_bytes(b"this is a text file, not a SQLite database\n" * 200)
+    settings = load_settings(home=tmp_path / "home")
+    csv = tmp_path / "restaurants.csv"
+    csv.write_text(RESTAURANTS_CSV, encoding="utf-8")
+    result = run_cli(settings, ["import", str(csv)])
+    out = result.stdout + result.stderr
+    assert result.exit_code == 1, out
+    assert "is corrupt (file is not a database)" in out
+    assert "Traceback" not in out

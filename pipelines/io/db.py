@@ -295,13 +295,40 @@ class Database:
             raise DatabaseError(f"migration failed: {safe_error(exc, self.url)}") from None
         return before, self.head_revision()
 
-    def ensure_schema(self) -> None:
-        """Makes sure the schema is current: migrates when allowed, else explains what to run.
+    def check_integrity(self) -> None:
+        """An embedded SQLite file: ``PRAGMA quick_check`` (about half a second per 100 MB),
+        once per process for a file of a given size and modification time. PostgreSQL and a
+        file not created yet pass.
 
         Raises:
+            DatabaseError: the file is corrupt or not a SQLite database.
+        """
+        path = self.sqlite_file
+        if path is None or not path.is_file():
+            return
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key in _CHECKED_FILES:
+            return
+        problems = sqlite_problems(self)
+        if problems:
+            raise DatabaseError(
+                f"the SQLite database {path} is corrupt ({problems}); nothing was read or "
+                "written. Restore it from a backup, or move it aside and re-import the exports "
+                "into a new one"
+            )
+        _CHECKED_FILES.add(key)
+
+    def ensure_schema(self) -> None:
+        """Makes sure the database is sound (SQLite: :meth:`check_integrity`) and the schema
+        current: migrates when allowed, else explains what to run.
+
+        Raises:
+            DatabaseError: the SQLite file is corrupt.
             MigrationError: the schema is behind and auto-migration is off, or it is newer than
                 this Flux.
         """
+        self.check_integrity()
         current = self.current_revision()
         head = self.head_revision()
         if current == head:
@@ -328,6 +355,24 @@ class Database:
         """Closes pooled connections."""
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+_CHECKED_FILES: set[tuple[str, int, int]] = set()
+
+
+def sqlite_problems(db: Database, limit: int = 3) -> str | None:
+    """What ``PRAGMA quick_check`` finds wrong with ``db``'s SQLite file, in one line (None: the
+    file is sound). A file that is not a database at all is a problem too."""
+    try:
+        with db.engine.connect() as conn:
+            rows = conn.exec_driver_sql(f"PRAGMA quick_check({int(limit)})").fetchall()
+    except SADatabaseError as exc:
+        return safe_error(exc.orig if exc.orig is not None else exc, db.url)
+    found = [line.strip() for (text,) in rows for line in str(text).splitlines() if line.strip()]
+    found = [line for line in found if line != "*** in database main ***"]
+    if found == ["ok"]:
+        return None
+    return "; ".join(found[:limit])
 
 
 def probe_settings(settings: Settings, connect_timeout: int) -> Settings:
