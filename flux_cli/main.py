@@ -37,6 +37,7 @@ from flux_cli.options import (
     choice,
     complete,
     complete_models,
+    in_range,
     metavar,
     parse_day_range,
     parse_models,
@@ -535,19 +536,32 @@ def backtest_(
             "(default: all).",
         ),
     ] = None,
-    folds: Annotated[int, typer.Option("--folds", metavar="N", help="Rolling origins.")] = 3,
+    folds: Annotated[
+        int, typer.Option("--folds", metavar="N", callback=in_range(1), help="Rolling origins.")
+    ] = 3,
     horizon: Annotated[
-        int, typer.Option("--horizon", metavar="DAYS", help="Periods forecast per origin.")
+        int,
+        typer.Option(
+            "--horizon", metavar="DAYS", callback=in_range(1), help="Periods forecast per origin."
+        ),
     ] = 28,
     step: Annotated[
         int | None,
         typer.Option(
-            "--step", metavar="DAYS", help="Periods between origins (default: the horizon)."
+            "--step",
+            metavar="DAYS",
+            callback=in_range(1),
+            help="Periods between origins (default: the horizon).",
         ),
     ] = None,
     refit_every: Annotated[
         int,
-        typer.Option("--refit-every", metavar="N", help="Refit every N folds (1: every fold)."),
+        typer.Option(
+            "--refit-every",
+            metavar="N",
+            callback=in_range(1),
+            help="Refit every N folds (1: every fold).",
+        ),
     ] = 1,
     cutoff: Annotated[
         list[str] | None,
@@ -603,7 +617,10 @@ def backtest_(
 def train_(
     target: TargetOpt = "covers",
     horizon: Annotated[
-        int, typer.Option("--horizon", metavar="DAYS", help="Days the model forecasts.")
+        int,
+        typer.Option(
+            "--horizon", metavar="DAYS", callback=in_range(1), help="Days the model forecasts."
+        ),
     ] = 28,
     restaurant: RestaurantOpt = None,
     backend: Annotated[
@@ -716,6 +733,7 @@ def predict_(
         as_json=as_json,
     )
     options.check()  # usage errors before anything is read
+    options.check_limits(STATE.settings())
 
     def target(settings: Settings) -> list[str]:
         from pipelines.predict import artifact_target
@@ -758,7 +776,8 @@ def publish_(
         typer.Option(
             "--margin",
             metavar="FRACTION",
-            help="How much the ensemble must beat seasonal naive (0.05: by 5%).",
+            callback=in_range(0, 1, below=True),
+            help="How much the ensemble must beat seasonal naive (0.05: by 5%; 0 to under 1).",
         ),
     ] = 0.0,
     as_json: JsonOpt = False,

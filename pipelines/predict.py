@@ -124,6 +124,9 @@ def _daily(
         calendar, history = series.read_open_days(
             conn, manifest.target, restaurants=wanted, end=as_of_hint
         )
+    latest = None if history.data.empty else pd.Timestamp(history.data[c.DS].max())
+    if as_of_hint is not None:
+        check_as_of(settings, as_of_hint, None if latest is None else latest.date())
     as_of = (
         pd.Timestamp(history.data[c.DS].max()) if as_of_hint is None else pd.Timestamp(as_of_hint)
     )
@@ -293,6 +296,36 @@ class BackfillDay:
     seconds: float
 
 
+def check_backfill(settings: Settings, start: dt.date, end: dt.date) -> None:
+    """Refuses a backfill of more as-of dates than ``limits.max_backfill_days`` (one forecast
+    run each).
+
+    Raises:
+        UsageError: too many days (exit 2).
+    """
+    days = (end - start).days + 1
+    settings.limits.check(
+        "max_backfill_days", days, f"--from {start} --to {end} ({days:,} as-of dates)"
+    )
+
+
+def check_as_of(settings: Settings, as_of: dt.date, latest: dt.date | None) -> None:
+    """Refuses an explicit as-of date more than ``limits.max_as_of_gap_days`` after the latest
+    data (a forecast from history that ends long before its origin is no forecast).
+
+    Raises:
+        UsageError: too far after the data (exit 2).
+    """
+    if latest is None or as_of <= latest:
+        return
+    gap = (as_of - latest).days
+    settings.limits.check(
+        "max_as_of_gap_days",
+        gap,
+        f"--as-of {as_of} is {gap:,} days after the latest data ({latest}), which",
+    )
+
+
 def backfill(
     request: PredictRequest,
     start: dt.date,
@@ -310,6 +343,7 @@ def backfill(
     """
     if end < start:
         raise UsageError(f"--to {end} is before --from {start}")
+    check_backfill(settings, start, end)
     days: list[BackfillDay] = []
     frames: list[pd.DataFrame] = []
     for offset in range((end - start).days + 1):

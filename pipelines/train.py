@@ -94,6 +94,7 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
         raise UsageError("models train on daily series (--freq D); intraday forecasts split them")
     if request.horizon < 1:
         raise UsageError("--horizon must be at least 1")
+    settings.limits.check("max_horizon_days", request.horizon, f"--horizon {request.horizon:,}")
     started = time.perf_counter()
     db = Database(settings)
     db.ensure_schema()

@@ -5,7 +5,10 @@ leftovers of killed runs cleaned up. Each case here failed on the main branch be
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,8 +16,10 @@ import pytest
 from pipelines.io.db import Database, redact
 from pipelines.redaction import known_secrets_of, normalise_url, redact_url, scrub
 from pipelines.settings import Settings, load_settings
-from tests.conftest import free_port
-from tests.helpers import run_cli
+from tests.conftest import free_port, load_generator
+from tests.helpers import checksums, run_cli
+
+START = dt.date(2025, 4, 1)
 
 # --- finding 5: passwords ---------------------------------------------------------------------
 
@@ -157,3 +162,104 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 1, out
     assert "is corrupt (file is not a database)" in out
     assert "Traceback" not in out
+
+
+# --- a small trained home, shared by the module ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One restaurant, ten weeks of Toast data, imported and trained (horizon 7) on SQLite."""
+    sample = tmp_path_factory.mktemp("robust_sample")
+    load_generator().generate(
+        sample, start=START, days=70, seed=3, restaurants=["r01"], scale=0.3, readme=False
+    )
+    home = tmp_path_factory.mktemp("robust_trained") / "home"
+    settings = load_settings(home=home)
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith("FLUX_")]:
+            mp.delenv(name)
+        assert run_cli(settings, ["import", str(sample)]).exit_code == 0
+        result = run_cli(settings, ["train", "--horizon", "7"])
+    assert result.exit_code == 0, result.stderr
+    return home
+
+
+@pytest.fixture
+def home(trained_home: Path, tmp_path: Path) -> Settings:
+    """Settings on a private copy of the trained home."""
+    return load_settings(home=Path(shutil.copytree(trained_home, tmp_path / "home")))
+
+
+# --- finding 8: unbounded or absurd requests ------------------------------------------------
+
+
+def _refused(settings: Settings, args: list[str], *needles: str) -> str:
+    before = checksums(settings) if (settings.home / "flux.db").exists() else None
+    result = run_cli(settings, args)
+    out = result.stdout + result.stderr
+    assert result.exit_code == 2, (args, out)
+    assert "Traceback" not in out, out
+    for needle in needles:
+        assert needle in out, (args, needle, out)
+    if before is not None:
+        assert checksums(settings) == before
+    return out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["train", "--jobs", "0"], "--jobs"),
+        (["train", "--jobs", "-3"], "--jobs"),
+        (["backtest", "--jobs", "65"], "--jobs"),
+        (["train", "--horizon", "0"], "--horizon"),
+        (["backtest", "--folds", "0"], "--folds"),
+        (["backtest", "--step", "-1"], "--step"),
+        (["publish", "--margin", "-1"], "--margin"),
+        (["publish", "--margin", "1"], "--margin"),
+        (["predict", "--wait", "--wait-timeout", "-5"], "--wait-timeout"),
+    ],
+)
+def test_out_of_range_options_are_usage_errors(
+    sqlite_settings: Settings, args: list[str], needle: str
+) -> None:
+    _refused(sqlite_settings, args, needle)
+
+
+def test_a_huge_horizon_is_refused_naming_the_limit(sqlite_settings: Settings) -> None:
+    _refused(
+        sqlite_settings,
+        ["train", "--horizon", "100000"],
+        "--horizon 100,000 is over limits.max_horizon_days = 366",
+        "FLUX_LIMITS__MAX_HORIZON_DAYS",
+    )
+    _refused(
+        sqlite_settings,
+        ["backtest", "--horizon", "367"],
+        "--horizon 367 is over limits.max_horizon_days = 366",
+    )
+
+
+def test_a_backfill_over_the_limit_is_refused_before_anything_runs(
+    sqlite_settings: Settings,
+) -> None:
+    # 1900-01-01..2999-12-31: 401,767 days (1,100 years of 365 days, 267 leap days)
+    _refused(
+        sqlite_settings,
+        ["predict", "--from", "1900-01-01", "--to", "2999-12-31"],
+        "(401,767 as-of dates) is over limits.max_backfill_days = 366",
+    )
+
+
+def test_an_as_of_far_after_the_data_is_refused(home: Settings) -> None:
+    # the sample's data runs from 2025-04-01 for 70 days: the last day is 2025-06-09
+    _refused(
+        home,
+        ["predict", "--as-of", "2999-01-01"],
+        "--as-of 2999-01-01 is ",
+        "days after the latest data (2025-06-09)",
+        "limits.max_as_of_gap_days = 31",
+    )
+    ok = run_cli(home, ["predict", "--as-of", "2025-06-09", "--json"])
+    assert ok.exit_code == 0, ok.stderr
