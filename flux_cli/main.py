@@ -123,6 +123,12 @@ class FluxGroup(TyperGroup):
         except NoArgsIsHelpError as exc:  # `flux db`: the group's help, as Click does it
             code = exc.exit_code
             raise
+        except OSError as exc:
+            if exc.filename is None:
+                raise  # not about a file: a bug, keep the traceback
+            code, error = 1, scrub(_os_error(exc))
+            _say(error)
+            raise typer.Exit(code) from None
         except ClickException as exc:  # a bad option or argument of the subcommand
             code, error = exc.exit_code, scrub(exc.format_message())
             if console.MODE.json_only:
@@ -153,6 +159,14 @@ class FluxGroup(TyperGroup):
             STATE.configure_output("json")
             _log_finished(exc.exit_code, scrub(exc.format_message()), 0.0, None)
             raise typer.Exit(exc.exit_code) from None
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for a file the system refused (permissions, a file where a folder belongs, a
+    full or read-only disk): the path and the reason."""
+    what = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
+    reason = exc.strerror or type(exc).__name__
+    return f"{what}: {reason}; check the path and its permissions (FLUX_HOME, --output, --rejects)"
 
 
 def _json_requested(args: Sequence[str]) -> bool:

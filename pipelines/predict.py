@@ -27,7 +27,7 @@ from models.persistence import load_ensemble
 from pipelines.errors import DataError, FluxError, UsageError
 from pipelines.io import artifacts, forecasts, series
 from pipelines.io.db import Database
-from pipelines.io.files import atomic_write
+from pipelines.io.files import atomic_write, check_writable
 from pipelines.progress import Progress
 from pipelines.settings import Settings
 
@@ -224,6 +224,8 @@ def run(
         ".json",
     ):
         raise UsageError(f"{request.output}: --output must end in .csv, .parquet or .json")
+    if request.output is not None:
+        check_writable(request.output, "--output")
     started = time.perf_counter()
     db = Database(settings)
     db.ensure_schema()
@@ -261,9 +263,15 @@ def run(
             if request.restaurants is None
             else []
         )
+        if request.output is not None:  # inside the transaction: a failed write stores no run
+            try:
+                write_output(rows, request.output)
+            except OSError as exc:
+                raise UsageError(
+                    f"{request.output}: --output could not be written "
+                    f"({exc.strerror or type(exc).__name__}); the forecast run was not stored"
+                ) from None
     db.dispose()
-    if request.output is not None:
-        write_output(rows, request.output)
     return PredictResult(
         forecast_run_id=run_id,
         artifact_id=artifact_id,
@@ -344,6 +352,8 @@ def backfill(
     if end < start:
         raise UsageError(f"--to {end} is before --from {start}")
     check_backfill(settings, start, end)
+    if request.output is not None:
+        check_writable(request.output, "--output")
     days: list[BackfillDay] = []
     frames: list[pd.DataFrame] = []
     for offset in range((end - start).days + 1):

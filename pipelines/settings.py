@@ -141,6 +141,17 @@ class Settings(BaseSettings):
     run: RunConfig = Field(default_factory=RunConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
+    @field_validator("home")
+    @classmethod
+    def _check_home(cls, value: Path) -> Path:
+        import os
+
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file, not a folder; FLUX_HOME must be a folder")
+        if value.is_dir() and not os.access(value, os.R_OK | os.W_OK | os.X_OK):
+            raise ValueError(f"{value} is not readable and writable by this user")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:

@@ -12,7 +12,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from flux_cli.main import app
+from pipelines.errors import ConfigError
 from pipelines.io.db import Database, redact
 from pipelines.redaction import known_secrets_of, normalise_url, redact_url, scrub
 from pipelines.settings import Settings, load_settings
@@ -263,3 +266,114 @@ def test_an_as_of_far_after_the_data_is_refused(home: Settings) -> None:
     )
     ok = run_cli(home, ["predict", "--as-of", "2025-06-09", "--json"])
     assert ok.exit_code == 0, ok.stderr
+
+
+# --- finding 11: no traceback for a broken environment ------------------------------------
+
+
+def test_flux_home_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.write_text("not a folder", encoding="utf-8")
+    env = {"FLUX_HOME": str(home)}
+    for args in (["import", str(tmp_path)], ["predict"], ["db", "status"]):
+        result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+        out = result.stdout + result.stderr
+        assert result.exit_code == 2, (args, out)
+        assert f"{home} is a file, not a folder" in out and "Traceback" not in out
+    doctor = CliRunner().invoke(app, ["doctor", "--json"], env=env, catch_exceptions=False)
+    assert doctor.exit_code == 2
+    assert json.loads(doctor.stdout)["checks"][0]["status"] == "fail"
+
+
+def test_flux_home_that_cannot_be_written_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(  # the tests run as root, whom chmod does not stop
+        os, "access", lambda p, mode: False if Path(p) == home else real_access(p, mode)
+    )
+    with pytest.raises(ConfigError, match="is not readable and writable by this user"):
+        load_settings(home=home)
+
+
+def test_a_file_where_the_lock_folder_belongs_is_one_error_line(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    csv = tmp_path / "restaurants.csv"
+    csv.write_text(RESTAURANTS_CSV, encoding="utf-8")
+    sqlite_settings.home.mkdir(parents=True)
+    blocker = sqlite_settings.home / ".flux.db.locks"
+    blocker.write_text("", encoding="utf-8")
+    result = run_cli(sqlite_settings, ["import", str(csv)])
+    out = result.stdout + result.stderr
+    assert result.exit_code == 1, out
+    assert f"{blocker}: File exists; check the path and its permissions" in out
+    assert "Traceback" not in out
+
+
+def test_a_read_only_database_refuses_an_import_in_one_line(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    csv = tmp_path / "restaurants.csv"
+    csv.write_text(RESTAURANTS_CSV, encoding="utf-8")
+    assert run_cli(sqlite_settings, ["import", str(csv)]).exit_code == 0
+    path = sqlite_settings.home / "flux.db"
+    url = f"sqlite:///file:{path}?mode=ro&uri=true"  # read-only even for root
+    read_only = load_settings(home=sqlite_settings.home, database_url=url)
+    result = run_cli(read_only, ["import", "--force", str(csv)])
+    out = result.stdout + result.stderr
+    assert result.exit_code == 1, out
+    assert "attempt to write a readonly database" in out and "Traceback" not in out
+
+
+def _set_revision(settings: Settings, revision: str) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(settings.home / "flux.db")
+    con.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    con.commit()
+    con.close()
+
+
+def test_a_newer_schema_is_never_upgraded_nor_advised_to_be(sqlite_settings: Settings) -> None:
+    assert run_cli(sqlite_settings, ["db", "upgrade"]).exit_code == 0
+    _set_revision(sqlite_settings, "0099_future")
+    upgrade = run_cli(sqlite_settings, ["db", "upgrade"])
+    out = upgrade.stdout + upgrade.stderr
+    assert upgrade.exit_code == 2, out
+    assert "is at schema revision 0099_future, newer than this Flux" in out
+    assert "Traceback" not in out
+    status = run_cli(sqlite_settings, ["db", "status"])
+    assert status.exit_code == 0
+    assert "newer than this Flux" in status.stdout
+    assert "behind" not in status.stdout and "do not run `flux db upgrade`" in status.stdout
+    as_json = json.loads(run_cli(sqlite_settings, ["db", "status", "--json"]).stdout)
+    assert (as_json["up_to_date"], as_json["newer_than_flux"]) == (False, True)
+
+
+def test_an_unwritable_predict_output_is_refused_before_a_run_is_stored(home: Settings) -> None:
+    blocker = home.home / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    before = checksums(home)
+    out = _refused(
+        home, ["predict", "--output", str(blocker / "forecast.csv")], "--output cannot be written"
+    )
+    assert "nothing was run" in out
+    assert checksums(home) == before  # no forecast run stored
+
+
+def test_an_output_write_that_fails_late_stores_no_run(
+    home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines import predict
+
+    def disk_full(frame: object, path: Path) -> None:
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(predict, "write_output", disk_full)
+    before = checksums(home)
+    out = _refused(home, ["predict", "--output", str(home.home / "f.csv")], "No space left")
+    assert "the forecast run was not stored" in out
+    assert checksums(home) == before

@@ -285,7 +285,9 @@ class Database:
         """Migrates the schema to the newest revision. Returns (before, after)."""
         from alembic import command
 
+        self.check_integrity()
         before = self.current_revision()
+        self._refuse_newer(before)
         try:
             with self.begin() as conn:
                 command.upgrade(self._alembic_config(conn), "head")
@@ -333,17 +335,26 @@ class Database:
         head = self.head_revision()
         if current == head:
             return
-        if current is not None and not self._is_known(current):
-            raise MigrationError(
-                f"the database {self.display_url} is at schema revision {current}, newer than "
-                f"this Flux ({head}); upgrade Flux"
-            )
+        self._refuse_newer(current)
         if not self.settings.auto_migrate:
             raise MigrationError(
                 f"the database {self.display_url} is at schema revision {current or 'none'}, "
                 f"Flux needs {head}; run `flux db upgrade` (or set FLUX_AUTO_MIGRATE=true)"
             )
         self.upgrade()
+
+    def is_newer(self, revision: str | None) -> bool:
+        """Whether ``revision`` is one this Flux does not know: a newer Flux migrated the
+        database (downgrading is never done for you)."""
+        return revision is not None and not self._is_known(revision)
+
+    def _refuse_newer(self, current: str | None) -> None:
+        if self.is_newer(current):
+            raise MigrationError(
+                f"the database {self.display_url} is at schema revision {current}, newer than "
+                f"this Flux ({self.head_revision()}); upgrade Flux (`flux db upgrade` cannot "
+                "go back)"
+            )
 
     def _is_known(self, revision: str) -> bool:
         from alembic.script import ScriptDirectory
