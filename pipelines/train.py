@@ -14,13 +14,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import structlog
+
 from models import columns as c
 from models.artifact import ArtifactManifest
 from models.base import Calendar
 from models.frames import SeriesFrame
 from pipelines import coverage, fitting
 from pipelines.errors import UsageError
-from pipelines.io import artifacts, runs, series
+from pipelines.io import artifacts, locks, runs, series
 from pipelines.io.db import Database
 from pipelines.progress import Progress
 from pipelines.settings import Settings
@@ -113,6 +115,12 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
     store = artifacts.open_artifacts(settings)
     artifact_id = store.new_id()
     scope = sorted(request.restaurants or [])
+    if locks.held(request.target, request.restaurants):
+        abandoned = runs.abandon_stale(db, runs.TRAIN, request.target, request.restaurants)
+        if abandoned:
+            structlog.get_logger("flux.train").warning(
+                "train runs left running by a killed process marked abandoned", run_ids=abandoned
+            )
     record = runs.start(
         db,
         runs.TRAIN,

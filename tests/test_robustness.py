@@ -15,12 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from flux_cli.main import app
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, DataError
 from pipelines.io.db import Database, redact
 from pipelines.redaction import known_secrets_of, normalise_url, redact_url, scrub
 from pipelines.settings import Settings, load_settings
 from tests.conftest import free_port, load_generator
-from tests.helpers import checksums, run_cli
+from tests.helpers import checksums, env_for, run_cli
 
 START = dt.date(2025, 4, 1)
 
@@ -377,3 +377,120 @@ def test_an_output_write_that_fails_late_stores_no_run(
     out = _refused(home, ["predict", "--output", str(home.home / "f.csv")], "No space left")
     assert "the forecast run was not stored" in out
     assert checksums(home) == before
+
+
+# --- finding 12: leftovers of killed runs -----------------------------------------------------
+
+
+def _train_runs(settings: Settings) -> dict[str, str]:
+    import sqlite3
+
+    con = sqlite3.connect(settings.home / "flux.db")
+    rows = dict(con.execute("SELECT run_id, status FROM train_runs").fetchall())
+    con.close()
+    return rows
+
+
+def test_a_sigkilled_train_is_marked_abandoned_by_the_next_one(
+    home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pipelines import fitting
+
+    before = set(_train_runs(home))
+    env = {**os.environ, **env_for(home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flux_cli", "train", "--horizon", "7"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    killed: str | None = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        running = [r for r, s in _train_runs(home).items() if s == "running" and r not in before]
+        if running:
+            proc.send_signal(signal.SIGKILL)
+            killed = running[0]
+            break
+        time.sleep(0.05)
+    proc.wait(30)
+    assert killed is not None, "the train never recorded itself running"
+    assert _train_runs(home)[killed] == "running"  # the finding: left running forever
+
+    def no_fit(*args: object, **kwargs: object) -> fitting.Trained:
+        raise DataError("not fitting in this test")
+
+    monkeypatch.setattr(fitting, "fit_files", no_fit)
+    run_cli(home, ["train", "--horizon", "7"])  # fails at the fit, after the clean-up
+    statuses = _train_runs(home)
+    assert statuses[killed] == "abandoned"
+    assert list(statuses.values()).count("running") == 0
+
+
+def test_a_run_over_other_restaurants_leaves_a_running_record_alone(home: Settings) -> None:
+    from pipelines.io import runs
+    from pipelines.io.db import Database
+
+    db = Database(home)
+    runs.start(
+        db,
+        runs.TRAIN,
+        "r02-run",
+        backend="local",
+        target="covers",
+        freq="D",
+        horizon=7,
+        restaurant_scope="r02",
+    )
+    runs.start(
+        db,
+        runs.TRAIN,
+        "all-run",
+        backend="local",
+        target="covers",
+        freq="D",
+        horizon=7,
+        restaurant_scope="",
+    )
+    assert runs.abandon_stale(db, runs.TRAIN, "covers", frozenset({"r01"})) == ["all-run"]
+    assert _train_runs(home)["r02-run"] == "running"
+    assert runs.abandon_stale(db, runs.TRAIN, "covers", None) == ["r02-run"]
+
+
+def test_deleting_the_lock_folder_does_not_let_a_second_import_in(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    from pipelines.io import locks
+
+    csv = tmp_path / "restaurants.csv"
+    csv.write_text(RESTAURANTS_CSV, encoding="utf-8")
+    assert run_cli(sqlite_settings, ["import", str(csv)]).exit_code == 0
+    folder = sqlite_settings.home / ".flux.db.locks"
+    with locks.hold(sqlite_settings, "data", None, command="flux import (the first)"):
+        shutil.rmtree(folder)
+        result = run_cli(sqlite_settings, ["import", "--force", str(csv)])
+    out = result.stdout + result.stderr
+    assert result.exit_code == 1, out
+    assert "is locked by" in out
+    assert run_cli(sqlite_settings, ["import", "--force", str(csv)]).exit_code == 0
+
+
+def test_an_escape_sequence_in_a_file_name_is_not_echoed_raw(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    name = "evil\x1b[31mred\x1b]0;pwned\x07"
+    (folder / f"{name}.csv").write_text("restaurant_id,name\n", encoding="utf-8")
+    (folder / f"{name}.json").write_text("{not json", encoding="utf-8")
+    for args in (["-v", "import", str(folder)], ["import", str(folder / f"{name}.json")]):
+        result = run_cli(sqlite_settings, args)
+        out = result.stdout + result.stderr
+        assert "evil" in out, out
+        assert "\x1b" not in out and "\x07" not in out, repr(out)
+        assert "evil\\x1b[31mred\\x1b]0;pwned\\x07" in out, repr(out)
