@@ -494,3 +494,62 @@ def test_an_escape_sequence_in_a_file_name_is_not_echoed_raw(
         assert "evil" in out, out
         assert "\x1b" not in out and "\x07" not in out, repr(out)
         assert "evil\\x1b[31mred\\x1b]0;pwned\\x07" in out, repr(out)
+
+
+# --- finding 4: restaurant ids never build a file path ----------------------------------------
+
+HOSTILE_IDS = ["caf\u00e9 \U0001f355", "two words", "../escape", "o'brien\"s", "line\nbreak"]
+
+
+def test_restaurants_csv_refuses_ids_that_are_not_plain_names(tmp_path: Path) -> None:
+    import csv
+
+    settings = load_settings(home=tmp_path / "home")
+    restaurants = tmp_path / "restaurants.csv"
+    with restaurants.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(RESTAURANTS_CSV.splitlines()[0].split(","))
+        for rid in [*HOSTILE_IDS, "x" * 5000]:
+            out.writerow([rid, "A place", "America/New_York", "US", "NY", 4, "csv", "", "USD"])
+    result = run_cli(settings, ["import", str(restaurants)])
+    assert result.exit_code == 2
+    assert "every row was rejected (6)" in result.stderr and "not a restaurant id" in result.stderr
+
+
+def test_prophet_files_of_hostile_ids_are_safe_paths_and_round_trip() -> None:
+    """Ids stored before the import restricted them (or written by other tools) still train:
+    the file of a model is named by a hash when the id is not a plain name."""
+    import pandas as pd
+
+    from models import columns as c
+    from models.artifact import check_relpath
+    from models.base import Calendar, future_frame
+    from models.frames import SeriesFrame
+    from models.prophet_model import ProphetForecaster, file_stem
+
+    ids = ["../escape", "line\nbreak", "x" * 5000, "r01"]
+    ds = pd.date_range("2025-01-06", periods=42, freq="D")
+    frames = [
+        pd.DataFrame(
+            {c.RESTAURANT_ID: rid, c.DS: ds, c.Y: [20.0 + k + 5 * (i % 7) for i in range(42)]}
+        )
+        for k, rid in enumerate(ids)
+    ]
+    series = SeriesFrame.from_frame(pd.concat(frames, ignore_index=True))
+    calendar = Calendar(
+        restaurants=pd.DataFrame({c.RESTAURANT_ID: ids, c.COUNTRY: "US", c.SUBDIVISION: None})
+    )
+    model = ProphetForecaster(n_jobs=1).fit(series, calendar)
+    files = model.to_files()
+    for path in files:
+        check_relpath(path)  # raises on an unsafe path
+        assert len(path) < 100
+    assert "prophet/r01.json" in files  # a plain id keeps its name (old artefacts still load)
+    assert file_stem("../escape") == file_stem("../escape") != file_stem("../escapf")
+    state = model.files_state()
+    loaded = ProphetForecaster.from_files(
+        files, params=model.get_params(), state=state, history=series, calendar=calendar
+    )
+    assert sorted(loaded.models_) == sorted(ids)
+    future = future_frame(ids, ds[-1] + pd.Timedelta(days=1), 7)
+    pd.testing.assert_frame_equal(model.predict(future).data, loaded.predict(future).data)
