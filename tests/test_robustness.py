@@ -553,3 +553,39 @@ def test_prophet_files_of_hostile_ids_are_safe_paths_and_round_trip() -> None:
     assert sorted(loaded.models_) == sorted(ids)
     future = future_frame(ids, ds[-1] + pd.Timedelta(days=1), 7)
     pd.testing.assert_frame_equal(model.predict(future).data, loaded.predict(future).data)
+
+
+# --- finding 9 (rest): --restaurant says what it left out; an unknown one is refused -----------
+
+
+def test_rows_outside_the_restaurant_are_counted_in_the_summary(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    from tests.test_hostile_input import lines_file, setup
+
+    setup(sqlite_settings, tmp_path)
+    path = lines_file(
+        tmp_path,
+        [
+            "r1,T1,1,2025-03-01 12:00,Soup,1,5.00,sold",
+            "r2,T2,1,2025-03-01 12:05,Ramen,1,9.00,sold",
+            "r2,T3,1,2025-03-01 12:10,Ramen,2,18.00,sold",
+        ],
+    )
+    result = run_cli(sqlite_settings, ["import", str(path), "--restaurant", "r1"])
+    assert result.exit_code == 0, result.stderr
+    assert "left out 2 rows of other restaurants (--restaurant)" in result.stdout
+    as_json = run_cli(sqlite_settings, ["import", str(path), "-r", "r2", "--force", "--json"])
+    assert json.loads(as_json.stdout)["rows_outside_scope"] == 1
+
+
+def test_flux_run_for_an_unknown_restaurant_exits_2(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    csv = tmp_path / "restaurants.csv"
+    csv.write_text(RESTAURANTS_CSV, encoding="utf-8")
+    assert run_cli(sqlite_settings, ["import", str(csv)]).exit_code == 0
+    result = run_cli(sqlite_settings, ["run", "--restaurant", "r99", "--no-retrain"])
+    out = result.stdout + result.stderr
+    assert result.exit_code == 2, out
+    assert "unknown restaurant(s) r99 (--restaurant)" in out
