@@ -236,9 +236,9 @@ def _file_locks(
     handles: list[IO[str]] = []
     exclusive: list[IO[str]] = []
     anchor_fd: int | None = None
-    if anchor is not None and hasattr(fcntl, "F_OFD_SETLK"):
-        # an empty file is an empty SQLite database: creating it changes nothing
-        anchor_fd = os.open(anchor, os.O_RDWR | os.O_CREAT, 0o644)
+    if anchor is not None and hasattr(fcntl, "F_OFD_SETLK") and anchor.is_file():
+        # (a database not created yet has no anchor: the lock files alone guard the first run)
+        anchor_fd = os.open(anchor, os.O_RDWR)
     try:
         deadline = _deadline(wait)
         for key in keys:
