@@ -379,6 +379,7 @@ def _run_locked(
 
     _bind_scope(restaurants)
     settings = STATE.settings()
+    Database(settings).check_integrity()  # a corrupt SQLite file: refused before anything runs
     with locked(
         settings,
         namespaces(settings),
@@ -387,7 +388,6 @@ def _run_locked(
         timeout=wait_timeout,
         command=command,
     ):
-        Database(settings).check_integrity()  # a corrupt SQLite file: refused before it runs
         body(settings)
 
 
