@@ -385,7 +385,9 @@ def sqlite_problems(db: Database, limit: int = 3) -> str | None:
             rows = con.execute(f"PRAGMA quick_check({int(limit)})").fetchall()
         finally:
             con.close()
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.OperationalError:
+        return None  # busy, or cannot be opened: not corruption; the command's own use says it
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "disk image is malformed"
         return safe_error(exc, db.url)
     found = [line.strip() for (text,) in rows for line in str(text).splitlines() if line.strip()]
     found = [line for line in found if line != "*** in database main ***"]
