@@ -314,8 +314,9 @@ def test_a_file_where_the_lock_folder_belongs_is_one_error_line(
 
 
 def test_a_read_only_database_refuses_an_import_in_one_line(
-    sqlite_settings: Settings, tmp_path: Path
+    sqlite_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # a file: URI makes Flux create a relative "file:" folder
     csv = tmp_path / "restaurants.csv"
     csv.write_text(RESTAURANTS_CSV, encoding="utf-8")
     assert run_cli(sqlite_settings, ["import", str(csv)]).exit_code == 0
