@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -52,6 +53,24 @@ class Mode:
 MODE = Mode()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters (an escape sequence in a file name, a carriage return,
+    a bell) shown as ``\\x1b``-style escapes, so no input can drive the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class SafeConsole(Console):
+    """A rich console that never writes the control characters of the text it is given, in a
+    printed string or a table cell alike (its own colour codes are added after, when it
+    renders)."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:
+        return super().render_str(visible(text), **kwargs)
+
+
 def color_disabled(no_color: bool = False) -> bool:
     """Whether colour is off: ``--no-color``, or ``NO_COLOR`` set to anything (no-color.org)."""
     return no_color or bool(os.environ.get("NO_COLOR"))
@@ -61,7 +80,7 @@ def _console(*, stderr: bool) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
     plain = MODE.no_color
-    return Console(
+    return SafeConsole(
         stderr=stderr,
         highlight=False,
         soft_wrap=not tty,

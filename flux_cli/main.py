@@ -40,6 +40,7 @@ from flux_cli.options import (
     choice,
     complete,
     complete_models,
+    in_range,
     metavar,
     parse_day_range,
     parse_models,
@@ -125,6 +126,12 @@ class FluxGroup(TyperGroup):
         except NoArgsIsHelpError as exc:  # `flux db`: the group's help, as Click does it
             code = exc.exit_code
             raise
+        except OSError as exc:
+            if exc.filename is None:
+                raise  # not about a file: a bug, keep the traceback
+            code, error = 1, scrub(_os_error(exc))
+            _say(error)
+            raise typer.Exit(code) from None
         except ClickException as exc:  # a bad option or argument of the subcommand
             code, error = exc.exit_code, scrub(exc.format_message())
             if console.MODE.json_only:
@@ -155,6 +162,14 @@ class FluxGroup(TyperGroup):
             STATE.configure_output("json")
             _log_finished(exc.exit_code, scrub(exc.format_message()), 0.0, None)
             raise typer.Exit(exc.exit_code) from None
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for a file the system refused (permissions, a file where a folder belongs, a
+    full or read-only disk): the path and the reason."""
+    what = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
+    reason = exc.strerror or type(exc).__name__
+    return f"{what}: {reason}; check the path and its permissions (FLUX_HOME, --output, --rejects)"
 
 
 def _json_requested(args: Sequence[str]) -> bool:
@@ -430,9 +445,11 @@ def _run_locked(
     """Runs ``body(settings)`` holding the run locks of ``namespaces(settings)`` (the targets it
     touches) for ``restaurants``; ``wait`` waits for a busy lock."""
     from flux_cli.locking import locked
+    from pipelines.io.db import Database
 
     _bind_scope(restaurants)
     settings = STATE.settings()
+    Database(settings).check_integrity()  # a corrupt SQLite file: refused before anything runs
     with locked(
         settings,
         namespaces(settings),
@@ -674,19 +691,32 @@ def backtest_(
             "default: seasonal_naive, weekday_median, prophet, xgboost, ensemble.",
         ),
     ] = None,
-    folds: Annotated[int, typer.Option("--folds", metavar="N", help="Rolling origins.")] = 3,
+    folds: Annotated[
+        int, typer.Option("--folds", metavar="N", callback=in_range(1), help="Rolling origins.")
+    ] = 3,
     horizon: Annotated[
-        int, typer.Option("--horizon", metavar="DAYS", help="Periods forecast per origin.")
+        int,
+        typer.Option(
+            "--horizon", metavar="DAYS", callback=in_range(1), help="Periods forecast per origin."
+        ),
     ] = 28,
     step: Annotated[
         int | None,
         typer.Option(
-            "--step", metavar="DAYS", help="Periods between origins (default: the horizon)."
+            "--step",
+            metavar="DAYS",
+            callback=in_range(1),
+            help="Periods between origins (default: the horizon).",
         ),
     ] = None,
     refit_every: Annotated[
         int,
-        typer.Option("--refit-every", metavar="N", help="Refit every N folds (1: every fold)."),
+        typer.Option(
+            "--refit-every",
+            metavar="N",
+            callback=in_range(1),
+            help="Refit every N folds (1: every fold).",
+        ),
     ] = 1,
     cutoff: Annotated[
         list[str] | None,
@@ -828,7 +858,10 @@ def backtest_compare(
 def train_(
     target: TargetOpt = "covers",
     horizon: Annotated[
-        int, typer.Option("--horizon", metavar="DAYS", help="Days the model forecasts.")
+        int,
+        typer.Option(
+            "--horizon", metavar="DAYS", callback=in_range(1), help="Days the model forecasts."
+        ),
     ] = 28,
     restaurant: RestaurantOpt = None,
     backend: Annotated[
@@ -964,6 +997,7 @@ def predict_(
         as_json=as_json,
     )
     options.check()  # usage errors before anything is read
+    options.check_limits(STATE.settings())
 
     def target(settings: Settings) -> list[str]:
         from pipelines.predict import artifact_target
@@ -1006,7 +1040,8 @@ def publish_(
         typer.Option(
             "--margin",
             metavar="FRACTION",
-            help="How much the ensemble must beat seasonal naive (0.05: by 5%).",
+            callback=in_range(0, 1, below=True),
+            help="How much the ensemble must beat seasonal naive (0.05: by 5%; 0 to under 1).",
         ),
     ] = 0.0,
     as_json: JsonOpt = False,

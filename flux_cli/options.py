@@ -52,6 +52,29 @@ def metavar(values: Sequence[str]) -> str:
     return "[" + "|".join(values) + "]"
 
 
+# --- numbers ------------------------------------------------------------------------------------
+
+
+def in_range(
+    low: float, high: float | None = None, *, below: bool = False
+) -> Callable[[float | None], float | None]:
+    """A callback accepting a number from ``low`` up to ``high`` (``below``: strictly under it);
+    the error says the range. (A callback rather than Typer's ``min=``/``max=``, whose
+    ``x>=1`` notation would show in every help page.)"""
+
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return value
+        over = high is not None and (value >= high if below else value > high)
+        if value < low or over:
+            top = "" if high is None else f" {'to under' if below else 'to'} {high:g}"
+            span = f"from {low:g}{top}" if high is not None else f"at least {low:g}"
+            raise typer.BadParameter(f"{value:g}: must be {span}")
+        return value
+
+    return check
+
+
 # --- days ----------------------------------------------------------------------------------------
 
 
@@ -199,10 +222,18 @@ WaitOpt = Annotated[
 WaitTimeoutOpt = Annotated[
     float | None,
     typer.Option(
-        "--wait-timeout", metavar="SECONDS", help="How long --wait waits at most (default 6 hours)."
+        "--wait-timeout",
+        metavar="SECONDS",
+        callback=in_range(0),
+        help="How long --wait waits at most (default 6 hours).",
     ),
 ]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", metavar="N", help="Parallel workers.")]
+JobsOpt = Annotated[
+    int,
+    typer.Option(
+        "--jobs", "-j", metavar="N", callback=in_range(1, 64), help="Parallel workers (1-64)."
+    ),
+]
 SeedOpt = Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")]
 OutputFolderOpt = Annotated[
     Path | None,

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import io
 import json
 import logging
+import re
 import tempfile
 import warnings
 from collections import OrderedDict
@@ -257,6 +259,21 @@ def _predict_one(model: Prophet, ds: pd.Series, log1p: bool, flat_trend: bool) -
     return np.asarray(np.clip(yhat, 0.0, None), dtype=float)
 
 
+_SAFE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+HASHED_PREFIX = "_id_"
+
+
+def file_stem(restaurant_id: str) -> str:
+    """The file name (without ``.json``) of a restaurant's model: the id itself when it is a
+    plain name (letters, digits, ``.``, ``_``, ``-``; starting with a letter or digit; up to 64
+    characters), else ``_id_`` and a hash of it, so that no id (``../x``, a quote, a newline, an
+    emoji, 5,000 characters) can build an unsafe or over-long path. Distinct ids get distinct
+    names: a plain id never starts with ``_``."""
+    if _SAFE_STEM.fullmatch(restaurant_id) and not restaurant_id.endswith("."):
+        return restaurant_id
+    return HASHED_PREFIX + hashlib.sha256(restaurant_id.encode("utf-8")).hexdigest()[:32]
+
+
 class ProphetForecaster(Forecaster):
     """One Prophet per restaurant, optionally on ``log1p(y)``.
 
@@ -381,15 +398,19 @@ class ProphetForecaster(Forecaster):
     # --- serialisation --------------------------------------------------------------------------
 
     def to_files(self) -> dict[str, bytes]:
-        """Each fitted restaurant's Prophet JSON as ``prophet/<restaurant>.json``."""
+        """Each fitted restaurant's Prophet JSON as ``prophet/<restaurant>.json`` (an id that
+        is not a safe file name, e.g. ``../x``, a space or an emoji, as ``prophet/<its
+        hash>.json``; :meth:`files_state` maps those names back)."""
         return {
-            f"{self.FILES_DIR}/{rid}.json": text.encode()
+            f"{self.FILES_DIR}/{file_stem(rid)}.json": text.encode()
             for rid, text in self.to_json_dict().items()
         }
 
     def files_state(self) -> dict[str, Any]:
-        """The restaurants the fit could not model, with reasons (they have no file)."""
-        return {"failed": dict(self.failed_)}
+        """The restaurants the fit could not model, with reasons (they have no file), and the
+        restaurant of each file named by a hash."""
+        hashed = {file_stem(rid): rid for rid in self.models_ if file_stem(rid) != rid}
+        return {"failed": dict(self.failed_), **({"file_ids": hashed} if hashed else {})}
 
     @classmethod
     def from_files(
@@ -404,11 +425,12 @@ class ProphetForecaster(Forecaster):
         """The restaurants' models from their ``prophet/<restaurant>.json`` files, with the
         cutoff moved to the end of ``history``."""
         prefix = f"{cls.FILES_DIR}/"
-        texts = {
-            path.removeprefix(prefix).removesuffix(".json"): data.decode()
-            for path, data in files.items()
-            if path.startswith(prefix)
-        }
+        ids: Mapping[str, str] = state.get("file_ids") or {}
+        texts: dict[str, str] = {}
+        for path, data in files.items():
+            if path.startswith(prefix):
+                stem = path.removeprefix(prefix).removesuffix(".json")
+                texts[ids.get(stem, stem)] = data.decode()
         cutoff = pd.Timestamp(history.data[c.DS].max())
         return cls.from_json_dict(texts, failed=state.get("failed"), cutoff=cutoff, **params)
 

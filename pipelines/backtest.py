@@ -82,6 +82,8 @@ def run(
         UsageError: bad options. DataError: no data for the target, or too little history.
     """
     _validate(request)
+    horizon = request.spec.horizon
+    settings.limits.check("max_horizon_days", horizon, f"--horizon {horizon:,}")
     started = time.perf_counter()
     db = Database(settings)
     db.ensure_schema()

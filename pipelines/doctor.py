@@ -36,7 +36,14 @@ from pipelines.io import schema, tenancy
 from pipelines.io.artifact_store import ArtifactStore, LocalStore, RetryPolicy
 from pipelines.io.artifacts import open_artifacts, parse_s3_uri
 from pipelines.io.aws import default_region
-from pipelines.io.db import Database, DriverError, probe_settings, redact, safe_error
+from pipelines.io.db import (
+    Database,
+    DriverError,
+    probe_settings,
+    redact,
+    safe_error,
+    sqlite_problems,
+)
 from pipelines.redaction import known_secrets_of, mask
 from pipelines.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 
@@ -259,6 +266,14 @@ def _check_database(target: _Target) -> Check:
             version = ".".join(str(p) for p in conn.dialect.server_version_info or ())
     except (FluxError, DriverError) as exc:
         return Check(DATABASE, "fail", _db_error(target, exc), _db_fix(target))
+    if target.dialect == "sqlite" and (problems := sqlite_problems(target.db)):
+        return Check(
+            DATABASE,
+            "fail",
+            f"the SQLite file {sqlite_file} is corrupt (PRAGMA quick_check: {problems})",
+            "restore the file from a backup, or move it aside and re-import the exports into a "
+            "new one (`flux import`)",
+        )
     name = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(target.dialect, target.dialect)
     return Check(DATABASE, "ok", f"{target.display_url}: connected, {name} {version}".rstrip())
 

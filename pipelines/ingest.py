@@ -156,9 +156,16 @@ class IngestResult:
     rows_loaded: int = field(init=False)
     rows_rejected: int = field(init=False)
     rows_duplicate: int = field(init=False)
+    rows_outside_scope: int = field(init=False)
 
     def __post_init__(self) -> None:
-        for name in ("rows_read", "rows_loaded", "rows_rejected", "rows_duplicate"):
+        for name in (
+            "rows_read",
+            "rows_loaded",
+            "rows_rejected",
+            "rows_duplicate",
+            "rows_outside_scope",
+        ):
             object.__setattr__(self, name, sum(getattr(f, name) for f in self.files))
 
 

@@ -36,6 +36,7 @@ from typing import Any, Literal
 import pandas as pd
 import structlog
 
+from models import columns as c
 from models.artifact import ArtifactManifest
 from pipelines import experiments, fitting, ingest, predict, publish, pull, train
 from pipelines.errors import EXIT_OK, EXIT_PARTIAL, UsageError
@@ -337,6 +338,8 @@ def _run_steps(
     request: RunRequest, settings: Settings, db: Database, result: RunResult, migrated: bool
 ) -> None:
     _import_step(request, settings, db, result, migrated)
+    if migrated:
+        _check_known(db, request.restaurants)
     if not settings.all_tenants:
         _tenant_steps(request, settings, db, result, migrated)
         return
@@ -362,6 +365,25 @@ def _tenant_steps(
     manifest = _train_step(request, settings, db, result, migrated)
     forecast_runs = _predict_step(request, settings, result, manifest)
     _publish_step(request, settings, result, forecast_runs)
+
+
+def _check_known(db: Database, scope: frozenset[str] | None) -> None:
+    """Refuses a ``--restaurant`` the database does not know (after the import step, which may
+    have just added it from the source's restaurants.csv).
+
+    Raises:
+        UsageError: an unknown restaurant (exit 2).
+    """
+    if not scope:
+        return
+    with db.connect() as conn:
+        known = set(series.read_restaurants(conn)[c.RESTAURANT_ID].astype(str))
+    unknown = sorted(set(scope) - known)
+    if unknown:
+        raise UsageError(
+            f"unknown restaurant(s) {', '.join(unknown)} (--restaurant): not in the database; "
+            "check the id, or import its restaurants.csv first"
+        )
 
 
 def _import_step(

@@ -28,7 +28,7 @@ from models.persistence import load_ensemble
 from pipelines.errors import DataError, FluxError, UsageError
 from pipelines.io import artifacts, forecasts, series
 from pipelines.io.db import Database
-from pipelines.io.files import atomic_write
+from pipelines.io.files import atomic_write, check_writable
 from pipelines.progress import Progress
 from pipelines.settings import Settings
 
@@ -128,6 +128,9 @@ def _daily(
         calendar, history = series.read_open_days(
             conn, manifest.target, restaurants=wanted, end=as_of_hint
         )
+    latest = None if history.data.empty else pd.Timestamp(history.data[c.DS].max())
+    if as_of_hint is not None:
+        check_as_of(settings, as_of_hint, None if latest is None else latest.date())
     as_of = (
         pd.Timestamp(history.data[c.DS].max()) if as_of_hint is None else pd.Timestamp(as_of_hint)
     )
@@ -225,6 +228,8 @@ def run(
         ".json",
     ):
         raise UsageError(f"{request.output}: --output must end in .csv, .parquet or .json")
+    if request.output is not None:
+        check_writable(request.output, "--output")
     started = time.perf_counter()
     db = Database(settings)
     db.ensure_schema()
@@ -267,9 +272,15 @@ def run(
             if request.restaurants is None
             else []
         )
+        if request.output is not None:  # inside the transaction: a failed write stores no run
+            try:
+                write_output(rows, request.output)
+            except OSError as exc:
+                raise UsageError(
+                    f"{request.output}: --output could not be written "
+                    f"({exc.strerror or type(exc).__name__}); the forecast run was not stored"
+                ) from None
     db.dispose()
-    if request.output is not None:
-        write_output(rows, request.output)
     return PredictResult(
         forecast_run_id=run_id,
         artifact_id=artifact_id,
@@ -302,6 +313,36 @@ class BackfillDay:
     seconds: float
 
 
+def check_backfill(settings: Settings, start: dt.date, end: dt.date) -> None:
+    """Refuses a backfill of more as-of dates than ``limits.max_backfill_days`` (one forecast
+    run each).
+
+    Raises:
+        UsageError: too many days (exit 2).
+    """
+    days = (end - start).days + 1
+    settings.limits.check(
+        "max_backfill_days", days, f"--from {start} --to {end} ({days:,} as-of dates)"
+    )
+
+
+def check_as_of(settings: Settings, as_of: dt.date, latest: dt.date | None) -> None:
+    """Refuses an explicit as-of date more than ``limits.max_as_of_gap_days`` after the latest
+    data (a forecast from history that ends long before its origin is no forecast).
+
+    Raises:
+        UsageError: too far after the data (exit 2).
+    """
+    if latest is None or as_of <= latest:
+        return
+    gap = (as_of - latest).days
+    settings.limits.check(
+        "max_as_of_gap_days",
+        gap,
+        f"--as-of {as_of} is {gap:,} days after the latest data ({latest}), which",
+    )
+
+
 def backfill(
     request: PredictRequest,
     start: dt.date,
@@ -319,6 +360,9 @@ def backfill(
     """
     if end < start:
         raise UsageError(f"--to {end} is before --from {start}")
+    check_backfill(settings, start, end)
+    if request.output is not None:
+        check_writable(request.output, "--output")
     days: list[BackfillDay] = []
     frames: list[pd.DataFrame] = []
     for offset in range((end - start).days + 1):

@@ -27,7 +27,7 @@ from pydantic_settings import (
 )
 
 from models.spec import ModelSpec, Weighting
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, UsageError
 
 DEFAULT_CONFIG_FILE = Path("flux.toml")
 
@@ -75,7 +75,9 @@ class LimitsConfig(BaseModel):
             here, not in memory).
         max_text_chars: The longest item, category, restaurant or event name an import stores.
         max_backfill_days: The most as-of dates one ``flux predict --from/--to`` may cover.
-        max_horizon_days: The longest horizon ``flux train``/``predict``/``backtest`` accept.
+        max_horizon_days: The longest horizon ``flux train``/``backtest`` accept, in days.
+        max_as_of_gap_days: How many days after the latest data an explicit ``--as-of`` may be
+            (``flux predict --as-of 2999-01-01`` is refused rather than forecast and published).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -84,6 +86,21 @@ class LimitsConfig(BaseModel):
     max_text_chars: int = Field(default=1_000, ge=16, le=1_000_000)
     max_backfill_days: int = Field(default=366, ge=1, le=36_600)
     max_horizon_days: int = Field(default=366, ge=1, le=3_660)
+    max_as_of_gap_days: int = Field(default=31, ge=0, le=36_600)
+
+    def check(self, limit: str, value: int, what: str) -> None:
+        """Refuses ``value`` (described by ``what``, e.g. ``--horizon 100000``) when it is over
+        the limit named ``limit``.
+
+        Raises:
+            UsageError: over the limit (exit 2); the message names the limit and how to raise it.
+        """
+        cap = int(getattr(self, limit))
+        if value > cap:
+            raise UsageError(
+                f"{what} is over limits.{limit} = {cap:,} (raise it in [limits] of flux.toml "
+                f"or FLUX_LIMITS__{limit.upper()} if you mean it)"
+            )
 
 
 class ProviderConfig(BaseModel):
@@ -275,6 +292,17 @@ class Settings(BaseSettings):
             return ModelSpec(params=value).params
         except ValidationError as exc:
             raise ValueError(_first_error(exc)) from None
+
+    @field_validator("home")
+    @classmethod
+    def _check_home(cls, value: Path) -> Path:
+        import os
+
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file, not a folder; FLUX_HOME must be a folder")
+        if value.is_dir() and not os.access(value, os.R_OK | os.W_OK | os.X_OK):
+            raise ValueError(f"{value} is not readable and writable by this user")
+        return value
 
     @field_validator("database_url")
     @classmethod

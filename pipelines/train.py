@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+import structlog
+
 from models import columns as c
 from models.artifact import ArtifactManifest
 from models.base import Calendar
@@ -21,7 +23,7 @@ from models.frames import SeriesFrame
 from models.spec import ModelSpec
 from pipelines import coverage, fitting
 from pipelines.errors import UsageError
-from pipelines.io import artifacts, runs, series
+from pipelines.io import artifacts, locks, runs, series
 from pipelines.io.db import Database
 from pipelines.progress import Progress
 from pipelines.settings import Settings
@@ -93,6 +95,8 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
     """
     if request.freq != "D":
         raise UsageError("models train on daily series (--freq D); intraday forecasts split them")
+    horizon = request.spec.horizon
+    settings.limits.check("max_horizon_days", horizon, f"--horizon {horizon:,}")
     started = time.perf_counter()
     db = Database(settings)
     db.ensure_schema()
@@ -109,6 +113,12 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
     store = artifacts.open_artifacts(settings)
     artifact_id = store.new_id()
     scope = sorted(request.restaurants or [])
+    if locks.held(request.target, request.restaurants):
+        abandoned = runs.abandon_stale(db, runs.TRAIN, request.target, request.restaurants)
+        if abandoned:
+            structlog.get_logger("flux.train").warning(
+                "train runs left running by a killed process marked abandoned", run_ids=abandoned
+            )
     record = runs.start(
         db,
         runs.TRAIN,

@@ -30,12 +30,18 @@ def status(settings: Settings, *, as_json: bool) -> None:
         "revision": current,
         "head": head,
         "up_to_date": current == head,
+        "newer_than_flux": db.is_newer(current),
         "timescaledb": caps.timescale,
     }
     if as_json:
         console.print_json(info)
         return
-    state = "up to date" if current == head else f"behind: run `flux db upgrade` to reach {head}"
+    if current == head:
+        state = "up to date"
+    elif info["newer_than_flux"]:
+        state = f"newer than this Flux ({head}): upgrade Flux; do not run `flux db upgrade`"
+    else:
+        state = f"behind: run `flux db upgrade` to reach {head}"
     console.out.print(f"database   {info['database']} ({caps.dialect})")
     console.out.print(f"revision   {current or 'none'} ({state})")
     console.out.print(

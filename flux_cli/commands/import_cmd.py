@@ -122,7 +122,13 @@ def summary_line(result: ingest.IngestResult) -> str:
         f"{verb} {len(loaded)} file(s){' (' + extra + ')' if extra else ''}: "
         f"read {result.rows_read:,} source rows; {'would load' if result.dry_run else 'loaded'} "
         f"{landed}; rejected {result.rows_rejected:,} source rows; "
-        f"{result.rows_duplicate:,} duplicates in {result.seconds:.1f}s"
+        f"{result.rows_duplicate:,} duplicates"
+        + (
+            f"; left out {result.rows_outside_scope:,} rows of other restaurants (--restaurant)"
+            if result.rows_outside_scope
+            else ""
+        )
+        + f" in {result.seconds:.1f}s"
     )
 
 

@@ -70,6 +70,12 @@ class PredictOptions:
             )
         return tuple(sorted(set(values)))
 
+    def check_limits(self, settings: Settings) -> None:
+        """Raises UsageError for a backfill over ``limits.max_backfill_days``, before anything
+        is read."""
+        if self.backfill:
+            predict.check_backfill(settings, *self.backfill)
+
     @property
     def backfill(self) -> tuple[dt.date, dt.date] | None:
         """The backfill's first and last as-of dates, if this is one."""

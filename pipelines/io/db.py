@@ -35,7 +35,13 @@ from tenacity import (
 
 from pipelines.errors import ConfigError, DatabaseError, MigrationError
 from pipelines.io import tenancy
-from pipelines.redaction import mask, register_secret
+from pipelines.redaction import (
+    known_secrets,
+    normalise_url,
+    redact_url,
+    register_secret,
+    scrub,
+)
 from pipelines.settings import Settings
 
 __all__ = [
@@ -57,21 +63,34 @@ DriverError = SQLAlchemyError
 
 
 def redact(url: str | URL) -> str:
-    """The URL with its password hidden (safe for messages and logs)."""
+    """The URL with its password (and any secret in its query) hidden, safe for messages and
+    logs; never raises."""
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
+    return redact_url(url)
+
+
+def parse_url(url: str) -> URL:
+    """The SQLAlchemy URL of ``url`` (an ``@`` in the password encoded first).
+
+    Raises:
+        ConfigError: not a URL SQLAlchemy can read (e.g. a non-numeric port), named redacted.
+    """
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
+        return make_url(normalise_url(url))
+    except (ArgumentError, ValueError) as exc:
+        reason = "the port must be a number" if "int()" in str(exc) else "cannot be parsed"
+        raise ConfigError(
+            f"FLUX_DATABASE_URL is not a valid URL ({reason}): {redact_url(url)}"
+        ) from None
 
 
 def safe_error(exc: BaseException, url: str | URL) -> str:
     """The first line of a driver error, with any password of ``url`` removed."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    try:
-        password = make_url(url).password
-    except ArgumentError:
-        password = None
-    return mask(text, [str(password)] if password else [])
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
+    return scrub(text, known_secrets([url]))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -98,10 +117,7 @@ class Database:
         self.settings = settings
         self.url = settings.resolved_database_url
         register_secret(self.url)
-        try:
-            parsed = make_url(self.url)
-        except ArgumentError as exc:
-            raise ConfigError(f"FLUX_DATABASE_URL is not a valid URL: {redact(self.url)}") from exc
+        parsed = parse_url(self.url)
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
             raise ConfigError(
                 f"unsupported database {parsed.get_backend_name()!r} in {redact(self.url)}; "
@@ -271,7 +287,9 @@ class Database:
         """Migrates the schema to the newest revision. Returns (before, after)."""
         from alembic import command
 
+        self.check_integrity()
         before = self.current_revision()
+        self._refuse_newer(before)
         try:
             with self.begin() as conn:
                 command.upgrade(self._alembic_config(conn), "head")
@@ -281,28 +299,64 @@ class Database:
             raise DatabaseError(f"migration failed: {safe_error(exc, self.url)}") from None
         return before, self.head_revision()
 
-    def ensure_schema(self) -> None:
-        """Makes sure the schema is current: migrates when allowed, else explains what to run.
+    def check_integrity(self) -> None:
+        """An embedded SQLite file: ``PRAGMA quick_check`` (about half a second per 100 MB),
+        once per process for a file of a given size and modification time. PostgreSQL and a
+        file not created yet pass.
 
         Raises:
+            DatabaseError: the file is corrupt or not a SQLite database.
+        """
+        path = self.sqlite_file
+        if path is None or not path.is_file():
+            return
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key in _CHECKED_FILES:
+            return
+        problems = sqlite_problems(self)
+        if problems:
+            raise DatabaseError(
+                f"the SQLite database {path} is corrupt ({problems}); nothing was read or "
+                "written. Restore it from a backup, or move it aside and re-import the exports "
+                "into a new one"
+            )
+        _CHECKED_FILES.add(key)
+
+    def ensure_schema(self) -> None:
+        """Makes sure the database is sound (SQLite: :meth:`check_integrity`) and the schema
+        current: migrates when allowed, else explains what to run.
+
+        Raises:
+            DatabaseError: the SQLite file is corrupt.
             MigrationError: the schema is behind and auto-migration is off, or it is newer than
                 this Flux.
         """
+        self.check_integrity()
         current = self.current_revision()
         head = self.head_revision()
         if current == head:
             return
-        if current is not None and not self._is_known(current):
-            raise MigrationError(
-                f"the database {self.display_url} is at schema revision {current}, newer than "
-                f"this Flux ({head}); upgrade Flux"
-            )
+        self._refuse_newer(current)
         if not self.settings.auto_migrate:
             raise MigrationError(
                 f"the database {self.display_url} is at schema revision {current or 'none'}, "
                 f"Flux needs {head}; run `flux db upgrade` (or set FLUX_AUTO_MIGRATE=true)"
             )
         self.upgrade()
+
+    def is_newer(self, revision: str | None) -> bool:
+        """Whether ``revision`` is one this Flux does not know: a newer Flux migrated the
+        database (downgrading is never done for you)."""
+        return revision is not None and not self._is_known(revision)
+
+    def _refuse_newer(self, current: str | None) -> None:
+        if self.is_newer(current):
+            raise MigrationError(
+                f"the database {self.display_url} is at schema revision {current}, newer than "
+                f"this Flux ({self.head_revision()}); upgrade Flux (`flux db upgrade` cannot "
+                "go back)"
+            )
 
     def _is_known(self, revision: str) -> bool:
         from alembic.script import ScriptDirectory
@@ -316,10 +370,38 @@ class Database:
             self.engine.dispose()
 
 
+_CHECKED_FILES: set[tuple[str, int, int]] = set()
+
+
+def sqlite_problems(db: Database, limit: int = 3) -> str | None:
+    """What ``PRAGMA quick_check`` finds wrong with ``db``'s SQLite file, in one line (None: the
+    file is sound). A file that is not a database at all is a problem too."""
+    import sqlite3
+
+    path = db.sqlite_file
+    if path is None:
+        return None
+    try:  # the driver itself (no engine, no pragmas): quick, and it writes nothing
+        con = sqlite3.connect(path, timeout=30)
+        try:
+            rows = con.execute(f"PRAGMA quick_check({int(limit)})").fetchall()
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return None  # busy, or cannot be opened: not corruption; the command's own use says it
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "disk image is malformed"
+        return safe_error(exc, db.url)
+    found = [line.strip() for (text,) in rows for line in str(text).splitlines() if line.strip()]
+    found = [line for line in found if line != "*** in database main ***"]
+    if found == ["ok"]:
+        return None
+    return "; ".join(found[:limit])
+
+
 def probe_settings(settings: Settings, connect_timeout: int) -> Settings:
     """The settings for one quick connection: no retries, and on PostgreSQL a connect timeout of
     ``connect_timeout`` seconds unless the URL sets one."""
-    url = make_url(settings.resolved_database_url)
+    url = parse_url(settings.resolved_database_url)
     update: dict[str, Any] = {"db_connect_retries": 0}
     if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
         url = url.update_query_dict({"connect_timeout": str(connect_timeout)})

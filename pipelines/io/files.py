@@ -39,6 +39,29 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
         raise
 
 
+def check_writable(path: Path, option: str) -> None:
+    """Makes sure a file can be written at ``path`` (its folder created, a scratch file made and
+    removed there) before any work is done for it.
+
+    Raises:
+        UsageError: the folder cannot be created or written (exit 2), naming ``option``.
+    """
+    from pipelines.errors import UsageError
+
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a folder, not a file", str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        Path(tmp).unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(
+            f"{path}: {option} cannot be written ({reason}); nothing was run"
+        ) from None
+
+
 def rejects_path(folder: Path, batch_id: str, source: Path) -> Path:
     """Where the rejects of one imported file go."""
     name = source.name

@@ -7,7 +7,10 @@ makes the second one wait or stop.
 
 PostgreSQL: session-level advisory locks on a dedicated connection (released when the connection
 closes, so a killed process never leaves a lock behind). SQLite: ``flock`` on files in a folder
-beside the database file (released by the kernel when the process dies).
+beside the database file (released by the kernel when the process dies), and, on Linux, an
+open-file-description byte-range lock on the database file itself for each key (far beyond any
+byte SQLite locks), so deleting the lock folder cannot let a second run in: the folder only
+names the holder for the "locked by" message.
 
 Locks are taken by the edges (the CLI commands), once per command, never inside the pipeline
 steps, so a nightly ``flux run`` that calls several steps holds one lock for all of them.
@@ -22,6 +25,7 @@ dies.)
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import socket
@@ -40,6 +44,17 @@ from pipelines.settings import Settings
 
 ALL = "*"
 POLL_SECONDS = 0.2
+ANCHOR_BASE = 1 << 40
+"""Where the byte-range locks on a SQLite file start: far beyond SQLite's own lock bytes
+(around 1 GiB) and beyond any database Flux will hold."""
+_HELD: set[tuple[str, str]] = set()
+
+
+def held(namespace: str, restaurants: frozenset[str] | None) -> bool:
+    """Whether this process holds (really, not with ``locks = off``) the locks a run over
+    ``restaurants`` (None: all) of ``namespace`` needs: then no other run can be working on
+    them, and a record of one still ``running`` was left by a killed process."""
+    return all((k.namespace, k.restaurant) in _HELD for k in keys_for(namespace, restaurants))
 
 
 class LockBusy(FluxError):
@@ -118,10 +133,21 @@ def hold(
         if db.backend != "postgresql":
             raise ConfigError("locks = 'database' needs PostgreSQL; use auto or file")
         with _pg_locks(db, keys, wait, holder_text(command)):
-            yield keys
+            _HELD.update((k.namespace, k.restaurant) for k in keys)
+            try:
+                yield keys
+            finally:
+                _HELD.difference_update((k.namespace, k.restaurant) for k in keys)
     else:
-        with _file_locks(_lock_dir(settings, db), keys, wait, holder_text(command)):
-            yield keys
+        with _file_locks(
+            _lock_dir(settings, db), keys, wait, holder_text(command), anchor=db.sqlite_file
+        ):
+            _HELD.update((k.namespace, k.restaurant) for k in keys)
+            try:
+                yield keys
+            finally:
+                _HELD.difference_update((k.namespace, k.restaurant) for k in keys)
+        return
 
 
 def _busy(key: LockKey, holder: str | None, wait: float) -> LockBusy:
@@ -181,13 +207,38 @@ def _lock_dir(settings: Settings, db: Database) -> Path:
     return settings.home / "locks" if path is None else path.parent / f".{path.name}.locks"
 
 
+def _anchor_lock(fd: int, key: LockKey) -> bool:
+    """An open-file-description lock on one byte of the database file for ``key`` (shared or
+    exclusive); False when another run holds it. Released when ``fd`` closes or the process
+    dies; unlike a lock file, nothing a user can delete."""
+    import fcntl
+    import struct
+
+    offset = ANCHOR_BASE + (key.number & 0x3FFFFFFF)
+    kind = fcntl.F_RDLCK if key.shared else fcntl.F_WRLCK
+    request = struct.pack("hhqqi", kind, os.SEEK_SET, offset, 1, 0)
+    try:
+        fcntl.fcntl(fd, fcntl.F_OFD_SETLK, request)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
+
+
 @contextlib.contextmanager
-def _file_locks(folder: Path, keys: list[LockKey], wait: float, holder: str) -> Iterator[None]:
+def _file_locks(
+    folder: Path, keys: list[LockKey], wait: float, holder: str, anchor: Path | None = None
+) -> Iterator[None]:
     import fcntl
 
     folder.mkdir(parents=True, exist_ok=True)
     handles: list[IO[str]] = []
     exclusive: list[IO[str]] = []
+    anchor_fd: int | None = None
+    if anchor is not None and hasattr(fcntl, "F_OFD_SETLK") and anchor.is_file():
+        # (a database not created yet has no anchor: the lock files alone guard the first run)
+        anchor_fd = os.open(anchor, os.O_RDWR)
     try:
         deadline = _deadline(wait)
         for key in keys:
@@ -197,6 +248,8 @@ def _file_locks(folder: Path, keys: list[LockKey], wait: float, holder: str) -> 
             mode = (fcntl.LOCK_SH if key.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
             while True:
                 try:
+                    if anchor_fd is not None and not _anchor_lock(anchor_fd, key):
+                        raise BlockingIOError
                     fcntl.flock(fh.fileno(), mode)
                     break
                 except BlockingIOError:
@@ -218,3 +271,5 @@ def _file_locks(folder: Path, keys: list[LockKey], wait: float, holder: str) -> 
         for fh in reversed(handles):
             with contextlib.suppress(OSError):
                 fh.close()  # closing the file releases its flock
+        if anchor_fd is not None:
+            os.close(anchor_fd)  # releases every byte-range lock taken through it

@@ -30,6 +30,7 @@ __all__ = [
     "BacktestRecord",
     "RunKind",
     "RunRecord",
+    "abandon_stale",
     "failure_message",
     "insert",
     "list_backtests",
@@ -237,3 +238,45 @@ def read_backtest(conn: Connection, ref: str) -> BacktestRecord:
             "give more of the id"
         )
     return _backtest_record(rows[0])
+
+
+ABANDONED = "abandoned"
+"""The status of a run found ``running`` by a later run holding its locks: its process was
+killed (SIGKILL, a crash, a lost machine) before it could record how it ended."""
+
+
+def abandon_stale(
+    db: Database, kind: RunKind, target: str, scope: frozenset[str] | None
+) -> list[str]:
+    """Marks ``abandoned`` every run of ``target`` still recorded as ``running`` that overlaps
+    ``scope`` (None: all restaurants). Call it only while holding that scope's run locks: a live
+    run of an overlapping scope would hold one of them, so these records are leftovers.
+
+    Returns:
+        The ids of the runs marked.
+    """
+    table = kind.table
+    key = table.c[kind.key]
+    with db.begin() as conn:
+        rows = conn.execute(
+            sa.select(key, table.c.restaurant_scope).where(
+                table.c.status == "running", table.c.target == target
+            )
+        ).all()
+        stale = [
+            str(run_id)
+            for run_id, theirs in rows
+            if scope is None or not theirs or set(str(theirs).split(",")) & scope
+        ]
+        if stale:
+            conn.execute(
+                sa.update(table)
+                .where(key.in_(stale), table.c.status == "running")
+                .values(
+                    status=ABANDONED,
+                    finished_at=_now(),
+                    message="abandoned: its process ended without recording how (killed?); "
+                    "found by a later run holding its locks",
+                )
+            )
+    return stale
