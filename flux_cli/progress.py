@@ -30,18 +30,25 @@ class _Milestones:
         self.label: str | None = None
         self.started = time.monotonic()
         self.logged = 0.0
+        self.total = -1
+        self.base = 0  # ``done`` when this count (this total) started
+        self.done = 0
 
     def update(self, label: str, done: int, total: int) -> None:
         now = time.monotonic()
         changed = label != self.label
-        if changed:
-            self.label, self.started = label, now
+        self.label = label
+        if self.total < 0:  # the first count starts with the bar
+            self.total = total
+        elif total != self.total or done < self.done:  # a new count starts (a new label alone,
+            self.total, self.base, self.started = total, done, now  # a file's name, does not)
+        self.done = done
         finished = total > 0 and done >= total
         if not (changed or finished or now - self.logged >= LOG_EVERY_S):
             return
         self.logged = now
-        elapsed = now - self.started
-        eta = elapsed / done * (total - done) if 0 < done < total else None
+        elapsed, counted = now - self.started, done - self.base
+        eta = elapsed / counted * (total - done) if counted > 0 and done < total else None
         import structlog
 
         structlog.get_logger("flux.progress").info(

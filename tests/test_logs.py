@@ -108,3 +108,20 @@ def test_cli_never_prints_aws_keys_from_a_failing_store(
     out = result.stdout + result.stderr
     assert "no-such-bucket-flux" in out
     assert AWS_SECRET not in out and PASSWORD not in out
+
+
+def test_progress_eta_runs_across_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Import names each file in its label: a new label must not restart the ETA's clock. Four
+    files: one done after 10 s leaves 3 at 10 s each, 30 s; two done after 25 s leave 2 at
+    12.5 s each, 25 s (worked out by hand)."""
+    import structlog.testing
+
+    from flux_cli import progress as fp
+
+    clock = iter([0.0, 10.0, 25.0])
+    monkeypatch.setattr(fp.time, "monotonic", lambda: next(clock))
+    milestones = fp._Milestones("import")  # t = 0
+    with structlog.testing.capture_logs() as logs:
+        milestones.update("importing b.csv", 1, 4)  # t = 10
+        milestones.update("importing c.csv", 2, 4)  # t = 25
+    assert [e["eta_s"] for e in logs] == [30.0, 25.0]
