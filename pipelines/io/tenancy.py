@@ -37,6 +37,7 @@ __all__ = [
     "apply",
     "column_default",
     "policy_sql",
+    "protect_sql",
     "require_tenant",
     "rls_status",
     "tenant_column",
@@ -211,4 +212,15 @@ def policy_sql(table: str) -> list[str]:
         f'DROP POLICY IF EXISTS flux_all_tenants ON "{table}"',
         f'CREATE POLICY flux_all_tenants ON "{table}" TO {PIPELINE_ROLE} '
         f"USING ({every}) WITH CHECK ({every})",
+    ]
+
+
+def protect_sql(table: str) -> list[str]:
+    """PostgreSQL statements that make ``table`` tenant-owned: the roles' grants (read and write
+    for ``flux_pipeline``, read for ``flux_app``) and :func:`policy_sql`. Every migration that
+    adds a table runs them."""
+    return [
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{table}" TO {PIPELINE_ROLE}',
+        f'GRANT SELECT ON "{table}" TO {APP_ROLE}',
+        *policy_sql(table),
     ]

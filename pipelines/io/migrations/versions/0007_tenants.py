@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from pipelines.io.tenancy import APP_ROLE, PIPELINE_ROLE, policy_sql
+from pipelines.io.tenancy import APP_ROLE, PIPELINE_ROLE, protect_sql
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -117,9 +117,7 @@ def upgrade() -> None:
     )
     op.execute(f"GRANT SELECT ON alembic_version TO {PIPELINE_ROLE}, {APP_ROLE}")
     for table in TABLES:
-        op.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{table}" TO {PIPELINE_ROLE}')
-        op.execute(f'GRANT SELECT ON "{table}" TO {APP_ROLE}')
-        for statement in policy_sql(table):
+        for statement in protect_sql(table):
             op.execute(statement)
 
 

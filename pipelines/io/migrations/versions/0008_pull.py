@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from pipelines.io.tenancy import APP_ROLE, PIPELINE_ROLE, policy_sql
+from pipelines.io.tenancy import protect_sql
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -37,9 +37,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for table in TABLES:
-        op.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{table}" TO {PIPELINE_ROLE}')
-        op.execute(f'GRANT SELECT ON "{table}" TO {APP_ROLE}')
-        for statement in policy_sql(table):
+        for statement in protect_sql(table):
             op.execute(statement)
 
 
