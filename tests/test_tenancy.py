@@ -20,30 +20,12 @@ from pipelines.io import schema, series, tenancy
 from pipelines.io.db import Database
 from pipelines.settings import Settings, load_settings
 from tests.helpers import checksums, run_cli
+from tests.test_hostile_input import HEADER, MAPPING
 
 RESTAURANTS_HEADER = (
     "restaurant_id,name,timezone,country,subdivision,cutoff_hour,pos_provider,pos_location_id,"
     "currency,tenant\n"
 )
-HEADER = "restaurant,ticket,line,sold_at,item,qty,amount,status\n"
-MAPPING = """
-source = "till"
-timestamp_format = "%Y-%m-%d %H:%M"
-money = "decimal"
-
-[columns]
-restaurant_id = "restaurant"
-order_id = "ticket"
-line_id = "line"
-timestamp = "sold_at"
-item = "item"
-quantity = "qty"
-amount = "amount"
-kind = "status"
-
-[kinds]
-sold = "sale"
-"""
 MIGRATION = importlib.import_module("pipelines.io.migrations.versions.0007_tenants")
 LATER_MIGRATIONS = [importlib.import_module("pipelines.io.migrations.versions.0008_pull")]
 """Migrations after 0007 that add tables (each lists its TABLES and puts them under RLS)."""
