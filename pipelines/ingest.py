@@ -462,25 +462,28 @@ class _Streamed:
             self.ranges[rid] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
 
 
-def _stream(
-    conn: Connection,
-    caps: DbCapabilities,
-    planned: list[_Planned],
-    *,
-    done_hashes: set[str],
-    ctx: ParseContext,
-    batch: _Batch,
-    request: IngestRequest,
-    progress: Progress | None,
-) -> _Streamed:
+@dataclass(frozen=True)
+class _Job:
+    """One import's files and what loading them needs."""
+
+    planned: list[_Planned]
+    done_hashes: set[str]
+    ctx: ParseContext
+    batch: _Batch
+    request: IngestRequest
+    progress: Progress | None
+
+
+def _stream(conn: Connection, caps: DbCapabilities, job: _Job) -> _Streamed:
     """Parses and loads the files one at a time, each dropped from memory once loaded but for a
     slim summary (see :func:`_slim`), so memory follows the largest file, not their sum."""
+    planned, ctx, request, progress = job.planned, job.ctx, job.request, job.progress
     out = _Streamed()
     scope_checked = False
     for i, plan in enumerate(planned):
         if progress:
             progress(f"importing {plan.path.name}", i, len(planned))
-        if plan.sha256 in done_hashes:
+        if plan.sha256 in job.done_hashes:
             out.others.append(
                 FileResult(
                     str(plan.path),
@@ -500,7 +503,7 @@ def _stream(
         out.widen(imports.stored_ranges(conn, caps, item.parsed))
         counts = imports.load_parsed(conn, caps, item.parsed)
         out.widen(imports.touched_ranges(item.parsed))
-        out.results.append(_file_result(item, counts, batch))
+        out.results.append(_file_result(item, counts, job.batch))
         item.parsed = _slim(item.parsed, keep_keys=request.replace)
         out.loaded.append(item)
     if not scope_checked:
@@ -508,16 +511,7 @@ def _stream(
     return out
 
 
-def _load_all(
-    db: Database,
-    planned: list[_Planned],
-    *,
-    done_hashes: set[str],
-    ctx: ParseContext,
-    batch: _Batch,
-    request: IngestRequest,
-    progress: Progress | None,
-) -> _Loaded:
+def _load_all(db: Database, job: _Job) -> _Loaded:
     """Reads and writes the files one at a time, refreshes the rollups, checks that each file
     landed demand, writes the rejects files and records the batches: one transaction.
 
@@ -526,6 +520,7 @@ def _load_all(
             (unless ``allow_rejects``), or nothing at all would be loaded. Nothing is written then.
         UsageError: a --restaurant is unknown. Nothing is written then.
     """
+    planned, ctx, request, progress = job.planned, job.ctx, job.request, job.progress
     streamed = _Streamed()
     written: list[Path] = []
     days: tuple[DayFigures, ...] = ()
@@ -534,16 +529,7 @@ def _load_all(
     try:
         with db.begin() as conn:
             caps = db.capabilities(conn)
-            streamed = _stream(
-                conn,
-                caps,
-                planned,
-                done_hashes=done_hashes,
-                ctx=ctx,
-                batch=batch,
-                request=request,
-                progress=progress,
-            )
+            streamed = _stream(conn, caps, job)
             to_load, results, ranges = streamed.loaded, streamed.results, streamed.ranges
             before = rollups.read_daily(conn, ranges) if request.dry_run else None
             if progress:
@@ -559,7 +545,7 @@ def _load_all(
             for i, (item, result) in enumerate(zip(to_load, results, strict=True)):
                 imports.record_batch(
                     conn,
-                    **asdict(batch),
+                    **asdict(job.batch),
                     **asdict(result),
                     file_no=i,
                     file_path=result.path,
@@ -826,15 +812,7 @@ def run(
                 max_text_chars=settings.limits.max_text_chars,
             )
             with limits.using(import_limits):
-                loaded = _load_all(
-                    db,
-                    planned,
-                    done_hashes=done_hashes,
-                    ctx=ctx,
-                    batch=batch,
-                    request=request,
-                    progress=progress,
-                )
+                loaded = _load_all(db, _Job(planned, done_hashes, ctx, batch, request, progress))
         finally:
             db.dispose()
     if progress:
