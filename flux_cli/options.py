@@ -196,7 +196,7 @@ FreqOpt = Annotated[
         help="D (daily), h (hourly) or 15min (the daily forecast split by intraday profile).",
     ),
 ]
-PULL_PROVIDERS = ("square", "clover", "toast")
+PULL_PROVIDERS = ("square", "clover", "toast", "revel", "lightspeed")
 """The vendors ``flux pull`` talks to (``pipelines.io.pos.providers.SUPPORTED``, kept here so
 ``--help`` does not load httpx)."""
 

@@ -119,14 +119,18 @@ class PullResult:
         return loaded
 
 
-_RECORDS = {
-    "square_orders": ("orders", "id", "updated_at"),
-    "clover": ("elements", "id", "modifiedTime"),
-    "toast": (None, None, None),
+_RECORDS: dict[str, tuple[str | None, tuple[str, ...], str | None]] = {
+    "square_orders": ("orders", ("id",), "updated_at"),
+    "clover": ("elements", ("id",), "modifiedTime"),
+    "revel_api": ("objects", ("resource_uri",), "updated_date"),
+    "lightspeed": ("sales", ("accountFiscId", "type"), None),
+    "toast": (None, (), None),
 }
-"""Per format: the key of a page's record list (None: the page is the list), a record's id and
-its last-modified field (None: the adapter itself keeps the copy modified last, as Toast's
-does)."""
+"""Per format: the key of a page's record list (None: the page is the list), the fields that
+identify a record (none: the adapter itself keeps the copy modified last, as Toast's does) and
+its last-modified field (None: the vendor sends none; the copy served last is kept). A
+Lightspeed sale is told apart by its ``accountFiscId`` *and* ``type``: the bookkeeping records of
+a sale (an ``UPDATE``, a ``SPLIT``) carry the sale's own id."""
 
 
 def _records(fmt: str, page: Any) -> list[Any]:
@@ -135,8 +139,8 @@ def _records(fmt: str, page: Any) -> list[Any]:
     return items if isinstance(items, list) else []
 
 
-def _version(record: dict[str, Any], field_name: str) -> tuple[int, Any]:
-    value = record.get(field_name)
+def _version(record: dict[str, Any], field_name: str | None) -> tuple[int, Any]:
+    value = record.get(field_name) if field_name else None
     if isinstance(value, str):
         try:
             when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -149,16 +153,16 @@ def _version(record: dict[str, Any], field_name: str) -> tuple[int, Any]:
 def merge_pages(fmt: str, pages: list[Any]) -> Any:
     """One document of the vendor's shape holding the records of ``pages``, each once: a record
     served twice (a page repeated after a retry, or moved between offset pages) keeps the copy
-    modified last (the later one on a tie)."""
-    key, id_field, modified = _RECORDS[fmt]
-    if id_field is None or modified is None:
+    modified last (the later one on a tie, or when the vendor sends no modified time)."""
+    key, id_fields, modified = _RECORDS[fmt]
+    if key is None or not id_fields:
         return [r for page in pages for r in _records(fmt, page)]
     records: dict[Any, Any] = {}
     anonymous: list[Any] = []
     for page in pages:
         for record in _records(fmt, page):
-            rid = record.get(id_field) if isinstance(record, dict) else None
-            if rid is None:
+            rid = tuple(record.get(f) for f in id_fields) if isinstance(record, dict) else None
+            if rid is None or rid[0] is None:
                 anonymous.append(record)  # the adapter rejects it, naming the field
                 continue
             kept = records.get(rid)
@@ -166,7 +170,8 @@ def merge_pages(fmt: str, pages: list[Any]) -> Any:
                 records[rid] = record
     merged = [*records.values(), *anonymous]
     first = next((p for p in pages if isinstance(p, dict)), {})
-    return {**{k: v for k, v in first.items() if k not in (key, "cursor")}, key: merged}
+    dropped = (key, "cursor", "_links")
+    return {**{k: v for k, v in first.items() if k not in dropped}, key: merged}
 
 
 def _select(
@@ -246,7 +251,7 @@ def run(
     for name in sorted({r.pos_provider for r in chosen if r.pos_provider}):
         breaker = CircuitBreaker(name, pos.breaker_failures, pos.breaker_cooldown_seconds, clock)
         cfg = secrets.resolve(name, configured[name], pos)
-        built[name] = providers.build(name, cfg, breaker, sleep)
+        built[name] = providers.build(name, cfg, breaker, sleep, clock)
     stopped: dict[str, str] = {}
     results: list[RestaurantPull] = []
     lookback = dt.timedelta(hours=pos.lookback_hours)
@@ -307,7 +312,7 @@ def _pull_one(
         return skipped(stopped[provider.name])
     if start >= end:
         return RestaurantPull(**{**asdict(base), "status": PULLED})
-    window = providers.Window(start, end)
+    window = providers.Window(start, end, info.timezone)
     try:
         pages = list(provider.pages(info.pos_location_id, window))
     except ProviderAuthError as exc:

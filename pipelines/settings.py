@@ -107,9 +107,10 @@ class ProviderConfig(BaseModel):
     """One POS vendor's API, a ``[pos.<vendor>]`` table of flux.toml (``FLUX_POS__SQUARE__TOKEN``).
 
     Credentials are :class:`~pydantic.SecretStr`: they print as ``**********`` and are never
-    logged. Which ones a vendor needs: Square and Clover ``token``; Toast and Lightspeed
-    ``client_id`` + ``client_secret`` (OAuth client credentials); Revel ``api_key`` +
-    ``api_secret``.
+    logged. Which ones a vendor needs: Square and Clover ``token``; Toast ``client_id`` +
+    ``client_secret`` (OAuth client credentials); Lightspeed ``client_id`` + ``client_secret`` +
+    ``refresh_token`` (OAuth authorization code grant, refreshed each run); Revel ``api_key`` +
+    ``api_secret`` (and its ``base_url``, the account's ``https://<subdomain>.revelup.com``).
 
     Attributes:
         base_url: The API host (None: the vendor's production host).
@@ -118,6 +119,7 @@ class ProviderConfig(BaseModel):
         client_secret: OAuth client secret.
         api_key: API key.
         api_secret: API secret.
+        refresh_token: OAuth refresh token (Lightspeed: from the one-time authorization).
         page_size: Records asked for per page (None: the vendor's maximum).
         timeout_seconds: Connect and read timeout of one request.
         max_attempts: Tries per request (timeouts, dropped connections, 5xx and 429 are retried).
@@ -135,6 +137,7 @@ class ProviderConfig(BaseModel):
     client_secret: SecretStr | None = None
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
+    refresh_token: SecretStr | None = None
     page_size: int | None = Field(default=None, ge=1, le=10_000)
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     max_attempts: int = Field(default=5, ge=1, le=20)

@@ -83,13 +83,19 @@ def pos_config(base_url: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def make_settings(tmp_path: Path, name: str, db_url: str | None, pos: dict[str, Any]) -> Settings:
+def make_settings(
+    tmp_path: Path,
+    name: str,
+    db_url: str | None,
+    pos: dict[str, Any],
+    restaurants_csv: str = RESTAURANTS_CSV,
+) -> Settings:
     home = tmp_path / name
     url = db_url or f"sqlite:///{(home / 'flux.db').as_posix()}"
     settings = load_settings(home=home, database_url=url, pos=pos)
     folder = tmp_path / f"{name}-restaurants"
     folder.mkdir()
-    (folder / "restaurants.csv").write_text(RESTAURANTS_CSV, encoding="utf-8")
+    (folder / "restaurants.csv").write_text(restaurants_csv, encoding="utf-8")
     ingest.run(ingest.IngestRequest(paths=(folder,)), settings)
     return settings
 

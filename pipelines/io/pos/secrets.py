@@ -1,7 +1,7 @@
 """Where ``flux pull`` finds the vendors' credentials, and how they stay secret.
 
 Each credential field of a ``[pos.<vendor>]`` table (``token``, ``client_id``,
-``client_secret``, ``api_key``, ``api_secret``) comes from, highest first:
+``client_secret``, ``api_key``, ``api_secret``, ``refresh_token``) comes from, highest first:
 
 1. the settings themselves: ``FLUX_POS__SQUARE__TOKEN`` or flux.toml;
 2. ``pos.secrets_file``: a TOML file of one table per vendor (``[square]`` ``token = "..."``),
@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from pipelines.errors import ConfigError
 from pipelines.settings import PosConfig, ProviderConfig
 
-FIELDS = ("token", "client_id", "client_secret", "api_key", "api_secret")
+FIELDS = ("token", "client_id", "client_secret", "api_key", "api_secret", "refresh_token")
 _SECRET_FIELDS = frozenset(FIELDS) - {"client_id"}
 
 
