@@ -185,15 +185,21 @@ def test_requests_follow_the_vendors_specs(fake: FakePos, tmp_path: Path) -> Non
 
 def test_a_window_longer_than_365_days_is_split(fake: FakePos, tmp_path: Path) -> None:
     settings = settings_for(tmp_path, "pulled", pos_config(fake.base_url))
-    since = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
-    request = pull.PullRequest(restaurants=frozenset({"r07"}), since=since, until=UNTIL)
-    (r07,) = pull.run(request, settings).pulls
-    assert r07.status == "pulled" and r07.records == 1
+    # fractions of a second: the calls send whole seconds, the start rounded down, the end up
+    since = dt.datetime(2024, 6, 1, 0, 0, 0, 500_000, tzinfo=dt.UTC)
+    until = UNTIL + dt.timedelta(microseconds=250_000)
+    request = pull.PullRequest(restaurants=frozenset({"r05", "r07"}), since=since, until=until)
+    r05, r07 = pull.run(request, settings).pulls
+    assert r05.status == r07.status == "pulled" and r07.records == 1
     # 2024-06-01 + 365 days = 2025-06-01 (2024-06-01..2025-06-01 holds no 29 February)
     assert [r.path for r in fake.requests if "/financials/" in r.path] == [
         f"/f/finance/{HARBOUR}/financials/2024-06-01T00:00:00Z/2025-06-01T00:00:00Z",
-        f"/f/finance/{HARBOUR}/financials/2025-06-01T00:00:00Z/2026-01-01T00:00:00Z",
+        f"/f/finance/{HARBOUR}/financials/2025-06-01T00:00:00Z/2026-01-01T00:00:01Z",
     ]
+    # Revel: 2024-06-01T00:00Z is 20:00 the day before in Toronto (EDT, UTC-4); the end as above
+    first = next(r for r in fake.requests if r.path == "/resources/Order/")
+    assert first.query["updated_date__gte"] == ["2024-05-31T20:00:00"]
+    assert first.query["updated_date__lt"] == ["2025-12-31T19:00:01"]
 
 
 # ------------------------------------------------------------------------- faults

@@ -264,7 +264,7 @@ class RevelProvider:
 
     def pages(self, location_id: str, window: Window) -> Iterator[Any]:
         zone = ZoneInfo(window.timezone)
-        start, end = _wall(window.start, zone), _wall(window.end, zone)
+        start, end = _wall(window.start, zone), _wall(_ceil_second(window.end), zone)
         for path, by_establishment in self.resources:
             params: list[tuple[str, str]] = [
                 (by_establishment, location_id),
@@ -310,6 +310,13 @@ class RevelProvider:
             self.client.call("GET", "/resources/Order/", params={"limit": "1"})
         else:
             self.client.call("GET", f"/enterprise/Establishment/{location_id}/")
+
+
+def _ceil_second(when: dt.datetime) -> dt.datetime:
+    """``when`` rounded up to a whole second (a window's end sent without its fraction must
+    still cover it)."""
+    whole = when.replace(microsecond=0)
+    return whole if whole == when else whole + dt.timedelta(seconds=1)
 
 
 def _wall(when: dt.datetime, zone: ZoneInfo) -> str:
@@ -366,9 +373,10 @@ class LightspeedProvider:
         return self._token
 
     def pages(self, location_id: str, window: Window) -> Iterator[Any]:
-        start = window.start
-        while start < window.end:
-            end = min(window.end, start + self.max_range)
+        # whole seconds, as the calls send them: the start rounded down, the end up
+        start, stop = window.start.replace(microsecond=0), _ceil_second(window.end)
+        while start < stop:
+            end = min(stop, start + self.max_range)
             path = f"/f/finance/{location_id}/financials/{_seconds(start)}/{_seconds(end)}"
             params = {"pageSize": str(self.page_size)}
             seen: set[str] = set()
