@@ -361,3 +361,27 @@ def test_doctor_checks_revel_and_lightspeed_once(fake: FakePos, tmp_path: Path) 
     output = result.stdout + result.stderr
     for secret in ("wrong-secret-never-leak", *SECRETS):
         assert secret not in output
+
+
+def test_records_served_twice_are_kept_once() -> None:
+    sale = {"accountFiscId": "A1.18", "type": "SALE", "salesLines": []}
+    update = {"accountFiscId": "A1.18", "type": "UPDATE"}  # the sale's bookkeeping twin
+    pages = [
+        {"businessLocationId": 1, "sales": [sale], "_links": {"nextPage": {"href": "x"}}},
+        {"businessLocationId": 1, "sales": [sale, update]},  # the first page's sale repeated
+    ]
+    assert pull.merge_pages("lightspeed", pages) == {
+        "businessLocationId": 1,
+        "sales": [sale, update],
+    }
+    # Revel: an Order and an OrderItem may share an id; a moved object keeps its newest copy
+    order = {"id": 7, "resource_uri": "/resources/Order/7/", "updated_date": "2025-11-01T19:05:00"}
+    item = {
+        "id": 7,
+        "resource_uri": "/resources/OrderItem/7/",
+        "updated_date": "2025-11-01T19:06:00",
+    }
+    edited = {**order, "updated_date": "2025-11-01T20:00:00", "deleted": True}
+    meta = {"limit": 2, "next": None}
+    revel = [{"meta": meta, "objects": [edited, item]}, {"meta": meta, "objects": [order]}]
+    assert pull.merge_pages("revel_api", revel) == {"meta": meta, "objects": [edited, item]}
