@@ -1,6 +1,7 @@
 """``flux pull`` of a fleet from the fake POS cloud: time, and requests against the minimum.
 
-A fleet of ``--restaurants`` restaurants (a third each on Square, Clover and Toast) with
+A fleet of ``--restaurants`` restaurants (a fifth each on Square, Clover, Toast, Revel and
+Lightspeed K-Series) with
 ``--orders-per-day`` orders a day for ``--days`` days is cloned from the vendors' spec fixtures
 (tests/fixtures/vendors: each order copied with a new id, moved by whole days) and served by
 tests/fake_pos.py on 127.0.0.1. One ``flux pull`` (pipelines.pull.run) into a fresh SQLite
@@ -9,7 +10,10 @@ database, then it prints:
 - the wall time, and orders pulled per second;
 - per vendor, the requests made against the fewest the paging allows at the vendors' largest
   page (Square: one per started 1,000 orders, at least one; Clover: one per 1,000 plus the short
-  last page; Toast: one per 100 plus the short last page, and one login per run);
+  last page; Toast: one per 100 plus the short last page, and one login per run; Revel: per
+  resource, Order and OrderItem, one per started 1,000 objects, at least one (``meta.next``
+  only while more remain); Lightspeed: per call window of at most 365 days, one per started
+  1,000 sales, at least one, and one token refresh per run);
 - with ``--fault-rate``, the same pull with that share of page requests failing once (500, 429
   with Retry-After 0, a dropped connection, a timeout), to show what retries cost.
 
@@ -18,10 +22,13 @@ Usage:
         [--fault-rate 0.05]
 
 Measured 2026-12-02 (defaults, ``--fault-rate 0.05``, SQLite, a 2-core machine shared with five
-other jobs, the process getting about a quarter of a core): 180,000 orders (716,400 rows) in
-666 s clean and 651 s with faults; requests clean = the minimum for every vendor (Square 68,
-Clover 66, Toast 628); with 5 % faults 1.06 / 1.03 / 1.04 times the minimum, nothing skipped.
-A cProfile of a small pull put 90 % of its time in the import (parse, load, rollups), not HTTP.
+other jobs, the process getting about a third of a core): 180,000 orders, 20 restaurants per
+vendor (288,000 records: a Revel order is an Order and three OrderItems), 864,000 rows in 520 s
+clean and 577 s with faults; requests clean = the minimum for every vendor (Square 40, Clover
+40, Toast 381, Revel 160, Lightspeed 41); with 5 % faults 1.07 / 1.05 / 1.05 / 1.05 / 1.05 times
+the minimum, nothing skipped. (Before Revel and Lightspeed, a third of the fleet per vendor:
+666 s; Square 68, Clover 66, Toast 628 requests, each the minimum.) A cProfile of a small pull
+put 90 % of its time in the import (parse, load, rollups), not HTTP.
 """
 
 from __future__ import annotations
@@ -53,7 +60,13 @@ from tests.fake_pos import FakePos  # noqa: E402
 VENDORS = ROOT / "tests" / "fixtures" / "vendors"
 START = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
-PAGE = {"square": 1000, "clover": 1000, "toast": 100}
+PAGE = {"square": 1000, "clover": 1000, "toast": 100, "revel": 1000, "lightspeed": 1000}
+VENDOR_NAMES = tuple(PAGE)
+UNTIL = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+INITIAL_DAYS = 365
+"""The first pull's reach: 2025-01-01 to 2026-01-01, one Lightspeed call window (365 days)."""
+REVEL_ITEMS = 3
+"""OrderItems per Revel order (the template order 7001 has three)."""
 
 
 def _shift(value: Any, days: int, seconds: int) -> Any:
@@ -94,10 +107,21 @@ def _templates() -> dict[str, tuple[dict[str, Any], dt.datetime]]:
     clover = json.loads((VENDORS / "clover" / "orders_night_owl.json").read_text())["elements"][0]
     toast_file = VENDORS / "toast" / "6f1c2a8e-3b4d-4e5f-9a7b-1c2d3e4f5a6b"
     toast = json.loads((toast_file / "ordersBulk_20250308.json").read_text())[0]
+    revel_orders = json.loads((VENDORS / "revel" / "orders.json").read_text())["objects"]
+    revel_items = json.loads((VENDORS / "revel" / "order_items.json").read_text())["objects"]
+    revel = {
+        "order": revel_orders[0],
+        "items": [i for i in revel_items if i["order"] == "/resources/Order/7001/"],
+    }
+    assert len(revel["items"]) == REVEL_ITEMS
+    ls_file = VENDORS / "lightspeed" / "v1_financials_le_petit_zinc.json"
+    ls = json.loads(ls_file.read_text())["sales"][0]
     return {
         "square": (sq, dt.datetime.fromisoformat(sq["updated_at"].replace("Z", "+00:00"))),
         "clover": (clover, dt.datetime.fromtimestamp(clover["modifiedTime"] / 1000, dt.UTC)),
         "toast": (toast, dt.datetime(2025, 3, 9, tzinfo=dt.UTC)),
+        "revel": (revel, dt.datetime(2025, 11, 1, 19, 5)),  # local wall time, as Revel writes
+        "lightspeed": (ls, dt.datetime.fromisoformat(ls["timeofOpening"].replace("Z", "+00:00"))),
     }
 
 
@@ -108,15 +132,23 @@ def build_fleet(fake: FakePos, n: int, days: int, per_day: int) -> tuple[str, di
         "restaurant_id,name,timezone,country,subdivision,cutoff_hour,pos_provider,"
         "pos_location_id,currency"
     ]
-    counts = {"square": 0, "clover": 0, "toast": 0}
+    counts = dict.fromkeys(VENDOR_NAMES, 0)
     for i in range(n):
-        vendor = ("square", "clover", "toast")[i % 3]
+        vendor = VENDOR_NAMES[i % len(VENDOR_NAMES)]
         rid = f"b{i:03d}"
-        loc = f"LOC{i:03d}X" if vendor != "toast" else f"00000000-0000-4000-8000-{i:012d}"
-        rows.append(f"{rid},{rid},America/Chicago,US,IL,4,{vendor},{loc},USD")
+        loc = {
+            "toast": f"00000000-0000-4000-8000-{i:012d}",
+            "revel": str(1000 + i),
+            "lightspeed": str(7_000_000 + i),
+        }.get(vendor, f"LOC{i:03d}X")
+        # Lightspeed's lines carry their currency (EUR in the template)
+        zone, currency = (
+            ("Europe/Paris", "EUR") if vendor == "lightspeed" else ("America/Chicago", "USD")
+        )
+        rows.append(f"{rid},{rid},{zone},US,IL,4,{vendor},{loc},{currency}")
         template, at = templates[vendor]
-        offset = (START - at).days
-        orders = []
+        offset = (START.replace(tzinfo=None) - at.replace(tzinfo=None)).days
+        orders: list[Any] = []
         for day in range(days):
             for k in range(per_day):
                 o = _shift(copy.deepcopy(template), offset + day, k * 7)
@@ -126,27 +158,57 @@ def build_fleet(fake: FakePos, n: int, days: int, per_day: int) -> tuple[str, di
                 elif vendor == "clover":
                     o["id"] = oid
                     o["href"] = f"https://api.clover.com/v3/merchants/{loc}/orders/{oid}"
-                else:
+                elif vendor == "toast":
                     o["guid"] = f"{i:08d}-{day:04d}-4000-8000-{k:012d}"
-                orders.append(o)
-        getattr(fake, vendor)[loc] = orders
-        counts[vendor] += len(orders)
+                elif vendor == "lightspeed":
+                    o["accountFiscId"] = o["receiptId"] = f"A{oid}"
+                if vendor == "revel":
+                    number = (i * days + day) * per_day + k + 1
+                    order = o["order"]
+                    order["id"], order["resource_uri"] = number, f"/resources/Order/{number}/"
+                    order["establishment"] = f"/enterprise/Establishment/{loc}/"
+                    orders.append(order)
+                    for j, item in enumerate(o["items"]):
+                        item["id"] = number * 10 + j
+                        item["resource_uri"] = f"/resources/OrderItem/{item['id']}/"
+                        item["order"] = order["resource_uri"]
+                        orders.append(item)
+                else:
+                    orders.append(o)
+        if vendor == "revel":
+            fake.revel[loc] = orders
+            fake.revel_zones[loc] = zone
+            counts[vendor] += days * per_day
+        else:
+            getattr(fake, vendor)[loc] = orders
+            counts[vendor] += len(orders)
     return "\n".join(rows) + "\n", counts
+
+
+def _pages(objects: int, page: int) -> int:
+    """Pages of a vendor that says when more remain (a cursor, ``meta.next``, ``nextPage``)."""
+    return max(1, math.ceil(objects / page))
 
 
 def minimum(vendor: str, per_restaurant: int, restaurants: int) -> int:
     page = PAGE[vendor]
-    if vendor == "square":
-        pages = max(1, math.ceil(per_restaurant / page))
+    if vendor in ("square", "lightspeed"):
+        pages = _pages(per_restaurant, page)
+        if vendor == "lightspeed":
+            calls = math.ceil(INITIAL_DAYS / 365)  # the fleet's days sit in one call window
+            pages += calls - 1  # every other window still costs one (empty) request
+    elif vendor == "revel":
+        pages = _pages(per_restaurant, page) + _pages(per_restaurant * REVEL_ITEMS, page)
     else:
         pages = per_restaurant // page + 1  # offset paging ends on a short (maybe empty) page
-    return pages * restaurants + (1 if vendor == "toast" and restaurants else 0)
+    login = 1 if vendor in ("toast", "lightspeed") and restaurants else 0
+    return pages * restaurants + login
 
 
 def pull_once(fake: FakePos, csv: str, fault_rate: float, seed: int) -> tuple[float, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        pos: dict[str, Any] = {"initial_days": 3660, "lookback_hours": 0}
+        pos: dict[str, Any] = {"initial_days": INITIAL_DAYS, "lookback_hours": 0}
         common = {"base_url": fake.base_url, "backoff_seconds": 0.05, "timeout_seconds": 2.0}
         pos["square"] = {**common, "token": fake_pos.SQUARE_TOKEN}
         pos["clover"] = {**common, "token": fake_pos.CLOVER_TOKEN}
@@ -154,6 +216,17 @@ def pull_once(fake: FakePos, csv: str, fault_rate: float, seed: int) -> tuple[fl
             **common,
             "client_id": fake_pos.TOAST_CLIENT_ID,
             "client_secret": fake_pos.TOAST_SECRET,
+        }
+        pos["revel"] = {
+            **common,
+            "api_key": fake_pos.REVEL_KEY,
+            "api_secret": fake_pos.REVEL_SECRET,
+        }
+        pos["lightspeed"] = {
+            **common,
+            "client_id": fake_pos.LIGHTSPEED_CLIENT_ID,
+            "client_secret": fake_pos.LIGHTSPEED_SECRET,
+            "refresh_token": fake_pos.LIGHTSPEED_REFRESH,
         }
         settings = load_settings(home=home, pos=pos)
         (home / "in").mkdir()
@@ -163,7 +236,7 @@ def pull_once(fake: FakePos, csv: str, fault_rate: float, seed: int) -> tuple[fl
             rng = random.Random(seed)
             fake.retry_after = 0
             fake.slow_seconds = 2.5
-            for vendor in ("square", "clover", "toast"):
+            for vendor in VENDOR_NAMES:
                 fake.faults[vendor].clear()
                 for _ in range(10_000):
                     fake.faults[vendor].append(
@@ -172,7 +245,7 @@ def pull_once(fake: FakePos, csv: str, fault_rate: float, seed: int) -> tuple[fl
                         else "none"
                     )
         started = time.perf_counter()
-        result = pull.run(pull.PullRequest(until=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)), settings)
+        result = pull.run(pull.PullRequest(until=UNTIL), settings)
         return time.perf_counter() - started, result
 
 
@@ -188,8 +261,10 @@ def main() -> None:
     csv, counts = build_fleet(fake, args.restaurants, args.days, args.orders_per_day)
     fake.start()
     per_restaurant = args.days * args.orders_per_day
-    fleet = {v: sum(1 for i in range(args.restaurants) if ("square", "clover", "toast")[i % 3] == v)
-             for v in PAGE}  # fmt: skip
+    fleet = {
+        v: sum(1 for i in range(args.restaurants) if VENDOR_NAMES[i % len(VENDOR_NAMES)] == v)
+        for v in PAGE
+    }
     runs = [("clean", 0.0)] + ([("faults", args.fault_rate)] if args.fault_rate else [])
     print(
         f"fleet: {args.restaurants} restaurants x {args.days} days x {args.orders_per_day} "
@@ -202,13 +277,15 @@ def main() -> None:
         rejected = sum(p.rows_rejected for p in result.pulls)
         skipped = len(result.skipped)
         print(
-            f"[{label}] {seconds:.1f}s, {pulled:,} orders pulled ({pulled / seconds:,.0f}/s), "
+            f"[{label}] {seconds:.1f}s, {pulled:,} records pulled ({pulled / seconds:,.0f}/s), "
             f"{loaded:,} rows loaded, {rejected:,} rejected, {skipped} restaurant(s) skipped"
         )
         for vendor in PAGE:
             made = result.requests.get(vendor, 0)
             least = minimum(vendor, per_restaurant, fleet[vendor])
-            print(f"  {vendor:7s} requests {made:5d}  minimum {least:5d}  ratio {made / least:.2f}")
+            print(
+                f"  {vendor:10s} requests {made:5d}  minimum {least:5d}  ratio {made / least:.2f}"
+            )
     fake.stop()
 
 
