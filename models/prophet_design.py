@@ -10,12 +10,19 @@ optimum and the JSON (``prophet.serialize.model_to_json``) are Prophet's. The te
 functions with Prophet's own methods frame for frame (``tests/test_prophet_design.py``).
 
 Both follow prophet 1.1-1.5's ``forecaster.py`` line by line in what they return and raise.
+
+:func:`stan_json` writes Prophet's Stan data as the JSON text ``json.dumps`` writes for
+``CmdStanPyBackend.prepare_data``'s lists, character for character, but formats each distinct
+float once: the feature matrix is mostly Fourier terms of whole days (seven distinct values per
+weekly column) and 0/1 holiday flags, and Python's float formatting was most of writing it.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +31,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from prophet import Prophet
 
-__all__ = ["component_columns", "fast_prophet_class", "holiday_features"]
+__all__ = ["STAN_DATA", "component_columns", "fast_prophet_class", "holiday_features", "stan_json"]
 
 _DELIM = "_delim_"
 
@@ -147,6 +154,44 @@ def holiday_features(
     if model.train_holiday_names is None:
         model.train_holiday_names = pd.Series(holiday_names)
     return features, prior_scale_list, holiday_names
+
+
+STAN_DATA: tuple[str, ...] = (
+    *("T", "S", "K", "tau", "trend_indicator", "y", "t", "cap", "t_change", "s_a", "s_m"),
+    *("X", "sigmas"),
+)
+"""The Stan data Prophet sends, in ``prepare_data``'s order."""
+
+
+def _float_array(values: np.ndarray) -> str:
+    """``json.dumps(values.tolist())`` for a float array, each distinct value formatted once."""
+    a = np.ascontiguousarray(values, dtype=np.float64)
+    if a.size == 0:
+        return json.dumps(a.tolist())
+    bits, inverse = np.unique(a.reshape(-1).view(np.int64), return_inverse=True)  # bit-exact
+    texts = np.asarray([json.dumps(v) for v in bits.view(np.float64).tolist()], dtype=object)
+    cells = texts[inverse].reshape(a.shape).tolist()
+    if a.ndim == 1:
+        return "[" + ", ".join(cells) + "]"
+    return "[" + ", ".join("[" + ", ".join(row) + "]" for row in cells) + "]"
+
+
+def stan_json(data: Mapping[str, Any]) -> str:
+    """The JSON text of Prophet's Stan data (:data:`STAN_DATA` of ``preprocess``'s output), the
+    same text as ``json.dumps(CmdStanPyBackend.prepare_data(init, data)[1])``."""
+    parts = []
+    for key in STAN_DATA:
+        value = data[key]
+        if isinstance(value, pd.DataFrame | pd.Series):
+            value = value.to_numpy()
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.ndim in (1, 2):
+            text = _float_array(value)
+        elif isinstance(value, np.ndarray):
+            text = json.dumps(value.tolist())
+        else:
+            text = json.dumps(value)
+        parts.append(f"{json.dumps(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
 
 
 @functools.cache

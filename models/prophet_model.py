@@ -35,7 +35,7 @@ from models import progress
 from models.base import Calendar, Forecaster, check_fitted
 from models.calendar_features import prophet_holidays
 from models.frames import SeriesFrame
-from models.prophet_design import fast_prophet_class, holiday_features
+from models.prophet_design import fast_prophet_class, holiday_features, stan_json
 
 if TYPE_CHECKING:
     from prophet import Prophet
@@ -121,9 +121,10 @@ def _fast_backend_class() -> type[Any]:
     """Prophet's cmdstanpy backend, writing Stan's input JSON with the C encoder.
 
     Prophet hands cmdstanpy nested lists, which it serialises with the pure-Python JSON encoder:
-    about 40% of a fit. This backend writes the same data with ``json.dumps`` (C) to files and
-    passes their paths; the optimisation itself is unchanged (same data, inits and arguments),
-    so the fitted parameters are identical.
+    about 40% of a fit. This backend writes the same JSON text to files
+    (:func:`models.prophet_design.stan_json`, each distinct float formatted once) and passes
+    their paths; the optimisation itself is unchanged (same data, inits and arguments), so the
+    fitted parameters are identical.
     """
     from prophet.models import CmdStanPyBackend
 
@@ -136,12 +137,16 @@ def _fast_backend_class() -> type[Any]:
         def fit(
             self, stan_init: dict[str, Any], stan_data: dict[str, Any], **kwargs: Any
         ) -> OrderedDict[str, np.ndarray]:
-            if "inits" not in kwargs and "init" in kwargs:  # a warm start, as Prophet's own
-                stan_init = self.sanitize_custom_inits(stan_init, kwargs.pop("init"))
-            inits, data = self.prepare_data(stan_init, stan_data)
+            inits = {  # as prepare_data's, without its conversion of the whole data
+                "k": stan_init["k"],
+                "m": stan_init["m"],
+                "delta": np.asarray(stan_init["delta"]).tolist(),
+                "beta": np.asarray(stan_init["beta"]).tolist(),
+                "sigma_obs": stan_init["sigma_obs"],
+            }
             with tempfile.TemporaryDirectory(prefix="flux-prophet-") as tmp:
                 data_path, inits_path = Path(tmp) / "data.json", Path(tmp) / "inits.json"
-                data_path.write_text(json.dumps(data))
+                data_path.write_text(stan_json(stan_data))
                 inits_path.write_text(json.dumps(inits))
                 args: dict[str, Any] = {
                     "data": str(data_path),

@@ -135,3 +135,27 @@ def test_fast_prophet_fits_and_forecasts_exactly_as_prophet() -> None:
         np.testing.assert_array_equal(fast.params[name], value)
     future = pd.DataFrame({"ds": pd.date_range("2024-07-01", periods=45, freq="D")})
     pd.testing.assert_frame_equal(fast.predict(future), plain.predict(future))
+
+
+@pytest.mark.parametrize("case", ["holidays", "nothing"])
+def test_stan_json_is_the_text_prophet_would_send(case: str) -> None:
+    """The data file's text is ``json.dumps`` of Prophet's own ``prepare_data`` lists."""
+    import dataclasses
+    import json
+
+    from prophet import Prophet
+    from prophet.models import CmdStanPyBackend
+
+    from models.prophet_design import stan_json
+
+    history = _history(300)
+    history["y"] = np.log1p(history["y"])
+    model = _build(Prophet, case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inputs = model.preprocess(history)
+    data = dataclasses.asdict(inputs)
+    init = dataclasses.asdict(model.calculate_initial_params(inputs.K))
+    expected = json.dumps(CmdStanPyBackend.prepare_data(init, data)[1])
+    assert stan_json(data) == expected
+    assert data["X"].shape[1] > (1 if case == "holidays" else 0)  # a real feature matrix
