@@ -36,6 +36,10 @@ Usage (from the repository root, with the ``bench`` dependency group installed:
         [--markdown table.md] [--methods seasonal_naive,weekday_median] [--jobs 2]
         [--restaurants 60]
 
+Methods run fold by fold, each in turn (so methods compared share the machine's load), and the
+notes give each method's time as a ratio to ``prophet_default``'s in the same run (the plain
+loop of default Prophet fits; both use ``--jobs`` workers).
+
 ``--out`` writes one row per method and fold (``method, fold, rmsle, wape, coverage_80,
 seconds``); ``--markdown`` writes the table that is also printed, then the 80% coverage of each
 method in each fold. ``--restaurants N`` runs on a deterministic sample of N restaurants (quick
@@ -669,6 +673,28 @@ def coverage_table(results: Sequence[Result]) -> str:
     return "\n".join(lines) + "\n"
 
 
+RATIO_BASE = "prophet_default"
+
+
+def time_ratios(results: Sequence[Result], jobs: int) -> list[str]:
+    """Each method's seconds over the plain Prophet loop's (``prophet_default``: a default
+    Prophet fit and forecast per restaurant) in the same run, fold by fold and in all."""
+    frame = pd.DataFrame([r.__dict__ for r in results])
+    if RATIO_BASE not in set(frame["method"]):
+        return []
+    seconds = frame.pivot(index="method", columns="fold", values="seconds")
+    base = seconds.loc[RATIO_BASE]
+    lines = [
+        f"Time vs the plain Prophet loop ({RATIO_BASE}, measured side by side in this run; "
+        f"both fit over restaurants with {jobs} joblib worker(s)):"
+    ]
+    for method in [m for m in METHODS if m in seconds.index and m != RATIO_BASE]:
+        folds = " / ".join(f"{seconds.loc[method, f] / base[f]:.2f}x" for f in seconds.columns)
+        total = seconds.loc[method].sum() / base.sum()
+        lines.append(f"- {method}: {total:.2f}x in all (folds {folds})")
+    return lines
+
+
 def _fold_line(folds: Sequence[Fold], sampled: bool) -> list[str]:
     rows = [len(f.keys) for f in folds]
     rests = [len(f.restaurants) for f in folds]
@@ -806,9 +832,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             folds = [f for f in make_folds(data.series) if f.number in _folds(args.folds)]
             warm_up(methods, args.jobs)
             results: list[Result] = []
-            for method in methods:
-                run = run_flux if method in FLUX_MODELS else run_peer
-                for fold in folds:
+            # Fold by fold, every method in turn: on a machine whose load drifts, methods
+            # compared side by side meet the same load.
+            for fold in folds:
+                for method in methods:
+                    run = run_flux if method in FLUX_MODELS else run_peer
                     result = run(method, data, fold, args.jobs)
                     results.append(result)
                     _log(
@@ -832,6 +860,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if args.restaurants is not None:
         notes.append(f"Run on a deterministic sample of {args.restaurants} restaurants.")
+    notes.extend(time_ratios(results, args.jobs))
     text = markdown(results, folds, notes, sampled=args.restaurants is not None)
     print(text)
     if args.markdown:

@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, cast
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from models import progress
 from models.base import Calendar, Forecaster, check_fitted
 from models.calendar_features import prophet_holidays
 from models.frames import SeriesFrame
+from models.prophet_design import fast_prophet_class, holiday_features, stan_json
 
 if TYPE_CHECKING:
     from prophet import Prophet
@@ -98,10 +99,10 @@ def _new_prophet(
     settings: _Settings, history: pd.DataFrame, holidays: pd.DataFrame | None
 ) -> Prophet:
     with _quiet():
-        from prophet import Prophet
+        prophet_class = fast_prophet_class()
 
     span = int((history[c.DS].max() - history[c.DS].min()).days)
-    return Prophet(
+    return prophet_class(
         growth="linear",
         n_changepoints=min(_MAX_CHANGEPOINTS, len(history) // _ROWS_PER_CHANGEPOINT),
         yearly_seasonality=_yearly(settings.yearly_seasonality, span),
@@ -120,9 +121,10 @@ def _fast_backend_class() -> type[Any]:
     """Prophet's cmdstanpy backend, writing Stan's input JSON with the C encoder.
 
     Prophet hands cmdstanpy nested lists, which it serialises with the pure-Python JSON encoder:
-    about 40% of a fit. This backend writes the same data with ``json.dumps`` (C) to files and
-    passes their paths; the optimisation itself is unchanged (same data, inits and arguments),
-    so the fitted parameters are identical.
+    about 40% of a fit. This backend writes the same JSON text to files
+    (:func:`models.prophet_design.stan_json`, each distinct float formatted once) and passes
+    their paths; the optimisation itself is unchanged (same data, inits and arguments), so the
+    fitted parameters are identical.
     """
     from prophet.models import CmdStanPyBackend
 
@@ -135,10 +137,16 @@ def _fast_backend_class() -> type[Any]:
         def fit(
             self, stan_init: dict[str, Any], stan_data: dict[str, Any], **kwargs: Any
         ) -> OrderedDict[str, np.ndarray]:
-            inits, data = self.prepare_data(stan_init, stan_data)
+            inits = {  # as prepare_data's, without its conversion of the whole data
+                "k": stan_init["k"],
+                "m": stan_init["m"],
+                "delta": np.asarray(stan_init["delta"]).tolist(),
+                "beta": np.asarray(stan_init["beta"]).tolist(),
+                "sigma_obs": stan_init["sigma_obs"],
+            }
             with tempfile.TemporaryDirectory(prefix="flux-prophet-") as tmp:
                 data_path, inits_path = Path(tmp) / "data.json", Path(tmp) / "inits.json"
-                data_path.write_text(json.dumps(data))
+                data_path.write_text(stan_json(stan_data))
                 inits_path.write_text(json.dumps(inits))
                 args: dict[str, Any] = {
                     "data": str(data_path),
@@ -213,21 +221,22 @@ def prophet_yhat(
     with _quiet():
         df = model.setup_dataframe(pd.DataFrame({c.DS: dates}))
         trend_df = df
-        if flat_trend:
-            held = np.minimum(dates.to_numpy(), _last_ds({"": model}).to_datetime64())
-            trend_df = model.setup_dataframe(pd.DataFrame({c.DS: held}))
+        if flat_trend:  # t grows with ds, so the last date's t caps it (as setup_dataframe)
+            start, scale = cast(pd.Timestamp, model.start), cast(pd.Timedelta, model.t_scale)
+            last = float(((pd.Series([_last_ds({"": model})]) - start) / scale).iloc[0])
+            trend_df = df.assign(t=np.minimum(df["t"].to_numpy(), last))
         trend = np.asarray(model.predict_trend(trend_df), dtype=float)
-        parts = [
-            model.make_seasonality_features(df[c.DS], props["period"], props["fourier_order"], name)
-            for name, props in model.seasonalities.items()
+        parts = [  # the columns of make_seasonality_features, without its frame
+            model.fourier_series(df[c.DS], props["period"], props["fourier_order"])
+            for props in model.seasonalities.values()
         ]
         holidays = model.construct_holiday_dataframe(df[c.DS])
         if len(holidays) > 0:
-            parts.append(model.make_holiday_features(df[c.DS], holidays)[0])
+            parts.append(holiday_features(model, df[c.DS], holidays)[0].to_numpy(dtype=float))
     columns = model.train_component_cols
     if not parts or columns is None:
         return trend
-    x = pd.concat(parts, axis=1).to_numpy(dtype=float)
+    x = np.hstack(parts)
     beta = np.asarray(model.params["beta"], dtype=float)[0]
     additive = x @ (beta * columns["additive_terms"].to_numpy()) * model.y_scale
     multiplicative = x @ (beta * columns["multiplicative_terms"].to_numpy())

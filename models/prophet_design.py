@@ -1,0 +1,215 @@
+"""Prophet's design-matrix bookkeeping without its per-row pandas loops (same output, faster).
+
+Most of a Flux Prophet fit is not the optimisation but Prophet's pandas preprocessing: on the
+Recruit restaurants, :meth:`prophet.Prophet.regressor_column_matrix` (a ``pd.crosstab`` of which
+feature column belongs to which component) and :meth:`prophet.Prophet.make_holiday_features` (a
+``get_loc`` per holiday day) took more of a fit than cmdstan did. :func:`component_columns` and
+:func:`holiday_features` compute the same frames with arrays, and :func:`fast_prophet_class`
+is ``Prophet`` with those two methods replaced, nothing else: the model, its Stan data, the
+optimum and the JSON (``prophet.serialize.model_to_json``) are Prophet's. The tests compare both
+functions with Prophet's own methods frame for frame (``tests/test_prophet_design.py``).
+
+Both follow prophet 1.1-1.5's ``forecaster.py`` line by line in what they return and raise.
+
+:func:`stan_json` writes Prophet's Stan data as the JSON text ``json.dumps`` writes for
+``CmdStanPyBackend.prepare_data``'s lists, character for character, but formats each distinct
+float once: the feature matrix is mostly Fourier terms of whole days (seven distinct values per
+weekly column) and 0/1 holiday flags, and Python's float formatting was most of writing it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from prophet import Prophet
+
+__all__ = ["STAN_DATA", "component_columns", "fast_prophet_class", "holiday_features", "stan_json"]
+
+_DELIM = "_delim_"
+
+
+def component_columns(
+    model: Prophet, seasonal_features: pd.DataFrame, modes: dict[str, list[str]]
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """:meth:`prophet.Prophet.regressor_column_matrix`, without ``pd.crosstab``.
+
+    Builds the same (column, component) pairs as Prophet's ``add_group_component`` calls, in
+    the same order, then counts them into the indicator frame (rows: feature columns; columns:
+    components, sorted, as ``crosstab`` sorts them). ``modes`` is updated in place, as Prophet
+    does.
+    """
+    cols: list[int] = list(range(seasonal_features.shape[1]))
+    comps: list[str] = [str(x).split(_DELIM)[0] for x in seasonal_features.columns]
+
+    def add_group(name: str, group: Any) -> None:
+        wanted = set(group)
+        # the distinct columns of the pairs whose component is in the group, in pair order
+        pairs = zip(cols, comps, strict=True)
+        group_cols = list(dict.fromkeys(col for col, comp in pairs if comp in wanted))
+        cols.extend(group_cols)
+        comps.extend([name] * len(group_cols))
+
+    if model.train_holiday_names is not None:
+        add_group("holidays", model.train_holiday_names.unique())
+    for mode in ("additive", "multiplicative"):
+        add_group(mode + "_terms", modes[mode])
+        by_mode = [r for r, props in model.extra_regressors.items() if props["mode"] == mode]
+        add_group("extra_regressors_" + mode, by_mode)
+        modes[mode].append(mode + "_terms")
+        modes[mode].append("extra_regressors_" + mode)
+    modes[model.holidays_mode].append("holidays")
+
+    names = sorted(set(comps))
+    rows = sorted(set(cols))
+    counts = np.zeros((len(rows), len(names)), dtype=np.int64)
+    np.add.at(
+        counts,
+        (np.searchsorted(rows, cols), np.searchsorted(np.asarray(names, dtype=object), comps)),
+        1,
+    )
+    component_cols = pd.DataFrame(
+        counts,
+        index=pd.Index(np.asarray(rows, dtype=np.int64), name="col"),
+        columns=pd.Index(names, name="component"),
+    )
+    for name in ("additive_terms", "multiplicative_terms"):
+        if name not in component_cols:
+            component_cols[name] = 0
+    component_cols = component_cols.drop("zeros", axis=1, errors="ignore")
+    if max(component_cols["additive_terms"] + component_cols["multiplicative_terms"]) > 1:
+        raise Exception("A bug occurred in seasonal components.")
+    if model.train_component_cols is not None:
+        component_cols = component_cols[model.train_component_cols.columns]
+        if not component_cols.equals(model.train_component_cols):
+            raise Exception("A bug occurred in constructing regressors.")
+    return component_cols, modes
+
+
+def _window(holidays: pd.DataFrame, column: str) -> np.ndarray:
+    """A window column as ints; Prophet falls back to 0 when a value is not a number."""
+    if column not in holidays:
+        return np.zeros(len(holidays), dtype=np.int64)
+    out = np.zeros(len(holidays), dtype=np.int64)
+    for i, value in enumerate(holidays[column].tolist()):
+        try:
+            out[i] = int(value)
+        except ValueError:  # NaN (a holiday Prophet adds at predict time) or text
+            out[i] = 0
+    return out
+
+
+def holiday_features(
+    model: Prophet, dates: pd.Series, holidays: pd.DataFrame
+) -> tuple[pd.DataFrame, list[float], list[str]]:
+    """:meth:`prophet.Prophet.make_holiday_features`, with one array lookup for all days.
+
+    The same columns (``<holiday>_delim_<+|-><offset>``, sorted), the same 0/1 values, prior
+    scales, names (in first-seen order), errors, and ``train_holiday_names`` on the first call.
+    """
+    n = int(dates.shape[0])
+    day = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    order = np.argsort(day, kind="stable")
+    sorted_days = day[order]
+    expanded: defaultdict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
+    prior_scales: dict[Any, float] = {}
+    lower = _window(holidays, "lower_window")
+    upper = _window(holidays, "upper_window")
+    if "prior_scale" in holidays:
+        scales = [float(x) for x in holidays["prior_scale"].tolist()]
+    else:
+        scales = [float(model.holidays_prior_scale)] * len(holidays)
+    occurs = pd.to_datetime(holidays["ds"]).to_numpy(dtype="datetime64[ns]")
+    names = holidays["holiday"].tolist()
+    for i, name in enumerate(names):
+        ps = scales[i]
+        if np.isnan(ps):
+            ps = float(model.holidays_prior_scale)
+        if name in prior_scales and prior_scales[name] != ps:
+            raise ValueError(
+                f"Holiday {name!r} does not have consistent prior scale specification."
+            )
+        if ps <= 0:
+            raise ValueError("Prior scale must be > 0")
+        prior_scales[name] = ps
+        base = occurs[i].astype("datetime64[D]")
+        for offset in range(int(lower[i]), int(upper[i]) + 1):
+            key = "{}_delim_{}{}".format(name, "+" if offset >= 0 else "-", abs(offset))
+            column = expanded[key]
+            target = base + np.timedelta64(offset, "D")
+            lo = np.searchsorted(sorted_days, target, side="left")
+            hi = np.searchsorted(sorted_days, target, side="right")
+            column[order[lo:hi]] = 1.0
+    features = pd.DataFrame(expanded)
+    features = features[sorted(features.columns.tolist())]
+    prior_scale_list = [prior_scales[h.split(_DELIM)[0]] for h in features.columns]
+    holiday_names = list(prior_scales.keys())
+    if model.train_holiday_names is None:
+        model.train_holiday_names = pd.Series(holiday_names)
+    return features, prior_scale_list, holiday_names
+
+
+STAN_DATA: tuple[str, ...] = (
+    *("T", "S", "K", "tau", "trend_indicator", "y", "t", "cap", "t_change", "s_a", "s_m"),
+    *("X", "sigmas"),
+)
+"""The Stan data Prophet sends, in ``prepare_data``'s order."""
+
+
+def _float_array(values: np.ndarray) -> str:
+    """``json.dumps(values.tolist())`` for a float array, each distinct value formatted once."""
+    a = np.ascontiguousarray(values, dtype=np.float64)
+    if a.size == 0:
+        return json.dumps(a.tolist())
+    bits, inverse = np.unique(a.reshape(-1).view(np.int64), return_inverse=True)  # bit-exact
+    texts = np.asarray([json.dumps(v) for v in bits.view(np.float64).tolist()], dtype=object)
+    cells = texts[inverse].reshape(a.shape).tolist()
+    if a.ndim == 1:
+        return "[" + ", ".join(cells) + "]"
+    return "[" + ", ".join("[" + ", ".join(row) + "]" for row in cells) + "]"
+
+
+def stan_json(data: Mapping[str, Any]) -> str:
+    """The JSON text of Prophet's Stan data (:data:`STAN_DATA` of ``preprocess``'s output), the
+    same text as ``json.dumps(CmdStanPyBackend.prepare_data(init, data)[1])``."""
+    parts = []
+    for key in STAN_DATA:
+        value = data[key]
+        if isinstance(value, pd.DataFrame | pd.Series):
+            value = value.to_numpy()
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.ndim in (1, 2):
+            text = _float_array(value)
+        elif isinstance(value, np.ndarray):
+            text = json.dumps(value.tolist())
+        else:
+            text = json.dumps(value)
+        parts.append(f"{json.dumps(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
+@functools.cache
+def fast_prophet_class() -> type[Prophet]:
+    """``prophet.Prophet`` with :func:`component_columns` and :func:`holiday_features`."""
+    from prophet import Prophet
+
+    class FastProphet(Prophet):
+        """Prophet, with its design-matrix bookkeeping done on arrays (same results)."""
+
+        def regressor_column_matrix(  # type: ignore[override]
+            self, seasonal_features: pd.DataFrame, modes: dict[str, list[str]]
+        ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+            return component_columns(self, seasonal_features, modes)
+
+        def make_holiday_features(
+            self, dates: pd.Series, holidays: pd.DataFrame
+        ) -> tuple[pd.DataFrame, list[float], list[str]]:
+            return holiday_features(self, dates, holidays)
+
+    return FastProphet

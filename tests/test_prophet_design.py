@@ -1,0 +1,161 @@
+"""models.prophet_design: Prophet's design-matrix bookkeeping on arrays gives Prophet's frames.
+
+Each case builds the same Prophet twice, once as ``prophet.Prophet`` and once as
+:func:`models.prophet_design.fast_prophet_class`, and compares what
+``make_all_seasonality_features`` returns (features, prior scales, component columns, modes) at
+fit time and again at predict time; the tolerance is none (frames equal, dtypes included).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.prophet_design import fast_prophet_class, holiday_features
+
+pytestmark = pytest.mark.filterwarnings("ignore")  # Prophet's own deprecation warnings
+
+
+def _history(days: int = 200, *, regressor: bool = False) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    ds = pd.date_range("2024-01-01", periods=days, freq="D")
+    keep = rng.uniform(size=days) > 0.1  # closed days are absent rows
+    frame = pd.DataFrame({"ds": ds, "y": rng.poisson(30.0, days).astype(float)})[keep]
+    if regressor:
+        frame["promo"] = rng.uniform(size=len(frame))
+    return frame.reset_index(drop=True)
+
+
+HOLIDAYS = pd.DataFrame(
+    {
+        "holiday": ["new_year", "festival", "festival", "closure", "late_only"],
+        "ds": pd.to_datetime(
+            ["2024-01-01", "2024-03-10", "2024-05-05", "2024-02-14", "2025-01-01"]
+        ),
+        "lower_window": [0, -1, -1, 0, 0],
+        "upper_window": [1, 2, 2, 0, 0],
+    }
+)
+
+
+def _build(cls: type[Any], case: str) -> Any:
+    if case == "holidays":
+        return cls(holidays=HOLIDAYS, uncertainty_samples=0)
+    if case == "prior_scales":  # per-holiday prior scales, one of them blank (Prophet's default)
+        holidays = HOLIDAYS.assign(prior_scale=[5.0, 2.0, 2.0, np.nan, 1.0])
+        return cls(holidays=holidays, uncertainty_samples=0)
+    if case == "regressors":  # an extra regressor and multiplicative seasonality
+        model = cls(holidays=HOLIDAYS, seasonality_mode="multiplicative", uncertainty_samples=0)
+        model.add_regressor("promo", mode="additive")
+        return model
+    if case == "nothing":  # no seasonality and no holidays: Prophet's "zeros" placeholder
+        return cls(
+            weekly_seasonality=False,
+            yearly_seasonality=False,
+            daily_seasonality=False,
+            uncertainty_samples=0,
+        )
+    raise AssertionError(case)
+
+
+def _features(model: Any, history: pd.DataFrame, future: pd.DataFrame) -> list[Any]:
+    """What fit and predict build: Prophet's own steps, without the Stan fit."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.history = model.setup_dataframe(history.copy(), initialize_scales=True)
+        model.set_auto_seasonalities()
+        fitted = model.make_all_seasonality_features(model.history)
+        model.train_component_cols = fitted[2]
+        predicted = model.make_all_seasonality_features(model.setup_dataframe(future.copy()))
+    return [*fitted, *predicted]
+
+
+@pytest.mark.parametrize("case", ["holidays", "prior_scales", "regressors", "nothing"])
+def test_design_frames_equal_prophets(case: str) -> None:
+    from prophet import Prophet
+
+    regressor = case == "regressors"
+    history = _history(regressor=regressor)
+    # Predict-time dates: one a day at noon (Prophet strips the time to find holidays), past
+    # the history, so "new_year" and "festival" are absent and come back as all-zero columns.
+    future = pd.DataFrame({"ds": pd.date_range("2024-07-20 12:00", periods=200, freq="D")})
+    if regressor:
+        future["promo"] = 0.5
+    plain = _features(_build(Prophet, case), history, future)
+    fast = _features(_build(fast_prophet_class(), case), history, future)
+    for mine, theirs in zip(fast, plain, strict=True):
+        if isinstance(theirs, pd.DataFrame):
+            pd.testing.assert_frame_equal(mine, theirs)
+        else:
+            assert mine == theirs
+
+
+def test_holiday_features_raise_as_prophet_does() -> None:
+    from prophet import Prophet
+
+    dates = pd.Series(pd.date_range("2024-01-01", periods=30, freq="D"))
+    mixed = HOLIDAYS.assign(prior_scale=[1.0, 2.0, 3.0, 1.0, 1.0])  # "festival": 2 and 3
+    negative = HOLIDAYS.assign(prior_scale=[1.0, 2.0, 2.0, -1.0, 1.0])
+    for holidays, message in ((mixed, "consistent prior scale"), (negative, "must be > 0")):
+        with pytest.raises(ValueError, match=message):
+            Prophet().make_holiday_features(dates, holidays)
+        with pytest.raises(ValueError, match=message):
+            holiday_features(Prophet(), dates, holidays)
+
+
+def test_holiday_features_mark_every_row_of_a_repeated_date() -> None:
+    from prophet import Prophet
+
+    # 2024-01-02 appears twice: Prophet's get_loc returns both rows and marks both.
+    dates = pd.Series(pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-02", "2024-01-05"]))
+    mine, _, _ = holiday_features(Prophet(), dates, HOLIDAYS)
+    theirs, _, _ = Prophet().make_holiday_features(dates, HOLIDAYS)
+    pd.testing.assert_frame_equal(mine, theirs)
+    # new_year on 01-01 with upper window 1: +0 marks row 0, +1 marks rows 1 and 2
+    assert mine["new_year_delim_+0"].tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert mine["new_year_delim_+1"].tolist() == [0.0, 1.0, 1.0, 0.0]
+
+
+def test_fast_prophet_fits_and_forecasts_exactly_as_prophet() -> None:
+    """One Stan fit each: the same Stan data, so the same optimum, to the last bit."""
+    from prophet import Prophet
+
+    history = _history()
+    history["y"] = np.log1p(history["y"])
+    plain = Prophet(holidays=HOLIDAYS, uncertainty_samples=0)
+    fast = fast_prophet_class()(holidays=HOLIDAYS, uncertainty_samples=0)
+    plain.fit(history, seed=0)
+    fast.fit(history, seed=0)
+    assert plain.params.keys() == fast.params.keys()
+    for name, value in plain.params.items():
+        np.testing.assert_array_equal(fast.params[name], value)
+    future = pd.DataFrame({"ds": pd.date_range("2024-07-01", periods=45, freq="D")})
+    pd.testing.assert_frame_equal(fast.predict(future), plain.predict(future))
+
+
+@pytest.mark.parametrize("case", ["holidays", "nothing"])
+def test_stan_json_is_the_text_prophet_would_send(case: str) -> None:
+    """The data file's text is ``json.dumps`` of Prophet's own ``prepare_data`` lists."""
+    import dataclasses
+    import json
+
+    from prophet import Prophet
+    from prophet.models import CmdStanPyBackend
+
+    from models.prophet_design import stan_json
+
+    history = _history(300)
+    history["y"] = np.log1p(history["y"])
+    model = _build(Prophet, case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inputs = model.preprocess(history)
+    data = dataclasses.asdict(inputs)
+    init = dataclasses.asdict(model.calculate_initial_params(inputs.K))
+    expected = json.dumps(CmdStanPyBackend.prepare_data(init, data)[1])
+    assert stan_json(data) == expected
+    assert data["X"].shape[1] > (1 if case == "holidays" else 0)  # a real feature matrix
