@@ -143,7 +143,7 @@ def table(rows: list[Measured]) -> list[dict[str, str]]:
             }
             if previous is not None:
                 grow = row.size / previous.size
-                line["size x"] = f"{grow:.0f}"
+                line["size x"] = f"{grow:.1f}"
                 line["time x"] = f"{row.seconds / previous.seconds:.2f}"
                 line["per-rest x"] = f"{row.seconds / previous.seconds / grow:.2f}"
                 line["mem x"] = f"{row.peak_mb / previous.peak_mb:.2f}"

@@ -33,6 +33,10 @@ hosts' models back into :class:`~pipelines.fitting.Trained` records
 (:func:`pipelines.io.artifacts.merge_shards`); :mod:`pipelines.train` stores them as one artefact,
 the same layout as a local run with its single ``local`` shard.
 
+Sharded backtests and predictions (``flux backtest|predict --backend sagemaker``) are training
+jobs of the same image with a ``mode`` hyperparameter, built on :func:`job_request` and this
+backend; their layout is in :mod:`pipelines.io.sagemaker_jobs`.
+
 S3 requests go through :class:`~pipelines.io.artifact_s3.S3Store` (retries, scrubbed errors);
 SageMaker API calls reuse its session and retry rules. boto3 is imported only when a
 :class:`SageMakerBackend` is built or a model is uploaded.
