@@ -34,6 +34,8 @@ from flux_cli.options import (
     RestaurantOpt,
     SeedOpt,
     SetOpt,
+    ShardedBackendOpt,
+    ShardsOpt,
     TargetOpt,
     WaitOpt,
     WaitTimeoutOpt,
@@ -659,6 +661,7 @@ backtest_app = typer.Typer(
         "flux backtest --target net_sales --restaurant r01 --cutoff 2026-06-01 --cutoff 2026-07-01",
         "flux backtest --models seasonal_naive,prophet --folds 5 --json",
         "flux backtest --set models.xgboost.n_estimators=500 --set ensemble.weighting=best",
+        "flux backtest --backend sagemaker --shards 8     # a sharded SageMaker job",
         "flux backtest list && flux backtest compare RUN_A RUN_B --plot compare.png",
     ),
 )
@@ -734,6 +737,8 @@ def backtest_(
     jobs: JobsOpt = 1,
     seed: SeedOpt = 0,
     sets: SetOpt = None,
+    backend: ShardedBackendOpt = "local",
+    shards: ShardsOpt = None,
     output: OutputFolderOpt = None,
     plot_restaurant: Annotated[
         list[str] | None,
@@ -764,6 +769,8 @@ def backtest_(
         jobs=jobs,
         seed=seed,
         sets=sets,
+        backend=backend,
+        shards=shards,
         output=output,
         plot_restaurants=plot_restaurant,
         as_json=as_json,
@@ -933,6 +940,7 @@ def train_(
         "flux predict --freq 15min                           # split by intraday profile",
         "flux predict --quantiles 0.1,0.5,0.9 --output q.csv # quantiles for staffing",
         "flux predict --from 2026-09-01 --to 2026-09-30      # a backfill, one run per day",
+        "flux predict --backend sagemaker --shards 8         # a sharded SageMaker job",
     ),
 )
 def predict_(
@@ -973,6 +981,8 @@ def predict_(
             "80% interval's bounds, 0.5 the point forecast; within 0.025..0.975).",
         ),
     ] = None,
+    backend: ShardedBackendOpt = "local",
+    shards: ShardsOpt = None,
     as_json: JsonOpt = False,
     wait: WaitOpt = False,
     wait_timeout: WaitTimeoutOpt = None,
@@ -994,6 +1004,8 @@ def predict_(
         from_=from_,
         to=to,
         quantiles=quantiles,
+        backend=backend,
+        shards=shards,
         as_json=as_json,
     )
     options.check()  # usage errors before anything is read

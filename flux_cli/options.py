@@ -47,6 +47,19 @@ def complete(values: Sequence[str]) -> Callable[[str], list[str]]:
     return values_starting
 
 
+def check_shards(backend: str, shards: int | None) -> int | None:
+    """``--shards``, which only a SageMaker run takes.
+
+    Raises:
+        UsageError: ``--shards`` without ``--backend sagemaker``.
+    """
+    if shards is not None and backend != "sagemaker":
+        from pipelines.errors import UsageError
+
+        raise UsageError("--shards needs --backend sagemaker")
+    return shards
+
+
 def metavar(values: Sequence[str]) -> str:
     """``[a|b|c]``, the metavar of a choice."""
     return "[" + "|".join(values) + "]"
@@ -235,6 +248,27 @@ JobsOpt = Annotated[
     ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", metavar="N", help="Random seed.")]
+ShardedBackendOpt = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        parser=choice(BACKENDS),
+        metavar=metavar(BACKENDS),
+        autocompletion=complete(BACKENDS),
+        help="Where it runs: local (this machine) or sagemaker (a job sharded by restaurant; "
+        "the parts are merged and recorded as a local run).",
+    ),
+]
+ShardsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--shards",
+        metavar="N",
+        callback=in_range(1, 1000),
+        help="With --backend sagemaker: instances, one shard of the restaurants each "
+        "(default: FLUX_SAGEMAKER_INSTANCE_COUNT).",
+    ),
+]
 OutputFolderOpt = Annotated[
     Path | None,
     typer.Option(

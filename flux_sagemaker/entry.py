@@ -1,9 +1,17 @@
-"""The SageMaker training entry point: one host trains its shard of the restaurants.
+"""The SageMaker training entry point: one host trains (or backtests, or forecasts) its shard of
+the restaurants.
 
 SageMaker runs the training image as ``<entrypoint> train``; the image's entry point is
 ``python -m flux_sagemaker``, which calls :func:`main` (the ``train`` argument is accepted and
 ignored). It trains with :func:`pipelines.fitting.fit_files`, the code ``flux train --backend
 local`` runs, so local and remote training cannot drift apart.
+
+The ``mode`` hyperparameter chooses the work (:mod:`pipelines.io.sagemaker_jobs`): ``train``
+(also when absent), ``backtest`` (:func:`pipelines.evaluation.run_backtest` at the origins the
+job names; writes ``backtest.parquet`` and ``host.json``) or ``predict``
+(:func:`pipelines.predict.forecast_daily` from the artefact in the ``model`` channel,
+``SM_CHANNEL_MODEL``; writes ``forecast.parquet`` and ``host.json``). Every mode uploads its
+folder as below.
 
 What a host reads (paths under ``/opt/ml`` unless the environment says otherwise)::
 
@@ -47,16 +55,20 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines import evaluation
 from pipelines.errors import EXIT_FAILURE, EXIT_OK, FluxError, UsageError
 from pipelines.fitting import TrainConfig, fit_files
+from pipelines.io import artifacts
 from pipelines.io import sagemaker as layout
+from pipelines.io import sagemaker_jobs as jobs
+from pipelines.predict import forecast_daily
 
-__all__ = ["TrainingEnv", "main", "read_hyperparameters", "train"]
+__all__ = ["TrainingEnv", "backtest", "main", "predict", "read_hyperparameters", "run", "train"]
 
 log = logging.getLogger("flux_sagemaker")
 
@@ -76,6 +88,7 @@ class TrainingEnv:
         config_dir: ``hyperparameters.json`` and ``resourceconfig.json``.
         train_dir: The ``train`` channel.
         calendar_dir: The ``calendar`` channel.
+        model_channel: The ``model`` channel (a prediction's artefact).
         model_dir: ``SM_MODEL_DIR``.
         output_dir: Holds the ``failure`` file.
         hps_json: ``SM_HPS``, if set.
@@ -88,6 +101,7 @@ class TrainingEnv:
     config_dir: Path
     train_dir: Path
     calendar_dir: Path
+    model_channel: Path
     model_dir: Path
     output_dir: Path
     hps_json: str | None
@@ -110,6 +124,7 @@ class TrainingEnv:
             config_dir=config_dir,
             train_dir=_channel(environ, input_dir, layout.TRAIN_CHANNEL),
             calendar_dir=_channel(environ, input_dir, layout.CALENDAR_CHANNEL),
+            model_channel=_channel(environ, input_dir, jobs.MODEL_CHANNEL),
             model_dir=Path(environ.get("SM_MODEL_DIR", str(ML_ROOT / "model"))),
             output_dir=output_dir(environ),
             hps_json=environ.get("SM_HPS"),
@@ -190,19 +205,36 @@ def read_hyperparameters(env: TrainingEnv) -> dict[str, str]:
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
 
 
-def train(env: TrainingEnv) -> None:
-    """Trains this host's shard and writes the model (and uploads it when asked).
+def run(env: TrainingEnv) -> None:
+    """Runs this host's part of the job, by the ``mode`` hyperparameter: ``train`` (also when
+    absent), ``backtest`` or ``predict`` (:mod:`pipelines.io.sagemaker_jobs`).
 
     Raises:
         UsageError: bad hyperparameters or host configuration.
         DataError: the channels hold no usable series.
         ArtifactError: the upload failed.
     """
+    mode, hps = jobs.mode_of(read_hyperparameters(env))
+    steps = {"train": train, jobs.BACKTEST: backtest, jobs.PREDICT: predict}
+    if mode not in steps:
+        raise UsageError(f"invalid hyperparameters: unknown mode {mode!r}; use {', '.join(steps)}")
+    steps[mode](env, hps)
+
+
+def _parsed[T](parse: Callable[[dict[str, str]], T], hps: dict[str, str]) -> T:
     try:
-        config = TrainConfig.from_hyperparameters(read_hyperparameters(env))
+        return parse(hps)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"invalid hyperparameters: {exc}") from exc
-    series, calendar = layout.read_channels(env.train_dir, env.calendar_dir, config)
+
+
+def train(env: TrainingEnv, hps: dict[str, str] | None = None) -> None:
+    """Trains this host's shard and writes the model (and uploads it when asked)."""
+    raw = read_hyperparameters(env) if hps is None else hps
+    config = _parsed(TrainConfig.from_hyperparameters, raw)
+    series, calendar = layout.read_channels(
+        env.train_dir, env.calendar_dir, freq=config.freq, target=config.target
+    )
     log.info(
         "host %s of %d: training %d restaurant(s)",
         env.current_host,
@@ -212,6 +244,53 @@ def train(env: TrainingEnv) -> None:
     trained = fit_files(series, calendar, config)
     env.model_dir.mkdir(parents=True, exist_ok=True)
     layout.write_model_dir(env.model_dir, trained, env.current_host)
+    _upload(env)
+
+
+def backtest(env: TrainingEnv, hps: dict[str, str]) -> None:
+    """Backtests this host's restaurants at the job's origins and writes its rows."""
+    job = _parsed(jobs.BacktestJob.from_hyperparameters, hps)
+    series, calendar = layout.read_channels(
+        env.train_dir, env.calendar_dir, freq="D", target=job.target
+    )
+    log.info("host %s: backtesting %d restaurant(s)", env.current_host, len(series.restaurants))
+    try:
+        frame, empty = evaluation.run_backtest(series, calendar, job.spec), None
+    except ValueError as exc:  # e.g. no restaurant of this shard has enough history
+        frame, empty = None, str(exc)
+    jobs.write_part(
+        env.model_dir,
+        jobs.BACKTEST,
+        host=env.current_host,
+        restaurants=series.restaurants,
+        frame=frame,
+        empty=empty,
+    )
+    _upload(env)
+
+
+def predict(env: TrainingEnv, hps: dict[str, str]) -> None:
+    """Forecasts this host's restaurants from the artefact in the ``model`` channel."""
+    job = _parsed(jobs.PredictJob.from_hyperparameters, hps)
+    series, calendar = layout.read_channels(
+        env.train_dir, env.calendar_dir, freq="D", target=job.target
+    )
+    store = artifacts.open_store(str(env.model_channel))
+    manifest = store.read_manifest(job.artifact_id)
+    shards = artifacts.read_shard_map(store, job.artifact_id)
+    log.info("host %s: forecasting %d restaurant(s)", env.current_host, len(series.restaurants))
+    frame = forecast_daily(store, manifest, shards, series, calendar, as_of=job.as_of)
+    jobs.write_part(
+        env.model_dir,
+        jobs.PREDICT,
+        host=env.current_host,
+        restaurants=series.restaurants,
+        frame=frame,
+    )
+    _upload(env)
+
+
+def _upload(env: TrainingEnv) -> None:
     if env.shard_upload_uri:
         uri = layout.upload_host_model(
             env.model_dir,
@@ -253,7 +332,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         if args not in _COMMANDS:
             raise UsageError(f"unexpected arguments {' '.join(args)!r}; the image only trains")
-        train(TrainingEnv.from_environ(env_vars))
+        run(TrainingEnv.from_environ(env_vars))
     except Exception as exc:
         _write_failure(output_dir(env_vars), exc)
         log.error("training failed: %s", failure_text(exc).splitlines()[0])

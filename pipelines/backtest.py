@@ -12,10 +12,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
 from models import columns as c
+from models.base import Calendar
 from models.frames import Freq, SeriesFrame
 from pipelines import comparison, coverage, evaluation, fitting
 from pipelines.errors import DataError, UsageError
@@ -37,6 +39,9 @@ class BacktestRequest:
     output: Path | None = None
     plot_restaurants: tuple[str, ...] | None = None
     rank_by: str = "rmsle"
+    backend: Literal["local", "sagemaker"] = "local"
+    shards: int | None = None
+    """SageMaker instances (shards of the restaurants); None: ``sagemaker_instance_count``."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ def run(
             conn, request.target, freq=request.freq, restaurants=request.restaurants
         )
     try:
-        frame = evaluation.run_backtest(data, calendar, request.spec, progress)
+        frame = _backtest_frame(request, settings, data, calendar, progress)
     except ValueError as exc:
         raise DataError(f"backtest of {request.target!r}: {exc}") from None
     scores = evaluation.score_backtest(frame, data, request.spec.levels, request.rank_by)
@@ -138,6 +143,30 @@ def run(
         seconds=time.perf_counter() - started,
         left_out=left_out,
     )
+
+
+def _backtest_frame(
+    request: BacktestRequest,
+    settings: Settings,
+    data: SeriesFrame,
+    calendar: Calendar,
+    progress: Progress | None,
+) -> pd.DataFrame:
+    """The backtest frame, computed here or by a sharded SageMaker job."""
+    if request.backend != "sagemaker":
+        return evaluation.run_backtest(data, calendar, request.spec, progress)
+    from pipelines.io import sagemaker, sagemaker_jobs
+
+    remote = sagemaker_jobs.run_remote_backtest(
+        data,
+        calendar,
+        request.spec,
+        request.target,
+        sagemaker.settings_from(settings),
+        shards=request.shards,
+        progress=progress,
+    )
+    return remote.frame
 
 
 ERRORS_MAX_ROWS = 200_000

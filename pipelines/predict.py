@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from models.intervals import quantile_columns_in, with_quantiles
 from models.persistence import load_ensemble
 from pipelines.errors import DataError, FluxError, UsageError
 from pipelines.io import artifacts, forecasts, series
+from pipelines.io.artifact_store import ArtifactStore
 from pipelines.io.db import Database
 from pipelines.io.files import atomic_write, check_writable
 from pipelines.progress import Progress
@@ -58,6 +60,9 @@ class PredictRequest:
     quantiles: tuple[float, ...] = ()
     """Quantile columns ``yhat_q<100q>`` to add (read off the intervals: 0.1 and 0.9 are the
     80% interval's bounds, 0.5 the point forecast)."""
+    backend: Literal["local", "sagemaker"] = "local"
+    shards: int | None = None
+    """SageMaker instances (shards of the restaurants); None: ``sagemaker_instance_count``."""
 
 
 @dataclass(frozen=True)
@@ -83,15 +88,17 @@ def _future(
     history: SeriesFrame, as_of: pd.Timestamp, horizon: int, calendar: Calendar
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     keys = future_frame(history.restaurants, as_of + pd.Timedelta(days=1), horizon)
-    closed = np.zeros(len(keys), dtype=bool)
+    # One lookup of (restaurant, day) and (restaurant, weekday) pairs for the whole fleet, not a
+    # scan of every key per restaurant (which grew with the square of the fleet).
+    days = [(rid, day) for rid in history.restaurants for day in calendar.closed_days(rid)]
     weekly = recurring_closed_weekdays(history, as_of)
-    for rid in history.restaurants:
-        mine = (keys[c.RESTAURANT_ID] == rid).to_numpy()
-        days = calendar.closed_days(rid)
-        if len(days):
-            closed |= mine & keys[c.DS].isin(days).to_numpy()
-        if weekly.get(rid):
-            closed |= mine & keys[c.DS].dt.day_of_week.isin(weekly[rid]).to_numpy()
+    weekdays = [(rid, d) for rid, ds in weekly.items() for d in ds]
+    rids = keys[c.RESTAURANT_ID]
+    closed = np.zeros(len(keys), dtype=bool)
+    if days:
+        closed |= pd.MultiIndex.from_arrays([rids, keys[c.DS]]).isin(days)
+    if weekdays:
+        closed |= pd.MultiIndex.from_arrays([rids, keys[c.DS].dt.day_of_week]).isin(weekdays)
     return keys[~closed].reset_index(drop=True), keys[closed].reset_index(drop=True)
 
 
@@ -114,7 +121,11 @@ def recurring_closed_weekdays(
 
 
 def _daily(
-    request: PredictRequest, settings: Settings, db: Database, as_of_hint: dt.date | None
+    request: PredictRequest,
+    settings: Settings,
+    db: Database,
+    as_of_hint: dt.date | None,
+    backend: RemoteForecast | None = None,
 ) -> tuple[str, ArtifactManifest, pd.DataFrame, dict[str, str], dt.date, Calendar]:
     store = artifacts.open_artifacts(settings)
     artifact_id = store.resolve(request.artifact)
@@ -134,12 +145,54 @@ def _daily(
     as_of = (
         pd.Timestamp(history.data[c.DS].max()) if as_of_hint is None else pd.Timestamp(as_of_hint)
     )
+    skipped = dict.fromkeys(missing, "not in the artefact")
+    skipped.update(
+        {r: "no history up to the as-of date" for r in wanted if r not in set(history.restaurants)}
+    )
+    if backend is not None and history.restaurants:
+        out = backend(store, manifest, shards, history, calendar, as_of=as_of)
+    else:
+        out = forecast_daily(store, manifest, shards, history, calendar, as_of=as_of)
+    return artifact_id, manifest, out, skipped, as_of.date(), calendar
+
+
+class RemoteForecast(Protocol):
+    """Runs :func:`forecast_daily` elsewhere (SageMaker) and returns the merged forecast."""
+
+    def __call__(
+        self,
+        store: ArtifactStore,
+        manifest: ArtifactManifest,
+        shards: dict[str, str],
+        history: SeriesFrame,
+        calendar: Calendar,
+        *,
+        as_of: pd.Timestamp,
+    ) -> pd.DataFrame: ...
+
+
+def forecast_daily(
+    store: ArtifactStore,
+    manifest: ArtifactManifest,
+    shards: dict[str, str],
+    history: SeriesFrame,
+    calendar: Calendar,
+    *,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """The daily forecast of every restaurant of ``history`` from the artefact (each from its
+    own shard's ensemble), closed days as zero; ``OUTPUT_COLUMNS``, sorted by restaurant and day.
+
+    This is what ``flux predict`` runs here and what each host of a sharded SageMaker
+    prediction runs on its share of the restaurants (:mod:`flux_sagemaker.entry`).
+    """
     frames = []
-    for shard in sorted({shards[r] for r in wanted}):
-        rids = [r for r in history.restaurants if shards.get(r) == shard]
-        if not rids:
-            continue
-        part = history.for_restaurants(rids)
+    owned: dict[str, list[str]] = {}
+    for rid in history.restaurants:
+        if rid in shards:
+            owned.setdefault(shards[rid], []).append(rid)
+    for shard in sorted(owned):
+        part = history.for_restaurants(owned[shard])
         files = artifacts.read_shard_files(store, manifest, shard)
         model = load_ensemble(files, part, calendar)
         model.cutoff_ = as_of
@@ -151,18 +204,13 @@ def _daily(
         closed_rows[SERVED_BY] = CLOSED
         closed_rows[CLOSED] = True
         frames += [rows, closed_rows]
-    skipped = dict.fromkeys(missing, "not in the artefact")
-    skipped.update(
-        {r: "no history up to the as-of date" for r in wanted if r not in set(history.restaurants)}
-    )
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=OUTPUT_COLUMNS)
     for col in OUTPUT_COLUMNS:
         if col not in out:
             out[col] = np.nan if col.startswith(c.YHAT) else None
     for col in ("yhat_lower_80", "yhat_lower_95", "yhat_upper_80", "yhat_upper_95"):
         out.loc[out[CLOSED].astype(bool), col] = 0.0
-    out = out[list(OUTPUT_COLUMNS)].sort_values([c.RESTAURANT_ID, c.DS]).reset_index(drop=True)
-    return artifact_id, manifest, out, skipped, as_of.date(), calendar
+    return out[list(OUTPUT_COLUMNS)].sort_values([c.RESTAURANT_ID, c.DS]).reset_index(drop=True)
 
 
 def _intraday(
@@ -235,7 +283,10 @@ def run(
     db.ensure_schema()
     if progress:
         progress("forecasting", 0, 1)
-    artifact_id, manifest, daily, skipped, as_of, _ = _daily(request, settings, db, request.as_of)
+    remote = _remote(request, settings, progress) if request.backend == "sagemaker" else None
+    artifact_id, manifest, daily, skipped, as_of, _ = _daily(
+        request, settings, db, request.as_of, remote
+    )
     if daily.empty:
         raise DataError(f"no forecast could be made from artefact {artifact_id} at {as_of}")
     if request.quantiles:
@@ -300,6 +351,35 @@ def run(
     )
 
 
+def _remote(
+    request: PredictRequest, settings: Settings, progress: Progress | None
+) -> RemoteForecast:
+    """:func:`forecast_daily` as a sharded SageMaker job."""
+    from pipelines.io import sagemaker, sagemaker_jobs
+
+    sm_settings = sagemaker.settings_from(settings)  # a configuration error before any reading
+
+    def forecast(
+        store: ArtifactStore,
+        manifest: ArtifactManifest,
+        shards: dict[str, str],
+        history: SeriesFrame,
+        calendar: Calendar,
+        *,
+        as_of: pd.Timestamp,
+    ) -> pd.DataFrame:
+        return sagemaker_jobs.run_remote_predict(
+            store,
+            manifest,
+            sagemaker_jobs.PredictData(shards, history, calendar, as_of),
+            sm_settings,
+            shards=request.shards,
+            progress=progress,
+        ).frame
+
+    return forecast
+
+
 @dataclass(frozen=True)
 class BackfillDay:
     """One as-of date of a backfill: ``ok``, ``partial`` (fell back or skipped restaurants) or
@@ -360,6 +440,8 @@ def backfill(
     """
     if end < start:
         raise UsageError(f"--to {end} is before --from {start}")
+    if request.backend == "sagemaker":
+        raise UsageError("a backfill runs here (--backend local): one SageMaker job per day")
     check_backfill(settings, start, end)
     if request.output is not None:
         check_writable(request.output, "--output")

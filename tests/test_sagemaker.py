@@ -141,7 +141,9 @@ def _download(s3: Any, uri: str, objects: list[str], dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for key in objects:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        (dest / key.removeprefix(prefix)).write_bytes(body)
+        path = dest / key.removeprefix(prefix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
 
 
 def _objects(s3: Any, uri: str) -> list[str]:
@@ -172,26 +174,32 @@ def _sagemaker_tar(folder: Path) -> bytes:
 
 
 def run_hosts(s3: Any, job_name: str, tmp_path: Path) -> dict[str, dict[str, str]]:
-    """Does SageMaker's part of a job: gives host k shard k (ShardedByS3Key) and the whole
-    calendar (FullyReplicated), writes hyperparameters.json, runs the entry point per host, and
-    gets each host's model to ``output/<host>/model.tar.gz``. Returns each host's environment."""
+    """Does SageMaker's part of a job: gives host k shard k of each ShardedByS3Key channel and
+    every object of each FullyReplicated one (``train`` and ``calendar``; a prediction's
+    ``model``) under ``input/data/<channel>``, writes hyperparameters.json, runs the entry point
+    per host (algo-1 told its hosts by SM_HOSTS/SM_CURRENT_HOST, the others by
+    resourceconfig.json), and gets each host's output to ``output/<host>/model.tar.gz``. Returns
+    each host's environment."""
     job = _moto_job(job_name)
     channels = {ch["ChannelName"]: ch["DataSource"]["S3DataSource"] for ch in job.input_data_config}
     hosts = sm.host_names(job.resource_config["InstanceCount"])
-    shards = _objects(s3, channels["train"]["S3Uri"])
     upload_uri = f"{job.output_data_config['S3OutputPath']}/{job_name}/output"  # the job's env
     environs = {}
     for k, host in enumerate(hosts):
         root = tmp_path / host / "opt" / "ml"
         environ = _host_environ(root, host, hosts)
-        _download(
-            s3, channels["train"]["S3Uri"], shards[k :: len(hosts)], root / "input/data/train"
-        )
-        cal_uri = channels["calendar"]["S3Uri"]
-        _download(s3, cal_uri, _objects(s3, cal_uri), root / "input/data/calendar")
+        for name, source in channels.items():
+            objects = _objects(s3, source["S3Uri"])
+            if source["S3DataDistributionType"] == "ShardedByS3Key":
+                objects = objects[k :: len(hosts)]
+            _download(s3, source["S3Uri"], objects, root / "input" / "data" / name)
         config_dir = root / "input" / "config"
         config_dir.mkdir(parents=True)
         (config_dir / "hyperparameters.json").write_text(json.dumps(job.hyper_parameters))
+        if host != "algo-1":  # no training toolkit here: the hosts come from resourceconfig.json
+            del environ["SM_HOSTS"], environ["SM_CURRENT_HOST"]
+            resource = {"current_host": host, "hosts": hosts}
+            (config_dir / "resourceconfig.json").write_text(json.dumps(resource))
         if host == "algo-1":  # uploads its own model, as every host of a real job does
             environ |= {sm.SHARD_UPLOAD_ENV: upload_uri, "FLUX_S3_ENDPOINT_URL": _endpoint(s3)}
         assert entry.main(["train"], environ) == 0, (root / "output/failure").read_text()
@@ -564,13 +572,11 @@ def test_model_archives_are_read_safely() -> None:
 # --- the whole CLI path: flux train --backend sagemaker, then flux predict -----------------------
 
 
-def test_flux_train_on_sagemaker_registers_an_artifact_that_predicts(
-    settings: sm.SageMakerSettings, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def flux(settings: sm.SageMakerSettings, tmp_path: Path) -> Settings:
+    """Flux settings pointed at moto, with three sample restaurants (150 days) imported."""
     import datetime as dt
 
-    from pipelines import train
-    from pipelines.settings import load_settings
     from tests.conftest import load_generator
     from tests.helpers import run_cli
 
@@ -594,16 +600,34 @@ def test_flux_train_on_sagemaker_registers_an_artifact_that_predicts(
         sagemaker_endpoint_url=settings.endpoint_url,
     )
     assert run_cli(flux, ["import", str(sample)]).exit_code == 0
+    return flux
+
+
+def hosts_run_while_waited(monkeypatch: pytest.MonkeyPatch, s3: Any, where: Path) -> list[str]:
+    """Makes every job's hosts run (:func:`run_hosts`) while the CLI waits for it; returns the
+    names of the jobs, as they run."""
     real_wait = sm.SageMakerBackend.wait_for_job
+    jobs: list[str] = []
 
     def wait_then_run_hosts(
         self: sm.SageMakerBackend, job_name: str, progress: sm.Progress | None = None
     ) -> Any:
-        done = real_wait(self, job_name, progress)
-        run_hosts(s3, job_name, tmp_path / "hosts")
+        done = real_wait(self, job_name, progress)  # moto: Completed at once
+        run_hosts(s3, job_name, where / job_name)  # what the instances would have done meanwhile
+        jobs.append(job_name)
         return done
 
     monkeypatch.setattr(sm.SageMakerBackend, "wait_for_job", wait_then_run_hosts)
+    return jobs
+
+
+def test_flux_train_on_sagemaker_registers_an_artifact_that_predicts(
+    flux: Settings, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines import train
+    from tests.helpers import run_cli
+
+    hosts_run_while_waited(monkeypatch, s3, tmp_path / "hosts")
     result = train.run(
         train.TrainRequest(spec=CONFIG.spec, backend="sagemaker"),
         flux,
@@ -652,3 +676,213 @@ def test_every_sagemaker_setting_reaches_the_job_settings(tmp_path: Path) -> Non
     )
     with pytest.raises(ConfigError, match="FLUX_SAGEMAKER_ROLE_ARN, FLUX_SAGEMAKER_S3_PREFIX"):
         sm.settings_from(load_settings(home=tmp_path, sagemaker_image_uri="image"))
+
+
+# --- sharded backtests and predictions (mode backtest | predict) ---------------------------------
+
+
+def _host_records(s3: Any, settings: sm.SageMakerSettings, job_name: str) -> dict[str, Any]:
+    """Each host's host.json, read back from the job's output keys."""
+    bucket, prefix = _split(f"{settings.s3_prefix}/jobs/{job_name}/output")
+    out = {}
+    for host in HOSTS:
+        body = s3.get_object(Bucket=bucket, Key=f"{prefix}/{host}/model.tar.gz")["Body"].read()
+        out[host] = json.loads(sm.unpack_model(body, host)["host.json"])
+    return out
+
+
+def test_a_sharded_backtest_equals_the_local_one(
+    flux: Settings, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Models fitted one restaurant at a time: two hosts' merged rows have the local run's
+    forecasts, the run is recorded with the same rows and point metrics, and its intervals are
+    those of a local backtest of each shard (conformal intervals are calibrated on the residuals
+    of the restaurants fitted together: a shard's, as in a sharded training job)."""
+    from pipelines import backtest, evaluation
+
+    jobs = hosts_run_while_waited(monkeypatch, s3, tmp_path / "hosts")
+    request = backtest.BacktestRequest(
+        spec=evaluation.BacktestSpec(
+            models=("seasonal_naive", "weekday_median", "prophet"),
+            model=ModelSpec(horizon=14),
+            folds=2,
+        )
+    )
+    local = backtest.run(request, flux)
+    sharded = backtest.run(replace(request, backend="sagemaker", shards=2), flux)
+
+    (job_name,) = jobs
+    assert job_name.startswith("flux-backtest-")
+    job = _moto_job(job_name)
+    assert job.resource_config["InstanceCount"] == 2
+    assert job.hyper_parameters["mode"] == "backtest"
+    # 150 days from 2025-04-01: the last is 2025-08-28; the last origin leaves 14 days after it
+    # (2025-08-14) and the one before is 14 days earlier (2025-07-31), fixed for every host.
+    assert json.loads(job.hyper_parameters["cutoffs"]) == ["2025-07-31", "2025-08-14"]
+    records = _host_records(s3, flux_sm(flux), job_name)
+    # sorted ids dealt round-robin: r01, r07 to shard 0 (algo-1), r05 to shard 1 (algo-2)
+    shard_of = {"algo-1": ["r01", "r07"], "algo-2": ["r05"]}
+    assert {h: r["restaurants"] for h, r in records.items()} == shard_of
+
+    intervals = [col for col in local.frame if col.startswith(("yhat_lower", "yhat_upper"))]
+    assert intervals  # 80 and 95
+    pd.testing.assert_frame_equal(
+        sharded.frame.drop(columns=intervals), local.frame.drop(columns=intervals)
+    )
+    per_shard = [
+        backtest.run(replace(request, restaurants=frozenset(rids)), flux).frame
+        for rids in shard_of.values()
+    ]
+    order = [c.MODEL, "fold", c.RESTAURANT_ID, c.DS]
+    by_shard = pd.concat(per_shard, ignore_index=True).sort_values(order).reset_index(drop=True)
+    pd.testing.assert_frame_equal(sharded.frame, by_shard)
+    assert sharded.rows == local.rows > 0
+    assert sharded.cutoffs == local.cutoffs
+    for level in ("overall", "by_fold", "by_restaurant", "by_step"):
+        a_table, b_table = getattr(local.scores, level), getattr(sharded.scores, level)
+        point = [col for col in a_table if not col.startswith(("pinball_", "coverage_", "width_"))]
+        assert {"rmsle", "wape", "mae", "mase", "bias"} <= set(point)
+        pd.testing.assert_frame_equal(b_table[point], a_table[point])
+    a, b = backtest.record(flux, local.run_id), backtest.record(flux, sharded.run_id)
+    assert a.run_id != b.run_id
+    assert (b.metrics["rows"], b.params, b.folds, b.models, b.restaurants, b.best_model) == (
+        a.metrics["rows"],
+        a.params,
+        a.folds,
+        a.models,
+        a.restaurants,
+        a.best_model,
+    )
+
+
+def flux_sm(flux: Settings) -> sm.SageMakerSettings:
+    return sm.settings_from(flux)
+
+
+def test_a_sharded_prediction_equals_the_local_one(
+    flux: Settings, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An artefact trained here (one shard holding all three restaurants, XGBoost across them)
+    forecast by two hosts, each from the artefact's files: the same forecast rows as here."""
+    from pipelines import predict, train
+    from pipelines.io import forecasts
+    from pipelines.io.db import Database
+
+    trained = train.run(train.TrainRequest(spec=CONFIG.spec), flux)
+    request = predict.PredictRequest(artifact=trained.artifact_id)
+    local = predict.run(request, flux)
+    db = Database(flux)
+    with db.connect() as conn:  # read now: the next run of this artefact and day replaces it
+        stored_local = forecasts.read_forecasts(conn, local.forecast_run_id)
+    jobs = hosts_run_while_waited(monkeypatch, s3, tmp_path / "hosts")
+    sharded = predict.run(replace(request, backend="sagemaker", shards=2), flux)
+    with db.connect() as conn:
+        stored_sharded = forecasts.read_forecasts(conn, sharded.forecast_run_id)
+    db.dispose()
+
+    (job_name,) = jobs
+    assert job_name.startswith("flux-predict-")
+    job = _moto_job(job_name)
+    assert job.hyper_parameters == {
+        "mode": "predict",
+        "target": "covers",
+        "artifact_id": trained.artifact_id,
+        "as_of": str(local.as_of),
+    }
+    model = {ch["ChannelName"]: ch for ch in job.input_data_config}["model"]
+    assert model["DataSource"]["S3DataSource"]["S3DataDistributionType"] == "FullyReplicated"
+    folder = f"jobs/{job_name}/input/model/artefacts/{trained.artifact_id}/"
+    keys = _keys(s3, flux_sm(flux), folder)
+    assert f"{folder}manifest.json" in keys and f"{folder}shards.json" in keys
+    assert f"{folder}shards/local/ensemble.json" in keys
+    records = _host_records(s3, flux_sm(flux), job_name)
+    assert {h: r["restaurants"] for h, r in records.items()} == {
+        "algo-1": ["r01", "r07"],
+        "algo-2": ["r05"],
+    }
+
+    assert len(local.forecasts) == 3 * 14  # three restaurants, the artefact's 14 days each
+    pd.testing.assert_frame_equal(sharded.forecasts, local.forecasts)
+    assert (sharded.as_of, sharded.skipped, sharded.fallbacks) == (
+        local.as_of,
+        local.skipped,
+        local.fallbacks,
+    )
+    run_column = "forecast_run_id"
+    pd.testing.assert_frame_equal(
+        stored_sharded.drop(columns=[run_column]), stored_local.drop(columns=[run_column])
+    )
+
+
+def test_host_parts_must_cover_every_restaurant_once() -> None:
+    from pipelines.io import sagemaker_jobs as jobs
+
+    def part(host: str, restaurants: list[str], empty: str | None = None) -> dict[str, bytes]:
+        record = {"host": host, "restaurants": restaurants, "empty": empty}
+        frame = pd.DataFrame({c.RESTAURANT_ID: restaurants})
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        return {"host.json": json.dumps(record).encode(), "backtest.parquet": buffer.getvalue()}
+
+    frames, reasons = jobs.read_parts(
+        "job",
+        "backtest",
+        {"algo-1": part("algo-1", ["r0"]), "algo-2": part("algo-2", ["r1"])},
+        ["r0", "r1"],
+    )
+    assert [list(f[c.RESTAURANT_ID]) for f in frames] == [["r0"], ["r1"]] and reasons == []
+    empty = {"algo-1": part("algo-1", ["r0"]), "algo-2": part("algo-2", ["r1"], "too short")}
+    frames, reasons = jobs.read_parts("job", "backtest", empty, ["r0", "r1"])
+    assert len(frames) == 1 and reasons == ["too short"]
+    both = {"algo-1": part("algo-1", ["r0", "r1"]), "algo-2": part("algo-2", ["r1"])}
+    with pytest.raises(TrainingJobError, match=r"r1 was handled by both algo-1 and algo-2"):
+        jobs.read_parts("job", "backtest", both, ["r0", "r1"])
+    with pytest.raises(TrainingJobError, match=r"do not cover the restaurants: missing \['r2'\]"):
+        jobs.read_parts("job", "backtest", {"algo-1": part("algo-1", ["r0"])}, ["r0", "r2"])
+    with pytest.raises(TrainingJobError, match=r"host algo-2: host.json was written by 'algo-1'"):
+        jobs.read_parts("job", "backtest", {"algo-2": part("algo-1", ["r0"])}, ["r0"])
+    no_rows = {"algo-1": {"host.json": part("algo-1", ["r0"])["host.json"]}}
+    with pytest.raises(TrainingJobError, match=r"host algo-1: its output has no backtest.parquet"):
+        jobs.read_parts("job", "backtest", no_rows, ["r0"])
+
+
+def test_backtest_hyperparameters_round_trip_and_bad_ones_are_refused(tmp_path: Path) -> None:
+    from pipelines import evaluation
+    from pipelines.io import sagemaker_jobs as jobs
+
+    spec = evaluation.BacktestSpec(
+        models=("seasonal_naive", "prophet"),
+        model=ModelSpec(horizon=7),
+        refit_every=2,
+        cutoffs=(pd.Timestamp("2025-06-01"), pd.Timestamp("2025-06-08")),
+        min_train_rows=21,
+    )
+    hps = jobs.BacktestJob(target="orders", spec=spec).hyperparameters()
+    mode, rest = jobs.mode_of(hps)
+    back = jobs.BacktestJob.from_hyperparameters(rest)
+    assert mode == "backtest" and back.target == "orders"
+    assert back.spec == replace(spec, folds=2)  # folds: the number of explicit cutoffs
+    with pytest.raises(ValueError, match=r"unknown backtest hyperparameter\(s\) folds"):
+        jobs.BacktestJob.from_hyperparameters({**rest, "folds": "3"})
+    environ = _host_folder(tmp_path / "ml", pd.DataFrame(), {**hps, "cutoffs": "[]"})
+    assert entry.main(["train"], environ) == EXIT_USAGE
+    failure = (tmp_path / "ml" / "output" / "failure").read_text()
+    assert failure == "invalid hyperparameters: cutoffs must be a non-empty JSON list of dates\n"
+    environ = _host_folder(tmp_path / "ml2", pd.DataFrame(), {"mode": "serve"})
+    assert entry.main(["train"], environ) == EXIT_USAGE
+    failure = (tmp_path / "ml2" / "output" / "failure").read_text()
+    assert failure.startswith("invalid hyperparameters: unknown mode 'serve'; use train, backtest")
+
+
+def test_shards_need_the_sagemaker_backend(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    flux = load_settings(home=tmp_path)
+
+    done = run_cli(flux, ["backtest", "--shards", "2"])
+    assert done.exit_code == EXIT_USAGE and "--shards needs --backend sagemaker" in done.stderr
+    done = run_cli(
+        flux, ["predict", "--backend", "sagemaker", "--from", "2025-08-01", "--to", "2025-08-02"]
+    )
+    assert done.exit_code == EXIT_USAGE
+    assert "a backfill (--from/--to) runs with --backend local only" in done.stderr

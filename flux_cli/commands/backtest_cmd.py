@@ -12,6 +12,7 @@ import pandas as pd
 from rich.table import Table
 
 from flux_cli import console
+from flux_cli.options import check_shards
 from flux_cli.progress import Reporter
 from flux_cli.render import report_left_out
 from models import columns as c
@@ -65,6 +66,8 @@ class BacktestOptions:
     output: Path | None = None
     plot_restaurants: list[str] | None = None
     as_json: bool = False
+    backend: str = "local"
+    shards: int | None = None
 
     def request(self, settings: Settings) -> backtest.BacktestRequest:
         """The pipeline's request (UsageError for bad levels or cutoffs, ConfigError for a bad
@@ -92,6 +95,8 @@ class BacktestOptions:
             spec=spec,
             output=self.output,
             plot_restaurants=tuple(self.plot_restaurants or ()) or None,
+            backend="sagemaker" if self.backend == "sagemaker" else "local",
+            shards=check_shards(self.backend, self.shards),
         )
 
 

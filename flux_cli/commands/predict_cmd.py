@@ -10,6 +10,7 @@ import structlog
 import typer
 
 from flux_cli import console
+from flux_cli.options import check_shards
 from flux_cli.progress import Reporter
 from flux_cli.render import report_left_out
 from pipelines import predict
@@ -39,6 +40,8 @@ class PredictOptions:
     to: str | None = None
     quantiles: str | None = None
     as_json: bool = False
+    backend: str = "local"
+    shards: int | None = None
 
     def check(self) -> None:
         """Raises UsageError for bad dates, a bad combination or output, before anything is
@@ -49,6 +52,9 @@ class PredictOptions:
             raise UsageError("a backfill needs both --from and --to")
         if as_of and (start or end):
             raise UsageError("--as-of cannot be combined with --from/--to")
+        if self.backend == "sagemaker" and (start or end):
+            raise UsageError("a backfill (--from/--to) runs with --backend local only")
+        check_shards(self.backend, self.shards)
         if self.output is not None and self.output.suffix.lower() not in OUTPUT_SUFFIXES:
             raise UsageError(f"{self.output}: --output must end in .csv, .parquet or .json")
         self.parsed_quantiles()
@@ -91,6 +97,8 @@ class PredictOptions:
             freq=self.freq,
             output=self.output,
             quantiles=self.parsed_quantiles(),
+            backend="sagemaker" if self.backend == "sagemaker" else "local",
+            shards=check_shards(self.backend, self.shards),
         )
 
 

@@ -33,6 +33,10 @@ hosts' models back into :class:`~pipelines.fitting.Trained` records
 (:func:`pipelines.io.artifacts.merge_shards`); :mod:`pipelines.train` stores them as one artefact,
 the same layout as a local run with its single ``local`` shard.
 
+Sharded backtests and predictions (``flux backtest|predict --backend sagemaker``) are training
+jobs of the same image with a ``mode`` hyperparameter, built on :func:`job_request` and this
+backend; their layout is in :mod:`pipelines.io.sagemaker_jobs`.
+
 S3 requests go through :class:`~pipelines.io.artifact_s3.S3Store` (retries, scrubbed errors);
 SageMaker API calls reuse its session and retry rules. boto3 is imported only when a
 :class:`SageMakerBackend` is built or a model is uploaded.
@@ -83,6 +87,7 @@ __all__ = [
     "SageMakerSettings",
     "assign_shards",
     "host_names",
+    "job_request",
     "new_job_name",
     "pack_model_dir",
     "read_channels",
@@ -155,10 +160,11 @@ class SageMakerSettings:
 # --- the layout, shared with the entry point (no boto3) ------------------------------------------
 
 
-def new_job_name(now: datetime | None = None) -> str:
-    """A unique, valid training job name, e.g. ``flux-train-20261129T143000Z-1a2b3c4d``."""
+def new_job_name(now: datetime | None = None, kind: str = "train") -> str:
+    """A unique, valid training job name, e.g. ``flux-train-20261129T143000Z-1a2b3c4d``
+    (``kind`` backtest or predict: ``flux-backtest-…``, ``flux-predict-…``)."""
     stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"flux-train-{stamp}-{uuid.uuid4().hex[:8]}"
+    return f"flux-{kind}-{stamp}-{uuid.uuid4().hex[:8]}"
 
 
 def host_names(count: int) -> list[str]:
@@ -194,14 +200,15 @@ def _read_parquet(path: Path, channel: str) -> pd.DataFrame:
 
 
 def read_channels(
-    train_dir: Path, calendar_dir: Path | None, config: TrainConfig
+    train_dir: Path, calendar_dir: Path | None, *, freq: str, target: str
 ) -> tuple[SeriesFrame, Calendar]:
     """The series shard(s) and calendar a host received, validated.
 
     Args:
         train_dir: The ``train`` channel: ``series-<k>.parquet`` files.
         calendar_dir: The ``calendar`` channel (None or absent: an empty calendar).
-        config: Gives the series' frequency and target.
+        freq: The series' frequency.
+        target: The series' target.
 
     Raises:
         DataError: no shard, an unreadable file, or a series that breaks its contract.
@@ -210,10 +217,10 @@ def read_channels(
     if not paths:
         raise DataError(f"train channel {train_dir}: no {SERIES_PATTERN} file (empty shard?)")
     frame = pd.concat([_read_parquet(p, TRAIN_CHANNEL) for p in paths], ignore_index=True)
-    if config.freq not in FREQS:
-        raise DataError(f"unknown frequency {config.freq!r}; use one of {', '.join(FREQS)}")
+    if freq not in FREQS:
+        raise DataError(f"unknown frequency {freq!r}; use one of {', '.join(FREQS)}")
     try:
-        series = SeriesFrame.from_frame(frame, freq=config.freq, target=config.target)
+        series = SeriesFrame.from_frame(frame, freq=freq, target=target)
     except FrameError as exc:
         raise DataError(f"train channel ({', '.join(p.name for p in paths)}): {exc}") from exc
     return series, _read_calendar(calendar_dir)
@@ -326,7 +333,7 @@ def training_job_request(
     inputs: tuple[str, str],
     instance_count: int,
 ) -> CreateTrainingJobRequestTypeDef:
-    """The ``CreateTrainingJob`` request (pure).
+    """The ``CreateTrainingJob`` request of a training job (pure).
 
     Args:
         settings: Image, role, instances, limits.
@@ -335,8 +342,35 @@ def training_job_request(
         inputs: The ``train`` and ``calendar`` channel URIs (:meth:`export_training_data`).
         instance_count: Instances, one per shard.
     """
+    return job_request(settings, job_name, config.hyperparameters(), inputs, instance_count)
+
+
+def job_request(
+    settings: SageMakerSettings,
+    job_name: str,
+    hyperparameters: dict[str, str],
+    inputs: tuple[str, str],
+    instance_count: int,
+    *,
+    kind: str = "train",
+    replicated: dict[str, str] | None = None,
+) -> CreateTrainingJobRequestTypeDef:
+    """The ``CreateTrainingJob`` request of any Flux job (pure): training, or a sharded backtest
+    or prediction (:mod:`pipelines.io.sagemaker_jobs`), which run as training jobs of the same
+    image with a ``mode`` hyperparameter.
+
+    Args:
+        settings: Image, role, instances, limits.
+        job_name: The job's name.
+        hyperparameters: All strings.
+        inputs: The ``train`` (sharded) and ``calendar`` (replicated) channel URIs.
+        instance_count: Instances, one per shard.
+        kind: The job's ``flux:kind`` tag.
+        replicated: More ``FullyReplicated`` channels, name -> URI (e.g. the artefact).
+    """
     train_uri, calendar_uri = inputs
     jobs_uri = f"{settings.s3_prefix.rstrip('/')}/jobs"
+    more = [_channel(n, u, "FullyReplicated") for n, u in sorted((replicated or {}).items())]
     return {
         "TrainingJobName": job_name,
         "AlgorithmSpecification": {
@@ -344,10 +378,11 @@ def training_job_request(
             "TrainingInputMode": "File",
         },
         "RoleArn": settings.role_arn,
-        "HyperParameters": config.hyperparameters(),
+        "HyperParameters": hyperparameters,
         "InputDataConfig": [
             _channel(TRAIN_CHANNEL, train_uri, "ShardedByS3Key"),
             _channel(CALENDAR_CHANNEL, calendar_uri, "FullyReplicated"),
+            *more,
         ],
         "OutputDataConfig": {"S3OutputPath": jobs_uri},
         "ResourceConfig": {
@@ -357,7 +392,7 @@ def training_job_request(
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
         "Environment": {SHARD_UPLOAD_ENV: f"{jobs_uri}/{job_name}/output"},
-        "Tags": [{"Key": "flux:kind", "Value": "train"}],
+        "Tags": [{"Key": "flux:kind", "Value": kind}],
     }
 
 
@@ -480,6 +515,18 @@ class SageMakerBackend:
         self.staging.put_bytes(f"{cal}/{EVENTS_FILE}", _parquet(calendar.events))
         return self._uri(f"{train}/"), self._uri(f"{cal}/")
 
+    def export_files(self, job_name: str, channel: str, files: dict[str, bytes]) -> str:
+        """Uploads files (relative path -> bytes) as the channel ``channel`` of a job; returns
+        the channel's URI (a prefix ending in ``/``).
+
+        Raises:
+            ArtifactError: an upload failed.
+        """
+        folder = f"jobs/{job_name}/input/{channel}"
+        for rel, data in sorted(files.items()):
+            self.staging.put_bytes(f"{folder}/{check_relpath(rel)}", data)
+        return self._uri(f"{folder}/")
+
     def create_training_job(
         self, job_name: str, config: TrainConfig, inputs: tuple[str, str], instance_count: int
     ) -> str:
@@ -489,6 +536,15 @@ class SageMakerBackend:
             TrainingJobError: SageMaker refused the job (e.g. a bad role or image).
         """
         request = training_job_request(self.settings, job_name, config, inputs, instance_count)
+        return self.create_job(request)
+
+    def create_job(self, request: CreateTrainingJobRequestTypeDef) -> str:
+        """Creates the job a request describes (:func:`job_request`); returns its ARN.
+
+        Raises:
+            TrainingJobError: SageMaker refused the job.
+        """
+        job_name = request["TrainingJobName"]
         response = self._call(
             job_name, "cannot create the job", lambda: self.client.create_training_job(**request)
         )
