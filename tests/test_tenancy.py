@@ -27,7 +27,10 @@ RESTAURANTS_HEADER = (
     "currency,tenant\n"
 )
 MIGRATION = importlib.import_module("pipelines.io.migrations.versions.0007_tenants")
-LATER_MIGRATIONS = [importlib.import_module("pipelines.io.migrations.versions.0008_pull")]
+LATER_MIGRATIONS = [
+    importlib.import_module("pipelines.io.migrations.versions.0008_pull"),
+    importlib.import_module("pipelines.io.migrations.versions.0009_regressors"),
+]
 """Migrations after 0007 that add tables (each lists its TABLES and puts them under RLS)."""
 
 
