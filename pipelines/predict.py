@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from models.base import Calendar, future_frame
 from models.frames import SERVED_BY, Freq, SeriesFrame
 from models.intervals import quantile_columns_in, with_quantiles
 from models.persistence import load_ensemble
+from models.regressors import missing_values
 from pipelines.errors import DataError, FluxError, UsageError
 from pipelines.io import artifacts, forecasts, series
 from pipelines.io.db import Database
@@ -95,6 +96,26 @@ def _future(
     return keys[~closed].reset_index(drop=True), keys[closed].reset_index(drop=True)
 
 
+def check_future_regressors(calendar: Calendar, keys: pd.DataFrame, names: Sequence[str]) -> None:
+    """Refuses a forecast whose regressors known in advance lack values on forecast days.
+
+    Raises:
+        DataError: names the first such regressor and its missing dates (import them with
+            ``flux import``, format ``regressors``, or train without the regressor).
+    """
+    if not names:
+        return
+    gaps = missing_values(calendar.regressors, keys, names)
+    for name, days in gaps.items():
+        shown = ", ".join(str(d.date()) for d in days[:5])
+        more = f" and {len(days) - 5} more" if len(days) > 5 else ""
+        raise DataError(
+            f"regressor {name!r} is known in advance, so the forecast needs its values, but it "
+            f"has none on {shown}{more}; import them (flux import FILE, format regressors) or "
+            f"train without it (--set ensemble.regressors=...)"
+        )
+
+
 def recurring_closed_weekdays(
     history: SeriesFrame, as_of: pd.Timestamp, weeks: int = 8
 ) -> dict[str, list[int]]:
@@ -124,9 +145,11 @@ def _daily(
     missing = sorted((request.restaurants or set()) - set(shards))
     if request.restaurants and not wanted:
         raise UsageError(f"artefact {artifact_id} has no model for {', '.join(missing)}")
+    recorded = manifest.spec.get("regressors")
+    regressors = tuple(str(r) for r in recorded) if isinstance(recorded, list) else ()
     with db.connect() as conn:
         calendar, history = series.read_open_days(
-            conn, manifest.target, restaurants=wanted, end=as_of_hint
+            conn, manifest.target, restaurants=wanted, end=as_of_hint, regressors=regressors
         )
     latest = None if history.data.empty else pd.Timestamp(history.data[c.DS].max())
     if as_of_hint is not None:
@@ -144,6 +167,7 @@ def _daily(
         model = load_ensemble(files, part, calendar)
         model.cutoff_ = as_of
         open_keys, closed_keys = _future(part, as_of, manifest.horizon, calendar)
+        check_future_regressors(calendar, open_keys, regressors)
         rows = model.predict(open_keys).data.copy()
         rows[CLOSED] = False
         closed_rows = closed_keys.copy()

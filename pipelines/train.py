@@ -78,6 +78,11 @@ def _fit(
     if request.backend == "sagemaker":
         from pipelines.io import sagemaker
 
+        if config.spec.regressors:
+            raise UsageError(
+                "regressors are not sent to SageMaker training jobs yet; train with "
+                "--backend local, or without ensemble.regressors"
+            )
         remote = sagemaker.run_remote_training(
             data, calendar, config, sagemaker.settings_from(settings), progress
         )
@@ -105,7 +110,10 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
             scored = runs.read_backtest(conn, request.like)
             request = replace(request, target=scored.target, spec=scored.spec)
         calendar, data = series.read_open_days(
-            conn, request.target, restaurants=request.restaurants
+            conn,
+            request.target,
+            restaurants=request.restaurants,
+            regressors=request.spec.regressors,
         )
     config = fitting.TrainConfig(
         target=request.target, freq="D", spec=request.spec, jobs=request.jobs
