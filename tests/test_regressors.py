@@ -76,6 +76,22 @@ def test_import_is_idempotent_and_updates_in_place(
     assert sorted(rain["value"].tolist()) == [0.0, 6.0]
 
 
+def test_two_tenants_each_give_every_restaurant_a_value(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    """'*' is every restaurant of the importing tenant: another tenant's value of the same name
+    and day is a row of its own, never an overwrite."""
+    for tenant, mm in (("acme", "4.5"), ("bravo", "7.0")):
+        path = _write(tmp_path / f"{tenant}.csv", [f"*,2026-03-06,rain_mm,{mm},false"])
+        result = run_cli(sqlite_settings, ["--tenant", tenant, "import", str(path)])
+        assert result.exit_code == 0, result.stdout + result.stderr
+    stored = _stored(sqlite_settings).sort_values("tenant_id")
+    assert list(zip(stored["tenant_id"], stored["value"], strict=True)) == [
+        ("acme", 4.5),
+        ("bravo", 7.0),
+    ]
+
+
 @pytest.mark.parametrize(
     ("row", "field", "reason"),
     [

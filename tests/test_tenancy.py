@@ -259,6 +259,8 @@ def _row(table: sa.Table, tenant: str) -> dict[str, Any]:
             row[col.name] = 1
         elif isinstance(kind, sa.Float):
             row[col.name] = 1.0
+        elif isinstance(kind, sa.Boolean):
+            row[col.name] = True
         else:
             length = getattr(kind, "length", None) or 16
             row[col.name] = tenant[:length]

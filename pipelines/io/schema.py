@@ -124,7 +124,10 @@ regressors = Table(
     Column(c.VALUE, Float, nullable=False),
     Column(c.KNOWN_IN_ADVANCE, Boolean, nullable=False),
     tenant_column(),
-    PrimaryKeyConstraint(c.RESTAURANT_ID, c.NAME, c.DATE, c.SLOT, name="pk_regressors"),
+    # tenant_id leads the key: two tenants may each give every restaurant ("*") a value
+    PrimaryKeyConstraint(
+        c.TENANT_ID, c.RESTAURANT_ID, c.NAME, c.DATE, c.SLOT, name="pk_regressors"
+    ),
 )
 
 import_batches = Table(

@@ -33,7 +33,10 @@ def upgrade() -> None:
         sa.Column("value", sa.Float(), nullable=False),
         sa.Column("known_in_advance", sa.Boolean(), nullable=False),
         sa.Column("tenant_id", sa.String(64), nullable=False),
-        sa.PrimaryKeyConstraint("restaurant_id", "name", "date", "slot", name="pk_regressors"),
+        # tenant_id leads the key: two tenants may each give every restaurant ("*") a value
+        sa.PrimaryKeyConstraint(
+            "tenant_id", "restaurant_id", "name", "date", "slot", name="pk_regressors"
+        ),
     )
     if op.get_bind().dialect.name != "postgresql":
         return
