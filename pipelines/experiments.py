@@ -201,7 +201,12 @@ def describe_models(settings: Settings) -> list[ModelInfo]:
     return out
 
 
-_FROM = {"random_state": "--seed", "horizon": "--horizon", "n_jobs": "--jobs"}
+_FROM = {
+    "random_state": "--seed",
+    "horizon": "--horizon",
+    "n_jobs": "--jobs",
+    "regressors": "ensemble.regressors",
+}
 
 
 def check_model(settings: Settings, name: str) -> list[CheckResult]:

@@ -4,6 +4,7 @@ them, and the backtest's with/without effect."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -247,7 +248,8 @@ def test_tomorrows_demand_as_a_regressor_not_known_in_advance_does_not_leak() ->
 
 def test_prophet_adds_the_regressor_and_learns_its_effect() -> None:
     """One Prophet fit (one restaurant, 120 days) on log1p(y): a promotion that doubles demand
-    is worth log(2) = 0.693 on that scale, and the fitted coefficient finds about that. Flux's
+    is worth log(2) = 0.693 on that scale (log1p(2y) - log1p(y) for y in the tens), and the
+    fitted coefficient finds about that (measured 0.675; asserted within 0.55..0.85). Flux's
     fast forecast path gives Prophet's own ``predict`` with the regressor column, and the model
     saved to files and loaded again (with the calendar) forecasts the same."""
     from prophet.utilities import regressor_coefficients
@@ -266,7 +268,9 @@ def test_prophet_adds_the_regressor_and_learns_its_effect() -> None:
     assert 0.55 < coef["reg_promo"] < 0.85, coef
     future = one.between(cutoff, cutoff + pd.Timedelta(days=14)).data[["restaurant_id", "ds"]]
     promo = regressor_features(values, future, {"promo": True}, 14, cutoff)
-    own = prophet.predict(pd.DataFrame({"ds": future["ds"].to_numpy(), **promo}))["yhat"]
+    with warnings.catch_warnings():  # Prophet's own predict uses a deprecated pandas keyword
+        warnings.simplefilter("ignore")
+        own = prophet.predict(pd.DataFrame({"ds": future["ds"].to_numpy(), **promo}))["yhat"]
     fast = prophet_yhat(prophet, future["ds"], regressors=promo)
     np.testing.assert_allclose(fast, own.to_numpy(), rtol=1e-9, atol=1e-9)
     loaded = ProphetForecaster.from_files(
