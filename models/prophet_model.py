@@ -231,13 +231,13 @@ def prophet_yhat(
             held = np.minimum(dates.to_numpy(), _last_ds({"": model}).to_datetime64())
             trend_df = model.setup_dataframe(pd.DataFrame({c.DS: held, **given}))
         trend = np.asarray(model.predict_trend(trend_df), dtype=float)
-        if names:  # Prophet's own feature matrix, in its training column order
-            x_all, _, columns_all, _ = model.make_all_seasonality_features(df)
-            beta_all = np.asarray(model.params["beta"], dtype=float)[0]
-            x_reg = x_all.to_numpy(dtype=float)
-            add = x_reg @ (beta_all * columns_all["additive_terms"].to_numpy()) * model.y_scale
-            mult = x_reg @ (beta_all * columns_all["multiplicative_terms"].to_numpy())
-            return np.asarray(trend * (1 + mult) + add, dtype=float)
+        if names:  # Prophet's own feature matrix (regressors standardised), as in training
+            features, _, terms, _ = model.make_all_seasonality_features(df)
+            x = features.to_numpy(dtype=float)
+            beta = np.asarray(model.params["beta"], dtype=float)[0]
+            additive = x @ (beta * terms["additive_terms"].to_numpy()) * model.y_scale
+            multiplicative = x @ (beta * terms["multiplicative_terms"].to_numpy())
+            return np.asarray(trend * (1 + multiplicative) + additive, dtype=float)
         parts = [
             model.make_seasonality_features(df[c.DS], props["period"], props["fourier_order"], name)
             for name, props in model.seasonalities.items()

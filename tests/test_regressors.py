@@ -18,7 +18,8 @@ from models.frames import SeriesFrame
 from models.regressors import missing_values, regressor_features
 from models.spec import ModelSpec
 from pipelines import evaluation
-from pipelines.io import artifacts, schema
+from pipelines.errors import DataError
+from pipelines.io import artifacts, schema, series
 from pipelines.io.db import Database
 from pipelines.regressor_effects import regressor_effects
 from pipelines.settings import Settings
@@ -91,6 +92,27 @@ def test_two_tenants_each_give_every_restaurant_a_value(
         ("acme", 4.5),
         ("bravo", 7.0),
     ]
+
+
+def test_models_read_daily_values_slots_added_up(sqlite_settings: Settings, tmp_path: Path) -> None:
+    """On the 6th, r02's reservations come per slot: 12 + 8 = 20 for the day. On the 7th a
+    whole-day value (5) wins over a slot's (3). An unknown name is a data error (exit 2)."""
+    rows = [
+        "r02,2026-03-06 18:15,reservations,12,true",
+        "r02,2026-03-06T19:00,reservations,8,true",
+        "r02,2026-03-07,reservations,5,true",
+        "r02,2026-03-07 12:00,reservations,3,true",
+    ]
+    path = _write(tmp_path / "bookings.csv", rows)
+    assert run_cli(sqlite_settings, ["import", str(RESTAURANTS), str(path)]).exit_code == 0
+    db = Database(sqlite_settings)
+    with db.connect() as conn:
+        daily = series.read_regressors(conn, ["reservations"], ["r02"])
+        with pytest.raises(DataError, match="no values for regressor"):
+            series.read_regressors(conn, ["rain_mm"])
+    db.dispose()
+    assert daily["ds"].dt.strftime("%Y-%m-%d").tolist() == ["2026-03-06", "2026-03-07"]
+    assert daily["value"].tolist() == [20.0, 5.0]
 
 
 @pytest.mark.parametrize(
