@@ -281,6 +281,6 @@ SetOpt = Annotated[
         "--set",
         metavar="KEY=VALUE",
         help="A model setting over flux.toml's (repeatable): models.MODEL.SETTING=VALUE "
-        "(`flux models list` shows them) or ensemble.members|weighting|levels=VALUE.",
+        "(`flux models list` shows them) or ensemble.members|weighting|levels|regressors=VALUE.",
     ),
 ]

@@ -33,6 +33,18 @@ def _empty_events() -> pd.DataFrame:
     return pd.DataFrame({col: pd.Series(dtype=object) for col in c.EVENT_COLUMNS})
 
 
+def _empty_regressors() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            c.RESTAURANT_ID: pd.Series(dtype=object),
+            c.DS: pd.Series(dtype="datetime64[ns]"),
+            c.NAME: pd.Series(dtype=object),
+            c.VALUE: pd.Series(dtype=float),
+            c.KNOWN_IN_ADVANCE: pd.Series(dtype=bool),
+        }
+    )
+
+
 def _empty_restaurants() -> pd.DataFrame:
     return pd.DataFrame(
         {col: pd.Series(dtype=object) for col in (c.RESTAURANT_ID, c.COUNTRY, c.SUBDIVISION)}
@@ -49,10 +61,14 @@ class Calendar:
         events: ``restaurant_id`` (None: every restaurant), ``kind`` (closure | holiday |
             event), ``name``, ``start_date``, ``end_date`` (inclusive), ``lower_window``,
             ``upper_window``.
+        regressors: Exogenous drivers, daily: ``restaurant_id`` (``*``: every restaurant),
+            ``ds``, ``name``, ``value``, ``known_in_advance`` (see :mod:`models.regressors`;
+            a model uses only the ones its ``regressors`` setting names).
     """
 
     restaurants: pd.DataFrame = field(default_factory=_empty_restaurants)
     events: pd.DataFrame = field(default_factory=_empty_events)
+    regressors: pd.DataFrame = field(default_factory=_empty_regressors)
 
     def country(self, restaurant_id: str) -> tuple[str | None, str | None]:
         """The restaurant's (country, subdivision) for public holidays."""

@@ -77,6 +77,13 @@ EVENT_COLUMNS: Final = (
 )
 """A calendar event's columns, in order: what imports produce, the database stores, models read."""
 
+# Regressors (exogenous drivers: weather, reservations, promotions, events with a size)
+SLOT: Final = "slot"  # "HH:MM" of a 15-minute slot, "" for a whole day's value
+KNOWN_IN_ADVANCE: Final = "known_in_advance"
+ALL_RESTAURANTS: Final = "*"  # a regressor row's restaurant_id when it applies to every one
+REGRESSOR_COLUMNS: Final = (RESTAURANT_ID, DATE, SLOT, NAME, VALUE, KNOWN_IN_ADVANCE)
+"""A regressor value's columns: what the ``regressors`` import produces and the database stores."""
+
 # Rejects
 REJECT_ROW: Final = "row"
 REJECT_FIELD: Final = "field"

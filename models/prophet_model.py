@@ -36,6 +36,7 @@ from models.base import Calendar, Forecaster, check_fitted
 from models.calendar_features import prophet_holidays
 from models.frames import SeriesFrame
 from models.prophet_design import fast_prophet_class, holiday_features, stan_json
+from models.regressors import feature_name, known_in_advance, regressor_features
 
 if TYPE_CHECKING:
     from prophet import Prophet
@@ -87,6 +88,7 @@ class _Settings:
     seasonality_prior_scale: float
     holidays_prior_scale: float
     random_state: int
+    regressor_columns: tuple[str, ...] = ()
 
 
 def _yearly(setting: bool | Literal["auto"], span_days: int) -> bool:
@@ -187,7 +189,9 @@ def _fit_one(
     """Fits one restaurant; returns (id, model, None) or (id, None, the reason it failed)."""
     try:
         model = _new_prophet(settings, history, holidays)
-        frame = history[[c.DS, c.Y]].copy()
+        for column in settings.regressor_columns:
+            model.add_regressor(column)
+        frame = history[[c.DS, c.Y, *settings.regressor_columns]].copy()
         if settings.log1p:
             frame[c.Y] = np.log1p(frame[c.Y].to_numpy())
         _fit_prophet(model, frame, settings.random_state)
@@ -197,7 +201,11 @@ def _fit_one(
 
 
 def prophet_yhat(
-    model: Prophet, ds: pd.Series | np.ndarray, *, flat_trend: bool = False
+    model: Prophet,
+    ds: pd.Series | np.ndarray,
+    *,
+    flat_trend: bool = False,
+    regressors: pd.DataFrame | None = None,
 ) -> np.ndarray:
     """``model.predict(ds)["yhat"]``, without the per-component breakdown Prophet also builds.
 
@@ -205,27 +213,40 @@ def prophet_yhat(
     ``beta``, split into additive and multiplicative terms), about four times faster.
 
     Args:
-        model: a fitted Prophet without extra regressors or conditional seasonalities.
+        model: a fitted Prophet without conditional seasonalities.
         ds: the dates to forecast.
         flat_trend: hold the trend at its value on the last training date instead of
             extrapolating its slope (a fully damped trend).
+        regressors: the model's extra regressors' values at ``ds`` (a column each, aligned).
 
     Raises:
-        ValueError: the model has extra regressors or conditional seasonalities.
+        ValueError: the model has conditional seasonalities, or extra regressors whose values
+            ``regressors`` lacks.
     """
-    if model.extra_regressors or any(
-        props["condition_name"] is not None for props in model.seasonalities.values()
-    ):
-        raise ValueError("prophet_yhat: extra regressors and conditional seasonalities unsupported")
+    if any(props["condition_name"] is not None for props in model.seasonalities.values()):
+        raise ValueError("prophet_yhat: conditional seasonalities unsupported")
+    names = list(model.extra_regressors)
+    if names and (regressors is None or not set(names) <= set(regressors.columns)):
+        raise ValueError(f"prophet_yhat: the values of regressors {', '.join(names)} are needed")
     dates = pd.to_datetime(np.asarray(ds))
+    given = (
+        {n: regressors[n].to_numpy(dtype=float) for n in names} if regressors is not None else {}
+    )
     with _quiet():
-        df = model.setup_dataframe(pd.DataFrame({c.DS: dates}))
+        df = model.setup_dataframe(pd.DataFrame({c.DS: dates, **given}))
         trend_df = df
         if flat_trend:  # t grows with ds, so the last date's t caps it (as setup_dataframe)
             start, scale = cast(pd.Timestamp, model.start), cast(pd.Timedelta, model.t_scale)
             last = float(((pd.Series([_last_ds({"": model})]) - start) / scale).iloc[0])
             trend_df = df.assign(t=np.minimum(df["t"].to_numpy(), last))
         trend = np.asarray(model.predict_trend(trend_df), dtype=float)
+        if names:  # Prophet's own feature matrix (regressors standardised), as in training
+            features, _, terms, _ = model.make_all_seasonality_features(df)
+            x = features.to_numpy(dtype=float)
+            beta = np.asarray(model.params["beta"], dtype=float)[0]
+            additive = x @ (beta * terms["additive_terms"].to_numpy()) * model.y_scale
+            multiplicative = x @ (beta * terms["multiplicative_terms"].to_numpy())
+            return np.asarray(trend * (1 + multiplicative) + additive, dtype=float)
         parts = [  # the columns of make_seasonality_features, without its frame
             model.fourier_series(df[c.DS], props["period"], props["fourier_order"])
             for props in model.seasonalities.values()
@@ -260,9 +281,16 @@ def _guard(model: Prophet, yhat: np.ndarray, log1p: bool) -> np.ndarray:
     return np.asarray(np.clip(yhat, low, high), dtype=float)
 
 
-def _predict_one(model: Prophet, ds: pd.Series, log1p: bool, flat_trend: bool) -> np.ndarray:
+def _predict_one(
+    model: Prophet,
+    ds: pd.Series,
+    log1p: bool,
+    flat_trend: bool,
+    regressors: pd.DataFrame | None = None,
+) -> np.ndarray:
     """Point forecasts of one restaurant's model at ``ds`` (original scale, >= 0)."""
-    yhat = _guard(model, prophet_yhat(model, ds, flat_trend=flat_trend), log1p)
+    yhat = prophet_yhat(model, ds, flat_trend=flat_trend, regressors=regressors)
+    yhat = _guard(model, yhat, log1p)
     if log1p:
         yhat = np.expm1(np.minimum(yhat, _MAX_LOG))
     return np.asarray(np.clip(yhat, 0.0, None), dtype=float)
@@ -301,6 +329,11 @@ class ProphetForecaster(Forecaster):
         flat_trend: forecast with the trend held at its last fitted value instead of
             extrapolating its slope (the slope of a short or stale history runs away; Recruit
             fold 3: RMSLE 0.534 and WAPE 0.350 flat vs 0.565 and 0.481 extrapolated).
+        horizon: days forecast (the spec's): how far back a regressor that is not known in
+            advance is read.
+        regressors: names of the calendar's regressors to add (``add_regressor``), the spec's:
+            one known in advance at the target date, any other through its value ``horizon``
+            days before it and never after the origin (:mod:`models.regressors`).
     """
 
     name: ClassVar[str] = "prophet"
@@ -322,6 +355,8 @@ class ProphetForecaster(Forecaster):
         n_jobs: int = 1,
         random_state: int = 0,
         flat_trend: bool = True,
+        horizon: int = 28,
+        regressors: tuple[str, ...] = (),
     ) -> None:
         self.log1p = log1p
         self.holidays = holidays
@@ -334,6 +369,8 @@ class ProphetForecaster(Forecaster):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.flat_trend = flat_trend
+        self.horizon = horizon
+        self.regressors = regressors
 
     def _settings(self) -> _Settings:
         return _Settings(
@@ -344,7 +381,19 @@ class ProphetForecaster(Forecaster):
             seasonality_prior_scale=self.seasonality_prior_scale,
             holidays_prior_scale=self.holidays_prior_scale,
             random_state=self.random_state,
+            regressor_columns=tuple(self._regressor_columns()),
         )
+
+    def _regressor_columns(self) -> list[str]:
+        known = getattr(self, "regressors_known_", {})
+        return [feature_name(name, flag, self.horizon) for name, flag in known.items()]
+
+    def _regressor_frame(self, keys: pd.DataFrame) -> pd.DataFrame | None:
+        """The regressor columns of ``keys`` (from the cutoff), or None without regressors."""
+        known = getattr(self, "regressors_known_", {})
+        if not known:
+            return None
+        return regressor_features(self.regressor_values_, keys, known, self.horizon, self.cutoff_)
 
     def _holidays_for(
         self, calendar: Calendar, restaurant_id: str, start: pd.Timestamp
@@ -358,18 +407,22 @@ class ProphetForecaster(Forecaster):
         self, series: SeriesFrame, calendar: Calendar
     ) -> Iterator[tuple[str, pd.DataFrame, pd.DataFrame | None]]:
         """(id, history, holidays) of each restaurant with enough rows; records the others."""
-        for rid, history in series.data.groupby(c.RESTAURANT_ID, sort=True):
-            if len(history) < self.min_rows:
-                self.failed_[str(rid)] = f"only {len(history)} rows (min_rows is {self.min_rows})"
+        for rid, rows in series.data.groupby(c.RESTAURANT_ID, sort=True):
+            if len(rows) < self.min_rows:
+                self.failed_[str(rid)] = f"only {len(rows)} rows (min_rows is {self.min_rows})"
                 continue
-            start = pd.Timestamp(history[c.DS].min())
+            start = pd.Timestamp(rows[c.DS].min())
+            history = rows.reset_index(drop=True)
+            regs = self._regressor_frame(history)
             yield (
                 str(rid),
-                history.reset_index(drop=True),
+                history if regs is None else pd.concat([history, regs], axis=1),
                 self._holidays_for(calendar, str(rid), start),
             )
 
     def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:
+        self.regressors_known_ = known_in_advance(calendar.regressors, tuple(self.regressors))
+        self.regressor_values_ = calendar.regressors
         settings = self._settings()
         silence_prophet()
         tasks = list(self._tasks(series, calendar))
@@ -396,8 +449,15 @@ class ProphetForecaster(Forecaster):
             if str(rid) in self.models_
         ]
         ds = future[c.DS]
+        regs = self._regressor_frame(future.reset_index(drop=True))
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_predict_one)(model, ds.iloc[rows], self.log1p, self.flat_trend)
+            delayed(_predict_one)(
+                model,
+                ds.iloc[rows],
+                self.log1p,
+                self.flat_trend,
+                None if regs is None else regs.iloc[rows],
+            )
             for rows, model in groups
         )
         for (rows, _), values in zip(groups, results, strict=True):
@@ -419,7 +479,12 @@ class ProphetForecaster(Forecaster):
         """The restaurants the fit could not model, with reasons (they have no file), and the
         restaurant of each file named by a hash."""
         hashed = {file_stem(rid): rid for rid in self.models_ if file_stem(rid) != rid}
-        return {"failed": dict(self.failed_), **({"file_ids": hashed} if hashed else {})}
+        known = getattr(self, "regressors_known_", {})
+        return {
+            "failed": dict(self.failed_),
+            **({"file_ids": hashed} if hashed else {}),
+            **({"regressors_known": dict(known)} if known else {}),
+        }
 
     @classmethod
     def from_files(
@@ -441,7 +506,12 @@ class ProphetForecaster(Forecaster):
                 stem = path.removeprefix(prefix).removesuffix(".json")
                 texts[ids.get(stem, stem)] = data.decode()
         cutoff = pd.Timestamp(history.data[c.DS].max())
-        return cls.from_json_dict(texts, failed=state.get("failed"), cutoff=cutoff, **params)
+        model = cls.from_json_dict(texts, failed=state.get("failed"), cutoff=cutoff, **params)
+        model.regressors_known_ = {
+            str(k): bool(v) for k, v in (state.get("regressors_known") or {}).items()
+        }
+        model.regressor_values_ = calendar.regressors
+        return model
 
     def to_json_dict(self) -> dict[str, str]:
         """Each fitted restaurant's model as Prophet JSON (``prophet.serialize.model_to_json``)."""
@@ -472,6 +542,8 @@ class ProphetForecaster(Forecaster):
             from prophet.serialize import model_from_json
 
             loaded = {str(rid): model_from_json(text) for rid, text in models.items()}
+        if "regressors" in params:  # JSON has lists
+            params["regressors"] = tuple(params["regressors"])
         self = cls(**params)
         self.models_ = loaded
         self.failed_ = dict(failed or {})

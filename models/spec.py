@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import re
 import typing
 from collections.abc import Mapping
 from functools import cache
@@ -36,7 +37,10 @@ __all__ = ["ENSEMBLE", "RUNTIME_PARAMS", "ModelSpec", "model_settings"]
 ENSEMBLE = "ensemble"
 RUNTIME_PARAMS = frozenset({"n_jobs"})
 """Settings that change how fast a model fits, not what it fits: never part of a spec."""
-_DERIVED = frozenset({"random_state", "horizon"})  # filled from the spec's seed and horizon
+# Filled from the spec's seed, horizon and regressors.
+_DERIVED = frozenset({"random_state", "horizon", "regressors"})
+REGRESSOR_NAME = r"[A-Za-z][A-Za-z0-9_]{0,63}"
+"""A regressor's name (as the ``regressors`` import checks it)."""
 Weighting = Literal["auto", "inverse_error", "per_restaurant", "stacking", "best"]
 
 
@@ -97,6 +101,8 @@ class ModelSpec(BaseModel):
         levels: Central interval levels in percent.
         seed: The random seed of every model.
         horizon: Periods forecast; the ensemble's validation window and the global model's reach.
+        regressors: Exogenous drivers every model with a ``regressors`` setting uses (Prophet,
+            XGBoost), by name as imported (format ``regressors``); sorted.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -107,6 +113,7 @@ class ModelSpec(BaseModel):
     levels: tuple[int, ...] = (80, 95)
     seed: int = Field(default=0, ge=0)
     horizon: int = Field(default=28, ge=1)
+    regressors: tuple[str, ...] = ()
 
     @field_validator("members")
     @classmethod
@@ -137,6 +144,17 @@ class ModelSpec(BaseModel):
                 out[name] = dict(sorted(checked.items()))
         return out
 
+    @field_validator("regressors")
+    @classmethod
+    def _check_regressors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in value if not re.fullmatch(REGRESSOR_NAME, name)]
+        if bad:
+            raise ValueError(
+                f"ensemble.regressors: {', '.join(map(repr, bad))} is not a regressor name "
+                "(a letter, then letters, digits or '_')"
+            )
+        return tuple(sorted(set(value)))
+
     @field_validator("levels")
     @classmethod
     def _check_levels(cls, value: tuple[int, ...]) -> tuple[int, ...]:
@@ -154,6 +172,8 @@ class ModelSpec(BaseModel):
             out["random_state"] = self.seed
         if "horizon" in known:
             out["horizon"] = self.horizon
+        if "regressors" in known and self.regressors:
+            out["regressors"] = self.regressors
         return out
 
     def build(self, name: str, n_jobs: int = 1) -> Forecaster:
@@ -182,8 +202,12 @@ class ModelSpec(BaseModel):
     # --- recording ------------------------------------------------------------------------------
 
     def record(self) -> dict[str, Any]:
-        """The spec as JSON-ready data (what run records and manifests store)."""
-        return self.model_dump(mode="json")
+        """The spec as JSON-ready data (what run records and manifests store). A spec without
+        regressors records none (so its id is the one it had before regressors existed)."""
+        data = self.model_dump(mode="json")
+        if not data["regressors"]:
+            del data["regressors"]
+        return data
 
     @property
     def spec_id(self) -> str:

@@ -32,6 +32,7 @@ from models.features import (
     static_categories,
 )
 from models.frames import STEP, FrameError, SeriesFrame
+from models.regressors import known_in_advance, regressor_features
 
 if TYPE_CHECKING:
     import xgboost as xgb
@@ -63,6 +64,9 @@ class XGBoostForecaster(Forecaster):
         n_jobs: threads.
         random_state: the seed (with ``tree_method="hist"`` the fit is deterministic).
         max_bin: histogram bins per feature (64 trains about 1.6x faster than XGBoost's 256).
+        regressors: names of the calendar's regressors to use as features (the spec's): one
+            known in advance at the target date, any other through its value ``horizon`` days
+            before it and never after the origin (:mod:`models.regressors`).
     """
 
     name: ClassVar[str] = "xgboost"
@@ -87,6 +91,7 @@ class XGBoostForecaster(Forecaster):
         n_jobs: int = 2,
         random_state: int = 0,
         max_bin: int = 64,
+        regressors: tuple[str, ...] = (),
     ) -> None:
         self.horizon = horizon
         self.n_estimators = n_estimators
@@ -102,6 +107,7 @@ class XGBoostForecaster(Forecaster):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.max_bin = max_bin
+        self.regressors = regressors
 
     def _booster_params(self) -> dict[str, Any]:
         return {
@@ -131,6 +137,7 @@ class XGBoostForecaster(Forecaster):
         import xgboost as xgb
 
         self.categories_ = static_categories(calendar)
+        self.regressors_known_ = known_in_advance(calendar.regressors, tuple(self.regressors))
         origins = origins_before(self.cutoff_, self._origins_every(series), self.origins_span)
         frame = make_training_frame(series, calendar, self.horizon, origins, self.categories_)
         if frame.empty:  # a history shorter than origins_every: learn from its first day
@@ -138,6 +145,7 @@ class XGBoostForecaster(Forecaster):
             frame = make_training_frame(series, calendar, self.horizon, first, self.categories_)
         if frame.empty:
             raise FrameError(f"{self.name}: no training rows (the series spans a single day)")
+        frame = self._with_regressors(frame, calendar, frame[c.CUTOFF])
         self.feature_names_ = feature_names(frame)
         data = xgb.QuantileDMatrix(
             frame[self.feature_names_].to_numpy(dtype=np.float32),
@@ -157,6 +165,7 @@ class XGBoostForecaster(Forecaster):
         import xgboost as xgb
 
         frame = features_from_state(self.state_, future, self.calendar_, self.categories_)
+        frame = self._with_regressors(frame, self.calendar_, self.state_.origin)
         matrix = xgb.DMatrix(
             frame[self.feature_names_].to_numpy(dtype=np.float32),
             feature_names=self.feature_names_,
@@ -166,6 +175,16 @@ class XGBoostForecaster(Forecaster):
         yhat = np.expm1(np.minimum(raw, _MAX_LOG)) if self.log1p else raw
         usable = (frame[HISTORY_COUNT].to_numpy() > 0) & (frame[STEP].to_numpy() >= 1)
         return np.where(usable, np.clip(yhat, 0.0, None), np.nan)
+
+    def _with_regressors(
+        self, frame: pd.DataFrame, calendar: Calendar, origin: pd.Series | pd.Timestamp
+    ) -> pd.DataFrame:
+        """``frame`` with a column per regressor (from each row's origin; see the class doc)."""
+        known = getattr(self, "regressors_known_", {})
+        if not known:
+            return frame
+        extra = regressor_features(calendar.regressors, frame, known, self.horizon, origin)
+        return pd.concat([frame.reset_index(drop=True), extra.astype(np.float32)], axis=1)
 
     # --- serialisation --------------------------------------------------------------------------
 
@@ -215,6 +234,7 @@ class XGBoostForecaster(Forecaster):
             "failed": self.failed_,
             "state": self.state_.to_dict(),
             "calendar": _calendar_to_dict(self.calendar_),
+            "regressors_known": self.regressors_known_,
         }
 
     @classmethod
@@ -235,7 +255,9 @@ class XGBoostForecaster(Forecaster):
         if int(meta["version"]) > _META_VERSION:
             raise ValueError(f"flux_meta version {meta['version']} is newer than this Flux")
         booster.set_attr(**{_META_ATTR: None})
-        self = cls(**meta["params"])
+        params = dict(meta["params"])
+        params["regressors"] = tuple(params.get("regressors") or ())  # JSON has lists
+        self = cls(**params)
         self.booster_ = booster
         self.feature_names_ = list(meta["feature_names"])
         self.categories_ = {k: list(v) for k, v in meta["categories"].items()}
@@ -245,6 +267,8 @@ class XGBoostForecaster(Forecaster):
         self.failed_ = dict(meta["failed"])
         self.state_ = OriginState.from_dict(meta["state"])
         self.calendar_ = _calendar_from_dict(meta["calendar"])
+        known = meta.get("regressors_known", {})
+        self.regressors_known_ = {str(k): bool(v) for k, v in known.items()}
         return self
 
     def feature_importance(self) -> pd.Series:

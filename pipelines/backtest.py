@@ -19,7 +19,7 @@ import pandas as pd
 from models import columns as c
 from models.base import Calendar
 from models.frames import Freq, SeriesFrame
-from pipelines import comparison, coverage, evaluation, fitting
+from pipelines import comparison, coverage, evaluation, fitting, regressor_effects
 from pipelines.errors import DataError, UsageError
 from pipelines.io import reports, runs, series
 from pipelines.io.db import Database
@@ -61,6 +61,9 @@ class BacktestResult:
     seconds: float
     left_out: dict[str, str] = field(default_factory=dict)
     """Restaurants in scope that the backtest did not score, and why."""
+    regressor_effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per regressor and model: RMSLE with it, without it, and the difference
+    (:mod:`pipelines.regressor_effects`)."""
 
 
 def _validate(request: BacktestRequest) -> None:
@@ -94,10 +97,15 @@ def run(
     db.ensure_schema()
     with db.connect() as conn:
         calendar, data = series.read_open_days(
-            conn, request.target, freq=request.freq, restaurants=request.restaurants
+            conn,
+            request.target,
+            freq=request.freq,
+            restaurants=request.restaurants,
+            regressors=request.spec.model.regressors,
         )
     try:
         frame = _backtest_frame(request, settings, data, calendar, progress)
+        effects = regressor_effects.regressor_effects(data, calendar, request.spec, frame, progress)
     except ValueError as exc:
         raise DataError(f"backtest of {request.target!r}: {exc}") from None
     scores = evaluation.score_backtest(frame, data, request.spec.levels, request.rank_by)
@@ -124,7 +132,10 @@ def run(
             restaurants=int(frame[c.RESTAURANT_ID].nunique()),
             best_model=scores.best_model,
             params_json=json.dumps(_params(request, data, frame), default=str),
-            metrics_json=json.dumps(_metrics_record(scores, frame), default=str),
+            metrics_json=json.dumps(
+                _metrics_record(scores, frame) | {"regressor_effects": reports.records(effects)},
+                default=str,
+            ),
             output_path=str(request.output) if request.output else None,
             flux_version=flux_version(),
         )
@@ -142,6 +153,7 @@ def run(
         files=tuple(files),
         seconds=time.perf_counter() - started,
         left_out=left_out,
+        regressor_effects=effects,
     )
 
 

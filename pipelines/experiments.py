@@ -31,13 +31,14 @@ __all__ = [
     "spec_error",
 ]
 
-ENSEMBLE_KEYS = ("members", "weighting", "levels")
+ENSEMBLE_KEYS = ("members", "weighting", "levels", "regressors")
 
 
 _WHERE = {
     "members": "ensemble.members",
     "weighting": "ensemble.weighting",
     "levels": "ensemble.levels",
+    "regressors": "ensemble.regressors",
     "seed": "--seed",
     "horizon": "--horizon",
 }
@@ -94,7 +95,7 @@ def parse_set(item: str) -> tuple[tuple[str, ...], Any]:
                 + ", ".join(f"ensemble.{k}" for k in ENSEMBLE_KEYS)
             )
         value: Any = raw.strip()
-        if path[1] in ("members", "levels"):
+        if path[1] in ("members", "levels", "regressors"):
             value = _list(value)
         return path, value
     raise ConfigError(
@@ -200,7 +201,12 @@ def describe_models(settings: Settings) -> list[ModelInfo]:
     return out
 
 
-_FROM = {"random_state": "--seed", "horizon": "--horizon", "n_jobs": "--jobs"}
+_FROM = {
+    "random_state": "--seed",
+    "horizon": "--horizon",
+    "n_jobs": "--jobs",
+    "regressors": "ensemble.regressors",
+}
 
 
 def check_model(settings: Settings, name: str) -> list[CheckResult]:

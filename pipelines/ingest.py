@@ -259,7 +259,7 @@ def _scope_frames(parsed: ParsedFile, scope: frozenset[str] | None) -> tuple[Par
     def keep(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
             return frame
-        inside = frame[c.RESTAURANT_ID].isin(scope)
+        inside = frame[c.RESTAURANT_ID].isin(scope | {c.ALL_RESTAURANTS})
         left_out[name] = int((~inside).sum())
         return frame[inside]
 
@@ -270,6 +270,7 @@ def _scope_frames(parsed: ParsedFile, scope: frozenset[str] | None) -> tuple[Par
         observations=keep("observations", parsed.observations),
         restaurants=keep("restaurants", parsed.restaurants),
         events=keep("events", parsed.events),
+        regressors=keep("regressors", parsed.regressors),
     )
     main = next(iter(left_out), None)  # in the order above: lines first
     return scoped, left_out[main] if main else 0

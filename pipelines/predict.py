@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
@@ -26,6 +26,7 @@ from models.base import Calendar, future_frame
 from models.frames import SERVED_BY, Freq, SeriesFrame
 from models.intervals import quantile_columns_in, with_quantiles
 from models.persistence import load_ensemble
+from models.regressors import missing_values
 from pipelines.errors import DataError, FluxError, UsageError
 from pipelines.io import artifacts, forecasts, series
 from pipelines.io.artifact_store import ArtifactStore
@@ -102,6 +103,26 @@ def _future(
     return keys[~closed].reset_index(drop=True), keys[closed].reset_index(drop=True)
 
 
+def check_future_regressors(calendar: Calendar, keys: pd.DataFrame, names: Sequence[str]) -> None:
+    """Refuses a forecast whose regressors known in advance lack values on forecast days.
+
+    Raises:
+        DataError: names the first such regressor and its missing dates (import them with
+            ``flux import``, format ``regressors``, or train without the regressor).
+    """
+    if not names:
+        return
+    gaps = missing_values(calendar.regressors, keys, names)
+    for name, days in gaps.items():
+        shown = ", ".join(str(d.date()) for d in days[:5])
+        more = f" and {len(days) - 5} more" if len(days) > 5 else ""
+        raise DataError(
+            f"regressor {name!r} is known in advance, so the forecast needs its values, but it "
+            f"has none on {shown}{more}; import them (flux import FILE, format regressors) or "
+            f"train without it (--set ensemble.regressors=...)"
+        )
+
+
 def recurring_closed_weekdays(
     history: SeriesFrame, as_of: pd.Timestamp, weeks: int = 8
 ) -> dict[str, list[int]]:
@@ -135,9 +156,10 @@ def _daily(
     missing = sorted((request.restaurants or set()) - set(shards))
     if request.restaurants and not wanted:
         raise UsageError(f"artefact {artifact_id} has no model for {', '.join(missing)}")
+    regressors = _recorded_regressors(manifest)
     with db.connect() as conn:
         calendar, history = series.read_open_days(
-            conn, manifest.target, restaurants=wanted, end=as_of_hint
+            conn, manifest.target, restaurants=wanted, end=as_of_hint, regressors=regressors
         )
     latest = None if history.data.empty else pd.Timestamp(history.data[c.DS].max())
     if as_of_hint is not None:
@@ -150,10 +172,18 @@ def _daily(
         {r: "no history up to the as-of date" for r in wanted if r not in set(history.restaurants)}
     )
     if backend is not None and history.restaurants:
+        open_keys, _ = _future(history, as_of, manifest.horizon, calendar)
+        check_future_regressors(calendar, open_keys, regressors)  # before any job starts
         out = backend(store, manifest, shards, history, calendar, as_of=as_of)
     else:
         out = forecast_daily(store, manifest, shards, history, calendar, as_of=as_of)
     return artifact_id, manifest, out, skipped, as_of.date(), calendar
+
+
+def _recorded_regressors(manifest: ArtifactManifest) -> tuple[str, ...]:
+    """The regressors the artefact's spec names (none for artefacts older than regressors)."""
+    recorded = manifest.spec.get("regressors")
+    return tuple(str(r) for r in recorded) if isinstance(recorded, list) else ()
 
 
 class RemoteForecast(Protocol):
@@ -187,6 +217,7 @@ def forecast_daily(
     prediction runs on its share of the restaurants (:mod:`flux_sagemaker.entry`).
     """
     frames = []
+    regressors = _recorded_regressors(manifest)
     owned: dict[str, list[str]] = {}
     for rid in history.restaurants:
         if rid in shards:
@@ -197,6 +228,7 @@ def forecast_daily(
         model = load_ensemble(files, part, calendar)
         model.cutoff_ = as_of
         open_keys, closed_keys = _future(part, as_of, manifest.horizon, calendar)
+        check_future_regressors(calendar, open_keys, regressors)
         rows = model.predict(open_keys).data.copy()
         rows[CLOSED] = False
         closed_rows = closed_keys.copy()

@@ -195,6 +195,8 @@ class EnsembleConfig(BaseModel):
         weighting: ``auto`` (chosen on held-out data), ``inverse_error``, ``per_restaurant``,
             ``stacking`` or ``best``.
         levels: Central interval levels in percent.
+        regressors: Imported regressors (exogenous drivers) the models use (Prophet and XGBoost;
+            see docs/formats.md, format ``regressors``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -202,11 +204,17 @@ class EnsembleConfig(BaseModel):
     members: tuple[str, ...] = _SPEC_DEFAULTS["members"].default
     weighting: Weighting = _SPEC_DEFAULTS["weighting"].default
     levels: tuple[int, ...] = _SPEC_DEFAULTS["levels"].default
+    regressors: tuple[str, ...] = _SPEC_DEFAULTS["regressors"].default
 
     @model_validator(mode="after")
     def _check(self) -> EnsembleConfig:
         try:
-            ModelSpec(members=self.members, weighting=self.weighting, levels=self.levels)
+            ModelSpec(
+                members=self.members,
+                weighting=self.weighting,
+                levels=self.levels,
+                regressors=self.regressors,
+            )
         except ValidationError as exc:
             raise ValueError(_first_error(exc)) from None
         return self

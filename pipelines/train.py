@@ -105,7 +105,10 @@ def run(request: TrainRequest, settings: Settings, progress: Progress | None = N
             scored = runs.read_backtest(conn, request.like)
             request = replace(request, target=scored.target, spec=scored.spec)
         calendar, data = series.read_open_days(
-            conn, request.target, restaurants=request.restaurants
+            conn,
+            request.target,
+            restaurants=request.restaurants,
+            regressors=request.spec.regressors,
         )
     config = fitting.TrainConfig(
         target=request.target, freq="D", spec=request.spec, jobs=request.jobs

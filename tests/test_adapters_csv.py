@@ -23,7 +23,16 @@ from hypothesis import strategies as st
 
 from models import columns as c
 from pipelines.errors import ConfigError, ImportFileError
-from pipelines.io.adapters import detect, generic, metadata, revel, series, square, toast_export
+from pipelines.io.adapters import (
+    detect,
+    generic,
+    metadata,
+    regressors,
+    revel,
+    series,
+    square,
+    toast_export,
+)
 from pipelines.io.adapters.base import (
     EVENT_COLUMNS,
     LINE_COLUMNS,
@@ -760,6 +769,7 @@ def test_detection_tells_the_csv_formats_apart(tmp_path: Path) -> None:
         "square": SQUARE_HEADER,
         "revel": REVEL_ORDER_HEADER,
         "series": ["restaurant_id", "date", "target", "value"],
+        "regressors": list(regressors.COLUMNS),
     }
     for expected, header in headers.items():
         path = write(tmp_path, f"{expected}.csv", csv_text([header]))
@@ -844,6 +854,7 @@ FUZZ_CASES: dict[str, tuple[Adapter, list[str], ColumnMapping | None]] = {
     "series": (series.ADAPTER, ["restaurant_id", "date", "target", "value"], None),
     "restaurants": (metadata.RESTAURANTS, RESTAURANTS_CSV.splitlines()[0].split(","), None),
     "events": (metadata.EVENTS, EVENTS_CSV.splitlines()[0].split(","), None),
+    "regressors": (regressors.ADAPTER, list(regressors.COLUMNS), None),
     **{
         f"toast_export_{kind}": (toast_export.ADAPTER, list(header), None)
         for kind, header in TOAST_EXPORT_HEADERS.items()

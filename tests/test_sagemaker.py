@@ -226,6 +226,7 @@ def test_export_writes_one_parquet_object_per_shard(
     assert calendar_uri == f"{settings.s3_prefix}/jobs/job-a/input/calendar/"
     assert _keys(s3, settings, "jobs/job-a/") == [
         "jobs/job-a/input/calendar/calendar-events.parquet",
+        "jobs/job-a/input/calendar/calendar-regressors.parquet",
         "jobs/job-a/input/calendar/calendar-restaurants.parquet",
         "jobs/job-a/input/train/series-0000.parquet",
         "jobs/job-a/input/train/series-0001.parquet",
@@ -241,6 +242,38 @@ def test_export_writes_one_parquet_object_per_shard(
     pd.testing.assert_frame_equal(rebuilt.data, series.data)
     with pytest.raises(DataError, match=r"4 restaurant\(s\) cannot fill 5 shard"):
         backend.export_training_data(series, calendar, "job-b", 5)
+
+
+def test_the_calendar_channel_carries_the_regressors_to_every_host(
+    settings: sm.SageMakerSettings,
+    s3: Any,
+    series: SeriesFrame,
+    calendar: Calendar,
+    tmp_path: Path,
+) -> None:
+    # Two hand-written rows: one restaurant's promotion (known in advance) and rain for all.
+    regressors = pd.DataFrame(
+        {
+            c.RESTAURANT_ID: ["r0", "*"],
+            c.DS: pd.to_datetime(["2024-03-01", "2024-03-02"]).astype("datetime64[ns]"),
+            c.NAME: ["promo", "rain_mm"],
+            c.VALUE: [1.0, 4.5],
+            c.KNOWN_IN_ADVANCE: [True, False],
+        }
+    )
+    with_regressors = replace(calendar, regressors=regressors)
+    backend = sm.SageMakerBackend(settings)
+    train_uri, calendar_uri = backend.export_training_data(series, with_regressors, "job-r", 2)
+    for uri, folder in ((train_uri, tmp_path / "train"), (calendar_uri, tmp_path / "calendar")):
+        folder.mkdir()
+        bucket = _split(uri)[0]
+        for key in _objects(s3, uri):
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            (folder / key.rsplit("/", 1)[-1]).write_bytes(body)
+    _, received = sm.read_channels(
+        tmp_path / "train", tmp_path / "calendar", freq="D", target=series.target
+    )
+    pd.testing.assert_frame_equal(received.regressors, regressors)
 
 
 def test_create_training_job_registers_channels_and_hyperparameters(

@@ -27,7 +27,10 @@ RESTAURANTS_HEADER = (
     "currency,tenant\n"
 )
 MIGRATION = importlib.import_module("pipelines.io.migrations.versions.0007_tenants")
-LATER_MIGRATIONS = [importlib.import_module("pipelines.io.migrations.versions.0008_pull")]
+LATER_MIGRATIONS = [
+    importlib.import_module("pipelines.io.migrations.versions.0008_pull"),
+    importlib.import_module("pipelines.io.migrations.versions.0009_regressors"),
+]
 """Migrations after 0007 that add tables (each lists its TABLES and puts them under RLS)."""
 
 
@@ -256,6 +259,8 @@ def _row(table: sa.Table, tenant: str) -> dict[str, Any]:
             row[col.name] = 1
         elif isinstance(kind, sa.Float):
             row[col.name] = 1.0
+        elif isinstance(kind, sa.Boolean):
+            row[col.name] = True
         else:
             length = getattr(kind, "length", None) or 16
             row[col.name] = tenant[:length]

@@ -150,6 +150,9 @@ def render(result: backtest.BacktestResult, levels: tuple[int, ...]) -> None:
         f"★ best by RMSLE: {result.scores.best_model}.  run {result.run_id}  "
         f"({result.seconds:.1f}s)"
     )
+    _render_effects(
+        [{str(k): v for k, v in row.items()} for row in result.regressor_effects.to_dict("records")]
+    )
     if not result.fallbacks.empty:
         fb = result.fallbacks
         summary = ", ".join(f"{r.restaurant_id}->{r.served_by} ({r.rows})" for r in fb.itertuples())
@@ -157,6 +160,27 @@ def render(result: backtest.BacktestResult, levels: tuple[int, ...]) -> None:
     if result.files:
         folder = Path(result.files[0]).parent
         console.out.print(f"wrote {len(result.files)} files to {folder}/")
+
+
+def _render_effects(rows: list[dict[str, Any]]) -> None:
+    """Each regressor's effect: RMSLE with and without it (positive delta: it helps)."""
+    if not rows:
+        return
+    table = Table(
+        title="Regressor effects: the same folds without each regressor (delta > 0: it helps)",
+        title_justify="left",
+    )
+    for name in ("regressor", "model", "RMSLE with", "RMSLE without", "delta"):
+        table.add_column(name, justify="left" if name in ("regressor", "model") else "right")
+    for row in rows:
+        table.add_row(
+            str(row["regressor"]),
+            str(row[c.MODEL]),
+            _fmt(row["rmsle_with"]),
+            _fmt(row["rmsle_without"]),
+            f"{float(row['delta']):+.4f}",
+        )
+    console.out.print(table)
 
 
 def _as_json(result: backtest.BacktestResult) -> dict[str, Any]:
@@ -175,6 +199,7 @@ def _as_json(result: backtest.BacktestResult) -> dict[str, Any]:
         "overall": records(result.scores.overall),
         "by_fold": records(result.scores.by_fold),
         "fallbacks": records(result.fallbacks),
+        "regressor_effects": records(result.regressor_effects),
         "files": [str(f) for f in result.files],
         "left_out": result.left_out,
         "seconds": result.seconds,
@@ -223,6 +248,7 @@ def _record_json(record: runs.BacktestRecord) -> dict[str, Any]:
         "data": record.data,
         "cutoffs": record.params.get("cutoffs_scored"),
         "overall": record.metrics.get("overall", []),
+        "regressor_effects": record.metrics.get("regressor_effects", []),
         "output_path": record.output_path,
         "flux_version": record.flux_version,
     }
@@ -291,6 +317,7 @@ def show_command(settings: Settings, ref: str, *, as_json: bool) -> None:
         label = f"★ {name}" if name == record.best_model else name
         table.add_row(label, *[_fmt(row.get(m)) for m in METRICS])
     console.out.print(table)
+    _render_effects(record.metrics.get("regressor_effects", []))
 
 
 def compare_command(

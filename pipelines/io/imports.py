@@ -29,6 +29,7 @@ LINE_KEY = (c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID, c.LINE_ID)
 _ORDER_VALUES = (c.OPENED_AT_UTC, c.BUSINESS_DATE, c.COVERS, c.NET_AMOUNT_MINOR)
 ORDER_KEY = (c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID)
 OBSERVATION_KEY = (c.RESTAURANT_ID, c.TARGET, c.DATE)
+REGRESSOR_KEY = (c.TENANT_ID, c.RESTAURANT_ID, c.NAME, c.DATE, c.SLOT)
 
 
 def load_directory(conn: Connection) -> Directory:
@@ -269,6 +270,8 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
             _stamp(conn, with_event_key(parsed.events), "events"),
             ("event_key",),
         )
+    if not parsed.regressors.empty:
+        add(schema.regressors, _stamp(conn, parsed.regressors, "regressors"), REGRESSOR_KEY)
     if not parsed.observations.empty:
         add(schema.observations, _stamp(conn, parsed.observations, "series"), OBSERVATION_KEY)
     lines = parsed.lines.loc[:, list(LINE_COLUMNS)] if not parsed.lines.empty else parsed.lines

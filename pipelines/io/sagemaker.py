@@ -10,6 +10,7 @@ Under the staging prefix ``s3_prefix`` (``s3://bucket/prefix``) each job owns ``
     input/train/series-<k>.parquet                shard k: restaurant_id, ds, y (one per shard)
     input/calendar/calendar-restaurants.parquet   restaurant_id, country, subdivision, ...
     input/calendar/calendar-events.parquet        restaurant_id, kind, name, start_date, ...
+    input/calendar/calendar-regressors.parquet    restaurant_id, ds, name, value, known_in_advance
     output/model.tar.gz                           SageMaker's own upload (unused by Flux)
     output/<host>/model.tar.gz                    each host's model: what Flux fetches
 
@@ -107,6 +108,7 @@ CALENDAR_CHANNEL = "calendar"
 SERIES_PATTERN = "series-*.parquet"
 RESTAURANTS_FILE = "calendar-restaurants.parquet"
 EVENTS_FILE = "calendar-events.parquet"
+REGRESSORS_FILE = "calendar-regressors.parquet"
 MODEL_TAR = "model.tar.gz"
 SHARD_UPLOAD_ENV = "FLUX_SM_SHARD_UPLOAD"
 PARQUET_TYPE = "application/x-parquet"
@@ -232,6 +234,7 @@ def _read_calendar(folder: Path | None) -> Calendar:
         return Calendar()
     default = Calendar()
     restaurants, events = folder / RESTAURANTS_FILE, folder / EVENTS_FILE
+    regressors = folder / REGRESSORS_FILE
     return Calendar(
         restaurants=(
             _read_parquet(restaurants, CALENDAR_CHANNEL)
@@ -239,6 +242,11 @@ def _read_calendar(folder: Path | None) -> Calendar:
             else default.restaurants
         ),
         events=_read_parquet(events, CALENDAR_CHANNEL) if events.is_file() else default.events,
+        regressors=(
+            _read_parquet(regressors, CALENDAR_CHANNEL).astype({c.DS: "datetime64[ns]"})
+            if regressors.is_file()
+            else default.regressors
+        ),
     )
 
 
@@ -513,6 +521,7 @@ class SageMakerBackend:
             self.staging.put_bytes(f"{train}/{series_file(int(shard))}", _parquet(part))
         self.staging.put_bytes(f"{cal}/{RESTAURANTS_FILE}", _parquet(calendar.restaurants))
         self.staging.put_bytes(f"{cal}/{EVENTS_FILE}", _parquet(calendar.events))
+        self.staging.put_bytes(f"{cal}/{REGRESSORS_FILE}", _parquet(calendar.regressors))
         return self._uri(f"{train}/"), self._uri(f"{cal}/")
 
     def export_files(self, job_name: str, channel: str, files: dict[str, bytes]) -> str:

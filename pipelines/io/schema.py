@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -111,6 +112,22 @@ calendar_events = Table(
     Column(c.UPPER_WINDOW, Integer, nullable=False, server_default="0"),
     tenant_column(),
     Index("ix_calendar_events_restaurant", c.RESTAURANT_ID),
+)
+
+regressors = Table(
+    "regressors",
+    metadata,
+    Column(c.RESTAURANT_ID, String(64), nullable=False),  # "*": every restaurant
+    Column(c.NAME, String(64), nullable=False),
+    Column(c.DATE, Date, nullable=False),
+    Column(c.SLOT, String(5), nullable=False, server_default=""),  # "HH:MM"; "": the whole day
+    Column(c.VALUE, Float, nullable=False),
+    Column(c.KNOWN_IN_ADVANCE, Boolean, nullable=False),
+    tenant_column(),
+    # tenant_id leads the key: two tenants may each give every restaurant ("*") a value
+    PrimaryKeyConstraint(
+        c.TENANT_ID, c.RESTAURANT_ID, c.NAME, c.DATE, c.SLOT, name="pk_regressors"
+    ),
 )
 
 import_batches = Table(

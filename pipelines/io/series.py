@@ -42,8 +42,51 @@ def read_restaurants(conn: Connection) -> pd.DataFrame:
     return pd.read_sql(stmt.where(*tenancy.where(conn, t)).order_by(c.RESTAURANT_ID), conn)
 
 
-def read_calendar(conn: Connection, restaurants: Collection[str] | None = None) -> Calendar:
-    """Restaurants and calendar events, as the models take them."""
+def read_regressors(
+    conn: Connection, names: Collection[str], restaurants: Collection[str] | None = None
+) -> pd.DataFrame:
+    """The daily values of regressors ``names`` (of ``restaurants`` and of every restaurant, ``*``),
+    as :attr:`models.base.Calendar.regressors` holds them.
+
+    A day's 15-minute values are added up (reservations per slot become reservations per day);
+    a whole-day value of the same day wins over them.
+
+    Raises:
+        DataError: a name has no values at all.
+    """
+    t = schema.regressors
+    cols = [t.c[n] for n in c.REGRESSOR_COLUMNS]
+    stmt = sa.select(*cols).where(t.c[c.NAME].in_(sorted(names)), *tenancy.where(conn, t))
+    if restaurants:
+        stmt = stmt.where(t.c[c.RESTAURANT_ID].in_([*sorted(restaurants), c.ALL_RESTAURANTS]))
+    frame = pd.read_sql(stmt, conn)
+    missing = sorted(set(names) - set(frame[c.NAME]))
+    if missing:
+        raise DataError(
+            f"no values for regressor(s) {', '.join(missing)}; import them first "
+            "(flux import FILE, format regressors; see docs/formats.md)"
+        )
+    frame[c.DS] = pd.to_datetime(frame[c.DATE])
+    frame[c.KNOWN_IN_ADVANCE] = frame[c.KNOWN_IN_ADVANCE].astype(bool)
+    key = [c.RESTAURANT_ID, c.NAME, c.DS]
+    slots = (
+        frame[frame[c.SLOT] != ""]
+        .groupby(key, as_index=False)
+        .agg({c.VALUE: "sum", c.KNOWN_IN_ADVANCE: "first"})
+    )
+    days = frame[frame[c.SLOT] == ""][[*key, c.VALUE, c.KNOWN_IN_ADVANCE]]
+    both = pd.concat([days, slots], ignore_index=True).drop_duplicates(key, keep="first")
+    out = both[[c.RESTAURANT_ID, c.DS, c.NAME, c.VALUE, c.KNOWN_IN_ADVANCE]]
+    return out.sort_values(key).reset_index(drop=True)
+
+
+def read_calendar(
+    conn: Connection,
+    restaurants: Collection[str] | None = None,
+    regressors: Collection[str] = (),
+) -> Calendar:
+    """Restaurants and calendar events, as the models take them, with the daily values of the
+    ``regressors`` named (none by default)."""
     meta = read_restaurants(conn)
     if restaurants:
         meta = meta[meta[c.RESTAURANT_ID].isin(set(restaurants))]
@@ -56,7 +99,13 @@ def read_calendar(conn: Connection, restaurants: Collection[str] | None = None) 
     events[c.RESTAURANT_ID] = (
         events[c.RESTAURANT_ID].astype(object).where(events[c.RESTAURANT_ID].notna(), None)
     )
-    return Calendar(restaurants=meta.reset_index(drop=True), events=events)
+    if not regressors:
+        return Calendar(restaurants=meta.reset_index(drop=True), events=events)
+    return Calendar(
+        restaurants=meta.reset_index(drop=True),
+        events=events,
+        regressors=read_regressors(conn, regressors, restaurants),
+    )
 
 
 def _daily_demand(
@@ -207,10 +256,11 @@ def read_open_days(
     freq: Freq = "D",
     restaurants: Collection[str] | None = None,
     end: dt.date | None = None,
+    regressors: Collection[str] = (),
 ) -> tuple[Calendar, SeriesFrame]:
-    """The calendar of ``restaurants`` and their series without its closed days: what every
-    model step (backtest, train, predict, monitor) reads."""
-    calendar = read_calendar(conn, restaurants)
+    """The calendar of ``restaurants`` (with the ``regressors`` named) and their series without
+    its closed days: what every model step (backtest, train, predict, monitor) reads."""
+    calendar = read_calendar(conn, restaurants, regressors)
     data = read_series(conn, target, freq=freq, restaurants=restaurants, calendar=calendar, end=end)
     return calendar, data
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the adapters load pandas; the registry (FORMATS) must not
 _REGISTRY: dict[str, str] = {
     "restaurants": "pipelines.io.adapters.metadata:RESTAURANTS",
     "events": "pipelines.io.adapters.metadata:EVENTS",
+    "regressors": "pipelines.io.adapters.regressors:ADAPTER",
     "toast": "pipelines.io.adapters.toast:ADAPTER",
     "toast_export": "pipelines.io.adapters.toast_export:ADAPTER",
     "square": "pipelines.io.adapters.square:ADAPTER",
@@ -36,7 +37,7 @@ _REGISTRY: dict[str, str] = {
 
 FORMATS: tuple[str, ...] = tuple(_REGISTRY)
 DATA_SUFFIXES: tuple[str, ...] = (".csv", ".json", ".parquet", ".csv.gz", ".json.gz")
-LOAD_ORDER: dict[str, int] = {"restaurants": 0, "events": 1}
+LOAD_ORDER: dict[str, int] = {"restaurants": 0, "events": 1, "regressors": 2}
 
 
 def get(name: str) -> Adapter:

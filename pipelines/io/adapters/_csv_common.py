@@ -402,7 +402,9 @@ def parsed_file(
     return parsed
 
 
-_FRAMES: Final = frozenset({"orders", "lines", "observations", "restaurants", "events"})
+_FRAMES: Final = frozenset(
+    {"orders", "lines", "observations", "restaurants", "events", "regressors"}
+)
 
 
 def is_match(values: pd.Series, pattern: str) -> np.ndarray:

@@ -17,6 +17,7 @@ Frames an adapter returns (columns from :mod:`models.columns`):
 - ``observations``: restaurant_id, date, target, value (pre-aggregated series).
 - ``restaurants`` and ``events``: metadata, see :data:`RESTAURANT_COLUMNS` and
   :data:`EVENT_COLUMNS`.
+- ``regressors``: exogenous drivers, :data:`models.columns.REGRESSOR_COLUMNS`.
 - ``rejects``: row (1-based; the CSV header is row 1, a JSON file's first record is row 1),
   field, reason, raw (the original row as text).
 
@@ -278,6 +279,7 @@ class ParsedFile:
     observations: pd.DataFrame = field(default_factory=lambda: empty_frame(OBSERVATION_COLUMNS))
     restaurants: pd.DataFrame = field(default_factory=lambda: empty_frame(RESTAURANT_COLUMNS))
     events: pd.DataFrame = field(default_factory=lambda: empty_frame(EVENT_COLUMNS))
+    regressors: pd.DataFrame = field(default_factory=lambda: empty_frame(c.REGRESSOR_COLUMNS))
     rejects: pd.DataFrame = field(default_factory=lambda: empty_frame(REJECT_COLUMNS))
     orders_fill_in: bool = False
 
