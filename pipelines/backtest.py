@@ -150,6 +150,8 @@ def _metrics_record(scores: evaluation.Scores, frame: pd.DataFrame) -> dict[str,
         "overall": reports.records(scores.overall),
         "by_restaurant": reports.records(scores.by_restaurant),
     }
+    if not scores.by_group.empty:
+        record["by_group"] = reports.records(scores.by_group)
     if len(frame) <= ERRORS_MAX_ROWS:
         record["rows"] = {
             str(model): {
@@ -211,6 +213,7 @@ def _write_outputs(
             "by_fold": scores.by_fold,
             "by_restaurant": scores.by_restaurant,
             "by_step": scores.by_step,
+            **({"by_group": scores.by_group} if not scores.by_group.empty else {}),
         },
         folder,
     )

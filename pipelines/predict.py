@@ -19,9 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models import cold_start
 from models import columns as c
 from models.artifact import ArtifactManifest
 from models.base import Calendar, future_frame
+from models.ensemble import EnsembleForecaster
 from models.frames import SERVED_BY, Freq, SeriesFrame
 from models.intervals import quantile_columns_in, with_quantiles
 from models.persistence import load_ensemble
@@ -113,6 +115,22 @@ def recurring_closed_weekdays(
     return out
 
 
+def _with_cold_start(
+    model: EnsembleForecaster, history: SeriesFrame, calendar: Calendar, keys: pd.DataFrame
+) -> pd.DataFrame:
+    """The ensemble's forecast of ``keys``; restaurants with fewer than ``cold_start.MIN_DAYS``
+    days of history are forecast from the global member and their peers instead (served by
+    ``cold_start``)."""
+    rows = model.predict(keys).data.copy()
+    cold = set(cold_start.cold_restaurants(history)) & set(model.restaurants_)
+    if not cold or len(cold) == len(history.restaurants):
+        return rows
+    mine = keys[c.RESTAURANT_ID].isin(cold)
+    new = cold_start.ensemble_rows(model, history, calendar, keys[mine])
+    kept = rows[~rows[c.RESTAURANT_ID].isin(cold)]
+    return pd.concat([kept, new[[col for col in new.columns if col in rows.columns]]])
+
+
 def _daily(
     request: PredictRequest, settings: Settings, db: Database, as_of_hint: dt.date | None
 ) -> tuple[str, ArtifactManifest, pd.DataFrame, dict[str, str], dt.date, Calendar]:
@@ -144,7 +162,7 @@ def _daily(
         model = load_ensemble(files, part, calendar)
         model.cutoff_ = as_of
         open_keys, closed_keys = _future(part, as_of, manifest.horizon, calendar)
-        rows = model.predict(open_keys).data.copy()
+        rows = _with_cold_start(model, part, calendar, open_keys)
         rows[CLOSED] = False
         closed_rows = closed_keys.copy()
         closed_rows[c.YHAT] = 0.0

@@ -145,6 +145,7 @@ def render(result: backtest.BacktestResult, levels: tuple[int, ...]) -> None:
         f"★ best by RMSLE: {result.scores.best_model}.  run {result.run_id}  "
         f"({result.seconds:.1f}s)"
     )
+    _render_groups(result.scores.by_group)
     if not result.fallbacks.empty:
         fb = result.fallbacks
         summary = ", ".join(f"{r.restaurant_id}->{r.served_by} ({r.rows})" for r in fb.itertuples())
@@ -152,6 +153,27 @@ def render(result: backtest.BacktestResult, levels: tuple[int, ...]) -> None:
     if result.files:
         folder = Path(result.files[0]).parent
         console.out.print(f"wrote {len(result.files)} files to {folder}/")
+
+
+def _render_groups(by_group: pd.DataFrame) -> None:
+    """Cold-start restaurants (under 14 days of history at a cutoff) against the others."""
+    if by_group.empty:
+        return
+    table = Table(
+        title="By group (cold_start: restaurants with under 14 days of history at the cutoff)",
+        title_justify="left",
+    )
+    for name in ("model", "group", "n", "RMSLE", "WAPE"):
+        table.add_column(name, justify="left" if name in ("model", "group") else "right")
+    for _, row in by_group.sort_values(["group", "rmsle"]).iterrows():
+        table.add_row(
+            str(row[c.MODEL]),
+            str(row["group"]),
+            f"{int(row['n']):,}",
+            _fmt(row.get("rmsle")),
+            _fmt(row.get("wape")),
+        )
+    console.out.print(table)
 
 
 def _as_json(result: backtest.BacktestResult) -> dict[str, Any]:
@@ -169,6 +191,7 @@ def _as_json(result: backtest.BacktestResult) -> dict[str, Any]:
         "best_model": result.scores.best_model,
         "overall": records(result.scores.overall),
         "by_fold": records(result.scores.by_fold),
+        "by_group": records(result.scores.by_group),
         "fallbacks": records(result.fallbacks),
         "files": [str(f) for f in result.files],
         "left_out": result.left_out,
