@@ -48,6 +48,8 @@ COLD_START = "cold_start"
 """The ``served_by`` of a cold-start forecast, and the name of the flag column marking rows of
 cold-start restaurants."""
 MIN_DAYS = 14
+GLOBAL_WEIGHT = 0.5
+"""The global model's weight in :func:`blend` (log1p space)."""
 MIN_PEERS = 3
 PEER_WEEKS = 8
 BANDS = 3
@@ -182,12 +184,16 @@ def peer_median(found: Peers, keys: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def blend(global_yhat: np.ndarray, peer_yhat: np.ndarray) -> np.ndarray:
-    """The cold-start forecast: the log1p-space mean of the global and the peer forecasts;
-    the peer forecast alone where the global one is missing (NaN)."""
+def blend(
+    global_yhat: np.ndarray, peer_yhat: np.ndarray, global_weight: float = GLOBAL_WEIGHT
+) -> np.ndarray:
+    """The cold-start forecast: the log1p-space weighted mean of the global and the peer
+    forecasts (``global_weight`` on the global one); the peer forecast alone where the global
+    one is missing (NaN)."""
     g = np.log1p(np.maximum(np.asarray(global_yhat, dtype=float), 0.0))
     p = np.log1p(np.maximum(np.asarray(peer_yhat, dtype=float), 0.0))
-    out: np.ndarray = np.where(np.isfinite(g), np.expm1((g + p) / 2.0), np.expm1(p))
+    mixed = np.expm1(global_weight * g + (1.0 - global_weight) * p)
+    out: np.ndarray = np.where(np.isfinite(g), mixed, np.expm1(p))
     return out
 
 

@@ -146,6 +146,7 @@ def render(result: backtest.BacktestResult, levels: tuple[int, ...]) -> None:
         f"({result.seconds:.1f}s)"
     )
     _render_groups(result.scores.by_group)
+    _render_intraday(result)
     if not result.fallbacks.empty:
         fb = result.fallbacks
         summary = ", ".join(f"{r.restaurant_id}->{r.served_by} ({r.rows})" for r in fb.itertuples())
@@ -176,6 +177,27 @@ def _render_groups(by_group: pd.DataFrame) -> None:
     console.out.print(table)
 
 
+def _render_intraday(result: backtest.BacktestResult) -> None:
+    """WAPE of the daily forecast split into slots: Flux's shape against the baseline."""
+    if result.intraday is None:
+        return
+    table = Table(
+        title=f"Intraday ({result.freq}): {result.intraday.model}'s daily forecast split into "
+        "slots; the baseline is each weekday-slot's mean share of the last 8 weeks",
+        title_justify="left",
+    )
+    for name in ("method", "slots", f"WAPE {result.freq}", "WAPE hourly"):
+        table.add_column(name, justify="left" if name == "method" else "right")
+    for _, row in result.intraday.table.iterrows():
+        table.add_row(
+            str(row["method"]),
+            f"{int(row['rows']):,}",
+            _fmt(row["wape_slot"]),
+            _fmt(row["wape_hourly"]),
+        )
+    console.out.print(table)
+
+
 def _as_json(result: backtest.BacktestResult) -> dict[str, Any]:
     def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
@@ -192,6 +214,7 @@ def _as_json(result: backtest.BacktestResult) -> dict[str, Any]:
         "overall": records(result.scores.overall),
         "by_fold": records(result.scores.by_fold),
         "by_group": records(result.scores.by_group),
+        "intraday": None if result.intraday is None else records(result.intraday.table),
         "fallbacks": records(result.fallbacks),
         "files": [str(f) for f in result.files],
         "left_out": result.left_out,
