@@ -184,9 +184,18 @@ def _daily(
 
 
 def _intraday(
-    db: Database, daily: pd.DataFrame, target: str, freq: Freq, as_of: dt.date
+    db: Database,
+    daily: pd.DataFrame,
+    target: str,
+    freq: Freq,
+    as_of: dt.date,
+    *,
+    calendar: Calendar,
 ) -> pd.DataFrame:
-    from models.intraday import business_day_slots, split_daily
+    """The daily forecast split into slots by each restaurant's learned intraday shape
+    (:class:`models.intraday.IntradayShape`, what ``flux backtest --freq`` scores)."""
+    from models.intraday import IntradayShape, business_day_slots, split_daily
+    from pipelines.intraday_eval import holidays_by_restaurant
 
     with db.connect() as conn:
         meta = series.read_restaurants(conn).set_index(c.RESTAURANT_ID)
@@ -206,7 +215,14 @@ def _intraday(
             tz=zones[rid],
         )
         hist = history.data[history.data[c.RESTAURANT_ID] == rid]
-        split = split_daily(day_rows.drop(columns=[CLOSED]), slots, hist, cutoff_hour=cutoff)
+        split_by: pd.DataFrame | IntradayShape = hist
+        if not hist.empty:
+            first = min(pd.Timestamp(hist[c.DS].min()), pd.Timestamp(day_rows[c.DS].min()))
+            holidays = holidays_by_restaurant(
+                calendar, [str(rid)], first, pd.Timestamp(day_rows[c.DS].max())
+            )
+            split_by = IntradayShape(holidays=holidays).fit(hist, cutoff_hour=cutoff)
+        split = split_daily(day_rows.drop(columns=[CLOSED]), slots, split_by, cutoff_hour=cutoff)
         closed_days = set(day_rows.loc[day_rows[CLOSED].astype(bool), c.DS])
         split[CLOSED] = split[c.BUSINESS_DATE].isin(closed_days)
         parts.append(split)
@@ -253,7 +269,9 @@ def run(
     db.ensure_schema()
     if progress:
         progress("forecasting", 0, 1)
-    artifact_id, manifest, daily, skipped, as_of, _ = _daily(request, settings, db, request.as_of)
+    artifact_id, manifest, daily, skipped, as_of, calendar = _daily(
+        request, settings, db, request.as_of
+    )
     if daily.empty:
         raise DataError(f"no forecast could be made from artefact {artifact_id} at {as_of}")
     if request.quantiles:
@@ -263,7 +281,7 @@ def run(
             raise UsageError(f"--quantiles: {exc}") from None
     target = manifest.target
     freq: Freq = "15min" if request.freq == "15min" else "h" if request.freq == "h" else "D"
-    rows = daily if freq == "D" else _intraday(db, daily, target, freq, as_of)
+    rows = daily if freq == "D" else _intraday(db, daily, target, freq, as_of, calendar=calendar)
     fallbacks = {
         str(r): str(s)
         for r, s in daily.loc[
