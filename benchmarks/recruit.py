@@ -45,6 +45,19 @@ seconds``); ``--markdown`` writes the table that is also printed, then the 80% c
 method in each fold. ``--restaurants N`` runs on a deterministic sample of N restaurants (quick
 runs; the row counts then differ from BENCHMARKS.md). ``--folds 1,3`` runs only those folds.
 
+``--protocol cold-start`` is the cold-start protocol: Recruit's restaurants whose first day is
+2016-07-01 (454 of them) form a real cohort of openings; 30 fixed ones of them (a deterministic
+sample; ``--restaurants N`` changes the count) are forecast from their first 7 days (cutoff
+2016-07-07, horizon 39) while the restaurants with at least 14 days by then (the fleet) keep their
+full history; the rest of the cohort is left out. One ``run_backtest`` (models ``xgboost,
+ensemble``: the ensemble's rows of the 30 are its cold-start forecast) gives the cold-start
+forecast and the global model alone; the peer forecast alone (own level times the peers' weekday
+shape) and the peer-median baseline (the median of the peers' weekday means) come from
+:mod:`models.cold_start` on the same training rows, and so do blends of the global and peer
+forecasts at other global weights than Flux's (:data:`models.cold_start.GLOBAL_WEIGHT`), to show
+the trade-off. The table has the mean over restaurants of
+each one's RMSLE, the RMSLE and WAPE over all rows.
+
 ``--protocol single`` is the single-restaurant protocol: 30 fixed restaurants (the deterministic
 sample ``--restaurants 30`` draws; ``--restaurants N`` changes the count), each backtested *alone*
 (its own ensemble, Prophet and XGBoost fitted on that restaurant only, as for a one-restaurant
@@ -786,9 +799,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--folds", help="comma list of folds to run (default 1,2,3)")
     parser.add_argument(
         "--protocol",
-        choices=("all", "single"),
+        choices=("all", "single", "cold-start"),
         default="all",
-        help="all: every restaurant together (default); single: 30 restaurants, each alone",
+        help="all: every restaurant together (default); single: 30 restaurants, each alone; "
+        "cold-start: 30 restaurants forecast from their first 7 days",
     )
     return parser.parse_args(argv)
 
@@ -815,6 +829,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.protocol == "single":
         return main_single(args)
+    if args.protocol == "cold-start":
+        return main_cold_start(args)
     try:
         methods = _methods(args.methods)
         if args.jobs < 1:
@@ -903,6 +919,125 @@ def main_single(args: argparse.Namespace) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame([r.__dict__ for r in rows]).to_csv(args.out, index=False)
+        _log(f"wrote {args.out}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# The cold-start protocol
+
+COLD_COHORT_START = pd.Timestamp("2016-07-01")
+COLD_DAYS = 7
+COLD_RESTAURANTS = 30
+
+
+def run_cold_start(data: Data, n: int, jobs: int) -> tuple[pd.DataFrame, str]:
+    """The cold-start forecasts of ``n`` restaurants of the 2016-07-01 cohort, with the global
+    model alone, the peer forecast alone and the peer-median baseline, on the same rows."""
+    from models import cold_start
+
+    cutoff = COLD_COHORT_START + pd.Timedelta(days=COLD_DAYS - 1)
+    frame = data.series.data
+    first = frame.groupby(c.RESTAURANT_ID)[c.DS].min()
+    cohort = sorted(str(r) for r in first[first == COLD_COHORT_START].index)
+    cold = _sample(cohort, n)
+    before = frame[frame[c.DS] <= cutoff].groupby(c.RESTAURANT_ID).size()
+    fleet = sorted(str(r) for r in before[before >= MIN_TRAIN_ROWS].index)
+    series = data.series.for_restaurants([*fleet, *cold])
+    spec = evaluation.BacktestSpec(
+        models=("xgboost", "ensemble"),
+        cutoffs=(cutoff,),
+        model=ModelSpec(horizon=HORIZON, levels=(LEVEL,), seed=SEED),
+        min_train_rows=MIN_TRAIN_ROWS,
+        jobs=jobs,
+    )
+    with _quiet():
+        out = evaluation.run_backtest(series, data.calendar, spec)
+    out = out[out[c.RESTAURANT_ID].isin(cold)]
+    if not out[cold_start.COLD_START].all() or out[c.RESTAURANT_ID].nunique() != len(cold):
+        raise BenchmarkError("cold start: the backtest did not score every cold restaurant")
+    wide = out.pivot_table(index=[c.RESTAURANT_ID, c.DS], columns=c.MODEL, values=c.YHAT)
+    rows = wide.reset_index().rename(
+        columns={"ensemble": "flux_cold_start", "xgboost": "global_model_alone"}
+    )
+    y = out.drop_duplicates([c.RESTAURANT_ID, c.DS]).set_index([c.RESTAURANT_ID, c.DS])[c.Y]
+    rows[c.Y] = y.reindex(pd.MultiIndex.from_frame(rows[[c.RESTAURANT_ID, c.DS]])).to_numpy()
+    train = series.until(cutoff)
+    found = cold_start.peers(train, data.calendar, cold)
+    keys = rows[[c.RESTAURANT_ID, c.DS]]
+    rows["peer_forecast_alone"] = cold_start.peer_forecast(train, found, keys)
+    rows["peer_median_baseline"] = cold_start.peer_median(found, keys)
+    for weight in COLD_WEIGHTS:
+        rows[f"blend_global_weight_{weight}"] = cold_start.blend(
+            rows["global_model_alone"].to_numpy(float),
+            rows["peer_forecast_alone"].to_numpy(float),
+            weight,
+        )
+    matched = pd.Series([",".join(found.matched_on[r]) or "fleet" for r in cold]).value_counts()
+    how = "; ".join(f"{k}: {v}" for k, v in matched.items())
+    note = (
+        f"Cohort {len(cohort)} restaurants opened {COLD_COHORT_START.date()}; {len(cold)} "
+        f"forecast from {COLD_DAYS} days (cutoff {cutoff.date()}, horizon {HORIZON}); fleet "
+        f"{len(fleet)} restaurants with >= {MIN_TRAIN_ROWS} days; {len(rows):,} rows scored; "
+        f"peers matched on {how}."
+    )
+    return rows, note
+
+
+COLD_WEIGHTS = (0.25, 0.5, 0.75)
+COLD_METHODS = (
+    "flux_cold_start",
+    "global_model_alone",
+    "peer_forecast_alone",
+    "peer_median_baseline",
+    *(f"blend_global_weight_{w}" for w in COLD_WEIGHTS),
+)
+
+
+def cold_markdown(rows: pd.DataFrame, notes: Sequence[str]) -> str:
+    """The cold-start table: per-restaurant mean RMSLE, pooled RMSLE and WAPE per method."""
+    header = ["method", "mean RMSLE (per restaurant)", "RMSLE (all rows)", "WAPE"]
+    lines = ["| " + " | ".join(header) + " |", "|---|---:|---:|---:|"]
+    y = rows[c.Y].to_numpy(dtype=float)
+    for method in COLD_METHODS:
+        yhat = rows[method].to_numpy(dtype=float)
+        if not np.isfinite(yhat).all():
+            raise BenchmarkError(f"cold start: {method} has rows without a forecast")
+        per = rows.groupby(c.RESTAURANT_ID).apply(
+            lambda g, m=method: metrics.rmsle(g[c.Y].to_numpy(float), g[m].to_numpy(float))
+        )
+        cells = [method, _fmt(float(per.mean())), _fmt(metrics.rmsle(y, yhat))]
+        cells.append(_fmt(metrics.wape(y, yhat)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join([*lines, "", *notes]) + "\n"
+
+
+def main_cold_start(args: argparse.Namespace) -> int:
+    """The cold-start protocol."""
+    n = args.restaurants or COLD_RESTAURANTS
+    try:
+        _check_data(args.data)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        with tempfile.TemporaryDirectory(prefix="flux-recruit-cold-") as tmp:
+            data = load_data(args.data, Path(tmp), None)
+            started = time.perf_counter()
+            rows, note = run_cold_start(data, n, args.jobs)
+            seconds = time.perf_counter() - started
+        notes = [
+            note,
+            f"{seconds:.0f} s ({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}).",
+        ]
+        text = cold_markdown(rows, notes)
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text, encoding="utf-8")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        rows.to_csv(args.out, index=False)
         _log(f"wrote {args.out}")
     return 0
 

@@ -45,8 +45,10 @@ from flux_cli.options import (
     in_range,
     metavar,
     parse_day_range,
+    parse_freq,
     parse_models,
 )
+from models.freqs import FREQS
 from pipelines.errors import EXIT_USAGE, FluxError
 from pipelines.redaction import scrub
 
@@ -676,11 +678,13 @@ def backtest_(
         str,
         typer.Option(
             "--freq",
-            parser=choice(
-                ("D",), "; intraday forecasts split the daily one (flux predict --freq 15min)"
-            ),
-            metavar="[D]",
-            help="D (daily): backtests run on daily series.",
+            parser=parse_freq,
+            metavar=metavar(FREQS),
+            autocompletion=complete(FREQS),
+            help="D (daily), or 15min / h: the daily backtest's forecasts are also split into "
+            "slots by Flux's intraday shape and by the weekday-slot-share baseline (mean share "
+            "of the last 8 weeks), both scored against the intraday actuals (WAPE by slot and "
+            "by hour).",
         ),
     ] = "D",
     models: Annotated[

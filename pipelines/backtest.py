@@ -19,7 +19,8 @@ import pandas as pd
 from models import columns as c
 from models.base import Calendar
 from models.frames import Freq, SeriesFrame
-from pipelines import comparison, coverage, evaluation, fitting, regressor_effects
+from models.spec import ENSEMBLE
+from pipelines import comparison, coverage, evaluation, fitting, intraday_eval, regressor_effects
 from pipelines.errors import DataError, UsageError
 from pipelines.io import reports, runs, series
 from pipelines.io.db import Database
@@ -64,15 +65,13 @@ class BacktestResult:
     regressor_effects: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per regressor and model: RMSLE with it, without it, and the difference
     (:mod:`pipelines.regressor_effects`)."""
+    intraday: intraday_eval.IntradayScores | None = None
+    """With ``--freq 15min`` or ``h``: the daily forecasts split into slots by Flux's shape and
+    by the weekday-slot-share baseline, scored against the intraday actuals."""
 
 
 def _validate(request: BacktestRequest) -> None:
     spec = request.spec
-    if request.freq != "D":
-        raise UsageError(
-            "backtests run on daily series (--freq D); intraday forecasts are the daily "
-            "forecast split by each restaurant's profile (flux predict --freq 15min)"
-        )
     if spec.horizon < 1 or spec.folds < 1 or spec.refit_every < 1:
         raise UsageError("--horizon, --folds and --refit-every must be at least 1")
     try:
@@ -99,7 +98,7 @@ def run(
         calendar, data = series.read_open_days(
             conn,
             request.target,
-            freq=request.freq,
+            freq="D",
             restaurants=request.restaurants,
             regressors=request.spec.model.regressors,
         )
@@ -109,6 +108,9 @@ def run(
     except ValueError as exc:
         raise DataError(f"backtest of {request.target!r}: {exc}") from None
     scores = evaluation.score_backtest(frame, data, request.spec.levels, request.rank_by)
+    intraday = (
+        None if request.freq == "D" else _score_intraday(db, request, frame, calendar, scores)
+    )
     left_out = coverage.left_out(
         coverage.known_restaurants(calendar), data.restaurants, coverage.no_data(request.target)
     )
@@ -118,7 +120,7 @@ def run(
         f"too little history before every cutoff (under {request.spec.min_train_rows} days)",
     )
     run_id = str(uuid.uuid4())
-    files = _write_outputs(request, data.data, frame, scores) if request.output else []
+    files = _write_outputs(request, data.data, frame, scores, intraday) if request.output else []
     with db.begin() as conn:
         runs.insert(
             conn,
@@ -133,7 +135,8 @@ def run(
             best_model=scores.best_model,
             params_json=json.dumps(_params(request, data, frame), default=str),
             metrics_json=json.dumps(
-                _metrics_record(scores, frame) | {"regressor_effects": reports.records(effects)},
+                _metrics_record(scores, frame, intraday)
+                | {"regressor_effects": reports.records(effects)},
                 default=str,
             ),
             output_path=str(request.output) if request.output else None,
@@ -154,6 +157,7 @@ def run(
         seconds=time.perf_counter() - started,
         left_out=left_out,
         regressor_effects=effects,
+        intraday=intraday,
     )
 
 
@@ -181,16 +185,55 @@ def _backtest_frame(
     return remote.frame
 
 
+def _score_intraday(
+    db: Database,
+    request: BacktestRequest,
+    frame: pd.DataFrame,
+    calendar: Calendar,
+    scores: evaluation.Scores,
+) -> intraday_eval.IntradayScores:
+    """The daily backtest's forecasts (the ensemble's when compared, else the best model's)
+    split into ``request.freq`` slots and scored (:mod:`pipelines.intraday_eval`)."""
+    restaurants = set(frame[c.RESTAURANT_ID].astype(str))
+    with db.connect() as conn:
+        meta = series.read_restaurants(conn).set_index(c.RESTAURANT_ID)
+        slots = series.read_series(conn, request.target, freq=request.freq, restaurants=restaurants)
+    model = ENSEMBLE if ENSEMBLE in request.spec.models else scores.best_model
+    first = pd.Timestamp(slots.data[c.DS].min())
+    last = pd.Timestamp(frame[c.DS].max())
+    try:
+        return intraday_eval.score_intraday(
+            frame,
+            slots,
+            model,
+            cutoff_hour={str(k): int(v) for k, v in meta[c.CUTOFF_HOUR].items()},
+            zones={str(k): str(v) for k, v in meta[c.TIMEZONE].items()},
+            holidays=intraday_eval.holidays_by_restaurant(
+                calendar, sorted(restaurants), first, last
+            ),
+        )
+    except ValueError as exc:
+        raise DataError(f"backtest of {request.target!r} at {request.freq}: {exc}") from None
+
+
 ERRORS_MAX_ROWS = 200_000
 """Up to this many backtest rows, the run record keeps every row's forecast (what
 ``flux backtest compare`` bootstraps over days); above it, the per-restaurant metrics only."""
 
 
-def _metrics_record(scores: evaluation.Scores, frame: pd.DataFrame) -> dict[str, object]:
+def _metrics_record(
+    scores: evaluation.Scores,
+    frame: pd.DataFrame,
+    intraday: intraday_eval.IntradayScores | None = None,
+) -> dict[str, object]:
     record: dict[str, object] = {
         "overall": reports.records(scores.overall),
         "by_restaurant": reports.records(scores.by_restaurant),
     }
+    if intraday is not None:
+        record["intraday"] = {"model": intraday.model, **{"table": reports.records(intraday.table)}}
+    if not scores.by_group.empty:
+        record["by_group"] = reports.records(scores.by_group)
     if len(frame) <= ERRORS_MAX_ROWS:
         record["rows"] = {
             str(model): {
@@ -241,6 +284,7 @@ def _write_outputs(
     history: pd.DataFrame,
     frame: pd.DataFrame,
     scores: evaluation.Scores,
+    intraday: intraday_eval.IntradayScores | None = None,
 ) -> list[Path]:
     folder = request.output
     assert folder is not None
@@ -252,6 +296,8 @@ def _write_outputs(
             "by_fold": scores.by_fold,
             "by_restaurant": scores.by_restaurant,
             "by_step": scores.by_step,
+            **({"by_group": scores.by_group} if not scores.by_group.empty else {}),
+            **({"intraday": intraday.table} if intraday is not None else {}),
         },
         folder,
     )

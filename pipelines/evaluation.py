@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from models import cold_start, metrics, registry
 from models import columns as c
-from models import metrics, registry
 from models.base import Calendar, Forecaster
 from models.ensemble import EnsembleForecaster
 from models.frames import SERVED_BY, STEP, Freq, SeriesFrame, interval_columns
@@ -22,6 +22,8 @@ from models.spec import ENSEMBLE, ModelSpec
 from pipelines.progress import Progress
 
 FOLD = "fold"
+GROUP = "group"
+ESTABLISHED = "established"
 DEFAULT_MODELS = ("seasonal_naive", "weekday_median", "prophet", "xgboost", "ensemble")
 
 
@@ -38,7 +40,11 @@ class BacktestSpec:
         refit_every: Refit every N folds; in between, the last fit forecasts further ahead.
         cutoffs: Explicit origins (overrides folds/step).
         jobs: Parallel workers for per-restaurant models.
-        min_train_rows: Restaurants with fewer rows before an origin are not evaluated there.
+        min_train_rows: Restaurants with fewer rows before an origin (but at least one) are
+            *cold-start* restaurants there: with ``ensemble`` compared, they are fitted and
+            scored, the ensemble's rows coming from :mod:`models.cold_start` (``served_by``
+            ``cold_start``), and every row of theirs has the ``cold_start`` flag; otherwise
+            they are not evaluated there.
     """
 
     models: tuple[str, ...] = DEFAULT_MODELS
@@ -116,12 +122,27 @@ def _fit_all(
     return fitted
 
 
-def _predict(fitted: _Fitted, keys: pd.DataFrame, spec: BacktestSpec) -> pd.DataFrame:
+def _predict(
+    fitted: _Fitted,
+    keys: pd.DataFrame,
+    spec: BacktestSpec,
+    cold: tuple[SeriesFrame, Calendar, list[str]] | None = None,
+) -> pd.DataFrame:
+    """Every compared model's rows; with ``cold`` (the training series, calendar and cold-start
+    restaurants), the ensemble's rows of the cold-start restaurants are their cold-start
+    forecast."""
     frames = []
     if fitted.ensemble is not None:
         rows = fitted.ensemble.predict_all(keys).data
         wanted = set(spec.models) - set(fitted.single)
-        frames.append(rows[rows[c.MODEL].isin(wanted)])
+        rows = rows[rows[c.MODEL].isin(wanted)]
+        if cold is not None and ENSEMBLE in wanted:
+            train, calendar, ids = cold
+            is_cold = keys[c.RESTAURANT_ID].isin(ids)
+            new = cold_start.ensemble_rows(fitted.ensemble, train, calendar, keys[is_cold])
+            drop = (rows[c.MODEL] == ENSEMBLE) & rows[c.RESTAURANT_ID].isin(ids)
+            rows = pd.concat([rows[~drop], new], ignore_index=True)
+        frames.append(rows)
     for name, model in fitted.single.items():
         out = model.predict(keys).data.copy()
         out[c.MODEL] = name
@@ -155,6 +176,12 @@ def run_backtest(
         restaurants = _eligible(train, spec.min_train_rows)
         if not restaurants:
             continue
+        cold = (
+            cold_start.cold_restaurants(train, spec.min_train_rows)
+            if ENSEMBLE in spec.models
+            else []
+        )
+        restaurants = sorted([*restaurants, *cold])
         train = train.for_restaurants(restaurants)
         if fitted is None or i % max(spec.refit_every, 1) == 0:
             fitted = _fit_all(train, calendar, spec, cutoff)
@@ -162,8 +189,9 @@ def run_backtest(
         if len(test) == 0:
             continue
         keys = test.data[[c.RESTAURANT_ID, c.DS]]
-        pred = _predict(fitted, keys, spec)
+        pred = _predict(fitted, keys, spec, (train, calendar, cold) if cold else None)
         pred = pred.merge(test.data, on=[c.RESTAURANT_ID, c.DS], how="inner")
+        pred[cold_start.COLD_START] = pred[c.RESTAURANT_ID].isin(cold)
         pred[c.CUTOFF] = cutoff
         pred[FOLD] = i + 1
         pred[STEP] = np.rint((pred[c.DS] - cutoff) / unit).astype(int)
@@ -189,6 +217,9 @@ class Scores:
     by_restaurant: pd.DataFrame  # model x restaurant
     by_step: pd.DataFrame  # model x step
     best_model: str
+    by_group: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Model x ``group`` (``established`` | ``cold_start``), when cold-start restaurants were
+    scored (else empty)."""
 
 
 def score_backtest(
@@ -202,12 +233,23 @@ def score_backtest(
     by_restaurant = metrics.score(frame, by=[c.MODEL, c.RESTAURANT_ID], levels=levels, scale=scale)
     by_step = metrics.score(frame, by=[c.MODEL, STEP], levels=levels, scale=scale)
     best = str(overall.sort_values(rank_by).iloc[0][c.MODEL])
+    by_group = pd.DataFrame()
+    if cold_start.COLD_START in frame and frame[cold_start.COLD_START].any():
+        grouped = frame.assign(
+            **{
+                GROUP: np.where(
+                    frame[cold_start.COLD_START].astype(bool), cold_start.COLD_START, ESTABLISHED
+                )
+            }
+        )
+        by_group = metrics.score(grouped, by=[c.MODEL, GROUP], levels=levels, scale=scale)
     return Scores(
         overall=overall,
         by_fold=by_fold,
         by_restaurant=by_restaurant,
         by_step=by_step,
         best_model=best,
+        by_group=by_group,
     )
 
 

@@ -20,9 +20,11 @@ from typing import Literal, Protocol
 import numpy as np
 import pandas as pd
 
+from models import cold_start
 from models import columns as c
 from models.artifact import ArtifactManifest
 from models.base import Calendar, future_frame
+from models.ensemble import EnsembleForecaster
 from models.frames import SERVED_BY, Freq, SeriesFrame
 from models.intervals import quantile_columns_in, with_quantiles
 from models.persistence import load_ensemble
@@ -141,6 +143,22 @@ def recurring_closed_weekdays(
     return out
 
 
+def _with_cold_start(
+    model: EnsembleForecaster, history: SeriesFrame, calendar: Calendar, keys: pd.DataFrame
+) -> pd.DataFrame:
+    """The ensemble's forecast of ``keys``; restaurants with fewer than ``cold_start.MIN_DAYS``
+    days of history are forecast from the global member and their peers instead (served by
+    ``cold_start``)."""
+    rows = model.predict(keys).data.copy()
+    cold = set(cold_start.cold_restaurants(history)) & set(model.restaurants_)
+    if not cold or len(cold) == len(history.restaurants):
+        return rows
+    mine = keys[c.RESTAURANT_ID].isin(cold)
+    new = cold_start.ensemble_rows(model, history, calendar, keys[mine])
+    kept = rows[~rows[c.RESTAURANT_ID].isin(cold)]
+    return pd.concat([kept, new[[col for col in new.columns if col in rows.columns]]])
+
+
 def _daily(
     request: PredictRequest,
     settings: Settings,
@@ -229,7 +247,7 @@ def forecast_daily(
         model.cutoff_ = as_of
         open_keys, closed_keys = _future(part, as_of, manifest.horizon, calendar)
         check_future_regressors(calendar, open_keys, regressors)
-        rows = model.predict(open_keys).data.copy()
+        rows = _with_cold_start(model, part, calendar, open_keys)
         rows[CLOSED] = False
         closed_rows = closed_keys.copy()
         closed_rows[c.YHAT] = 0.0
@@ -246,9 +264,18 @@ def forecast_daily(
 
 
 def _intraday(
-    db: Database, daily: pd.DataFrame, target: str, freq: Freq, as_of: dt.date
+    db: Database,
+    daily: pd.DataFrame,
+    target: str,
+    freq: Freq,
+    as_of: dt.date,
+    *,
+    calendar: Calendar,
 ) -> pd.DataFrame:
-    from models.intraday import business_day_slots, split_daily
+    """The daily forecast split into slots by each restaurant's learned intraday shape
+    (:class:`models.intraday.IntradayShape`, what ``flux backtest --freq`` scores)."""
+    from models.intraday import IntradayShape, business_day_slots, split_daily
+    from pipelines.intraday_eval import holidays_by_restaurant
 
     with db.connect() as conn:
         meta = series.read_restaurants(conn).set_index(c.RESTAURANT_ID)
@@ -268,7 +295,14 @@ def _intraday(
             tz=zones[rid],
         )
         hist = history.data[history.data[c.RESTAURANT_ID] == rid]
-        split = split_daily(day_rows.drop(columns=[CLOSED]), slots, hist, cutoff_hour=cutoff)
+        split_by: pd.DataFrame | IntradayShape = hist
+        if not hist.empty:
+            first = min(pd.Timestamp(hist[c.DS].min()), pd.Timestamp(day_rows[c.DS].min()))
+            holidays = holidays_by_restaurant(
+                calendar, [str(rid)], first, pd.Timestamp(day_rows[c.DS].max())
+            )
+            split_by = IntradayShape(holidays=holidays).fit(hist, cutoff_hour=cutoff)
+        split = split_daily(day_rows.drop(columns=[CLOSED]), slots, split_by, cutoff_hour=cutoff)
         closed_days = set(day_rows.loc[day_rows[CLOSED].astype(bool), c.DS])
         split[CLOSED] = split[c.BUSINESS_DATE].isin(closed_days)
         parts.append(split)
@@ -316,7 +350,7 @@ def run(
     if progress:
         progress("forecasting", 0, 1)
     remote = _remote(request, settings, progress) if request.backend == "sagemaker" else None
-    artifact_id, manifest, daily, skipped, as_of, _ = _daily(
+    artifact_id, manifest, daily, skipped, as_of, calendar = _daily(
         request, settings, db, request.as_of, remote
     )
     if daily.empty:
@@ -328,7 +362,7 @@ def run(
             raise UsageError(f"--quantiles: {exc}") from None
     target = manifest.target
     freq: Freq = "15min" if request.freq == "15min" else "h" if request.freq == "h" else "D"
-    rows = daily if freq == "D" else _intraday(db, daily, target, freq, as_of)
+    rows = daily if freq == "D" else _intraday(db, daily, target, freq, as_of, calendar=calendar)
     fallbacks = {
         str(r): str(s)
         for r, s in daily.loc[

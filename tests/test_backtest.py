@@ -162,3 +162,23 @@ def test_bad_dates_are_usage_errors(imported: Settings) -> None:
     assert result.exit_code == 2 and "--cutoff" in result.stderr
     result = run_cli(imported, ["predict", "--as-of", "nope"])
     assert result.exit_code == 2 and "--as-of" in result.stderr
+
+
+def test_backtest_at_15min_scores_the_shape_against_the_slot_share_baseline(
+    imported: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "bt15"
+    args = ["backtest", "--freq", "15min", "--models", "seasonal_naive,weekday_median"]
+    result = run_cli(imported, [*args, "--folds", "1", "--horizon", "7", "--output", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert "Intraday (15min)" in result.stdout
+    assert "flux_shape" in result.stdout and "slot_share_baseline" in result.stdout
+    table = pd.read_csv(out / "metrics_intraday.csv").set_index("method")
+    daily = pd.read_parquet(out / "backtest.parquet")
+    # Both methods split the same daily rows (the best model's; every model scores the same
+    # days): every slot of every scored business day, 96 a day (no DST change in the window).
+    days = daily[daily["model"] == "seasonal_naive"]
+    assert set(table.index) == {"flux_shape", "slot_share_baseline"}
+    assert (table["rows"] == len(days) * 96).all()
+    # Summing slots into hours can only cancel errors: |a + b| <= |a| + |b|.
+    assert ((table["wape_hourly"] > 0) & (table["wape_hourly"] <= table["wape_slot"])).all()

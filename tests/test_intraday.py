@@ -9,7 +9,13 @@ import pytest
 from models import columns as c
 from models.frames import interval_columns
 from models.intervals import with_quantiles
-from models.intraday import business_day_slots, intraday_profile, split_daily
+from models.intraday import (
+    IntradayShape,
+    business_day_slots,
+    intraday_profile,
+    mean_share_profile,
+    split_daily,
+)
 
 LUNCH, DINNER = 12, 19
 
@@ -141,3 +147,89 @@ def test_slot_quantiles_stay_the_slot_intervals() -> None:
     assert (out["yhat_q30"] <= out["yhat_q50"] + 1e-9).all()
     sums = out.groupby(c.BUSINESS_DATE)["yhat_q90"].sum().to_numpy()
     np.testing.assert_allclose(sums, daily[hi].to_numpy(), rtol=1e-12)
+
+
+# --- the learned shape and the baseline -----------------------------------------------------------
+
+
+def _level_history(days: int = 84) -> pd.DataFrame:
+    """Two slots a day (12:00 and 19:00) on every day; a busy day (every third, 40 orders) is
+    dinner-heavy (10 lunch, 30 dinner), an ordinary day (20 orders) lunch-heavy (15 and 5)."""
+    rows = []
+    for i, day in enumerate(pd.date_range("2024-01-01", periods=days)):
+        lunch, dinner = (10.0, 30.0) if i % 3 == 0 else (15.0, 5.0)
+        rows.append((day + pd.Timedelta(hours=LUNCH), lunch))
+        rows.append((day + pd.Timedelta(hours=DINNER), dinner))
+    return pd.DataFrame(rows, columns=[c.DS, c.Y]).assign(**{c.RESTAURANT_ID: "a"})
+
+
+def test_mean_share_baseline_averages_the_days_shares() -> None:
+    # Two Mondays: 1 and 3 orders (shares 0.25, 0.75), then 6 and 2 (0.75, 0.25). The baseline's
+    # mean shares are 0.5 and 0.5; the ratio of sums would be 7/12 and 5/12.
+    history = pd.DataFrame(
+        {
+            c.RESTAURANT_ID: "a",
+            c.DS: pd.to_datetime(
+                ["2024-01-01 12:00", "2024-01-01 19:00", "2024-01-08 12:00", "2024-01-08 19:00"]
+            ),
+            c.Y: [1.0, 3.0, 6.0, 2.0],
+        }
+    )
+    baseline = mean_share_profile(history).by_weekday.loc[("a", 0)]
+    np.testing.assert_allclose(baseline.loc[[12 * 60, 19 * 60]], [0.5, 0.5])
+    ratio = intraday_profile(history).by_weekday.loc[("a", 0)]
+    np.testing.assert_allclose(ratio.loc[[12 * 60, 19 * 60]], [7 / 12, 5 / 12])
+
+
+def test_shape_learns_that_a_busy_day_is_not_a_scaled_quiet_day() -> None:
+    shape = IntradayShape().fit(_level_history())
+    assert shape.use_band_  # the held-out weeks are better split with the level bands
+    daily = pd.DataFrame(
+        {c.RESTAURANT_ID: "a", c.DS: pd.to_datetime(["2024-03-25", "2024-04-01"])}
+    ).assign(**{c.MODEL: "ensemble", c.YHAT: [40.0, 20.0]})  # a busy and an ordinary Monday
+    out = split_daily(daily, business_day_slots(daily), shape)
+    at = out[c.DS] - out[c.BUSINESS_DATE]
+    dinner = out[at == pd.Timedelta(hours=DINNER)].set_index(c.BUSINESS_DATE)[c.YHAT]
+    lunch = out[at == pd.Timedelta(hours=LUNCH)].set_index(c.BUSINESS_DATE)[c.YHAT]
+    busy, quiet = pd.Timestamp("2024-03-25"), pd.Timestamp("2024-04-01")
+    assert dinner[busy] > lunch[busy]  # the busy day's dinner dominates
+    assert lunch[quiet] > dinner[quiet]  # the ordinary day stays lunch-heavy
+    baseline = split_daily(daily, business_day_slots(daily), mean_share_profile(_level_history()))
+    at = baseline[c.DS] - baseline[c.BUSINESS_DATE]
+    plain = baseline[at == pd.Timedelta(hours=DINNER)].set_index(c.BUSINESS_DATE)[c.YHAT]
+    # The baseline scales one shape: dinner is the same share of both days.
+    assert plain[busy] / 40.0 == pytest.approx(plain[quiet] / 20.0)
+
+
+def test_shape_learns_holidays_when_they_help() -> None:
+    history = _history({"a": 10.0}, days=84)
+    holidays = pd.date_range("2024-01-03", periods=16, freq="5D")  # every fifth day, any weekday
+    evening = history[c.DS].dt.hour >= 17
+    on_holiday = history[c.DS].dt.normalize().isin(holidays)
+    history.loc[on_holiday & ~evening, c.Y] = 0.0  # holidays: evening trade only
+    history.loc[on_holiday & evening, c.Y] += 5.0
+    shape = IntradayShape(holidays={"a": frozenset(holidays)}).fit(history)
+    assert shape.use_holiday_
+
+
+@pytest.mark.parametrize("days", [84, 30])
+def test_shape_slots_sum_exactly_to_the_daily_forecast(days: int) -> None:
+    history = _history({"a": 10.0, "b": 4.0}, days=days)
+    shape = IntradayShape().fit(history)
+    daily = _daily(["a", "b", "new"], ["2024-03-25", "2024-03-30", "2024-03-31"])
+    out = split_daily(daily, business_day_slots(daily), shape)
+    assert len(out) == 9 * 96  # "new" has no history: the fallback levels serve it
+    sums = _sums(out, daily)
+    np.testing.assert_array_equal(sums[c.YHAT].to_numpy(), sums[f"{c.YHAT}_daily"].to_numpy())
+    lo, hi = interval_columns(80)
+    np.testing.assert_allclose(sums[lo], sums[f"{lo}_daily"], rtol=1e-12)
+    np.testing.assert_allclose(sums[hi], sums[f"{hi}_daily"], rtol=1e-12)
+    assert (out[c.YHAT] >= 0).all()
+
+
+def test_shape_before_fit_raises() -> None:
+    from sklearn.exceptions import NotFittedError
+
+    daily = _daily(["a"], ["2024-03-25"])
+    with pytest.raises(NotFittedError):
+        split_daily(daily, business_day_slots(daily), IntradayShape())

@@ -153,6 +153,8 @@ def render(result: backtest.BacktestResult, levels: tuple[int, ...]) -> None:
     _render_effects(
         [{str(k): v for k, v in row.items()} for row in result.regressor_effects.to_dict("records")]
     )
+    _render_groups(result.scores.by_group)
+    _render_intraday(result)
     if not result.fallbacks.empty:
         fb = result.fallbacks
         summary = ", ".join(f"{r.restaurant_id}->{r.served_by} ({r.rows})" for r in fb.itertuples())
@@ -183,6 +185,48 @@ def _render_effects(rows: list[dict[str, Any]]) -> None:
     console.out.print(table)
 
 
+def _render_groups(by_group: pd.DataFrame) -> None:
+    """Cold-start restaurants (under 14 days of history at a cutoff) against the others."""
+    if by_group.empty:
+        return
+    table = Table(
+        title="By group (cold_start: restaurants with under 14 days of history at the cutoff)",
+        title_justify="left",
+    )
+    for name in ("model", "group", "n", "RMSLE", "WAPE"):
+        table.add_column(name, justify="left" if name in ("model", "group") else "right")
+    for _, row in by_group.sort_values(["group", "rmsle"]).iterrows():
+        table.add_row(
+            str(row[c.MODEL]),
+            str(row["group"]),
+            f"{int(row['n']):,}",
+            _fmt(row.get("rmsle")),
+            _fmt(row.get("wape")),
+        )
+    console.out.print(table)
+
+
+def _render_intraday(result: backtest.BacktestResult) -> None:
+    """WAPE of the daily forecast split into slots: Flux's shape against the baseline."""
+    if result.intraday is None:
+        return
+    table = Table(
+        title=f"Intraday ({result.freq}): {result.intraday.model}'s daily forecast split into "
+        "slots; the baseline is each weekday-slot's mean share of the last 8 weeks",
+        title_justify="left",
+    )
+    for name in ("method", "slots", f"WAPE {result.freq}", "WAPE hourly"):
+        table.add_column(name, justify="left" if name == "method" else "right")
+    for _, row in result.intraday.table.iterrows():
+        table.add_row(
+            str(row["method"]),
+            f"{int(row['rows']):,}",
+            _fmt(row["wape_slot"]),
+            _fmt(row["wape_hourly"]),
+        )
+    console.out.print(table)
+
+
 def _as_json(result: backtest.BacktestResult) -> dict[str, Any]:
     def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
@@ -198,6 +242,8 @@ def _as_json(result: backtest.BacktestResult) -> dict[str, Any]:
         "best_model": result.scores.best_model,
         "overall": records(result.scores.overall),
         "by_fold": records(result.scores.by_fold),
+        "by_group": records(result.scores.by_group),
+        "intraday": None if result.intraday is None else records(result.intraday.table),
         "fallbacks": records(result.fallbacks),
         "regressor_effects": records(result.regressor_effects),
         "files": [str(f) for f in result.files],
