@@ -86,6 +86,8 @@ def bench_copy(data_dir: Path, admin_url: str, home: Path) -> tuple[int, float]:
         import pandas as pd
 
         lines = pd.concat(frames, ignore_index=True)
+        # rows are stamped with their tenant on the way in (pipelines.io.imports._stamp)
+        lines = lines.assign(tenant_id=settings.tenant_scope or "default")
         with db.begin() as conn:
             caps = db.capabilities(conn)
             start = time.perf_counter()

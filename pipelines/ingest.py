@@ -59,6 +59,8 @@ class IngestRequest:
             days (or ``replace_range``): its orders there that no file holds are removed (a
             corrected export). Implies ``force``.
         replace_range: The business days to replace (first, last), instead of the files' span.
+        chunk_rows: Records parsed and loaded at a time by the formats that stream (see
+            :func:`pipelines.io.adapters.parse_chunks`): memory holds one chunk, not the file.
     """
 
     paths: tuple[Path, ...]
@@ -73,6 +75,7 @@ class IngestRequest:
     dry_run: bool = False
     replace: bool = False
     replace_range: tuple[dt.date, dt.date] | None = None
+    chunk_rows: int = 5_000
 
 
 @dataclass(frozen=True)
@@ -314,9 +317,14 @@ class _Parsed:
         return tuple(sorted(ids))
 
 
-def _parse_one(plan: _Planned, request: IngestRequest, ctx: ParseContext) -> _Parsed | FileResult:
-    """Parses, validates and scopes one file: what to load, or why it is not loaded."""
-    whole = plan.adapter.parse(plan.path, ctx)
+def _scoped_chunk(
+    plan: _Planned, whole: ParsedFile, request: IngestRequest, ctx: ParseContext
+) -> tuple[ParsedFile, int]:
+    """One chunk of a file, scoped to ``--restaurant``, and how many rows that left out.
+
+    Raises:
+        ImportFileError: ``strict`` and the chunk has a rejected row.
+    """
     if plan.adapter.name == "restaurants":  # every one, so rows of others are told apart
         _directory_add(ctx.directory, whole)
     parsed, outside = _scope_frames(whole, request.restaurants)
@@ -328,9 +336,15 @@ def _parse_one(plan: _Planned, request: IngestRequest, ctx: ParseContext) -> _Pa
             row=int(first[c.REJECT_ROW]),
             field=str(first[c.REJECT_FIELD]),
         )
+    return parsed, outside
+
+
+def _not_loaded(item: _Parsed) -> FileResult | None:
+    """Why a parsed file is not counted as loaded (no data rows, or only rows of restaurants
+    outside ``--restaurant``), or None."""
+    plan, parsed, outside = item.plan, item.parsed, item.outside
     if parsed.rows_read == 0 and plan.adapter.name not in _METADATA:
         return FileResult(str(plan.path), plan.adapter.name, "empty", note="no data rows")
-    item = _Parsed(plan, parsed, outside)
     if outside and not item.restaurants and plan.adapter.name not in _METADATA:
         return FileResult(
             str(plan.path),
@@ -340,7 +354,7 @@ def _parse_one(plan: _Planned, request: IngestRequest, ctx: ParseContext) -> _Pa
             note=f"all its {outside:,} rows are other restaurants' (--restaurant)",
             rows_outside_scope=outside,
         )
-    return item
+    return None
 
 
 def _check_scope(request: IngestRequest, directory: Directory) -> None:
@@ -362,6 +376,31 @@ def _slim(parsed: ParsedFile, keep_keys: bool) -> ParsedFile:
         orders=parsed.orders[order_cols].drop_duplicates(),
         lines=parsed.lines[line_cols].drop_duplicates(),
         observations=parsed.observations[[c.RESTAURANT_ID]].drop_duplicates(),
+    )
+
+
+def _merge_slim(done: ParsedFile | None, chunk: ParsedFile) -> ParsedFile:
+    """The slim summaries (:func:`_slim`) of a file's chunks so far, with one more chunk's."""
+    if done is None:
+        return chunk
+
+    def both(a: pd.DataFrame, b: pd.DataFrame, distinct: bool = True) -> pd.DataFrame:
+        if b.empty:
+            return a
+        if a.empty:
+            return b
+        out = pd.concat([a, b], ignore_index=True)
+        return out.drop_duplicates(ignore_index=True) if distinct else out
+
+    return replace(
+        done,
+        rows_read=done.rows_read + chunk.rows_read,
+        orders=both(done.orders, chunk.orders),
+        lines=both(done.lines, chunk.lines),
+        observations=both(done.observations, chunk.observations),
+        restaurants=both(done.restaurants, chunk.restaurants, distinct=False),
+        events=both(done.events, chunk.events, distinct=False),
+        rejects=both(done.rejects, chunk.rejects, distinct=False),
     )
 
 
@@ -476,8 +515,9 @@ class _Job:
 
 
 def _stream(conn: Connection, caps: DbCapabilities, job: _Job) -> _Streamed:
-    """Parses and loads the files one at a time, each dropped from memory once loaded but for a
-    slim summary (see :func:`_slim`), so memory follows the largest file, not their sum."""
+    """Parses and loads the files one at a time, and each file a chunk at a time (see
+    :func:`_load_file`), each chunk dropped from memory once loaded but for a slim summary (see
+    :func:`_slim`), so memory follows the largest chunk, not the files' sum."""
     planned, ctx, request, progress = job.planned, job.ctx, job.request, job.progress
     out = _Streamed()
     scope_checked = False
@@ -497,19 +537,55 @@ def _stream(conn: Connection, caps: DbCapabilities, job: _Job) -> _Streamed:
         if not scope_checked and plan.adapter.name not in _METADATA:
             _check_scope(request, ctx.directory)  # the restaurants files come first
             scope_checked = True
-        item = _parse_one(plan, request, ctx)
-        if isinstance(item, FileResult):
-            out.others.append(item)
+        item = _load_file(conn, caps, plan, job, out)
+        skipped = _not_loaded(item.item)
+        if skipped is not None:
+            out.others.append(skipped)
             continue
-        out.widen(imports.stored_ranges(conn, caps, item.parsed))
-        counts = imports.load_parsed(conn, caps, item.parsed)
-        out.widen(imports.touched_ranges(item.parsed))
-        out.results.append(_file_result(item, counts, job.batch))
-        item.parsed = _slim(item.parsed, keep_keys=request.replace)
-        out.loaded.append(item)
+        out.results.append(_file_result(item.item, item.counts, job.batch))
+        out.loaded.append(item.item)
     if not scope_checked:
         _check_scope(request, ctx.directory)
     return out
+
+
+@dataclass(frozen=True)
+class _FileLoad:
+    item: _Parsed  # the file's slim summary
+    counts: imports.LoadCounts
+
+
+def _load_file(
+    conn: Connection, caps: DbCapabilities, plan: _Planned, job: _Job, out: _Streamed
+) -> _FileLoad:
+    """Parses, scopes and loads one file a chunk at a time (``chunk_rows`` records, for the
+    formats that stream), keeping of each chunk only its slim summary (see :func:`_slim`).
+
+    A key seen again in a later chunk updates the row an earlier chunk loaded, so the last one
+    wins as within a chunk; whole-file figures (the demand a file lands, its business days, its
+    rejects) are taken from the summaries after the last chunk.
+    """
+    request = job.request
+    summary: ParsedFile | None = None
+    loaded = duplicate = outside = 0
+    chunks = adapters.parse_chunks(plan.adapter, plan.path, job.ctx, request.chunk_rows)
+    for n, whole in enumerate(chunks):
+        if job.progress and n:
+            job.progress(
+                f"importing {plan.path.name} ({summary.rows_read if summary else 0:,} records)",
+                len(out.results) + len(out.others),
+                len(job.planned),
+            )
+        parsed, left_out = _scoped_chunk(plan, whole, request, job.ctx)
+        del whole
+        out.widen(imports.stored_ranges(conn, caps, parsed))
+        counts = imports.load_parsed(conn, caps, parsed)
+        out.widen(imports.touched_ranges(parsed))
+        loaded, duplicate = loaded + counts.loaded, duplicate + counts.duplicate
+        outside += left_out
+        summary = _merge_slim(summary, _slim(parsed, keep_keys=request.replace))
+    assert summary is not None  # parse_chunks yields at least one chunk
+    return _FileLoad(_Parsed(plan, summary, outside), imports.LoadCounts(loaded, duplicate))
 
 
 def _load_all(db: Database, job: _Job) -> _Loaded:

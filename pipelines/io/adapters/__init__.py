@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import importlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.errors import ImportFileError, UsageError
 
 if TYPE_CHECKING:  # the adapters load pandas; the registry (FORMATS) must not
-    from pipelines.io.adapters.base import Adapter
+    from pipelines.io.adapters.base import Adapter, ParseContext, ParsedFile
 
 # Detection order matters: metadata first, vendors next, mapped CSV, then plain series.
 _REGISTRY: dict[str, str] = {
@@ -49,6 +50,21 @@ def get(name: str) -> Adapter:
     module_name, attr = target.split(":")
     adapter: Adapter = getattr(importlib.import_module(module_name), attr)
     return adapter
+
+
+def parse_chunks(
+    adapter: Adapter, path: Path, ctx: ParseContext, size: int
+) -> Iterator[ParsedFile]:
+    """The file parsed in chunks of about ``size`` records, in file order (at least one chunk).
+
+    Adapters that stream (a ``parse_chunks`` method) hold one chunk in memory at a time; the
+    others yield the whole file as one chunk. Row numbers are the file's, whatever the chunk.
+    """
+    streaming = getattr(adapter, "parse_chunks", None)
+    if streaming is None:
+        yield adapter.parse(path, ctx)
+    else:
+        yield from streaming(path, ctx, size)
 
 
 def is_data_file(path: Path) -> bool:

@@ -14,10 +14,13 @@ not at all.
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
@@ -162,6 +165,66 @@ def raw_text(record: Any) -> str:
         return json.dumps(record, ensure_ascii=False)
     except (ValueError, TypeError, RecursionError):
         return repr(record)[:10_000]
+
+
+class StreamFailed(Exception):
+    """The streaming reader could not go on (bad JSON, bytes, size or number): the caller reads
+    the file whole instead, which names the problem exactly (or reads what ijson cannot)."""
+
+
+class _Stream(io.RawIOBase):
+    """A file's (gunzipped) bytes without a UTF-8 BOM, refusing to go past the size limit."""
+
+    def __init__(self, path: Path) -> None:
+        opened = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # noqa: SIM115
+        self._fh: Any = opened  # closed by close()
+        self._left = limits.current().max_file_bytes
+        head = self._fh.read(3)
+        self._head = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+        self._left -= len(self._head)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)
+        if self._head:
+            n = min(len(view), len(self._head))
+            view[:n], self._head = self._head[:n], self._head[n:]
+            return n
+        n = self._fh.readinto(view)
+        self._left -= n or 0
+        if self._left < 0:
+            raise StreamFailed("over the size limit")
+        return n or 0
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def stream_items(path: Path, encoding: str | None, prefix: str) -> Iterator[Any]:
+    """The values at ``prefix`` of a JSON file (ijson's prefixes: ``item`` for the elements of a
+    top-level array, ``orders.item`` for those of the top-level object's ``orders``), decoded one
+    at a time, so memory holds one of them rather than the document.
+
+    Raises:
+        StreamFailed: the file is not UTF-8 (or ``encoding`` names another encoding), cannot be
+            read, is over the size limit, or is not JSON ijson reads; read it whole instead (see
+            :func:`load_document`), skipping the values already taken.
+    """
+    import ijson
+
+    if encoding is not None and encoding.lower().replace("_", "-") not in _UTF8:
+        raise StreamFailed(f"encoding {encoding}")
+    try:
+        with _Stream(path) as fh:
+            yield from ijson.items(fh, prefix, use_float=True)
+    except (ijson.JSONError, OSError, EOFError, zlib.error, ValueError, OverflowError) as exc:
+        raise StreamFailed(str(exc)) from exc
+
+
+_UTF8 = frozenset({"utf-8", "utf8", "utf-8-sig"})
 
 
 # ----------------------------------------------------------------- reading values in a record
@@ -480,6 +543,7 @@ class Builder:
         self._records: Sequence[Any] = ()
         self._rejected: set[int] = set()
         self._row = 0
+        self._offset = 0  # records of the file before the current chunk
         self._restaurant: RestaurantInfo | None = None
         self._order_id = ""
         self._locations: dict[str, RestaurantInfo | None] = {}
@@ -562,7 +626,7 @@ class Builder:
     def run(self, records: Sequence[Any], walk: Callable[[Builder, JsonObject], None]) -> None:
         """Walks every record with ``walk``; a :class:`RecordError` rejects that record whole."""
         self._records = records
-        for row, record in enumerate(records, start=1):
+        for row, record in enumerate(records, start=self._offset + 1):
             self._row = row
             self._restaurant = None
             marks = (len(self._orders.row), len(self._lines.row))
@@ -578,8 +642,48 @@ class Builder:
         if row in self._rejected:
             return
         self._rejected.add(row)
-        record = self._records[row - 1] if 0 < row <= len(self._records) else None
+        at = row - 1 - self._offset
+        record = self._records[at] if 0 <= at < len(self._records) else None
         self.rejects.add(row, field_path, reason, raw_text(record))
+
+    def run_chunks(
+        self,
+        records: Iterable[Any],
+        walk: Callable[[Builder, JsonObject], None],
+        path: Path,
+        size: int,
+    ) -> Iterator[ParsedFile]:
+        """Walks and normalises the records ``size`` at a time: one :class:`ParsedFile` per chunk
+        (at least one), whose row numbers count from the file's first record, so memory holds one
+        chunk's records and frames, not the file's.
+
+        Args:
+            records: The file's records, in order (e.g. streamed by :func:`stream_records`).
+            walk: Adds one record's order and lines.
+            path: The file.
+            size: Records per chunk.
+        """
+        chunk: list[Any] = []
+        done = False
+        for record in records:
+            chunk.append(record)
+            if len(chunk) >= size:
+                yield self._chunk(chunk, walk, path)
+                chunk, done = [], True
+        if chunk or not done:
+            yield self._chunk(chunk, walk, path)
+
+    def _chunk(
+        self, records: list[Any], walk: Callable[[Builder, JsonObject], None], path: Path
+    ) -> ParsedFile:
+        self.rejects = Rejects()
+        self._orders, self._lines = _OrderColumns(), _LineColumns()
+        self._rejected = set()
+        self.run(records, walk)
+        parsed = self.finish(path)
+        self._offset += len(records)
+        self._records = ()
+        return parsed
 
     # ---------------------------------------------------------------------- normalising
 

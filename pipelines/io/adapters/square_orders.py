@@ -28,6 +28,7 @@ definitions ``SearchOrdersResponse``, ``Order``, ``OrderLineItem``, ``OrderLineI
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -40,6 +41,7 @@ from pipelines.io.adapters._json_common import (
     JsonObject,
     Line,
     RecordError,
+    StreamFailed,
     TimeFormat,
     get_decimal,
     get_id,
@@ -54,6 +56,7 @@ from pipelines.io.adapters._json_common import (
     json_type,
     load_document,
     sniff_json,
+    stream_items,
 )
 from pipelines.io.adapters.base import (
     ParseContext,
@@ -61,7 +64,7 @@ from pipelines.io.adapters.base import (
     RestaurantInfo,
     resolve_file_restaurant,
 )
-from pipelines.io.adapters.common import display_path
+from pipelines.io.adapters.common import display_path, head_text
 
 NAME: Final = "square_orders"
 SOURCE: Final = "square"
@@ -145,16 +148,50 @@ def _records(path: Path, document: Any) -> list[Any]:
     if isinstance(document, list):
         records: list[Any] = []
         for i, element in enumerate(document):
-            if isinstance(element, dict) and _is_page(element):
-                records.extend(_page_orders(path, element, f"[{i}]"))
-            else:
-                records.append(element)  # an order (a bad one is rejected as a record)
+            records.extend(_element_orders(path, element, i))  # a bad order is a reject
         return records
     raise ImportFileError(
         display_path(path),
         "expected a SearchOrders response (a JSON object with orders), "
         f"found {json_type(document)}",
     )
+
+
+def _stream(path: Path, encoding: str | None) -> Iterator[Any]:
+    """The orders of :func:`_records`, decoded one at a time (a page of an array of pages at a
+    time: a SearchOrders page holds at most ``limit`` orders, 500 by default and at most).
+
+    A SearchOrders page is streamed from its ``orders``, an array from its elements. A file that
+    is neither (or whose ``orders`` is empty, or absent: a single order, errors, order entries)
+    is small and read whole, as is one ijson cannot read on (bad JSON, bytes or size, an integer
+    too large for it): whole, it is refused with the exact problem, or (a very large integer)
+    read on from the order the stream stopped at.
+    """
+    taken = 0
+    head = head_text(path, 4096).lstrip("\ufeff \t\r\n")[:1]
+    try:
+        if head == "{":
+            for order in stream_items(path, encoding, f"{F.ORDERS}.item"):
+                taken += 1
+                yield order
+        elif head == "[":
+            for i, element in enumerate(stream_items(path, encoding, "item")):
+                for order in _element_orders(path, element, i):
+                    taken += 1
+                    yield order
+    except StreamFailed:
+        pass
+    else:
+        if taken:
+            return
+    yield from _records(path, load_document(path, encoding))[taken:]
+
+
+def _element_orders(path: Path, element: Any, i: int) -> list[Any]:
+    """The orders of one element of a top-level array: a page's, or the element itself."""
+    if isinstance(element, dict) and _is_page(element):
+        return _page_orders(path, element, f"[{i}]")
+    return [element]
 
 
 def _is_page(obj: JsonObject) -> bool:
@@ -204,7 +241,7 @@ def _page_orders(path: Path, page: JsonObject, where: str) -> list[Any]:
     return []  # an empty page: Square answers {} when no order matches
 
 
-def _locations(records: list[Any]) -> set[str]:
+def _locations(records: Iterable[Any]) -> set[str]:
     """The distinct location ids the orders name (for a file-wide fallback)."""
     found: set[str] = set()
     for record in records:
@@ -332,10 +369,21 @@ def _item_name(item: JsonObject, at: str, item_type: str) -> str | None:
 class _Walker:
     """Walks the orders of one file, resolving each order's restaurant."""
 
-    def __init__(self, path: Path, ctx: ParseContext, records: list[Any]) -> None:
+    def __init__(self, path: Path, ctx: ParseContext, records: Callable[[], Iterable[Any]]) -> None:
+        self.path = path
+        self.ctx = ctx
         self.directory = ctx.directory
         self.fallback: RestaurantInfo | None = None
-        locations = _locations(records)
+        self._records = records
+        self._decided = False
+
+    def _decide(self) -> None:
+        """Sets the file-wide fallback restaurant from every location the file names. Called at
+        the first order whose location is missing or unknown, unless an order with a known one
+        came first (then the file names a known location, and there is no fallback)."""
+        self._decided = True
+        locations = _locations(self._records())
+        path, ctx = self.path, self.ctx
         if len(locations) == 1:
             (only,) = locations
             if ctx.directory.by_location(SOURCE, only) is None:
@@ -348,6 +396,11 @@ class _Walker:
 
     def restaurant(self, b: Builder, order: JsonObject) -> RestaurantInfo:
         location = get_optional_id(order, F.LOCATION, "")
+        if not self._decided:
+            if location is not None and self.directory.by_location(SOURCE, location) is not None:
+                self._decided = True
+            else:
+                self._decide()
         if location is None:
             if self.fallback is not None:
                 return self.fallback
@@ -516,10 +569,17 @@ class SquareOrdersAdapter:
                 one location.
         """
         records = _records(path, load_document(path, ctx.encoding))
-        walker = _Walker(path, ctx, records)
+        walker = _Walker(path, ctx, lambda: records)
         builder = Builder(SOURCE, ctx.directory, TimeFormat.ISO, minor_units=True, format_name=NAME)
         builder.run(records, walker.walk)
         return builder.finish(path)
+
+    def parse_chunks(self, path: Path, ctx: ParseContext, size: int) -> Iterator[ParsedFile]:
+        """Reads the file ``size`` orders at a time, streaming it (see :func:`_stream`): the
+        frames of :meth:`parse`, cut into chunks, in memory one chunk at a time."""
+        walker = _Walker(path, ctx, lambda: _stream(path, ctx.encoding))
+        builder = Builder(SOURCE, ctx.directory, TimeFormat.ISO, minor_units=True, format_name=NAME)
+        yield from builder.run_chunks(_stream(path, ctx.encoding), walker.walk, path, size)
 
 
 ADAPTER: Final = SquareOrdersAdapter()

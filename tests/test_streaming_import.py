@@ -1,0 +1,248 @@
+"""Streaming imports: a file parsed and loaded a chunk at a time gives the database a whole-file
+import gives, row numbers stay the file's across chunks, a killed import changes nothing, and
+PostgreSQL's ``COPY`` staging path loads what the plain ``executemany`` path loads.
+
+The vendor file is ``tests/fixtures/vendors/square/search-orders-pages.json`` (Square's
+``SearchOrdersResponse``, ``square/connect-api-specification`` ``api.json``; see that folder's
+README): 12 orders on two pages, of two restaurants, with a void, a refund, a comp, a gift card,
+open and draft orders. Square's Orders format streams (``square_orders``); other formats load a
+file as one chunk.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from models import columns as c
+from pipelines import ingest
+from pipelines.errors import ImportFileError
+from pipelines.io import loader
+from pipelines.settings import Settings, load_settings
+from tests.helpers import checksums, demand_daily
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ROOT / "tests" / "fixtures" / "vendors" / "square" / "search-orders-pages.json"
+RESTAURANTS = (
+    "restaurant_id,name,timezone,country,subdivision,cutoff_hour,pos_provider,pos_location_id,"
+    "currency\n"
+    "r02,Mission Taqueria,America/Los_Angeles,US,CA,3,square,L8WQ2ZJ5T1M0A,USD\n"
+    "r08,Brauhaus Mitte,Europe/Berlin,DE,BE,4,square,LB7Q2M9XH3K4T,EUR\n"
+)
+WHOLE = 10**9  # one chunk for the whole file
+
+
+def _pages() -> list[dict[str, Any]]:
+    pages: list[dict[str, Any]] = json.loads(PAGES.read_text(encoding="utf-8"))
+    return pages
+
+
+def _folder(tmp_path: Path, pages: list[dict[str, Any]], name: str = "in") -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "restaurants.csv").write_text(RESTAURANTS, encoding="utf-8")
+    (folder / "orders.json").write_text(json.dumps(pages), encoding="utf-8")
+    return folder
+
+
+def _settings(tmp_path: Path, name: str, url: str | None = None) -> Settings:
+    url = url or f"sqlite:///{(tmp_path / f'{name}.db').as_posix()}"
+    return load_settings(home=tmp_path / f"home-{name}", database_url=url)
+
+
+def _import(settings: Settings, folder: Path, chunk_rows: int, **kw: Any) -> ingest.IngestResult:
+    request = ingest.IngestRequest(paths=(folder,), chunk_rows=chunk_rows, **kw)
+    return ingest.run(request, settings)
+
+
+def _content(settings: Settings) -> dict[str, str]:
+    """Checksums of every table but the batch records (their ids and times differ per run)."""
+    return {k: v for k, v in checksums(settings).items() if k != "import_batches"}
+
+
+def _figures(result: ingest.IngestResult) -> list[tuple[Any, ...]]:
+    return [
+        (Path(f.path).name, f.status, f.rows_read, f.rows_loaded, f.rows_rejected, f.rows_duplicate)
+        for f in sorted(result.files, key=lambda f: f.path)
+    ]
+
+
+# ------------------------------------------------------------------ chunk borders
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5, 7])
+def test_chunks_load_what_the_whole_file_loads(tmp_path: Path, chunk_rows: int) -> None:
+    folder = _folder(tmp_path, _pages())
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    expected = _import(whole, folder, WHOLE)
+    got = _import(chunked, folder, chunk_rows)
+    assert _content(chunked) == _content(whole)
+    assert _figures(got) == _figures(expected)
+    # 12 records read; Oe5 (OPEN) and Of6 (DRAFT) are not sales yet, the other 10 orders load
+    orders = [f for f in got.files if f.format == "square_orders"]
+    assert orders[0].rows_read == 12 and orders[0].rows_rejected == 0
+    assert set(got.restaurants) == {"r02", "r08"}
+
+
+def test_a_repeated_order_in_a_later_chunk_wins_as_in_one_chunk(tmp_path: Path) -> None:
+    """A third page repeats the first order with one line's quantity and money changed: the
+    copy read last wins, whether it is in the same chunk or two chunks later."""
+    pages = _pages()
+    again = copy.deepcopy(pages[0]["orders"][0])
+    item = again["line_items"][0]
+    before = item["gross_sales_money"]["amount"]
+    item["quantity"] = "2"
+    for key in (
+        "gross_sales_money",
+        "total_money",
+        "base_price_money",
+        "variation_total_price_money",
+    ):
+        if key in item:
+            item[key]["amount"] *= 2
+    pages.append({"orders": [again]})
+    folder = _folder(tmp_path, pages)
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    _import(whole, folder, WHOLE)
+    _import(chunked, folder, 5)  # records 1-5, 6-10, 11-13: the copy is in the third chunk
+    assert _content(chunked) == _content(whole)
+    db = sa.create_engine(f"sqlite:///{(tmp_path / 'chunked.db').as_posix()}")
+    with db.connect() as conn:
+        qty = conn.execute(
+            sa.text("SELECT quantity FROM order_lines WHERE order_id = :o AND line_id = :l"),
+            {"o": again["id"], "l": item["uid"]},
+        ).scalar_one()
+    db.dispose()
+    assert before > 0 and qty == 2.0
+
+
+def _bad_order_at_row_9(tmp_path: Path) -> Path:
+    pages = _pages()
+    # row 9 is the second order of the second page (page one holds rows 1-7)
+    pages[1]["orders"][1]["line_items"][0]["quantity"] = "one"
+    return _folder(tmp_path, pages)
+
+
+def test_a_reject_in_a_later_chunk_names_its_row(tmp_path: Path) -> None:
+    folder = _bad_order_at_row_9(tmp_path)
+    settings = _settings(tmp_path, "db")
+    result = _import(settings, folder, 5)  # row 9 is the fourth record of the second chunk
+    (reason,) = result.reject_reasons
+    assert (reason.first_row, reason.field, reason.count) == (9, "line_items[0].quantity", 1)
+    (orders,) = [f for f in result.files if f.format == "square_orders"]
+    assert orders.rejects_path is not None
+    rejects = pd.read_csv(orders.rejects_path)
+    assert list(rejects[c.REJECT_ROW]) == [9]
+
+
+def test_strict_fails_on_a_later_chunk_and_writes_nothing(tmp_path: Path) -> None:
+    folder = _bad_order_at_row_9(tmp_path)
+    settings = _settings(tmp_path, "db")
+    _import(settings, folder / "restaurants.csv", WHOLE)  # a first import, committed
+    before = checksums(settings)
+    with pytest.raises(ImportFileError) as info:
+        _import(settings, folder, 5, strict=True)
+    assert (info.value.row, info.value.field) == (9, "line_items[0].quantity")
+    assert checksums(settings) == before  # chunk one was loaded, then rolled back
+
+
+# --------------------------------------------------------------------- killed import
+
+_KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from pipelines import ingest
+    from pipelines.settings import load_settings
+
+    def progress(label, done, total):
+        # called before each chunk after the first: the first chunk is loaded by now
+        if "records)" in label:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    settings = load_settings(home=Path(sys.argv[1]), database_url=sys.argv[2])
+    request = ingest.IngestRequest(paths=(Path(sys.argv[3]),), chunk_rows=5, force=True)
+    ingest.run(request, settings, progress)
+    print("the import finished: it should have been killed")
+    """
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def kill_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{(tmp_path / 'killed.db').as_posix()}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def test_a_killed_import_changes_nothing(tmp_path: Path, kill_url: str) -> None:
+    folder = _folder(tmp_path, _pages())
+    settings = _settings(tmp_path, "killed", kill_url)
+    _import(settings, folder / "restaurants.csv", WHOLE)
+    before = checksums(settings)
+    assert demand_daily(settings).empty
+    run = subprocess.run(
+        [sys.executable, "-c", _KILLER, str(settings.home), kill_url, str(folder)],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == -signal.SIGKILL, run.stdout + run.stderr
+    assert checksums(settings) == before
+    # and the same import, not killed, then loads the file
+    result = _import(settings, folder, 5)
+    assert result.rows_rejected == 0 and not demand_daily(settings).empty
+
+
+# ----------------------------------------------------------- COPY against executemany
+
+
+@pytest.fixture
+def second_pg_url(pg_admin: sa.Engine) -> Iterator[str]:
+    name = f"flux_test_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield pg_admin.url.set(database=name).render_as_string(hide_password=False)
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_copy_loads_what_executemany_loads(
+    tmp_path: Path, pg_url: str, second_pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder(tmp_path, _pages())
+    copied: list[str] = []
+    real_copy = loader._try_copy
+
+    def spy(conn: Any, table: sa.Table, frame: pd.DataFrame, cols: str) -> bool:
+        ok = real_copy(conn, table, frame, cols)
+        if ok:
+            copied.append(table.name)
+        return ok
+
+    monkeypatch.setattr(loader, "_try_copy", spy)
+    with_copy = _settings(tmp_path, "copy", pg_url)
+    expected = _import(with_copy, folder, 5)
+    assert any(name.startswith("stage_") for name in copied)  # staging tables took COPY
+    assert "order_lines" in copied  # a first import of a restaurant goes straight in
+
+    # the path of a server without COPY (PGlite): the fallback after FeatureNotSupported
+    monkeypatch.setattr(loader, "_try_copy", lambda *args: False)
+    without = _settings(tmp_path, "plain", second_pg_url)
+    got = _import(without, folder, 5)
+    assert _content(without) == _content(with_copy)
+    assert _figures(got) == _figures(expected)
