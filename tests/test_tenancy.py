@@ -30,6 +30,7 @@ MIGRATION = importlib.import_module("pipelines.io.migrations.versions.0007_tenan
 LATER_MIGRATIONS = [
     importlib.import_module("pipelines.io.migrations.versions.0008_pull"),
     importlib.import_module("pipelines.io.migrations.versions.0009_regressors"),
+    importlib.import_module("pipelines.io.migrations.versions.0010_event_key_tenant"),
 ]
 """Migrations after 0007 that add tables (each lists its TABLES and puts them under RLS)."""
 
@@ -225,6 +226,38 @@ def test_the_migration_backfills_the_default_tenant(tmp_path: Path) -> None:
         rows = conn.execute(sa.text("SELECT restaurant_id, tenant_id FROM restaurants")).all()
     db.dispose()
     assert [tuple(r) for r in rows] == [("old", "default")]
+
+
+@pytest.mark.parametrize("lane", ("sqlite", "postgres"))
+def test_migration_0010_rekeys_stored_events_so_a_reimport_updates_them(
+    lane: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from alembic import command
+
+    url = None if lane == "sqlite" else str(request.getfixturevalue("pg_url"))
+    settings = load_settings(home=tmp_path / "home", database_url=url)
+    db = Database(settings)
+    with db.begin() as conn:  # an event stored before 0010, under its old key
+        command.upgrade(db._alembic_config(conn), "0009")
+        conn.execute(
+            sa.text(
+                "INSERT INTO calendar_events (event_key, restaurant_id, kind, name, start_date, "
+                "end_date, lower_window, upper_window, tenant_id) VALUES ('*|event|Fair|"
+                "2025-03-03', NULL, 'event', 'Fair', '2025-03-03', '2025-03-03', 0, 0, 'default')"
+            )
+        )
+    db.upgrade()
+    db.dispose()
+    header = "restaurant_id,kind,name,start_date,end_date,lower_window,upper_window\n"
+    path = write(tmp_path, "events.csv", header + ",event,Fair,2025-03-03,2025-03-04,,\n")
+    result = flux(settings, "import", str(path))
+    assert result.exit_code == 0, result.stderr
+    db = Database(settings)
+    with db.connect() as conn:
+        rows = conn.execute(sa.text("SELECT event_key, end_date FROM calendar_events")).all()
+    db.dispose()
+    # one event, re-keyed by 0010 and then updated in place (end date 03-03 -> 03-04)
+    assert [(k, str(e)) for k, e in rows] == [("default|*|event|Fair|2025-03-03", "2025-03-04")]
 
 
 def test_every_table_is_tenant_owned() -> None:
@@ -525,3 +558,33 @@ def test_the_nightly_run_for_all_tenants_models_each_tenant_on_its_own(tmp_path:
     assert owners == {("r01", "acme"), ("r05", "bravo")}
     assert trained == runs == {"acme", "bravo"}
     assert jobs == {tenancy.ALL_TENANTS_ROW}
+
+
+def test_two_tenants_each_keep_their_own_event_for_every_restaurant(
+    lane_settings: Settings, tmp_path: Path
+) -> None:
+    # The same row (no restaurant: every restaurant of the importing tenant) from two tenants
+    # is two events, one each; bravo's import must neither overwrite nor hide acme's.
+    two_tenants(lane_settings, tmp_path)
+    header = "restaurant_id,kind,name,start_date,end_date,lower_window,upper_window\n"
+    for tenant in ("acme", "bravo"):
+        path = write(
+            tmp_path / f"ev-{tenant}",
+            "events.csv",
+            header + ",event,Fair,2025-03-03,2025-03-03,,\n",
+        )
+        result = flux(lane_settings, "--tenant", tenant, "import", str(path))
+        assert result.exit_code == 0, result.stderr
+    everyone = scoped(lane_settings, None)
+    with everyone.connect() as conn:
+        rows = conn.execute(
+            sa.select(schema.calendar_events.c.tenant_id, schema.calendar_events.c.name)
+        ).all()
+    everyone.dispose()
+    assert sorted(rows) == [("acme", "Fair"), ("bravo", "Fair")]
+    for tenant in ("acme", "bravo"):
+        db = scoped(lane_settings, tenant)
+        with db.connect() as conn:
+            calendar, _ = series.read_open_days(conn, "orders")
+        db.dispose()
+        assert list(calendar.events["name"]) == ["Fair"], tenant

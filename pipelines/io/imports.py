@@ -267,7 +267,7 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
     if not parsed.events.empty:
         add(
             schema.calendar_events,
-            _stamp(conn, with_event_key(parsed.events), "events"),
+            with_event_key(_stamp(conn, parsed.events, "events")),
             ("event_key",),
         )
     if not parsed.regressors.empty:
@@ -315,12 +315,15 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
 
 
 def with_event_key(events: pd.DataFrame) -> pd.DataFrame:
-    """Adds the events' natural key: restaurant (or *), kind, name and start date."""
+    """Adds the events' natural key: tenant, restaurant (or *), kind, name and start date
+    (``events`` stamped with their tenant: :func:`_stamp`)."""
     out = events.copy()
     rid = out[c.RESTAURANT_ID].astype(object).where(out[c.RESTAURANT_ID].notna(), "*")
     start = pd.to_datetime(out[c.START_DATE]).dt.strftime("%Y-%m-%d")
     out["event_key"] = (
-        rid.astype(str)
+        out[c.TENANT_ID].astype(str)
+        + "|"
+        + rid.astype(str)
         + "|"
         + out[c.EVENT_KIND].astype(str)
         + "|"
