@@ -148,9 +148,9 @@ def _with_cold_start(
 ) -> pd.DataFrame:
     """The ensemble's forecast of ``keys``; restaurants with fewer than ``cold_start.MIN_DAYS``
     days of history are forecast from the global member and their peers instead (served by
-    ``cold_start``)."""
-    rows = model.predict(keys).data.copy()
-    cold = set(cold_start.cold_restaurants(history)) & set(model.restaurants_)
+    ``cold_start``), new restaurants the artefact has no model of from their peers alone."""
+    rows = model.predict(keys).data.copy()  # restaurants unknown to the model get no row
+    cold = set(cold_start.cold_restaurants(history))
     if not cold or len(cold) == len(history.restaurants):
         return rows
     mine = keys[c.RESTAURANT_ID].isin(cold)
@@ -170,15 +170,27 @@ def _daily(
     artifact_id = store.resolve(request.artifact)
     manifest = store.read_manifest(artifact_id)
     shards = artifacts.read_shard_map(store, artifact_id)
-    wanted = set(shards) if request.restaurants is None else set(shards) & request.restaurants
-    missing = sorted((request.restaurants or set()) - set(shards))
-    if request.restaurants and not wanted:
-        raise UsageError(f"artefact {artifact_id} has no model for {', '.join(missing)}")
     regressors = _recorded_regressors(manifest)
     with db.connect() as conn:
         calendar, history = series.read_open_days(
-            conn, manifest.target, restaurants=wanted, end=as_of_hint, regressors=regressors
+            conn,
+            manifest.target,
+            restaurants=request.restaurants,
+            end=as_of_hint,
+            regressors=regressors,
         )
+    new = [] if backend is not None else _new_restaurants(history, shards)
+    if new:  # each forecast from its peers by the first shard's ensemble (cold start)
+        shards = {**shards, **dict.fromkeys(new, min(shards.values()))}
+    wanted = set(shards) if request.restaurants is None else set(shards) & request.restaurants
+    missing = sorted((request.restaurants or set()) - set(shards))
+    if request.restaurants and not wanted:
+        raise UsageError(
+            f"artefact {artifact_id} has no model for {', '.join(missing)} (a new restaurant "
+            "with under 14 days of history is forecast from its peers when they are "
+            "forecast with it: leave out --restaurant, or name some of them too)"
+        )
+    history = history.for_restaurants(wanted)
     latest = None if history.data.empty else pd.Timestamp(history.data[c.DS].max())
     if as_of_hint is not None:
         check_as_of(settings, as_of_hint, None if latest is None else latest.date())
@@ -196,6 +208,17 @@ def _daily(
     else:
         out = forecast_daily(store, manifest, shards, history, calendar, as_of=as_of)
     return artifact_id, manifest, out, skipped, as_of.date(), calendar
+
+
+def _new_restaurants(history: SeriesFrame, shards: dict[str, str]) -> list[str]:
+    """Restaurants the artefact has no model of that a cold start can forecast: fewer than
+    ``cold_start.MIN_DAYS`` days of history, with established restaurants in the artefact to
+    take their peers from. (A sharded SageMaker prediction forecasts the artefact's only.)"""
+    if not shards:
+        return []
+    cold = set(cold_start.cold_restaurants(history))
+    established = set(history.restaurants) & set(shards) - cold
+    return sorted(cold - set(shards)) if established else []
 
 
 def _recorded_regressors(manifest: ArtifactManifest) -> tuple[str, ...]:
@@ -413,6 +436,7 @@ def run(
             str(r): f"no model in artefact {artifact_id}"
             for r in known
             if str(r) not in set(manifest.restaurants)
+            and str(r) not in set(rows[c.RESTAURANT_ID].astype(str))  # served by a cold start
         },
     )
 

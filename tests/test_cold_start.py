@@ -17,6 +17,7 @@ from models.base import Calendar
 from models.frames import SERVED_BY, SeriesFrame
 from models.spec import ModelSpec
 from pipelines import evaluation, predict, train
+from pipelines.errors import UsageError
 from pipelines.settings import Settings
 from tests.conftest import load_generator
 from tests.helpers import run_cli
@@ -166,6 +167,40 @@ def test_predict_forecasts_a_restaurant_of_seven_days_marked_cold_start(
     assert (new[c.YHAT] <= new["yhat_upper_80"]).all()
     others = rows[rows[c.RESTAURANT_ID] != "r98"]
     assert not (others[SERVED_BY] == cold_start.COLD_START).any()
+
+
+def test_predict_forecasts_a_new_restaurant_the_artefact_has_no_model_of_from_its_peers(
+    imported: Settings,
+) -> None:
+    # Trained before r98 (7 days) and r99 (21 days) were known: r98 is new and cold, so it is
+    # forecast from its peers; r99 has 14 days or more, so it needs a model (not in the artefact).
+    trained = train.run(
+        train.TrainRequest(
+            spec=ModelSpec(horizon=14, seed=1, params=FAST),
+            restaurants=frozenset({"r01", "r05", "r07"}),
+        ),
+        imported,
+    )
+    assert sorted(trained.manifest.restaurants) == ["r01", "r05", "r07"]
+    result = predict.run(predict.PredictRequest(artifact=trained.artifact_id), imported)
+    rows = result.forecasts
+    new = rows[rows[c.RESTAURANT_ID] == "r98"]
+    assert len(new) == 14 and (new[SERVED_BY] == cold_start.COLD_START).all()
+    assert np.isfinite(new[c.YHAT]).all() and (new[c.YHAT] > 0).all()
+    assert "r99" not in set(rows[c.RESTAURANT_ID])
+    assert "r99" in result.left_out and "r98" not in result.left_out
+    assert not (rows.loc[rows[c.RESTAURANT_ID] != "r98", SERVED_BY] == cold_start.COLD_START).any()
+    # asked for by name with a peer, the new restaurant is forecast; alone, it has no peers
+    pair = predict.run(
+        predict.PredictRequest(artifact=trained.artifact_id, restaurants=frozenset({"r98", "r05"})),
+        imported,
+    ).forecasts
+    assert set(pair[c.RESTAURANT_ID]) == {"r98", "r05"}
+    with pytest.raises(UsageError, match="has no model for r98"):
+        predict.run(
+            predict.PredictRequest(artifact=trained.artifact_id, restaurants=frozenset({"r98"})),
+            imported,
+        )
 
 
 def test_backtest_scores_cold_start_restaurants_as_their_own_group(
