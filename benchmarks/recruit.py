@@ -377,11 +377,9 @@ def run_single(data: Data, folds: Sequence[Fold], jobs: int) -> list[SingleRow]:
             spec = evaluation.BacktestSpec(
                 models=SINGLE_MODELS,
                 cutoffs=(fold.cutoff,),
-                horizon=HORIZON,
+                model=ModelSpec(horizon=HORIZON, levels=(LEVEL,), seed=SEED),
                 min_train_rows=MIN_TRAIN_ROWS,
-                levels=(LEVEL,),
                 jobs=jobs,
-                seed=SEED,
             )
             with _quiet():
                 frame = evaluation.run_backtest(
