@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -157,3 +158,16 @@ def test_schema_is_current_after_first_use(settings: Settings) -> None:
     db = Database(settings)
     db.ensure_schema()
     assert db.current_revision() == db.head_revision()
+
+
+@pytest.mark.parametrize(("query", "copy"), (("", True), ("?flux_copy=off", False)))
+def test_flux_copy_off_turns_copy_off_and_never_reaches_the_driver(
+    pg_url: str, tmp_path: Path, query: str, copy: bool
+) -> None:
+    from pipelines.settings import load_settings
+
+    # libpq refuses unknown URI parameters, so Flux's own must be taken out before connecting
+    db = Database(load_settings(home=tmp_path, database_url=pg_url + query))
+    with db.connect() as conn:
+        assert db.capabilities(conn).copy is copy
+    db.dispose()

@@ -157,7 +157,7 @@ class Database:
             kwargs["connect_args"] = {"prepare_threshold": None}
             if self._parsed.query.get("flux_pool") == "null":
                 kwargs["poolclass"] = sa.pool.NullPool
-        url = self._parsed.difference_update_query(["flux_pool"])
+        url = self._parsed.difference_update_query(["flux_pool", "flux_copy"])  # ours, not libpq's
         try:
             engine = sa.create_engine(url, **kwargs)
         except (NoSuchModuleError, ArgumentError, ImportError) as exc:
