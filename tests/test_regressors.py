@@ -58,6 +58,8 @@ def test_import_is_idempotent_and_updates_in_place(
     path = _write(tmp_path / "drivers.csv", rows)
     first = run_cli(sqlite_settings, ["import", str(RESTAURANTS), str(path)])
     assert first.exit_code == 0, first.stdout + first.stderr
+    assert "4 regressor values" in first.stdout  # counted as what they are, not order lines
+    assert "order lines" not in first.stdout
     stored = _stored(sqlite_settings)
     assert len(stored) == 4
     assert set(stored["restaurant_id"]) == {"*", "r01", "r02"}

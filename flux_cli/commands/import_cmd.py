@@ -87,10 +87,15 @@ def import_command(settings: Settings, options: ImportOptions) -> None:
         raise typer.Exit(EXIT_USAGE)
 
 
-UNITS = {"restaurants": "restaurants", "events": "calendar events", "series": "series values"}
+UNITS = {
+    "restaurants": "restaurants",
+    "events": "calendar events",
+    "series": "series values",
+    "regressors": "regressor values",
+}
 """What a file of each format loads, counted in ``rows_loaded``; every other format loads order
 lines."""
-UNIT_ORDER = ("order lines", "series values", "restaurants", "calendar events")
+UNIT_ORDER = ("order lines", "series values", "restaurants", "calendar events", "regressor values")
 
 
 def _unit(fmt: str) -> str:
