@@ -642,6 +642,20 @@ def _fmt(value: float, digits: int = 4) -> str:
     return "" if math.isnan(value) else f"{value:.{digits}f}"
 
 
+def _report(args: argparse.Namespace, text: str, write_rows: Callable[[Path], object]) -> int:
+    """Prints the markdown table, writes it to --markdown and the rows to --out (when given)."""
+    print(text)
+    for path in (args.markdown, args.out):
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
+    if args.out:
+        write_rows(args.out)
+        _log(f"wrote {args.out}")
+    return 0
+
+
 def write_csv(path: Path, results: Sequence[Result]) -> None:
     """One row per method and fold."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -880,14 +894,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes.append(f"Run on a deterministic sample of {args.restaurants} restaurants.")
     notes.extend(time_ratios(results, args.jobs))
     text = markdown(results, folds, notes, sampled=args.restaurants is not None)
-    print(text)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text, encoding="utf-8")
-    if args.out:
-        write_csv(args.out, results)
-        _log(f"wrote {args.out}")
-    return 0
+    return _report(args, text, lambda path: write_csv(path, results))
 
 
 def main_single(args: argparse.Namespace) -> int:
@@ -914,15 +921,9 @@ def main_single(args: argparse.Namespace) -> int:
         "and coverage over all their rows.",
     ]
     text = single_markdown(rows, notes)
-    print(text)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text, encoding="utf-8")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame([r.__dict__ for r in rows]).to_csv(args.out, index=False)
-        _log(f"wrote {args.out}")
-    return 0
+    return _report(
+        args, text, lambda path: pd.DataFrame([r.__dict__ for r in rows]).to_csv(path, index=False)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1033,15 +1034,7 @@ def main_cold_start(args: argparse.Namespace) -> int:
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(text)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text, encoding="utf-8")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        rows.to_csv(args.out, index=False)
-        _log(f"wrote {args.out}")
-    return 0
+    return _report(args, text, lambda path: rows.to_csv(path, index=False))
 
 
 if __name__ == "__main__":
