@@ -41,7 +41,7 @@ RUNTIME_PARAMS = frozenset({"n_jobs"})
 _DERIVED = frozenset({"random_state", "horizon", "regressors"})
 REGRESSOR_NAME = r"[A-Za-z][A-Za-z0-9_]{0,63}"
 """A regressor's name (as the ``regressors`` import checks it)."""
-Weighting = Literal["auto", "inverse_error", "per_restaurant", "stacking", "best"]
+Weighting = Literal["auto", "min_variance", "inverse_error", "per_restaurant", "stacking", "best"]
 
 
 @cache

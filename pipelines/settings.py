@@ -192,8 +192,8 @@ class EnsembleConfig(BaseModel):
 
     Attributes:
         members: The models the ensemble combines.
-        weighting: ``auto`` (chosen on held-out data), ``inverse_error``, ``per_restaurant``,
-            ``stacking`` or ``best``.
+        weighting: ``auto`` (chosen on held-out data), ``min_variance``, ``inverse_error``,
+            ``per_restaurant``, ``stacking`` or ``best``.
         levels: Central interval levels in percent.
         regressors: Imported regressors (exogenous drivers) the models use (Prophet and XGBoost;
             see docs/formats.md, format ``regressors``).

@@ -13,7 +13,7 @@ from models import columns as c
 from models import registry
 from models.base import Calendar
 from models.baselines import WeekdayMedian
-from models.ensemble import WEIGHTINGS, Combination, EnsembleForecaster, _select, _Validation
+from models.ensemble import WEIGHTINGS, Combination, EnsembleForecaster, _select, _Validation, learn
 from models.frames import SERVED_BY, STEP, SeriesFrame, interval_columns
 from models.metrics import rmsle
 from tests.synthetic_series import horizon, synthetic_series
@@ -104,8 +104,8 @@ def test_auto_picks_the_lowest_held_out_error_and_reports_every_candidate(
     lowest = min(scores, key=scores.__getitem__)
     assert report["chosen"] == model.weighting_
     if report["chosen"] != lowest:  # the lowest was not ahead of the hedge beyond noise
-        assert report["chosen"] == "inverse_error"
-        assert "not better than inverse_error beyond noise" in str(report["reason"])
+        assert report["chosen"] == "min_variance"
+        assert "not better than min_variance beyond noise" in str(report["reason"])
     assert report["validation_origins"] == 3  # 30 restaurants x 28 days: fewer than 1,000 rows
     assert report["space"] == "log1p"
     assert set(model.member_scores_) == set(FAST)
@@ -152,9 +152,30 @@ def test_a_short_noisy_window_keeps_the_hedge() -> None:
     for seed in range(10):
         val = _noisy_validation(1, seed, nested=False)
         chosen, scores, reason = _select(val, ("a", "b"), "auto")
-        assert chosen == "inverse_error", (seed, scores, reason)
-        looked_better += min(scores, key=scores.__getitem__) != "inverse_error"
+        assert chosen == "min_variance", (seed, scores, reason)
+        looked_better += min(scores, key=scores.__getitem__) != "min_variance"
     assert looked_better > 0  # the guard, not the scores alone, made some of these choices
+
+
+def test_min_variance_counts_correlated_errors() -> None:
+    # Member b's error is a's plus an orthogonal extra: e = 0.3 * (1, -1, 1, -1) and
+    # d = 0.3 * (1, 1, -1, -1) (e . d = 0), so the error second moments are
+    # M = [[0.09, 0.09], [0.09, 0.18]]. w'Mw = 0.09 + 0.09 w_b^2 is least at w_b = 0: the
+    # error-minimising mix is (1, 0); inverse-error weights are (1/0.09, 1/0.18) normalised,
+    # (2/3, 1/3); min_variance averages the two: (5/6, 1/6).
+    target = np.log1p(np.array([10.0, 20.0, 30.0, 40.0]))
+    e = 0.3 * np.array([1.0, -1.0, 1.0, -1.0])
+    d = 0.3 * np.array([1.0, 1.0, -1.0, -1.0])
+    logs = np.column_stack([target + e, target + e + d])
+    rids = np.array(["r"] * 4)
+    combined = learn("min_variance", ("a", "b"), logs, target, rids)
+    np.testing.assert_allclose(combined.weights, [5 / 6, 1 / 6], atol=1e-6)
+    inverse = learn("inverse_error", ("a", "b"), logs, target, rids)
+    np.testing.assert_allclose(inverse.weights, [2 / 3, 1 / 3], atol=1e-12)
+    # Two equally good members with uncorrelated errors: both rules give (1/2, 1/2).
+    logs = np.column_stack([target + e, target + d])
+    combined = learn("min_variance", ("a", "b"), logs, target, rids)
+    np.testing.assert_allclose(combined.weights, [0.5, 0.5], atol=1e-6)
 
 
 def test_a_member_worse_beyond_noise_is_dropped() -> None:
@@ -164,8 +185,8 @@ def test_a_member_worse_beyond_noise_is_dropped() -> None:
     val = _noisy_validation(60, 0, nested=True)
     chosen, scores, reason = _select(val, ("a", "b"), "auto")
     assert chosen in {"best", "stacking"}
-    assert scores[chosen] < scores["inverse_error"]
-    assert "beat inverse_error beyond noise" in reason
+    assert scores[chosen] < scores["min_variance"]
+    assert "beat min_variance beyond noise" in reason
     weights = val.learn(chosen, ("a", "b")).weights
     assert weights[0] > 0.9 and weights[1] < 0.1
 
