@@ -16,7 +16,7 @@ intervals inside its own fit, over the restaurants fitted together: a shard's, o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,15 @@ from models import columns as c
 from models.base import Calendar
 from models.ensemble import EnsembleForecaster
 from models.frames import SERVED_BY, STEP, ForecastFrame, Freq, SeriesFrame, interval_columns
-from models.intervals import VALIDATION_COLUMNS, Calibrated, apply_intervals, period, pooled_table
+from models.intervals import (
+    VALIDATION_COLUMNS,
+    Calibrated,
+    apply_intervals,
+    default_origins,
+    effective_horizon,
+    period,
+    pooled_table,
+)
 from models.spec import ENSEMBLE, ModelSpec
 from pipelines.progress import Progress
 
@@ -71,6 +79,11 @@ class BacktestSpec:
     cutoffs: tuple[pd.Timestamp, ...] | None = None
     jobs: int = 1
     min_train_rows: int = 14
+    validation_origins: tuple[int, ...] | None = None
+    """Validation windows of the calibrated models' fit at each origin (oldest first); None:
+    :func:`models.intervals.default_origins` of that fit's training rows, which depends on how
+    many restaurants are fitted together. A sharded backtest fixes them from the whole fleet
+    (:func:`fix_origins`), so every host calibrates on the windows a local fit uses."""
 
     @property
     def horizon(self) -> int:
@@ -110,6 +123,35 @@ def _eligible(train: SeriesFrame, min_rows: int) -> list[str]:
     return sorted(counts[counts >= min_rows].index.astype(str))
 
 
+def _fold_train(
+    series: SeriesFrame, spec: BacktestSpec, cutoff: pd.Timestamp
+) -> tuple[SeriesFrame, list[str]] | None:
+    """The rows fitted at ``cutoff`` (the restaurants with enough history, and with
+    ``ensemble`` compared the cold-start ones) and the cold-start restaurants; None: none."""
+    train = series.until(cutoff)
+    restaurants = _eligible(train, spec.min_train_rows)
+    if not restaurants:
+        return None
+    cold = (
+        cold_start.cold_restaurants(train, spec.min_train_rows) if ENSEMBLE in spec.models else []
+    )
+    return train.for_restaurants(sorted([*restaurants, *cold])), cold
+
+
+def fix_origins(series: SeriesFrame, spec: BacktestSpec) -> BacktestSpec:
+    """``spec`` with explicit cutoffs and the calibrated models' validation windows at each,
+    as a run over all of ``series`` chooses them (a sharded backtest's hosts get these)."""
+    cutoffs = make_cutoffs(series, spec)
+    origins = []
+    for cutoff in cutoffs:
+        fold = _fold_train(series, spec, cutoff)
+        train = fold[0] if fold is not None else None
+        origins.append(
+            1 if train is None else default_origins(train, effective_horizon(train, spec.horizon))
+        )
+    return replace(spec, cutoffs=tuple(cutoffs), validation_origins=tuple(origins))
+
+
 class _Fitted:
     """The models fitted at one origin."""
 
@@ -131,7 +173,11 @@ class _Fitted:
 
 
 def _fit_all(
-    train: SeriesFrame, calendar: Calendar, spec: BacktestSpec, cutoff: pd.Timestamp
+    train: SeriesFrame,
+    calendar: Calendar,
+    spec: BacktestSpec,
+    cutoff: pd.Timestamp,
+    origins: int | None = None,
 ) -> _Fitted:
     """Fits every compared model as the spec builds it. With ``ensemble`` compared, its members
     are scored as the ensemble fitted them (no second fit)."""
@@ -144,7 +190,7 @@ def _fit_all(
             continue
         model = spec.model.build(name, spec.jobs)
         fitted.single[name] = Calibrated(
-            model, validation_horizon=spec.horizon, levels=spec.levels
+            model, validation_horizon=spec.horizon, levels=spec.levels, validation_origins=origins
         ).fit(train, calendar)
     return fitted
 
@@ -239,19 +285,14 @@ def partial_backtest(
     for i, cutoff in enumerate(cutoffs):
         if progress:
             progress(f"fold {i + 1}/{len(cutoffs)}: fitting", i, len(cutoffs))
-        train = series.until(cutoff)
-        restaurants = _eligible(train, spec.min_train_rows)
-        if not restaurants:
+        fold = _fold_train(series, spec, cutoff)
+        if fold is None:
             continue
-        cold = (
-            cold_start.cold_restaurants(train, spec.min_train_rows)
-            if ENSEMBLE in spec.models
-            else []
-        )
-        restaurants = sorted([*restaurants, *cold])
-        train = train.for_restaurants(restaurants)
+        train, cold = fold
+        restaurants = train.restaurants
         if fitted is None or i % max(spec.refit_every, 1) == 0:
-            fitted = _fit_all(train, calendar, spec, cutoff)
+            origins = spec.validation_origins[i] if spec.validation_origins else None
+            fitted = _fit_all(train, calendar, spec, cutoff, origins)
             validation.append(fitted.validation())
         test = series.between(cutoff, cutoff + spec.horizon * unit).for_restaurants(restaurants)
         if len(test) == 0:
@@ -383,6 +424,7 @@ __all__ = [
     "Scores",
     "fallbacks",
     "finish_backtest",
+    "fix_origins",
     "make_cutoffs",
     "partial_backtest",
     "run_backtest",

@@ -896,6 +896,7 @@ def test_backtest_hyperparameters_round_trip_and_bad_ones_are_refused(tmp_path: 
         refit_every=2,
         cutoffs=(pd.Timestamp("2025-06-01"), pd.Timestamp("2025-06-08")),
         min_train_rows=21,
+        validation_origins=(3, 1),
     )
     hps = jobs.BacktestJob(target="orders", spec=spec).hyperparameters()
     mode, rest = jobs.mode_of(hps)
@@ -904,6 +905,11 @@ def test_backtest_hyperparameters_round_trip_and_bad_ones_are_refused(tmp_path: 
     assert back.spec == replace(spec, folds=2)  # folds: the number of explicit cutoffs
     with pytest.raises(ValueError, match=r"unknown backtest hyperparameter\(s\) folds"):
         jobs.BacktestJob.from_hyperparameters({**rest, "folds": "3"})
+    with pytest.raises(ValueError, match=r"validation_origins must be a JSON list, one count"):
+        jobs.BacktestJob.from_hyperparameters({**rest, "validation_origins": "[3]"})
+    unfixed = jobs.BacktestJob(target="orders", spec=replace(spec, validation_origins=None))
+    again = jobs.BacktestJob.from_hyperparameters(jobs.mode_of(unfixed.hyperparameters())[1])
+    assert again.spec.validation_origins is None
     environ = _host_folder(tmp_path / "ml", pd.DataFrame(), {**hps, "cutoffs": "[]"})
     assert entry.main(["train"], environ) == EXIT_USAGE
     failure = (tmp_path / "ml" / "output" / "failure").read_text()

@@ -17,8 +17,10 @@ A host's output folder (``SM_MODEL_DIR``)::
     validation.parquet those models' validation rows (mode backtest; absent when ``empty``)
     forecast.parquet   its rows of the daily forecast (mode predict)
 
-Backtest. The CLI fixes the origins from the whole fleet (:func:`pipelines.evaluation.make_cutoffs`)
-and sends them as explicit cutoffs, so every host evaluates the same origins a local run would;
+Backtest. The CLI fixes the origins from the whole fleet (:func:`pipelines.evaluation.fix_origins`)
+and sends them as explicit cutoffs, with the number of validation windows the calibrated models
+use at each (a local fit chooses it from how many rows it validates on), so every host evaluates
+and validates as a local run would;
 each host runs :func:`pipelines.evaluation.partial_backtest` on its restaurants (a backtest stopped
 before the conformal intervals of the models calibrated one by one) and returns its rows and those
 models' validation rows; the CLI pools every host's validation rows and finishes the intervals
@@ -41,7 +43,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +122,16 @@ class BacktestJob:
     target: str
     spec: evaluation.BacktestSpec
 
-    _KEYS = ("target", "models", "spec", "cutoffs", "refit_every", "jobs", "min_train_rows")
+    _KEYS = (
+        "target",
+        "models",
+        "spec",
+        "cutoffs",
+        "refit_every",
+        "jobs",
+        "min_train_rows",
+        "validation_origins",
+    )
 
     def hyperparameters(self) -> dict[str, str]:
         spec = self.spec
@@ -133,6 +144,7 @@ class BacktestJob:
             "refit_every": str(spec.refit_every),
             "jobs": str(spec.jobs),
             "min_train_rows": str(spec.min_train_rows),
+            "validation_origins": json.dumps(list(spec.validation_origins or ())),
         }
 
     @classmethod
@@ -143,6 +155,9 @@ class BacktestJob:
         if not isinstance(cutoffs, list) or not cutoffs:
             raise ValueError("cutoffs must be a non-empty JSON list of dates")
         models = tuple(m for m in _text(hps, "models").split(",") if m)
+        origins = json.loads(_text(hps, "validation_origins"))
+        if not isinstance(origins, list) or (origins and len(origins) != len(cutoffs)):
+            raise ValueError("validation_origins must be a JSON list, one count per cutoff")
         spec = evaluation.BacktestSpec(
             models=models,
             model=ModelSpec.model_validate_json(_text(hps, "spec")),
@@ -151,6 +166,7 @@ class BacktestJob:
             cutoffs=tuple(pd.Timestamp(x) for x in cutoffs),
             jobs=int(_text(hps, "jobs")),
             min_train_rows=int(_text(hps, "min_train_rows")),
+            validation_origins=tuple(int(n) for n in origins) or None,
         )
         return cls(target=_text(hps, "target"), spec=spec)
 
@@ -361,8 +377,8 @@ def run_remote_backtest(
         TrainingJobError: the job failed or its parts do not cover the restaurants.
     """
     count = _shards(sm_settings, shards, len(series.restaurants))
-    cutoffs = evaluation.make_cutoffs(series, spec)  # what a local run uses
-    fixed = replace(spec, cutoffs=tuple(cutoffs))
+    fixed = evaluation.fix_origins(series, spec)  # the origins and windows a local run uses
+    cutoffs = list(fixed.cutoffs or ())
     backend = sm.SageMakerBackend(sm_settings)
     job_name = sm.new_job_name(kind=BACKTEST)
     hps = BacktestJob(target=target, spec=fixed).hyperparameters()
