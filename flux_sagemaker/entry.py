@@ -7,8 +7,10 @@ ignored). It trains with :func:`pipelines.fitting.fit_files`, the code ``flux tr
 local`` runs, so local and remote training cannot drift apart.
 
 The ``mode`` hyperparameter chooses the work (:mod:`pipelines.io.sagemaker_jobs`): ``train``
-(also when absent), ``backtest`` (:func:`pipelines.evaluation.run_backtest` at the origins the
-job names; writes ``backtest.parquet`` and ``host.json``) or ``predict``
+(also when absent), ``backtest`` (:func:`pipelines.evaluation.partial_backtest` at the origins
+the job names: the rows before the calibrated models' intervals, which the CLI finishes over every
+host's validation rows; writes ``backtest.parquet``, ``validation.parquet`` and ``host.json``) or
+``predict``
 (:func:`pipelines.predict.forecast_daily` from the artefact in the ``model`` channel,
 ``SM_CHANNEL_MODEL``; writes ``forecast.parquet`` and ``host.json``). Every mode uploads its
 folder as below.
@@ -254,17 +256,19 @@ def backtest(env: TrainingEnv, hps: dict[str, str]) -> None:
         env.train_dir, env.calendar_dir, freq="D", target=job.target
     )
     log.info("host %s: backtesting %d restaurant(s)", env.current_host, len(series.restaurants))
-    try:
-        frame, empty = evaluation.run_backtest(series, calendar, job.spec), None
+    part: evaluation.Partial | None = None
+    try:  # the CLI pools every host's validation rows and finishes the intervals
+        part, empty = evaluation.partial_backtest(series, calendar, job.spec), None
     except ValueError as exc:  # e.g. no restaurant of this shard has enough history
-        frame, empty = None, str(exc)
+        empty = str(exc)
     jobs.write_part(
         env.model_dir,
         jobs.BACKTEST,
         host=env.current_host,
         restaurants=series.restaurants,
-        frame=frame,
+        frame=None if part is None else part.frame,
         empty=empty,
+        validation=None if part is None else part.validation,
     )
     _upload(env)
 

@@ -45,6 +45,7 @@ __all__ = [
     "effective_horizon",
     "empty_validation",
     "period",
+    "pooled_table",
     "quantile_column",
     "quantile_columns_in",
     "residuals",
@@ -428,6 +429,15 @@ def with_quantiles(frame: pd.DataFrame, quantiles: Sequence[float]) -> pd.DataFr
     return out
 
 
+def pooled_table(
+    validation: pd.DataFrame, levels: Sequence[int] = (80, 95), min_count: int = MIN_COUNT
+) -> pd.DataFrame:
+    """The residual table of validation rows (:data:`VALIDATION_COLUMNS`), pooled over every
+    restaurant in them: what :class:`Calibrated` learns, and what a sharded backtest computes
+    once from the validation rows of all its shards."""
+    return conformal_table(residuals(validation), levels, min_count)
+
+
 VALIDATION_COLUMNS = (c.RESTAURANT_ID, c.DS, c.MODEL, c.Y, c.YHAT, STEP)
 
 
@@ -504,7 +514,7 @@ class Calibrated(Forecaster):
         except Exception as exc:
             self.validation_error_ = f"{type(exc).__name__}: {exc}"
             self.validation_ = empty_validation()
-        self.table_ = conformal_table(residuals(self.validation_), self.levels, self.min_count)
+        self.table_ = pooled_table(self.validation_, self.levels, self.min_count)
         self.estimator_: Forecaster = clone(self.forecaster).fit(series, calendar)
         self.failed_ = dict(self.estimator_.failed_)
 
@@ -512,10 +522,15 @@ class Calibrated(Forecaster):
         """Fits the validation clone, the residual table and the final clone."""
         return super().fit(series, calendar)
 
+    def predict_point(self, future: pd.DataFrame) -> ForecastFrame:
+        """The wrapped forecaster's forecast without intervals (to calibrate elsewhere, e.g.
+        on validation rows pooled over several fits: a sharded backtest)."""
+        check_fitted(self, "estimator_", "Calibrated")
+        return self.estimator_.predict(future)
+
     def predict(self, future: pd.DataFrame) -> ForecastFrame:
         """The wrapped forecaster's forecast with ``yhat_lower_<L>``/``yhat_upper_<L>``."""
-        check_fitted(self, "estimator_", "Calibrated")
-        point = self.estimator_.predict(future)
+        point = self.predict_point(future)
         if self.table_.empty:
             return point
         return apply_intervals(

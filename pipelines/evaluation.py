@@ -2,28 +2,52 @@
 
 ``flux backtest`` (:mod:`pipelines.backtest`) reads the series, calls :func:`run_backtest` and
 :func:`score_backtest`, and writes the outputs; no I/O here.
+
+:func:`run_backtest` is :func:`partial_backtest` then :func:`finish_backtest`. The first fits and
+forecasts, and stops before the conformal intervals of the models calibrated one by one
+(:class:`~models.intervals.Calibrated`): it returns their point rows and their validation rows.
+The second pools the validation rows of every part per fit, builds each model's residual table
+once (:func:`models.intervals.pooled_table`) and applies it. A sharded backtest
+(:mod:`pipelines.io.sagemaker_jobs`) runs the first on each host and the second once on all the
+hosts' parts, so its intervals are the local run's. (The ensemble learns its weights and its
+intervals inside its own fit, over the restaurants fitted together: a shard's, on a host.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from models import cold_start, metrics, registry
 from models import columns as c
-from models.base import Calendar, Forecaster
+from models.base import Calendar
 from models.ensemble import EnsembleForecaster
-from models.frames import SERVED_BY, STEP, Freq, SeriesFrame, interval_columns
-from models.intervals import Calibrated, period
+from models.frames import SERVED_BY, STEP, ForecastFrame, Freq, SeriesFrame, interval_columns
+from models.intervals import (
+    VALIDATION_COLUMNS,
+    Calibrated,
+    apply_intervals,
+    default_origins,
+    effective_horizon,
+    period,
+    pooled_table,
+)
 from models.spec import ENSEMBLE, ModelSpec
 from pipelines.progress import Progress
 
 FOLD = "fold"
 GROUP = "group"
 ESTABLISHED = "established"
+FIT = "fit_cutoff"
+"""Internal column of a :class:`Partial`: the origin of the fit that produced a row."""
+FIT_LAST = "fit_last"
+"""Internal column of a :class:`Partial`: the last date the fit trained on (interval steps count
+from it)."""
+CALIBRATED = "calibrated"
+"""Column of :attr:`Partial.validation`: the compared model the validation rows calibrate."""
 DEFAULT_MODELS = ("seasonal_naive", "weekday_median", "prophet", "xgboost", "ensemble")
 
 
@@ -55,6 +79,11 @@ class BacktestSpec:
     cutoffs: tuple[pd.Timestamp, ...] | None = None
     jobs: int = 1
     min_train_rows: int = 14
+    validation_origins: tuple[int, ...] | None = None
+    """Validation windows of the calibrated models' fit at each origin (oldest first); None:
+    :func:`models.intervals.default_origins` of that fit's training rows, which depends on how
+    many restaurants are fitted together. A sharded backtest fixes them from the whole fleet
+    (:func:`fix_origins`), so every host calibrates on the windows a local fit uses."""
 
     @property
     def horizon(self) -> int:
@@ -94,17 +123,61 @@ def _eligible(train: SeriesFrame, min_rows: int) -> list[str]:
     return sorted(counts[counts >= min_rows].index.astype(str))
 
 
+def _fold_train(
+    series: SeriesFrame, spec: BacktestSpec, cutoff: pd.Timestamp
+) -> tuple[SeriesFrame, list[str]] | None:
+    """The rows fitted at ``cutoff`` (the restaurants with enough history, and with
+    ``ensemble`` compared the cold-start ones) and the cold-start restaurants; None: none."""
+    train = series.until(cutoff)
+    restaurants = _eligible(train, spec.min_train_rows)
+    if not restaurants:
+        return None
+    cold = (
+        cold_start.cold_restaurants(train, spec.min_train_rows) if ENSEMBLE in spec.models else []
+    )
+    return train.for_restaurants(sorted([*restaurants, *cold])), cold
+
+
+def fix_origins(series: SeriesFrame, spec: BacktestSpec) -> BacktestSpec:
+    """``spec`` with explicit cutoffs and the calibrated models' validation windows at each,
+    as a run over all of ``series`` chooses them (a sharded backtest's hosts get these)."""
+    cutoffs = make_cutoffs(series, spec)
+    origins = []
+    for cutoff in cutoffs:
+        fold = _fold_train(series, spec, cutoff)
+        train = fold[0] if fold is not None else None
+        origins.append(
+            1 if train is None else default_origins(train, effective_horizon(train, spec.horizon))
+        )
+    return replace(spec, cutoffs=tuple(cutoffs), validation_origins=tuple(origins))
+
+
 class _Fitted:
     """The models fitted at one origin."""
 
     def __init__(self, cutoff: pd.Timestamp) -> None:
         self.cutoff = cutoff
         self.ensemble: EnsembleForecaster | None = None
-        self.single: dict[str, Forecaster] = {}
+        self.single: dict[str, Calibrated] = {}
+
+    def validation(self) -> pd.DataFrame:
+        """The calibrated models' validation rows, tagged with :data:`FIT` and
+        :data:`CALIBRATED`."""
+        parts = []
+        for name, model in self.single.items():
+            part = model.validation_[list(VALIDATION_COLUMNS)].copy()
+            part[FIT] = self.cutoff
+            part[CALIBRATED] = name
+            parts.append(part)
+        return _concat(parts, [FIT, CALIBRATED, *VALIDATION_COLUMNS])
 
 
 def _fit_all(
-    train: SeriesFrame, calendar: Calendar, spec: BacktestSpec, cutoff: pd.Timestamp
+    train: SeriesFrame,
+    calendar: Calendar,
+    spec: BacktestSpec,
+    cutoff: pd.Timestamp,
+    origins: int | None = None,
 ) -> _Fitted:
     """Fits every compared model as the spec builds it. With ``ensemble`` compared, its members
     are scored as the ensemble fitted them (no second fit)."""
@@ -117,7 +190,7 @@ def _fit_all(
             continue
         model = spec.model.build(name, spec.jobs)
         fitted.single[name] = Calibrated(
-            model, validation_horizon=spec.horizon, levels=spec.levels
+            model, validation_horizon=spec.horizon, levels=spec.levels, validation_origins=origins
         ).fit(train, calendar)
     return fitted
 
@@ -144,15 +217,39 @@ def _predict(
             rows = pd.concat([rows[~drop], new], ignore_index=True)
         frames.append(rows)
     for name, model in fitted.single.items():
-        out = model.predict(keys).data.copy()
-        out[c.MODEL] = name
+        out = model.predict_point(keys).data.copy()
         if SERVED_BY not in out:
-            out[SERVED_BY] = name
+            out[SERVED_BY] = out[c.MODEL]  # the model whose residual table it takes
+        out[c.MODEL] = name
+        out[FIT] = fitted.cutoff
+        out[FIT_LAST] = model.cutoff_
         frames.append(out)
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=[c.RESTAURANT_ID, c.DS, c.MODEL, c.YHAT])
     return pd.concat(frames, ignore_index=True)
+
+
+def _concat(parts: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame({col: pd.Series(dtype=object) for col in columns})
+    return pd.DataFrame(pd.concat(parts, ignore_index=True))
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A backtest stopped before the calibrated models' intervals (:func:`partial_backtest`).
+
+    Attributes:
+        frame: The backtest rows; the calibrated models' rows without intervals, with
+            :data:`FIT` and :data:`FIT_LAST` (other rows have them empty).
+        validation: The calibrated models' validation rows per fit: :data:`FIT`,
+            :data:`CALIBRATED` and :data:`models.intervals.VALIDATION_COLUMNS`.
+    """
+
+    frame: pd.DataFrame
+    validation: pd.DataFrame
 
 
 def run_backtest(
@@ -164,27 +261,39 @@ def run_backtest(
     """The backtest frame: one row per (restaurant, cutoff, ds, model) with ``y``, ``yhat``,
     intervals, ``served_by``, ``step`` and ``fold``. Only rows that exist (open days) after each
     origin are forecast and scored."""
+    part = partial_backtest(series, calendar, spec, progress)
+    return finish_backtest([part], spec, series.freq)
+
+
+def partial_backtest(
+    series: SeriesFrame,
+    calendar: Calendar,
+    spec: BacktestSpec,
+    progress: Progress | None = None,
+) -> Partial:
+    """:func:`run_backtest` up to the calibrated models' intervals (see :class:`Partial`).
+
+    Raises:
+        ValueError: no fold had data to evaluate.
+    """
     check_models(spec.models)
     cutoffs = make_cutoffs(series, spec)
     unit = period(series.freq)
     fitted: _Fitted | None = None
     frames = []
+    validation = []
     for i, cutoff in enumerate(cutoffs):
         if progress:
             progress(f"fold {i + 1}/{len(cutoffs)}: fitting", i, len(cutoffs))
-        train = series.until(cutoff)
-        restaurants = _eligible(train, spec.min_train_rows)
-        if not restaurants:
+        fold = _fold_train(series, spec, cutoff)
+        if fold is None:
             continue
-        cold = (
-            cold_start.cold_restaurants(train, spec.min_train_rows)
-            if ENSEMBLE in spec.models
-            else []
-        )
-        restaurants = sorted([*restaurants, *cold])
-        train = train.for_restaurants(restaurants)
+        train, cold = fold
+        restaurants = train.restaurants
         if fitted is None or i % max(spec.refit_every, 1) == 0:
-            fitted = _fit_all(train, calendar, spec, cutoff)
+            origins = spec.validation_origins[i] if spec.validation_origins else None
+            fitted = _fit_all(train, calendar, spec, cutoff, origins)
+            validation.append(fitted.validation())
         test = series.between(cutoff, cutoff + spec.horizon * unit).for_restaurants(restaurants)
         if len(test) == 0:
             continue
@@ -201,11 +310,48 @@ def run_backtest(
     if not frames:
         raise ValueError("no fold had data to evaluate (history too short for these cutoffs?)")
     out = pd.concat(frames, ignore_index=True)
-    lead = [c.RESTAURANT_ID, c.CUTOFF, FOLD, c.DS, STEP, c.Y, c.MODEL, c.YHAT]
-    rest = [col for col in out.columns if col not in lead]
-    return (
-        out[lead + rest].sort_values([c.MODEL, FOLD, c.RESTAURANT_ID, c.DS]).reset_index(drop=True)
+    return Partial(
+        frame=out.sort_values(_ORDER).reset_index(drop=True),
+        validation=_concat(validation, [FIT, CALIBRATED, *VALIDATION_COLUMNS]),
     )
+
+
+_ORDER = [c.MODEL, FOLD, c.RESTAURANT_ID, c.DS]
+_LEAD = [c.RESTAURANT_ID, c.CUTOFF, FOLD, c.DS, STEP, c.Y, c.MODEL, c.YHAT]
+
+
+def finish_backtest(parts: Sequence[Partial], spec: BacktestSpec, freq: Freq) -> pd.DataFrame:
+    """The backtest frame of one or more parts (a local run's one, a sharded run's hosts'):
+    their rows, with each calibrated model's intervals from the residual table of its
+    validation rows pooled over every part, per fit (as one local fit pools them)."""
+    frame = pd.concat([p.frame for p in parts], ignore_index=True)
+    frame = frame.sort_values(_ORDER).reset_index(drop=True)
+    validation = _concat([p.validation for p in parts], [FIT, CALIBRATED, *VALIDATION_COLUMNS])
+    bounds = [col for level in sorted(spec.levels) for col in interval_columns(level)]
+    if FIT not in frame:  # no calibrated model compared (the ensemble's members only)
+        frame[FIT] = frame[FIT_LAST] = pd.NaT
+    calibrated = frame[frame[FIT].notna()]
+    missing = [col for col in bounds if col not in frame]
+    if missing and not calibrated.empty:  # where a calibrated forecast has them: before served_by
+        at = list(frame.columns).index(SERVED_BY)
+        for k, col in enumerate(missing):
+            frame.insert(at + k, col, np.nan)
+    for (fit, name), rows in calibrated.groupby([FIT, c.MODEL], sort=True):
+        own = validation[(validation[FIT] == fit) & (validation[CALIBRATED] == name)]
+        table = pooled_table(own[list(VALIDATION_COLUMNS)], spec.levels)
+        if table.empty:
+            continue
+        last = pd.Timestamp(calibrated.loc[calibrated[FIT] == fit, FIT_LAST].max())
+        point = ForecastFrame.from_frame(
+            rows[[c.RESTAURANT_ID, c.DS, c.MODEL, c.YHAT, SERVED_BY]].reset_index(drop=True)
+        )
+        out = apply_intervals(point, table, spec.levels, cutoff=last, freq=freq).data
+        frame.loc[rows.index, bounds] = out[bounds].to_numpy()
+    frame = frame.drop(columns=[FIT, FIT_LAST])
+    if missing and frame[missing].isna().all().all():  # no residual table: no intervals
+        frame = frame.drop(columns=missing)
+    rest = [col for col in frame.columns if col not in _LEAD]
+    return frame[_LEAD + rest]
 
 
 @dataclass(frozen=True)
@@ -274,9 +420,13 @@ __all__ = [
     "FOLD",
     "BacktestSpec",
     "Freq",
+    "Partial",
     "Scores",
     "fallbacks",
+    "finish_backtest",
+    "fix_origins",
     "make_cutoffs",
+    "partial_backtest",
     "run_backtest",
     "score_backtest",
 ]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from models import columns as c
+from models.base import Calendar
 from models.spec import ModelSpec
 from pipelines import evaluation
 from pipelines.io import schema, series
@@ -18,6 +21,7 @@ from pipelines.io.db import Database
 from pipelines.settings import Settings
 from tests.conftest import load_generator
 from tests.helpers import run_cli
+from tests.synthetic_series import synthetic_series
 
 START = dt.date(2025, 5, 1)
 DAYS = 150
@@ -182,3 +186,68 @@ def test_backtest_at_15min_scores_the_shape_against_the_slot_share_baseline(
     assert (table["rows"] == len(days) * 96).all()
     # Summing slots into hours can only cancel errors: |a + b| <= |a| + |b|.
     assert ((table["wape_hourly"] > 0) & (table["wape_hourly"] <= table["wape_slot"])).all()
+
+
+def test_partial_backtests_of_disjoint_restaurants_finish_as_one_run() -> None:
+    """A sharded backtest's hosts stop before the conformal intervals; finishing their parts
+    together pools their validation residuals per fit (refits every second fold here), as one
+    local fit over all the restaurants does, while each shard's own calibration differs."""
+    data = synthetic_series(4, 120, seed=3)
+    spec = evaluation.BacktestSpec(
+        models=("seasonal_naive", "weekday_median"),
+        model=ModelSpec(horizon=14),
+        folds=3,
+        refit_every=2,
+    )
+    spec = replace(spec, cutoffs=tuple(evaluation.make_cutoffs(data, spec)))  # as the CLI fixes
+    local = evaluation.run_backtest(data, Calendar(), spec)
+    shards = [["r0", "r2"], ["r1", "r3"]]
+    parts = [
+        evaluation.partial_backtest(data.for_restaurants(ids), Calendar(), spec) for ids in shards
+    ]
+    assert not any(col.startswith("yhat_lower") for col in parts[0].frame)
+    assert set(parts[0].validation[c.RESTAURANT_ID]) == {"r0", "r2"}
+    pd.testing.assert_frame_equal(evaluation.finish_backtest(parts, spec, "D"), local)
+
+    intervals = [col for col in local if col.startswith(("yhat_lower", "yhat_upper"))]
+    assert len(intervals) == 4 and local[intervals].notna().all().all()
+    alone = pd.concat(
+        [evaluation.run_backtest(data.for_restaurants(ids), Calendar(), spec) for ids in shards]
+    )
+    alone = alone.sort_values([c.MODEL, "fold", c.RESTAURANT_ID, c.DS]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone.drop(columns=intervals), local.drop(columns=intervals))
+    assert not np.allclose(alone[intervals], local[intervals])
+
+
+def test_a_shard_validates_on_as_many_windows_as_the_whole_fleet() -> None:
+    """The calibrated models' validation windows depend on the rows validated on: 80
+    restaurants' latest 14 days hold at least 1,000 rows (one window), 40 restaurants' fewer
+    (three). The CLI fixes the fleet's count per origin for every host, so the shards' finished
+    parts are the local run, where the shards' own choice would differ."""
+    data = synthetic_series(80, 70, seed=5, closed_share=0.0)
+    spec = evaluation.BacktestSpec(
+        models=("weekday_median",), model=ModelSpec(horizon=14), folds=1, min_train_rows=14
+    )
+    fixed = evaluation.fix_origins(data, spec)
+    # 70 days from 2024-01-01: the last is 2024-03-10; the origin leaves 14 days (2024-02-25)
+    assert fixed.cutoffs == (pd.Timestamp("2024-02-25"),)
+    assert fixed.validation_origins == (1,)  # 80 x 14 = 1,120 rows (r0 closed on Mondays: 1,118)
+    local = evaluation.run_backtest(data, Calendar(), spec)
+    shards = [[f"r{i}" for i in range(k, 80, 2)] for k in (0, 1)]
+    parts = [
+        evaluation.partial_backtest(data.for_restaurants(ids), Calendar(), fixed) for ids in shards
+    ]
+    pd.testing.assert_frame_equal(evaluation.finish_backtest(parts, fixed, "D"), local)
+    own = [
+        evaluation.partial_backtest(
+            data.for_restaurants(ids), Calendar(), replace(fixed, validation_origins=None)
+        )
+        for ids in shards
+    ]
+    # up to three windows, but the 56 training days (2024-01-01 .. 02-25) leave room for two:
+    # a third would start on 01-14, with 13 days (under 14) of history before it
+    assert own[0].validation["ds"].nunique() == 2 * 14
+    assert parts[0].validation["ds"].nunique() == 14
+    intervals = ["yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
+    theirs = evaluation.finish_backtest(own, fixed, "D")
+    assert not np.allclose(theirs[intervals], local[intervals])

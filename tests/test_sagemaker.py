@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -727,10 +728,10 @@ def _host_records(s3: Any, settings: sm.SageMakerSettings, job_name: str) -> dic
 def test_a_sharded_backtest_equals_the_local_one(
     flux: Settings, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Models fitted one restaurant at a time: two hosts' merged rows have the local run's
-    forecasts, the run is recorded with the same rows and point metrics, and its intervals are
-    those of a local backtest of each shard (conformal intervals are calibrated on the residuals
-    of the restaurants fitted together: a shard's, as in a sharded training job)."""
+    """Models fitted one restaurant at a time: two hosts' merged rows are the local run's, their
+    conformal intervals too (the CLI pools every host's validation rows, as one local fit pools
+    its restaurants', and calibrates once), so every metrics table (point and interval columns)
+    and the recorded run are the local run's."""
     from pipelines import backtest, evaluation
 
     jobs = hosts_run_while_waited(monkeypatch, s3, tmp_path / "hosts")
@@ -758,28 +759,34 @@ def test_a_sharded_backtest_equals_the_local_one(
     assert {h: r["restaurants"] for h, r in records.items()} == shard_of
 
     intervals = [col for col in local.frame if col.startswith(("yhat_lower", "yhat_upper"))]
-    assert intervals  # 80 and 95
-    pd.testing.assert_frame_equal(
-        sharded.frame.drop(columns=intervals), local.frame.drop(columns=intervals)
-    )
+    assert len(intervals) == 4  # 80 and 95
+    assert local.frame[intervals].notna().all().all()
+    pd.testing.assert_frame_equal(sharded.frame, local.frame)
+    # the shards' own calibration would differ: the pooled residuals are what makes them equal
     per_shard = [
         backtest.run(replace(request, restaurants=frozenset(rids)), flux).frame
         for rids in shard_of.values()
     ]
     order = [c.MODEL, "fold", c.RESTAURANT_ID, c.DS]
     by_shard = pd.concat(per_shard, ignore_index=True).sort_values(order).reset_index(drop=True)
-    pd.testing.assert_frame_equal(sharded.frame, by_shard)
+    pd.testing.assert_frame_equal(
+        by_shard.drop(columns=intervals), local.frame.drop(columns=intervals)
+    )
+    assert not np.allclose(by_shard[intervals], local.frame[intervals])
     assert sharded.rows == local.rows > 0
     assert sharded.cutoffs == local.cutoffs
-    for level in ("overall", "by_fold", "by_restaurant", "by_step"):
+    for level in ("overall", "by_fold", "by_restaurant", "by_step", "by_group"):
         a_table, b_table = getattr(local.scores, level), getattr(sharded.scores, level)
-        point = [col for col in a_table if not col.startswith(("pinball_", "coverage_", "width_"))]
-        assert {"rmsle", "wape", "mae", "mase", "bias"} <= set(point)
-        pd.testing.assert_frame_equal(b_table[point], a_table[point])
+        pd.testing.assert_frame_equal(b_table, a_table)
+    overall = local.scores.overall
+    assert {"rmsle", "wape", "mae", "mase", "bias", "coverage_95", "pinball_10", "width_80"} <= set(
+        overall
+    )
+    assert sharded.scores.best_model == local.scores.best_model
     a, b = backtest.record(flux, local.run_id), backtest.record(flux, sharded.run_id)
     assert a.run_id != b.run_id
-    assert (b.metrics["rows"], b.params, b.folds, b.models, b.restaurants, b.best_model) == (
-        a.metrics["rows"],
+    assert (b.metrics, b.params, b.folds, b.models, b.restaurants, b.best_model) == (
+        a.metrics,
         a.params,
         a.folds,
         a.models,
@@ -889,6 +896,7 @@ def test_backtest_hyperparameters_round_trip_and_bad_ones_are_refused(tmp_path: 
         refit_every=2,
         cutoffs=(pd.Timestamp("2025-06-01"), pd.Timestamp("2025-06-08")),
         min_train_rows=21,
+        validation_origins=(3, 1),
     )
     hps = jobs.BacktestJob(target="orders", spec=spec).hyperparameters()
     mode, rest = jobs.mode_of(hps)
@@ -897,6 +905,11 @@ def test_backtest_hyperparameters_round_trip_and_bad_ones_are_refused(tmp_path: 
     assert back.spec == replace(spec, folds=2)  # folds: the number of explicit cutoffs
     with pytest.raises(ValueError, match=r"unknown backtest hyperparameter\(s\) folds"):
         jobs.BacktestJob.from_hyperparameters({**rest, "folds": "3"})
+    with pytest.raises(ValueError, match=r"validation_origins must be a JSON list, one count"):
+        jobs.BacktestJob.from_hyperparameters({**rest, "validation_origins": "[3]"})
+    unfixed = jobs.BacktestJob(target="orders", spec=replace(spec, validation_origins=None))
+    again = jobs.BacktestJob.from_hyperparameters(jobs.mode_of(unfixed.hyperparameters())[1])
+    assert again.spec.validation_origins is None
     environ = _host_folder(tmp_path / "ml", pd.DataFrame(), {**hps, "cutoffs": "[]"})
     assert entry.main(["train"], environ) == EXIT_USAGE
     failure = (tmp_path / "ml" / "output" / "failure").read_text()

@@ -12,16 +12,24 @@ the run exactly as a local one (:mod:`pipelines.backtest`, :mod:`pipelines.predi
 A host's output folder (``SM_MODEL_DIR``)::
 
     host.json          {"host": "algo-2", "restaurants": [...], "empty": null | reason}
-    backtest.parquet   its rows of the backtest frame (mode backtest; absent when ``empty``)
+    backtest.parquet   its rows of the backtest frame, the calibrated models' without intervals
+                       (mode backtest; absent when ``empty``)
+    validation.parquet those models' validation rows (mode backtest; absent when ``empty``)
     forecast.parquet   its rows of the daily forecast (mode predict)
 
-Backtest. The CLI fixes the origins from the whole fleet (:func:`pipelines.evaluation.make_cutoffs`)
-and sends them as explicit cutoffs, so every host evaluates the same origins a local run would;
-each host runs :func:`pipelines.evaluation.run_backtest` on its restaurants. Models fitted one
-restaurant at a time give the rows a local run gives; models fitted across restaurants (XGBoost,
-and the ensemble that contains it) are fitted across each shard's restaurants, as a sharded
-training job fits them. A host whose restaurants all have too little history writes no rows and
-says why in ``empty``.
+Backtest. The CLI fixes the origins from the whole fleet (:func:`pipelines.evaluation.fix_origins`)
+and sends them as explicit cutoffs, with the number of validation windows the calibrated models
+use at each (a local fit chooses it from how many rows it validates on), so every host evaluates
+and validates as a local run would;
+each host runs :func:`pipelines.evaluation.partial_backtest` on its restaurants (a backtest stopped
+before the conformal intervals of the models calibrated one by one) and returns its rows and those
+models' validation rows; the CLI pools every host's validation rows and finishes the intervals
+once (:func:`pipelines.evaluation.finish_backtest`, the code a local run finishes with). Models
+fitted one restaurant at a time therefore give the rows, intervals and metrics a local run gives.
+Models fitted across restaurants (XGBoost, and the ensemble, whose weights and intervals are
+learned over the restaurants fitted together) are fitted across each shard's restaurants, as a
+sharded training job fits them, so their rows are a shard's. A host whose restaurants all have
+too little history writes no rows and says why in ``empty``.
 
 Predict. The artefact's ``shards.json`` and the files of the artefact shards that hold the
 forecast restaurants are copied into the ``FullyReplicated`` channel ``model`` (laid out as an
@@ -35,7 +43,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +82,7 @@ PREDICT = "predict"
 MODEL_CHANNEL = "model"
 HOST_FILE = "host.json"
 PART_FILES = {BACKTEST: "backtest.parquet", PREDICT: "forecast.parquet"}
+VALIDATION_FILE = "validation.parquet"
 
 
 def mode_of(hps: Mapping[str, str]) -> tuple[str, dict[str, str]]:
@@ -113,7 +122,16 @@ class BacktestJob:
     target: str
     spec: evaluation.BacktestSpec
 
-    _KEYS = ("target", "models", "spec", "cutoffs", "refit_every", "jobs", "min_train_rows")
+    _KEYS = (
+        "target",
+        "models",
+        "spec",
+        "cutoffs",
+        "refit_every",
+        "jobs",
+        "min_train_rows",
+        "validation_origins",
+    )
 
     def hyperparameters(self) -> dict[str, str]:
         spec = self.spec
@@ -126,6 +144,7 @@ class BacktestJob:
             "refit_every": str(spec.refit_every),
             "jobs": str(spec.jobs),
             "min_train_rows": str(spec.min_train_rows),
+            "validation_origins": json.dumps(list(spec.validation_origins or ())),
         }
 
     @classmethod
@@ -136,6 +155,9 @@ class BacktestJob:
         if not isinstance(cutoffs, list) or not cutoffs:
             raise ValueError("cutoffs must be a non-empty JSON list of dates")
         models = tuple(m for m in _text(hps, "models").split(",") if m)
+        origins = json.loads(_text(hps, "validation_origins"))
+        if not isinstance(origins, list) or (origins and len(origins) != len(cutoffs)):
+            raise ValueError("validation_origins must be a JSON list, one count per cutoff")
         spec = evaluation.BacktestSpec(
             models=models,
             model=ModelSpec.model_validate_json(_text(hps, "spec")),
@@ -144,6 +166,7 @@ class BacktestJob:
             cutoffs=tuple(pd.Timestamp(x) for x in cutoffs),
             jobs=int(_text(hps, "jobs")),
             min_train_rows=int(_text(hps, "min_train_rows")),
+            validation_origins=tuple(int(n) for n in origins) or None,
         )
         return cls(target=_text(hps, "target"), spec=spec)
 
@@ -194,19 +217,34 @@ def write_part(
     restaurants: list[str],
     frame: pd.DataFrame | None,
     empty: str | None = None,
+    validation: pd.DataFrame | None = None,
 ) -> None:
-    """Writes a host's part (its rows, unless ``empty`` says why there are none)."""
+    """Writes a host's part (its rows, unless ``empty`` says why there are none, and in mode
+    backtest its validation rows)."""
     model_dir.mkdir(parents=True, exist_ok=True)
     if frame is not None:
         frame.to_parquet(model_dir / PART_FILES[mode], index=False)
+    if validation is not None:
+        validation.to_parquet(model_dir / VALIDATION_FILE, index=False)
     record = {"host": host, "restaurants": sorted(restaurants), "empty": empty}
     (model_dir / HOST_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
 
 
 def read_parts(
-    job_name: str, mode: str, models: Mapping[str, Mapping[str, bytes]], expected: list[str]
+    job_name: str,
+    mode: str,
+    models: Mapping[str, Mapping[str, bytes]],
+    expected: list[str],
+    name: str | None = None,
 ) -> tuple[list[pd.DataFrame], list[str]]:
     """The hosts' rows (in host order) and the reasons of hosts that had none.
+
+    Args:
+        job_name: The job (for errors).
+        mode: ``backtest`` or ``predict``.
+        models: Each host's output files.
+        expected: The restaurants the hosts must cover.
+        name: The file to read from each host that has rows (default: the mode's rows).
 
     Raises:
         TrainingJobError: a part is missing or unreadable, a ``host.json`` names another host,
@@ -233,7 +271,7 @@ def read_parts(
         if record.get("empty"):
             reasons.append(str(record["empty"]))
             continue
-        name = PART_FILES[mode]
+        name = name or PART_FILES[mode]
         if name not in files:
             raise TrainingJobError(job_name, f"host {host}: its output has no {name}")
         try:
@@ -256,6 +294,11 @@ def _merge(frames: list[pd.DataFrame], order: list[str], units: dict[str, Any]) 
     for col, dtype in units.items():
         merged[col] = merged[col].astype(dtype)
     return merged.sort_values(order).reset_index(drop=True)
+
+
+def _with_units(frame: pd.DataFrame, units: dict[str, Any]) -> pd.DataFrame:
+    """``frame`` with the date columns in ``units`` (see :func:`_merge`)."""
+    return frame.astype({col: dtype for col, dtype in units.items() if col in frame})
 
 
 def _run_job(
@@ -334,8 +377,8 @@ def run_remote_backtest(
         TrainingJobError: the job failed or its parts do not cover the restaurants.
     """
     count = _shards(sm_settings, shards, len(series.restaurants))
-    cutoffs = evaluation.make_cutoffs(series, spec)  # what a local run uses
-    fixed = replace(spec, cutoffs=tuple(cutoffs))
+    fixed = evaluation.fix_origins(series, spec)  # the origins and windows a local run uses
+    cutoffs = list(fixed.cutoffs or ())
     backend = sm.SageMakerBackend(sm_settings)
     job_name = sm.new_job_name(kind=BACKTEST)
     hps = BacktestJob(target=target, spec=fixed).hyperparameters()
@@ -351,8 +394,13 @@ def run_remote_backtest(
     frames, reasons = read_parts(job_name, BACKTEST, models, series.restaurants)
     if not frames:
         raise ValueError(reasons[0] if reasons else "no host returned rows")
+    validation, _ = read_parts(job_name, BACKTEST, models, series.restaurants, VALIDATION_FILE)
     units = {c.DS: series.data[c.DS].dtype, c.CUTOFF: pd.Series(cutoffs).dtype}
-    merged = _merge(frames, [c.MODEL, evaluation.FOLD, c.RESTAURANT_ID, c.DS], units)
+    parts = [
+        evaluation.Partial(_with_units(f, units), _with_units(v, {c.DS: units[c.DS]}))
+        for f, v in zip(frames, validation, strict=True)
+    ]
+    merged = evaluation.finish_backtest(parts, fixed, series.freq)
     sm._step(progress, "merged the hosts' parts", 4)
     return RemoteRun(job_name, merged)
 
