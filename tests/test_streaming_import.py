@@ -8,7 +8,8 @@ README): 12 orders on two pages, of two restaurants, with a void, a refund, a co
 open and draft orders. Square's Orders format streams (``square_orders``), and so does the mapped
 CSV (``csv``), tested on Toast's ``ItemSelectionDetails.csv`` read through a column mapping
 (``tests/fixtures/vendors/toast/6f1c2a8e-3b4d-4e5f-9a7b-1c2d3e4f5a6b/20250311/``, see that
-folder's README); other formats load a file as one chunk.
+folder's README), and Revel's Data Connector CSVs (``revel``, ``tests/fixtures/vendors/revel/``);
+other formats load a file as one chunk.
 """
 
 from __future__ import annotations
@@ -450,3 +451,65 @@ def test_mapped_csv_chunks_are_the_whole_file_parse_cut(tmp_path: Path, chunk_ro
     orders = pd.concat([p.orders for p in chunks], ignore_index=True)
     last = orders.drop_duplicates(keys, keep="last").sort_values(keys, ignore_index=True)
     pd.testing.assert_frame_equal(last, whole.orders.sort_values(keys, ignore_index=True))
+
+
+# ---------------------------------------------------------- Revel Data Connector CSVs
+
+# tests/fixtures/vendors/revel/ (README: Revel's "Data model: wide_order" and "wide_order_item"
+# pages): wide_order.csv, 11 orders; wide_order_item.csv, 14 item lines (rows 2-15) of which
+# row 14 names an unknown establishment (99) and row 15 (a second line of order 1002, whose
+# first is row 6) has pure_sales "abc".
+REVEL = ROOT / "tests" / "fixtures" / "vendors" / "revel"
+
+
+def _revel_folder(tmp_path: Path, items: bytes | None = None) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("restaurants.csv", "wide_order.csv", "wide_order_item.csv"):
+        (folder / name).write_bytes((REVEL / name).read_bytes())
+    if items is not None:
+        (folder / "wide_order_item.csv").write_bytes(items)
+    return folder
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5, 7])
+def test_revel_chunks_load_what_the_whole_file_loads(tmp_path: Path, chunk_rows: int) -> None:
+    folder = _revel_folder(tmp_path)
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    expected = _import(whole, folder, WHOLE)
+    got = _import(chunked, folder, chunk_rows)
+    assert _content(chunked) == _content(whole)
+    assert _figures(got) == _figures(expected)
+    figures = {Path(f.path).name: (f.rows_read, f.rows_rejected) for f in got.files}
+    assert figures["wide_order_item.csv"] == (14, 2)
+    assert figures["wide_order.csv"][0] == 11
+
+
+def test_revel_rejects_in_a_later_chunk_name_their_rows(tmp_path: Path) -> None:
+    result = _import(_settings(tmp_path, "db"), _revel_folder(tmp_path), 5)
+    (items,) = [f for f in result.files if Path(f.path).name == "wide_order_item.csv"]
+    assert items.rejects_path is not None
+    rejects = pd.read_csv(items.rejects_path, dtype=str)
+    # rows 14 and 15 are in the third chunk of five rows (rows 12-16)
+    assert list(zip(rejects[c.REJECT_ROW], rejects[c.REJECT_FIELD], strict=True)) == [
+        ("14", "establishment_id"),
+        ("15", "pure_sales"),
+    ]
+
+
+def test_revel_order_keeps_its_first_line_across_chunks(tmp_path: Path) -> None:
+    """Row 15 made a valid line of order 1002 with another opening time (06:40) than row 6
+    (06:45): the whole file takes the order from its first line, and so do chunks of five
+    rows, where row 15 is two chunks later (a later order row would win in the database)."""
+    rows = (REVEL / "wide_order_item.csv").read_bytes().splitlines(keepends=True)
+    assert rows[14].startswith(b"1002,2025-03-09 06:45:00,") and b",abc," in rows[14]
+    rows[14] = rows[14].replace(b"06:45:00", b"06:40:00").replace(b",abc,", b",2.500000,")
+    folder = _revel_folder(tmp_path, b"".join(rows))
+    (folder / "wide_order.csv").unlink()  # its row of order 1002 would set the opening time
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    _import(whole, folder, WHOLE)
+    _import(chunked, folder, 5)
+    assert _content(chunked) == _content(whole)
+    sql = "SELECT opened_at_utc FROM orders WHERE order_id = '1002' AND source = 'revel'"
+    opened = _sqlite_value(tmp_path, "chunked", sql)
+    assert str(opened).startswith("2025-03-09 06:45:00")
