@@ -8,8 +8,10 @@ README): 12 orders on two pages, of two restaurants, with a void, a refund, a co
 open and draft orders. Square's Orders format streams (``square_orders``), and so does the mapped
 CSV (``csv``), tested on Toast's ``ItemSelectionDetails.csv`` read through a column mapping
 (``tests/fixtures/vendors/toast/6f1c2a8e-3b4d-4e5f-9a7b-1c2d3e4f5a6b/20250311/``, see that
-folder's README), and Revel's Data Connector CSVs (``revel``, ``tests/fixtures/vendors/revel/``);
-other formats load a file as one chunk.
+folder's README), Revel's Data Connector CSVs (``revel``, ``tests/fixtures/vendors/revel/``)
+and Square's Items CSV export (``square``,
+``tests/fixtures/vendors/square/items-sunrise-2026-07-18.csv``); other formats load a file as
+one chunk.
 """
 
 from __future__ import annotations
@@ -513,3 +515,51 @@ def test_revel_order_keeps_its_first_line_across_chunks(tmp_path: Path) -> None:
     sql = "SELECT opened_at_utc FROM orders WHERE order_id = '1002' AND source = 'revel'"
     opened = _sqlite_value(tmp_path, "chunked", sql)
     assert str(opened).startswith("2025-03-09 06:45:00")
+
+
+# ------------------------------------------------------------ Square Items CSV export
+
+# tests/fixtures/vendors/square/items-sunrise-2026-07-18.csv (README: verbatim lines 1-16 of a
+# real Dashboard Items export): 15 item rows (file rows 2-16) of Sunrise Social Club; its first
+# transaction, 4S5oaeKrPyyWWst4wAvuQJ3qn6PZY, is rows 2-3.
+SUNRISE = ROOT / "tests" / "fixtures" / "vendors" / "square" / "items-sunrise-2026-07-18.csv"
+SQUARE_RESTAURANTS = (
+    "restaurant_id,name,timezone,country,subdivision,cutoff_hour,pos_provider,pos_location_id,"
+    "currency\n"
+    "ssc,Sunrise Social Club,America/New_York,US,NY,4,square,LEKA54X3W66F5,USD\n"
+)
+
+
+def _square_folder(tmp_path: Path, data: bytes) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "restaurants.csv").write_text(SQUARE_RESTAURANTS, encoding="utf-8")
+    (folder / "items.csv").write_bytes(data)
+    return folder
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5, 7])
+def test_square_items_chunks_load_what_the_whole_file_loads(
+    tmp_path: Path, chunk_rows: int
+) -> None:
+    folder = _square_folder(tmp_path, SUNRISE.read_bytes())
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    expected = _import(whole, folder, WHOLE)
+    got = _import(chunked, folder, chunk_rows)
+    assert _content(chunked) == _content(whole)
+    assert _figures(got) == _figures(expected)
+    (items,) = [f for f in got.files if f.format == "square"]
+    assert (items.rows_read, items.rows_rejected) == (15, 0)
+    # rows 2 and 3 are lines 1 and 2 of the first transaction, in one chunk or two
+    sql = "SELECT item FROM order_lines WHERE line_id = :l"
+    line = "4S5oaeKrPyyWWst4wAvuQJ3qn6PZY:2"
+    assert _sqlite_value(tmp_path, "chunked", sql, l=line) == "Matcha Latte"
+
+
+def test_square_items_reject_in_a_later_chunk_names_its_row(tmp_path: Path) -> None:
+    rows = SUNRISE.read_bytes().splitlines(keepends=True)
+    assert rows[12].count(b",sticker,2.0,") == 1
+    rows[12] = rows[12].replace(b",sticker,2.0,", b",sticker,two,")  # row 13: third chunk of 5
+    result = _import(_settings(tmp_path, "db"), _square_folder(tmp_path, b"".join(rows)), 5)
+    (reason,) = result.reject_reasons
+    assert (reason.first_row, reason.field, reason.count) == (13, "Qty", 1)
