@@ -5,8 +5,13 @@ PostgreSQL's ``COPY`` staging path loads what the plain ``executemany`` path loa
 The vendor file is ``tests/fixtures/vendors/square/search-orders-pages.json`` (Square's
 ``SearchOrdersResponse``, ``square/connect-api-specification`` ``api.json``; see that folder's
 README): 12 orders on two pages, of two restaurants, with a void, a refund, a comp, a gift card,
-open and draft orders. Square's Orders format streams (``square_orders``); other formats load a
-file as one chunk.
+open and draft orders. Square's Orders format streams (``square_orders``), and so does the mapped
+CSV (``csv``), tested on Toast's ``ItemSelectionDetails.csv`` read through a column mapping
+(``tests/fixtures/vendors/toast/6f1c2a8e-3b4d-4e5f-9a7b-1c2d3e4f5a6b/20250311/``, see that
+folder's README), Revel's Data Connector CSVs (``revel``, ``tests/fixtures/vendors/revel/``)
+and Square's Items CSV export (``square``,
+``tests/fixtures/vendors/square/items-sunrise-2026-07-18.csv``); other formats load a file as
+one chunk.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from models import columns as c
 from pipelines import ingest
 from pipelines.errors import ImportFileError
 from pipelines.io import loader
+from pipelines.io.adapters import _csv_common
 from pipelines.settings import Settings, load_settings
 from tests.helpers import checksums, demand_daily
 
@@ -246,3 +252,314 @@ def test_copy_loads_what_executemany_loads(
     got = _import(without, folder, 5)
     assert _content(without) == _content(with_copy)
     assert _figures(got) == _figures(expected)
+
+
+# ------------------------------------------------------------ mapped CSV (format csv)
+
+# Toast's ItemSelectionDetails.csv (tests/fixtures/vendors/toast/README.md: the columns of
+# Toast's data export field reference), read as a mapped CSV. Its 9 lines
+# (file rows 2-10) are 4 orders of Harbor Grill: 101 on rows 2-4, 102 on rows 5-8 (a void),
+# 103 on row 9, 104 on row 10 (a void only).
+TOAST_ITEMS = (
+    ROOT
+    / "tests"
+    / "fixtures"
+    / "vendors"
+    / "toast"
+    / "6f1c2a8e-3b4d-4e5f-9a7b-1c2d3e4f5a6b"
+    / "20250311"
+    / "ItemSelectionDetails.csv"
+)
+CSV_RESTAURANTS = (
+    "restaurant_id,name,timezone,country,subdivision,cutoff_hour,pos_provider,pos_location_id,"
+    "currency\n"
+    "r01,Harbor Grill,America/New_York,US,NY,4,csv,Harbor Grill,USD\n"
+)
+ITEMS_MAPPING = """
+source = "toast_items"
+timestamp_format = "%m/%d/%Y %H:%M:%S"
+timezone = "local"
+
+[columns]
+restaurant_id = "Location"
+order_id = "Order Id"
+timestamp = "Order Date"
+item = "Menu Item"
+category = "Sales Category"
+quantity = "Qty"
+amount = "Net Price"
+kind = "Void?"
+{line_id}
+[kinds]
+"false" = "sale"
+"true" = "void"
+"""
+LINE_ID = 'line_id = "Item Selection Id"'
+
+
+def _csv_folder(tmp_path: Path, data: bytes, line_id: str = LINE_ID) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "restaurants.csv").write_text(CSV_RESTAURANTS, encoding="utf-8")
+    (folder / "items.csv").write_bytes(data)
+    (folder / "items.mapping.toml").write_text(
+        ITEMS_MAPPING.format(line_id=line_id), encoding="utf-8"
+    )
+    return folder
+
+
+def _items_rows() -> list[bytes]:
+    """The fixture's lines (with their line ends); the header is the first."""
+    return TOAST_ITEMS.read_bytes().splitlines(keepends=True)
+
+
+def _import_items(settings: Settings, folder: Path, chunk_rows: int) -> ingest.IngestResult:
+    """The restaurants, then the items as a mapped CSV (detection would take it for Toast)."""
+    _import(settings, folder / "restaurants.csv", WHOLE)
+    return _import(settings, folder / "items.csv", chunk_rows, format="csv")
+
+
+def _sqlite_value(tmp_path: Path, name: str, sql: str, **params: Any) -> Any:
+    db = sa.create_engine(f"sqlite:///{(tmp_path / f'{name}.db').as_posix()}")
+    with db.connect() as conn:
+        value = conn.execute(sa.text(sql), params).scalar_one()
+    db.dispose()
+    return value
+
+
+@pytest.mark.parametrize("tiny_blocks", [False, True], ids=["lf", "bom-crlf-3-byte-blocks"])
+@pytest.mark.parametrize("line_id", [LINE_ID, ""], ids=["line-ids", "numbered-lines"])
+@pytest.mark.parametrize("chunk_rows", [1, 5, 7])
+def test_mapped_csv_chunks_load_what_the_whole_file_loads(
+    tmp_path: Path,
+    chunk_rows: int,
+    line_id: str,
+    tiny_blocks: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunks of 1, 5 and 7 rows cut orders 101 and 102 in two; the orders, line numbers
+    (``<order id>:<n>`` without a line id column) and figures are those of one chunk."""
+    folder = _csv_folder(tmp_path, TOAST_ITEMS.read_bytes(), line_id)
+    if tiny_blocks:  # a BOM and CRLF ends, decoded 3 bytes at a time: CRLF and the BOM split
+        data = b"\xef\xbb\xbf" + TOAST_ITEMS.read_bytes().replace(b"\n", b"\r\n")
+        (folder / "items.csv").write_bytes(data)
+        monkeypatch.setattr(_csv_common, "_BLOCK_BYTES", 3)
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    expected = _import_items(whole, folder, WHOLE)
+    got = _import_items(chunked, folder, chunk_rows)
+    assert _content(chunked) == _content(whole)
+    assert _figures(got) == _figures(expected)
+    (items,) = [f for f in got.files if f.format == "csv"]
+    assert (items.rows_read, items.rows_rejected) == (9, 0)
+    # 4 orders; order 102 opens at its lines' time, 19:45 in New York (EDT, UTC-4) = 23:45 UTC
+    assert _sqlite_value(tmp_path, "chunked", "SELECT count(*) FROM orders") == 4
+    opened = _sqlite_value(
+        tmp_path,
+        "chunked",
+        "SELECT opened_at_utc FROM orders WHERE order_id = :o",
+        o="1300000019000000102",
+    )
+    assert str(opened).startswith("2025-03-11 23:45:00")
+    if not line_id:  # order 102's fourth row (file row 8, the gift card) is line 102:4
+        item = _sqlite_value(
+            tmp_path,
+            "chunked",
+            "SELECT item FROM order_lines WHERE line_id = :l",
+            l="1300000019000000102:4",
+        )
+        assert item == "Gift Card"
+
+
+def test_mapped_csv_repeated_line_in_a_later_chunk_wins(tmp_path: Path) -> None:
+    """Line 2201 (row 2) again as row 11, with quantity 2 and $28.00: the copy read last wins,
+    in one chunk or in the third chunk of five rows."""
+    rows = _items_rows()
+    again = rows[1].replace(b",14.00,0.00,14.00,1.0,", b",28.00,0.00,28.00,2.0,")
+    assert again != rows[1]
+    folder = _csv_folder(tmp_path, b"".join([*rows, again]))
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    _import_items(whole, folder, WHOLE)
+    _import_items(chunked, folder, 5)  # rows 2-6, 7-11: the copy is in the second chunk
+    assert _content(chunked) == _content(whole)
+    sql = "SELECT quantity FROM order_lines WHERE line_id = :l"
+    assert _sqlite_value(tmp_path, "chunked", sql, l="1300000019000002201") == 2.0
+
+
+def test_mapped_csv_reject_in_a_later_chunk_names_its_row(tmp_path: Path) -> None:
+    rows = _items_rows()
+    rows[8] = rows[8].replace(b",26.00,1.0,", b",26.00,one,")  # file row 9: Fish & Chips
+    folder = _csv_folder(tmp_path, b"".join(rows))
+    result = _import_items(_settings(tmp_path, "db"), folder, 5)  # row 9: second chunk (rows 7-10)
+    (reason,) = result.reject_reasons
+    assert (reason.first_row, reason.field, reason.count) == (9, "Qty", 1)
+    (items,) = [f for f in result.files if f.format == "csv"]
+    assert items.rejects_path is not None
+    rejects = pd.read_csv(items.rejects_path, dtype=str)
+    assert list(rejects[c.REJECT_ROW]) == ["9"]
+    assert rejects[c.REJECT_RAW].iat[0] == rows[8].decode().removesuffix("\n")
+
+
+def test_mapped_csv_bad_encoding_in_a_later_chunk_names_its_row(tmp_path: Path) -> None:
+    rows = _items_rows()
+    rows[8] = rows[8].replace(b"Fish & Chips", b"Fish \xff Chips")  # not UTF-8, file row 9
+    folder = _csv_folder(tmp_path, b"".join(rows))
+    with pytest.raises(ImportFileError) as info:
+        _import_items(_settings(tmp_path, "db"), folder, 1)
+    assert info.value.row == 9 and "UTF-8" in str(info.value)
+
+
+def test_mapped_csv_order_opens_at_its_earliest_line_across_chunks(tmp_path: Path) -> None:
+    """Order 102's first line (row 5) rung up at 19:40, its others at 19:45: in chunks of five
+    rows (2-6, 7-10) its last chunk holds only 19:45 lines, yet the order opens at 19:40 EDT
+    (23:40 UTC), as in one chunk; and as the whole-file parse gives it."""
+    rows = _items_rows()
+    assert rows[4].count(b"03/11/2025 19:45:00") == 1
+    rows[4] = rows[4].replace(b"03/11/2025 19:45:00", b"03/11/2025 19:40:00")
+    folder = _csv_folder(tmp_path, b"".join(rows))
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    _import_items(whole, folder, WHOLE)
+    _import_items(chunked, folder, 5)
+    assert _content(chunked) == _content(whole)
+    sql = "SELECT opened_at_utc FROM orders WHERE order_id = :o"
+    opened = _sqlite_value(tmp_path, "chunked", sql, o="1300000019000000102")
+    assert str(opened).startswith("2025-03-11 23:40:00")
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5, 7])
+def test_mapped_csv_chunks_are_the_whole_file_parse_cut(tmp_path: Path, chunk_rows: int) -> None:
+    """The chunks (csv module, read a block at a time) hold the rows, line ids, rejects and row
+    numbers of the whole-file parse (pyarrow's fast path); an order's last row is its whole-file
+    row."""
+    from pipelines.io.adapters import generic
+    from pipelines.io.adapters.base import Directory, ParseContext, RestaurantInfo
+
+    rows = _items_rows()
+    rows[4] = rows[4].replace(b"03/11/2025 19:45:00", b"03/11/2025 19:40:00")
+    rows[8] = rows[8].replace(b",26.00,1.0,", b",26.00,one,")  # row 9 rejected
+    folder = _csv_folder(tmp_path, b"".join(rows), line_id="")
+    harbor = RestaurantInfo("r01", "America/New_York", 4, "USD", "csv", "Harbor Grill")
+    ctx = ParseContext(directory=Directory([harbor]))
+    path = folder / "items.csv"
+    whole = generic.ADAPTER.parse(path, ctx)
+    chunks = list(generic.ADAPTER.parse_chunks(path, ctx, chunk_rows))
+    assert len(chunks) == -(-9 // chunk_rows)
+    assert sum(p.rows_read for p in chunks) == whole.rows_read == 9
+    lines = pd.concat([p.lines for p in chunks], ignore_index=True)
+    pd.testing.assert_frame_equal(lines, whole.lines)
+    rejects = pd.concat([p.rejects for p in chunks if len(p.rejects)], ignore_index=True)
+    pd.testing.assert_frame_equal(rejects, whole.rejects)
+    assert list(rejects[c.REJECT_ROW]) == [9]
+    keys = [c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID]
+    orders = pd.concat([p.orders for p in chunks], ignore_index=True)
+    last = orders.drop_duplicates(keys, keep="last").sort_values(keys, ignore_index=True)
+    pd.testing.assert_frame_equal(last, whole.orders.sort_values(keys, ignore_index=True))
+
+
+# ---------------------------------------------------------- Revel Data Connector CSVs
+
+# tests/fixtures/vendors/revel/ (README: Revel's "Data model: wide_order" and "wide_order_item"
+# pages): wide_order.csv, 11 orders; wide_order_item.csv, 14 item lines (rows 2-15) of which
+# row 14 names an unknown establishment (99) and row 15 (a second line of order 1002, whose
+# first is row 6) has pure_sales "abc".
+REVEL = ROOT / "tests" / "fixtures" / "vendors" / "revel"
+
+
+def _revel_folder(tmp_path: Path, items: bytes | None = None) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("restaurants.csv", "wide_order.csv", "wide_order_item.csv"):
+        (folder / name).write_bytes((REVEL / name).read_bytes())
+    if items is not None:
+        (folder / "wide_order_item.csv").write_bytes(items)
+    return folder
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5, 7])
+def test_revel_chunks_load_what_the_whole_file_loads(tmp_path: Path, chunk_rows: int) -> None:
+    folder = _revel_folder(tmp_path)
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    expected = _import(whole, folder, WHOLE)
+    got = _import(chunked, folder, chunk_rows)
+    assert _content(chunked) == _content(whole)
+    assert _figures(got) == _figures(expected)
+    figures = {Path(f.path).name: (f.rows_read, f.rows_rejected) for f in got.files}
+    assert figures["wide_order_item.csv"] == (14, 2)
+    assert figures["wide_order.csv"][0] == 11
+
+
+def test_revel_rejects_in_a_later_chunk_name_their_rows(tmp_path: Path) -> None:
+    result = _import(_settings(tmp_path, "db"), _revel_folder(tmp_path), 5)
+    (items,) = [f for f in result.files if Path(f.path).name == "wide_order_item.csv"]
+    assert items.rejects_path is not None
+    rejects = pd.read_csv(items.rejects_path, dtype=str)
+    # rows 14 and 15 are in the third chunk of five rows (rows 12-16)
+    assert list(zip(rejects[c.REJECT_ROW], rejects[c.REJECT_FIELD], strict=True)) == [
+        ("14", "establishment_id"),
+        ("15", "pure_sales"),
+    ]
+
+
+def test_revel_order_keeps_its_first_line_across_chunks(tmp_path: Path) -> None:
+    """Row 15 made a valid line of order 1002 with another opening time (06:40) than row 6
+    (06:45): the whole file takes the order from its first line, and so do chunks of five
+    rows, where row 15 is two chunks later (a later order row would win in the database)."""
+    rows = (REVEL / "wide_order_item.csv").read_bytes().splitlines(keepends=True)
+    assert rows[14].startswith(b"1002,2025-03-09 06:45:00,") and b",abc," in rows[14]
+    rows[14] = rows[14].replace(b"06:45:00", b"06:40:00").replace(b",abc,", b",2.500000,")
+    folder = _revel_folder(tmp_path, b"".join(rows))
+    (folder / "wide_order.csv").unlink()  # its row of order 1002 would set the opening time
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    _import(whole, folder, WHOLE)
+    _import(chunked, folder, 5)
+    assert _content(chunked) == _content(whole)
+    sql = "SELECT opened_at_utc FROM orders WHERE order_id = '1002' AND source = 'revel'"
+    opened = _sqlite_value(tmp_path, "chunked", sql)
+    assert str(opened).startswith("2025-03-09 06:45:00")
+
+
+# ------------------------------------------------------------ Square Items CSV export
+
+# tests/fixtures/vendors/square/items-sunrise-2026-07-18.csv (README: verbatim lines 1-16 of a
+# real Dashboard Items export): 15 item rows (file rows 2-16) of Sunrise Social Club; its first
+# transaction, 4S5oaeKrPyyWWst4wAvuQJ3qn6PZY, is rows 2-3.
+SUNRISE = ROOT / "tests" / "fixtures" / "vendors" / "square" / "items-sunrise-2026-07-18.csv"
+SQUARE_RESTAURANTS = (
+    "restaurant_id,name,timezone,country,subdivision,cutoff_hour,pos_provider,pos_location_id,"
+    "currency\n"
+    "ssc,Sunrise Social Club,America/New_York,US,NY,4,square,LEKA54X3W66F5,USD\n"
+)
+
+
+def _square_folder(tmp_path: Path, data: bytes) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "restaurants.csv").write_text(SQUARE_RESTAURANTS, encoding="utf-8")
+    (folder / "items.csv").write_bytes(data)
+    return folder
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5, 7])
+def test_square_items_chunks_load_what_the_whole_file_loads(
+    tmp_path: Path, chunk_rows: int
+) -> None:
+    folder = _square_folder(tmp_path, SUNRISE.read_bytes())
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    expected = _import(whole, folder, WHOLE)
+    got = _import(chunked, folder, chunk_rows)
+    assert _content(chunked) == _content(whole)
+    assert _figures(got) == _figures(expected)
+    (items,) = [f for f in got.files if f.format == "square"]
+    assert (items.rows_read, items.rows_rejected) == (15, 0)
+    # rows 2 and 3 are lines 1 and 2 of the first transaction, in one chunk or two
+    sql = "SELECT item FROM order_lines WHERE line_id = :l"
+    line = "4S5oaeKrPyyWWst4wAvuQJ3qn6PZY:2"
+    assert _sqlite_value(tmp_path, "chunked", sql, l=line) == "Matcha Latte"
+
+
+def test_square_items_reject_in_a_later_chunk_names_its_row(tmp_path: Path) -> None:
+    rows = SUNRISE.read_bytes().splitlines(keepends=True)
+    assert rows[12].count(b",sticker,2.0,") == 1
+    rows[12] = rows[12].replace(b",sticker,2.0,", b",sticker,two,")  # row 13: third chunk of 5
+    result = _import(_settings(tmp_path, "db"), _square_folder(tmp_path, b"".join(rows)), 5)
+    (reason,) = result.reject_reasons
+    assert (reason.first_row, reason.field, reason.count) == (13, "Qty", 1)

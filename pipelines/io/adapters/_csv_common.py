@@ -1,6 +1,7 @@
 """Machinery shared by the CSV-shaped adapters: Square, Revel, generic, series and metadata.
 
-Each adapter reads its file into a frame of strings (:func:`common.read_csv_table`), then checks
+Each adapter reads its file into a frame of strings (:func:`common.read_csv_table`, or a chunk at a
+time with :func:`read_csv_chunks` for the adapters that stream), then checks
 and converts whole columns at once. A row with a bad value is rejected through :class:`RowChecks`
 with the file's column name and a plain reason; a row is rejected once, for its first problem, and
 the rest of the file still loads. :func:`line_frame` and :func:`orders_from_lines` give the
@@ -9,9 +10,12 @@ normalised frames of :mod:`pipelines.io.adapters.base` their exact columns and d
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
 import io
-from collections.abc import Callable, Collection, Mapping
+import zlib
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from models import columns as c
+from pipelines.errors import ImportFileError
 from pipelines.io.adapters import limits
 from pipelines.io.adapters.base import LINE_COLUMNS, ORDER_COLUMNS, Directory, ParsedFile
 from pipelines.io.adapters.common import (
@@ -26,10 +31,14 @@ from pipelines.io.adapters.common import (
     ROW_COLUMN,
     CsvTable,
     Rejects,
+    check_header,
+    check_width,
     date_from_utc,
     display_path,
+    not_in_encoding,
     parse_money,
     resolve_locations,
+    too_large,
 )
 
 MAX_COUNT = 100_000
@@ -83,6 +92,123 @@ def data_stem(path: Path) -> str:
     for suffix in (".gz", ".csv", ".parquet", ".json"):
         name = name.removesuffix(suffix) if name.lower().endswith(suffix) else name
     return name
+
+
+# ------------------------------------------------------------------------- chunked reading
+
+_BLOCK_BYTES: Final = 1 << 20
+"""Bytes read (and decoded) at a time by :func:`read_csv_chunks`."""
+
+
+def read_csv_chunks(
+    path: Path, required: tuple[str, ...], size: int, encoding: str | None = None
+) -> Iterator[CsvTable]:
+    """Reads a CSV file as strings ``size`` records at a time: one :class:`CsvTable` per chunk
+    (at least one), holding one chunk's rows in memory, never the file's.
+
+    Each chunk is what :func:`common.read_csv_table` gives for those records: the same rows,
+    row numbers (the file's, the header being row 1), raw texts, and rejects of rows with the
+    wrong number of fields (each chunk has its own :class:`Rejects`). The text is read with the
+    ``csv`` module (line breaks inside quotes etc.), decoded a block at a time.
+
+    Raises:
+        ImportFileError: unreadable file, invalid text in the encoding (naming its row), larger
+            than ``limits.max_file_mb``, empty file, or a required column missing.
+    """
+    cap = limits.current().max_file_bytes
+    csv.field_size_limit(max(csv.field_size_limit(), min(cap + 1, 2**31 - 1)))
+    pending: list[str] = []  # the physical lines of the record being read
+
+    def tracked() -> Iterator[str]:
+        for line in _text_lines(path, encoding):
+            pending.append(line)
+            yield line
+
+    reader = csv.reader(tracked())
+    try:
+        header = check_header(path, next(reader, None), required)
+        pending.clear()
+        row_no, chunk, yielded = 1, _Chunk(), False
+        for fields in reader:
+            row_no += 1
+            raw = "".join(pending).removesuffix("\n").removesuffix("\r")
+            pending.clear()
+            chunk.add(fields, header, row_no, raw)
+            if chunk.records >= size:
+                yield chunk.table(path, header)
+                chunk, yielded = _Chunk(), True
+        if chunk.records or not yielded:
+            yield chunk.table(path, header)
+    except csv.Error as exc:
+        raise ImportFileError(display_path(path), f"not a readable CSV file: {exc}") from exc
+
+
+class _Chunk:
+    """The records of one chunk of :func:`read_csv_chunks` as they are read."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.good: list[list[str]] = []
+        self.numbers: list[int] = []
+        self.raws: list[str] = []
+        self.rejects = Rejects()
+
+    def add(self, fields: list[str], header: list[str], row_no: int, raw: str) -> None:
+        """One record: kept, skipped (blank) or rejected (wrong width), as the whole file is."""
+        self.records += 1
+        if check_width(fields, header, row_no, raw, self.rejects):
+            self.good.append(fields)
+            self.numbers.append(row_no)
+            self.raws.append(raw)
+
+    def table(self, path: Path, header: list[str]) -> CsvTable:
+        frame = pd.DataFrame(self.good or None, columns=header, dtype=object).astype("str")
+        frame[ROW_COLUMN] = np.asarray(self.numbers, dtype=np.int64)
+        frame[RAW_COLUMN] = pd.Series(self.raws, dtype="str")
+        return CsvTable(
+            path=path,
+            header=header,
+            frame=frame,
+            rejects=self.rejects,
+            malformed=len(self.rejects),
+        )
+
+
+def _text_lines(path: Path, encoding: str | None) -> Iterator[str]:
+    """The file's lines with their line ends (LF, CRLF or a lone CR, as ``newline=""`` splits),
+    gunzipped and decoded a block at a time (UTF-8, a BOM allowed, unless ``encoding``)."""
+    where = display_path(path)
+    enc = encoding or "utf-8-sig"
+    try:
+        decoder = codecs.getincrementaldecoder(enc)()
+    except LookupError as exc:
+        raise ImportFileError(where, f"unknown encoding {enc!r}") from exc
+    cap = limits.current().max_file_bytes
+    seen = newlines = 0
+    carry = ""
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as fh:
+            while True:
+                block = fh.read(_BLOCK_BYTES)
+                seen += len(block)
+                if seen > cap:
+                    raise too_large(path, cap)
+                try:
+                    decoded = decoder.decode(block, final=not block)
+                except UnicodeDecodeError as exc:
+                    row = newlines + exc.object[: exc.start].count(b"\n") + 1
+                    raise not_in_encoding(path, enc, exc, row) from exc
+                newlines += block.count(b"\n")
+                lines = io.StringIO(carry + decoded, newline="").readlines()
+                carry = ""
+                # a last line without its end (or a CR that a LF may follow) waits for the next
+                if block and lines and (lines[-1][-1] not in "\r\n" or lines[-1][-1] == "\r"):
+                    carry = lines.pop()
+                yield from lines
+                if not block:
+                    return
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ImportFileError(where, f"cannot read the file: {exc}") from exc
 
 
 # --------------------------------------------------------------------------------- rejects
@@ -226,9 +352,23 @@ def resolve_restaurants(
 # ------------------------------------------------------------------------------- frames
 
 
-def number_within(*keys: pd.Series) -> pd.Series:
-    """Numbers rows 1, 2, 3... within each group of equal keys, in file order."""
-    return keys[0].groupby(list(keys), sort=False).cumcount() + 1
+def number_within(*keys: pd.Series, carry: dict[tuple[str, ...], int] | None = None) -> pd.Series:
+    """Numbers rows 1, 2, 3... within each group of equal keys, in file order.
+
+    Args:
+        keys: The grouping columns (text, no missing values).
+        carry: The rows of each group in earlier chunks of the file, updated with this chunk's,
+            so numbering goes on across chunks as in one; None for a whole file.
+    """
+    numbers = keys[0].groupby(list(keys), sort=False).cumcount() + 1
+    if carry is None or numbers.empty:
+        return numbers
+    tuples = list(zip(*(k.tolist() for k in keys), strict=True))
+    offset = np.fromiter((carry.get(t, 0) for t in tuples), dtype=np.int64, count=len(tuples))
+    numbers = numbers + offset
+    for key, n in zip(tuples, numbers.tolist(), strict=True):
+        carry[key] = n  # the last row of a group has its highest number
+    return numbers
 
 
 def _objects(values: pd.Series) -> pd.Series:
@@ -310,8 +450,45 @@ def assemble(
     return pd.DataFrame(data, columns=list(names))
 
 
+class OrderCarry:
+    """What :func:`orders_from_lines` knows of each order from a file's earlier chunks (its
+    source, earliest sale and line times, first guest count), so that an order whose lines
+    span chunks gets, in its last chunk, the row the whole file gives it (the last row wins)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[Any, Any], tuple[Any, Any, Any, Any]] = {}
+
+    def merge(self, first: pd.DataFrame) -> pd.DataFrame:
+        """This chunk's per-order figures combined with the earlier chunks' (and remembered)."""
+        keys = list(zip(first[c.RESTAURANT_ID], first[c.ORDER_ID], strict=True))
+        prev = [self._seen.get(k) for k in keys]
+        had = np.array([p is not None for p in prev], dtype=bool)
+        if had.any():
+            first = first.copy()
+            blank = ("", pd.NaT, pd.NaT, pd.NA)
+            old = pd.DataFrame(
+                [p if p is not None else blank for p in prev],
+                columns=["source", "sold", "any", "covers"],
+                index=first.index,
+            )
+            first["source"] = first["source"].where(~had, old["source"])
+            for name in ("sold", "any"):
+                earlier = pd.to_datetime(old[name], utc=True).astype(first[name].dtype)
+                first[name] = pd.concat([first[name], earlier], axis=1).min(axis=1)
+            use_old = had & old["covers"].notna().to_numpy(dtype=bool)
+            first["covers"] = first["covers"].where(~use_old, old["covers"])
+        for key, row in zip(
+            keys, first[["source", "sold", "any", "covers"]].itertuples(index=False), strict=True
+        ):
+            self._seen[key] = tuple(row)
+        return first
+
+
 def orders_from_lines(
-    lines: pd.DataFrame, covers: pd.Series | None, directory: Directory
+    lines: pd.DataFrame,
+    covers: pd.Series | None,
+    directory: Directory,
+    carry: OrderCarry | None = None,
 ) -> pd.DataFrame:
     """The ``orders`` frame of a file that lists lines only.
 
@@ -323,6 +500,8 @@ def orders_from_lines(
         covers: Each line's guest count (Int64, aligned with ``lines``), or None when the file
             has no guest counts.
         directory: The known restaurants.
+        carry: The orders of the file's earlier chunks (see :class:`OrderCarry`); None for a
+            whole file.
     """
     if lines.empty:
         return assemble(
@@ -347,6 +526,8 @@ def orders_from_lines(
         any=("any", "min"),
         covers=(c.COVERS, "first"),
     ).reset_index()
+    if carry is not None:
+        first = carry.merge(first)
     opened = first["sold"].fillna(first["any"])
     columns: dict[str, pd.Series | str | None] = {
         c.RESTAURANT_ID: first[c.RESTAURANT_ID],

@@ -71,13 +71,29 @@ def read_bytes(path: Path) -> bytes:
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise ImportFileError(display_path(path), f"cannot read the file: {exc}") from exc
     if len(raw) > cap:
-        raise ImportFileError(
-            display_path(path),
-            f"larger than limits.max_file_mb = {cap / 2**20:,.0f} MB"
-            + (" once gunzipped" if path.suffix == ".gz" else "")
-            + "; split the export, or raise the limit (FLUX_LIMITS__MAX_FILE_MB)",
-        )
+        raise too_large(path, cap)
     return raw
+
+
+def too_large(path: Path, cap: int) -> ImportFileError:
+    """The error for a file over ``limits.max_file_mb`` once gunzipped."""
+    return ImportFileError(
+        display_path(path),
+        f"larger than limits.max_file_mb = {cap / 2**20:,.0f} MB"
+        + (" once gunzipped" if path.suffix == ".gz" else "")
+        + "; split the export, or raise the limit (FLUX_LIMITS__MAX_FILE_MB)",
+    )
+
+
+def not_in_encoding(path: Path, enc: str, exc: UnicodeDecodeError, row: int) -> ImportFileError:
+    """The error for bytes that are not valid text in the encoding ``enc``, on file row ``row``."""
+    bad = exc.object[exc.start : exc.start + 1].hex()
+    return ImportFileError(
+        display_path(path),
+        f"not valid {enc.removesuffix('-sig').upper()} text (byte 0x{bad}); "
+        "if the file uses another encoding, pass --encoding",
+        row=row,
+    )
 
 
 def read_text(path: Path, encoding: str | None = None) -> str:
@@ -91,14 +107,7 @@ def read_text(path: Path, encoding: str | None = None) -> str:
     try:
         return raw.decode(enc)
     except UnicodeDecodeError as exc:
-        row = raw[: exc.start].count(b"\n") + 1
-        bad = raw[exc.start : exc.start + 1].hex()
-        raise ImportFileError(
-            display_path(path),
-            f"not valid {enc.removesuffix('-sig').upper()} text (byte 0x{bad}); "
-            "if the file uses another encoding, pass --encoding",
-            row=row,
-        ) from exc
+        raise not_in_encoding(path, enc, exc, raw[: exc.start].count(b"\n") + 1) from exc
     except LookupError as exc:
         raise ImportFileError(display_path(path), f"unknown encoding {enc!r}") from exc
 
@@ -230,7 +239,7 @@ def read_csv_table(
         else:
             frame, others = plain
             for row_no, line in others:
-                _check_width(next(csv.reader([line]), []), header, row_no, line, rejects)
+                check_width(next(csv.reader([line]), []), header, row_no, line, rejects)
     except csv.Error as exc:
         raise ImportFileError(display_path(path), f"not a readable CSV file: {exc}") from exc
     return CsvTable(
@@ -244,7 +253,15 @@ _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 def _read_header(path: Path, text: str, required: tuple[str, ...]) -> list[str]:
     """The first record's field names, stripped; checks that the required columns are there."""
     lines = (m.group() for m in _LINE_RE.finditer(text))  # lazily: no copy of a large text
-    header = next(csv.reader(lines), None)
+    return check_header(path, next(csv.reader(lines), None), required)
+
+
+def check_header(path: Path, header: list[str] | None, required: tuple[str, ...]) -> list[str]:
+    """The first record's field names, stripped; checks that the required columns are there.
+
+    Raises:
+        ImportFileError: no header (an empty file), a required column missing, or a column twice.
+    """
     if header is None or not any(h.strip() for h in header):
         raise ImportFileError(display_path(path), "the file is empty (no header row)", row=1)
     header = [h.strip() for h in header]
@@ -278,7 +295,7 @@ def _read_rows(text: str, header: list[str], rejects: Rejects) -> pd.DataFrame:
         end = reader.line_num
         raw = "".join(lines[start:end]).removesuffix("\n").removesuffix("\r")
         start = end
-        if _check_width(fields, header, row_no, raw, rejects):
+        if check_width(fields, header, row_no, raw, rejects):
             good.append(fields)
             numbers.append(row_no)
             raws.append(raw)
@@ -288,7 +305,7 @@ def _read_rows(text: str, header: list[str], rejects: Rejects) -> pd.DataFrame:
     return frame
 
 
-def _check_width(
+def check_width(
     fields: list[str], header: list[str], row_no: int, raw: str, rejects: Rejects
 ) -> bool:
     """Whether a record is a data row: blank ones are skipped, wrong widths rejected."""

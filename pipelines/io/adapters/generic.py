@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -32,6 +33,7 @@ from models import columns as c
 from pipelines.errors import ConfigError, ImportFileError
 from pipelines.io.adapters._csv_common import (
     MAX_COUNT,
+    OrderCarry,
     RowChecks,
     data_stem,
     is_blank,
@@ -42,6 +44,7 @@ from pipelines.io.adapters._csv_common import (
     parse_count,
     parse_quantity,
     parsed_file,
+    read_csv_chunks,
     resolve_restaurants,
     text,
 )
@@ -108,21 +111,7 @@ class GenericAdapter:
             ConfigError: no mapping, or a mapping that does not make sense for order lines.
             ImportFileError: unreadable file, or a mapped column missing from it.
         """
-        mapping = ctx.mapping or _sibling_mapping(path)
-        origin = "mapping" if ctx.mapping else str(mapping_path(path))
-        fields = required_columns(mapping, REQUIRED_FIELDS, origin)
-        if not any(name in mapping.columns for name in MONEY_FIELDS):
-            raise ConfigError(
-                f"{origin}: the mapping names no column for 'amount' (the line's net amount) or "
-                "'unit_price' (amount = quantity x unit price); add one under [columns], or "
-                "--map amount=<column>"
-            )
-        fields.update({k: v for k, v in mapping.columns.items() if k in OPTIONAL_FIELDS})
-        if mapping.restaurant is None and Field.RESTAURANT_ID not in fields:
-            raise ConfigError(
-                f'{origin}: say whose lines these are: restaurant = "<id>", '
-                "or a restaurant_id column"
-            )
+        mapping, fields = _fields(path, ctx)
         rejects = Rejects()
         frame, checks = _read(path, tuple(dict.fromkeys(fields.values())), rejects, ctx)
         rows_read = len(frame) + len(rejects)
@@ -131,6 +120,57 @@ class GenericAdapter:
         ).build()
         orders = orders_from_lines(lines, covers, ctx.directory)
         return parsed_file(path, NAME, rows_read, rejects, orders=orders, lines=lines)
+
+    def parse_chunks(self, path: Path, ctx: ParseContext, size: int) -> Iterator[ParsedFile]:
+        """Reads a CSV file ``size`` rows at a time (:func:`read_csv_chunks`): the frames of
+        :meth:`parse`, cut into chunks. Default line ids count an order's rows across chunks,
+        and an order's row in its last chunk has its whole-file opening time and covers
+        (:class:`OrderCarry`). A Parquet file is read whole, as one chunk."""
+        if path.name.lower().endswith(PARQUET_SUFFIX):
+            yield self.parse(path, ctx)
+            return
+        mapping, fields = _fields(path, ctx)
+        numbering: dict[tuple[str, ...], int] = {}
+        carry = OrderCarry()
+        columns = tuple(dict.fromkeys(fields.values()))
+        for table in read_csv_chunks(path, columns, size, ctx.encoding):
+            checks = RowChecks.for_table(table)
+            lines, covers = _Lines(
+                path=path,
+                frame=table.frame,
+                fields=fields,
+                mapping=mapping,
+                checks=checks,
+                ctx=ctx,
+                numbering=numbering,
+            ).build()
+            orders = orders_from_lines(lines, covers, ctx.directory, carry)
+            yield parsed_file(
+                path, NAME, table.rows_read, table.rejects, orders=orders, lines=lines
+            )
+
+
+def _fields(path: Path, ctx: ParseContext) -> tuple[ColumnMapping, dict[str, str]]:
+    """The file's mapping and its file column for each mapped field.
+
+    Raises:
+        ConfigError: no mapping, or a mapping that does not make sense for order lines.
+    """
+    mapping = ctx.mapping or _sibling_mapping(path)
+    origin = "mapping" if ctx.mapping else str(mapping_path(path))
+    fields = required_columns(mapping, REQUIRED_FIELDS, origin)
+    if not any(name in mapping.columns for name in MONEY_FIELDS):
+        raise ConfigError(
+            f"{origin}: the mapping names no column for 'amount' (the line's net amount) or "
+            "'unit_price' (amount = quantity x unit price); add one under [columns], or "
+            "--map amount=<column>"
+        )
+    fields.update({k: v for k, v in mapping.columns.items() if k in OPTIONAL_FIELDS})
+    if mapping.restaurant is None and Field.RESTAURANT_ID not in fields:
+        raise ConfigError(
+            f'{origin}: say whose lines these are: restaurant = "<id>", or a restaurant_id column'
+        )
+    return mapping, fields
 
 
 def _sibling_mapping(path: Path) -> ColumnMapping:
@@ -210,8 +250,10 @@ class _Lines:
         mapping: ColumnMapping,
         checks: RowChecks,
         ctx: ParseContext,
+        numbering: dict[tuple[str, ...], int] | None = None,
     ) -> None:
         self.path = path
+        self.numbering = numbering
         self.frame = frame
         self.fields = fields
         self.mapping = mapping
@@ -229,7 +271,9 @@ class _Lines:
         line_id = (
             self._required_text(Field.LINE_ID, "missing line id")
             if Field.LINE_ID in self.fields
-            else order_id + ":" + number_within(restaurant.fillna(""), order_id).astype("str")
+            else order_id
+            + ":"
+            + number_within(restaurant.fillna(""), order_id, carry=self.numbering).astype("str")
         )
         ts_utc, business_date = self._times(restaurant)
         quantity = self._quantity()

@@ -22,6 +22,7 @@ Times are UTC (``YYYY-MM-DD HH:MM:SS``); money is decimal text (``209.480000``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -40,6 +41,7 @@ from pipelines.io.adapters._csv_common import (
     order_frame,
     parse_count,
     parse_quantity,
+    read_csv_chunks,
     resolve_restaurants,
     table_result,
     text,
@@ -151,6 +153,32 @@ class RevelAdapter:
             lines, orders = _lines(table, table.rejects, ctx)
             return table_result(table, NAME, lines=lines, orders=orders)
         return table_result(table, NAME, orders=_orders(table, table.rejects, ctx))
+
+    def parse_chunks(self, path: Path, ctx: ParseContext, size: int) -> Iterator[ParsedFile]:
+        """Reads the file ``size`` rows at a time (:func:`read_csv_chunks`): the frames of
+        :meth:`parse`, cut into chunks.
+
+        Every row stands alone but for the orders of ``wide_order_item``: an order is taken
+        from its first line with an opening time, so an order met in an earlier chunk is not
+        given again (a later row would win in the database, and the whole file keeps the first).
+        """
+        items = _kind_of(head_text(path), path) != "order"
+        required = Item.REQUIRED if items else Order.REQUIRED
+        seen: set[tuple[object, object]] = set()
+        for table in read_csv_chunks(path, required, size, ctx.encoding):
+            if not items:
+                yield table_result(table, NAME, orders=_orders(table, table.rejects, ctx))
+                continue
+            lines, orders = _lines(table, table.rejects, ctx)
+            yield table_result(table, NAME, lines=lines, orders=_not_seen(orders, seen))
+
+
+def _not_seen(orders: pd.DataFrame, seen: set[tuple[object, object]]) -> pd.DataFrame:
+    """The orders whose key is not in ``seen`` (which then gets theirs)."""
+    keys = list(zip(orders[c.RESTAURANT_ID], orders[c.ORDER_ID], strict=True))
+    new = np.fromiter((k not in seen for k in keys), dtype=bool, count=len(keys))
+    seen.update(keys)
+    return orders[new].reset_index(drop=True)
 
 
 def _restaurants(table: CsvTable, checks: RowChecks, ctx: ParseContext, column: str) -> pd.Series:

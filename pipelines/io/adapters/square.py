@@ -23,7 +23,7 @@ money, dated when refunded). The shape follows real exports (see ``docs/formats.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -33,6 +33,7 @@ import pandas as pd
 from models import columns as c
 from pipelines.errors import ImportFileError
 from pipelines.io.adapters._csv_common import (
+    OrderCarry,
     RowChecks,
     header_fields,
     is_blank,
@@ -42,12 +43,14 @@ from pipelines.io.adapters._csv_common import (
     optional_column,
     orders_from_lines,
     parse_quantity,
+    read_csv_chunks,
     resolve_restaurants,
     table_result,
     text,
 )
 from pipelines.io.adapters.base import ParseContext, ParsedFile, resolve_file_restaurant
 from pipelines.io.adapters.common import (
+    CsvTable,
     currency_of,
     display_path,
     exponent_of,
@@ -148,58 +151,85 @@ class SquareAdapter:
         """
         _refuse_transactions_export(path)
         table = read_csv_table(path, REQUIRED, encoding=ctx.encoding)
-        f = table.frame
-        checks = RowChecks.for_table(table)
+        return _parse_table(table, path, ctx, None)
 
-        restaurant = _restaurants(path, f, checks, ctx)
-        order_id = text(f[Col.TRANSACTION])
-        checks.reject(is_blank(order_id), Col.TRANSACTION, "missing transaction id")
-        event = text(f[Col.EVENT]).str.lower()
-        refund = (event == Col.EVENT_REFUND).to_numpy(dtype=bool)
-        known_event = refund | (event == Col.EVENT_PAYMENT).to_numpy(dtype=bool)
-        checks.reject(
-            ~known_event, Col.EVENT, "unknown event type (Payment or Refund)", f[Col.EVENT]
-        )
-        wall = _wall_times(f, checks)
-        quantity, bad_qty = parse_quantity(f[Col.QTY])
-        checks.reject(bad_qty, Col.QTY, "not a number", f[Col.QTY])
-        currency = currency_of(restaurant, ctx.directory)
-        exponent = exponent_of(currency)
-        gross, bad_gross = parse_money(f[Col.GROSS], exponent, minor=False)
-        checks.reject(bad_gross, Col.GROSS, "not an amount of money", f[Col.GROSS])
-        net, bad_net = parse_money(f[Col.NET], exponent, minor=False)
-        checks.reject(bad_net, Col.NET, "not an amount of money", f[Col.NET])
+    def parse_chunks(self, path: Path, ctx: ParseContext, size: int) -> Iterator[ParsedFile]:
+        """Reads the file ``size`` rows at a time (:func:`read_csv_chunks`): the frames of
+        :meth:`parse`, cut into chunks. Line numbers go on across chunks and an order's row in
+        its last chunk is its whole-file row (:class:`OrderCarry`). With ``--restaurant`` the
+        file is read whole: whether it names one location only is a whole-file question."""
+        if ctx.restaurant is not None:
+            yield self.parse(path, ctx)
+            return
+        _refuse_transactions_export(path)
+        carry = _Carry()
+        for table in read_csv_chunks(path, REQUIRED, size, ctx.encoding):
+            yield _parse_table(table, path, ctx, carry)
 
-        kind = np.where(
-            refund,
-            c.KIND_REFUND,
-            np.where((gross > 0).to_numpy() & (net == 0).to_numpy(), c.KIND_COMP, c.KIND_SALE),
-        )
-        gift = text(optional_column(f, Col.ITEMIZATION_TYPE)).str.lower() == Col.GIFT_CARD
-        checks.skip(gift)  # a gift card sold is not demand
-        restaurant = restaurant.where(checks.ok, None)
-        ts_utc, business_date = localize_and_date(wall, restaurant, ctx.directory)
-        category = text(optional_column(f, Col.CATEGORY))
-        lines = line_frame(
-            checks,
-            {
-                c.RESTAURANT_ID: restaurant,
-                c.SOURCE: NAME,
-                c.ORDER_ID: order_id,
-                c.LINE_ID: _line_ids(order_id, refund, wall),
-                c.PARENT_LINE_ID: None,
-                c.TS_UTC: ts_utc,
-                c.BUSINESS_DATE: business_date,
-                c.ITEM: text(f[Col.ITEM]),
-                c.CATEGORY: category.where(category != Col.NO_CATEGORY, ""),
-                c.QUANTITY: quantity,
-                c.NET_AMOUNT_MINOR: net,
-                c.CURRENCY: currency,
-                c.KIND: pd.Series(kind, index=f.index),
-            },
-        )
-        orders = orders_from_lines(lines, None, ctx.directory)
-        return table_result(table, NAME, orders=orders, lines=lines)
+
+class _Carry:
+    """What the chunks of one file pass on: line numbers and orders (see :meth:`parse_chunks`)."""
+
+    def __init__(self) -> None:
+        self.sales: dict[tuple[str, ...], int] = {}
+        self.refunds: dict[tuple[str, ...], int] = {}
+        self.orders = OrderCarry()
+
+
+def _parse_table(
+    table: CsvTable, path: Path, ctx: ParseContext, carry: _Carry | None
+) -> ParsedFile:
+    """The orders and lines of a file read whole, or of one chunk (``carry`` given)."""
+    f = table.frame
+    checks = RowChecks.for_table(table)
+
+    restaurant = _restaurants(path, f, checks, ctx)
+    order_id = text(f[Col.TRANSACTION])
+    checks.reject(is_blank(order_id), Col.TRANSACTION, "missing transaction id")
+    event = text(f[Col.EVENT]).str.lower()
+    refund = (event == Col.EVENT_REFUND).to_numpy(dtype=bool)
+    known_event = refund | (event == Col.EVENT_PAYMENT).to_numpy(dtype=bool)
+    checks.reject(~known_event, Col.EVENT, "unknown event type (Payment or Refund)", f[Col.EVENT])
+    wall = _wall_times(f, checks)
+    quantity, bad_qty = parse_quantity(f[Col.QTY])
+    checks.reject(bad_qty, Col.QTY, "not a number", f[Col.QTY])
+    currency = currency_of(restaurant, ctx.directory)
+    exponent = exponent_of(currency)
+    gross, bad_gross = parse_money(f[Col.GROSS], exponent, minor=False)
+    checks.reject(bad_gross, Col.GROSS, "not an amount of money", f[Col.GROSS])
+    net, bad_net = parse_money(f[Col.NET], exponent, minor=False)
+    checks.reject(bad_net, Col.NET, "not an amount of money", f[Col.NET])
+
+    kind = np.where(
+        refund,
+        c.KIND_REFUND,
+        np.where((gross > 0).to_numpy() & (net == 0).to_numpy(), c.KIND_COMP, c.KIND_SALE),
+    )
+    gift = text(optional_column(f, Col.ITEMIZATION_TYPE)).str.lower() == Col.GIFT_CARD
+    checks.skip(gift)  # a gift card sold is not demand
+    restaurant = restaurant.where(checks.ok, None)
+    ts_utc, business_date = localize_and_date(wall, restaurant, ctx.directory)
+    category = text(optional_column(f, Col.CATEGORY))
+    lines = line_frame(
+        checks,
+        {
+            c.RESTAURANT_ID: restaurant,
+            c.SOURCE: NAME,
+            c.ORDER_ID: order_id,
+            c.LINE_ID: _line_ids(order_id, refund, wall, carry),
+            c.PARENT_LINE_ID: None,
+            c.TS_UTC: ts_utc,
+            c.BUSINESS_DATE: business_date,
+            c.ITEM: text(f[Col.ITEM]),
+            c.CATEGORY: category.where(category != Col.NO_CATEGORY, ""),
+            c.QUANTITY: quantity,
+            c.NET_AMOUNT_MINOR: net,
+            c.CURRENCY: currency,
+            c.KIND: pd.Series(kind, index=f.index),
+        },
+    )
+    orders = orders_from_lines(lines, None, ctx.directory, None if carry is None else carry.orders)
+    return table_result(table, NAME, orders=orders, lines=lines)
 
 
 def _refuse_transactions_export(path: Path) -> None:
@@ -290,14 +320,18 @@ def _wall_times(f: pd.DataFrame, checks: RowChecks) -> pd.Series:
     return wall
 
 
-def _line_ids(order_id: pd.Series, refund: np.ndarray, wall: pd.Series) -> pd.Series:
+def _line_ids(
+    order_id: pd.Series, refund: np.ndarray, wall: pd.Series, carry: _Carry | None
+) -> pd.Series:
     """``<txn>:<n>`` for sale rows, ``<txn>:R<n>@<local time>`` for refund rows."""
     refund_s = pd.Series(refund, index=order_id.index)
-    ids = order_id + ":" + number_within(order_id, refund_s).astype("str")
+    sales = None if carry is None else carry.sales
+    ids = order_id + ":" + number_within(order_id, refund_s, carry=sales).astype("str")
     if refund.any():
         txn = order_id[refund]
         stamp = wall[refund].dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("").astype("str")
-        n = number_within(txn, stamp).astype("str")
+        n = number_within(txn, stamp, carry=None if carry is None else carry.refunds)
+        n = n.astype("str")
         ids[refund] = txn + ":" + Col.REFUND_PREFIX + n + "@" + stamp
     return ids
 
