@@ -54,7 +54,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -76,12 +75,12 @@ from models.intervals import (
 )
 from models.metrics import rmsle, wape
 from models.registry import available, make
+from models.spec import Weighting
 
 __all__ = ["WEIGHTINGS", "Combination", "EnsembleForecaster", "learn"]
 
 log = logging.getLogger(__name__)
 
-Weighting = Literal["auto", "min_variance", "inverse_error", "per_restaurant", "stacking", "best"]
 WEIGHTINGS: tuple[str, ...] = (
     "min_variance",
     "inverse_error",
