@@ -23,7 +23,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,17 @@ def _content(settings: Settings) -> dict[str, str]:
     return {k: v for k, v in checksums(settings).items() if k != "import_batches"}
 
 
+def _whole_and_chunked(
+    tmp_path: Path, load: Callable[[Settings, int], ingest.IngestResult], chunk_rows: int
+) -> tuple[ingest.IngestResult, ingest.IngestResult]:
+    """``load`` into a database in one chunk ("whole") and into another ``chunk_rows`` records at
+    a time ("chunked"); both store the same; returns (whole result, chunked result)."""
+    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
+    expected, got = load(whole, WHOLE), load(chunked, chunk_rows)
+    assert _content(chunked) == _content(whole)
+    return expected, got
+
+
 def _figures(result: ingest.IngestResult) -> list[tuple[Any, ...]]:
     return [
         (Path(f.path).name, f.status, f.rows_read, f.rows_loaded, f.rows_rejected, f.rows_duplicate)
@@ -91,10 +102,7 @@ def _figures(result: ingest.IngestResult) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("chunk_rows", [1, 5, 7])
 def test_chunks_load_what_the_whole_file_loads(tmp_path: Path, chunk_rows: int) -> None:
     folder = _folder(tmp_path, _pages())
-    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
-    expected = _import(whole, folder, WHOLE)
-    got = _import(chunked, folder, chunk_rows)
-    assert _content(chunked) == _content(whole)
+    expected, got = _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), chunk_rows)
     assert _figures(got) == _figures(expected)
     # 12 records read; Oe5 (OPEN) and Of6 (DRAFT) are not sales yet, the other 10 orders load
     orders = [f for f in got.files if f.format == "square_orders"]
@@ -120,10 +128,8 @@ def test_a_repeated_order_in_a_later_chunk_wins_as_in_one_chunk(tmp_path: Path) 
             item[key]["amount"] *= 2
     pages.append({"orders": [again]})
     folder = _folder(tmp_path, pages)
-    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
-    _import(whole, folder, WHOLE)
-    _import(chunked, folder, 5)  # records 1-5, 6-10, 11-13: the copy is in the third chunk
-    assert _content(chunked) == _content(whole)
+    # chunks of 5: records 1-5, 6-10, 11-13: the copy is in the third chunk
+    _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), 5)
     db = sa.create_engine(f"sqlite:///{(tmp_path / 'chunked.db').as_posix()}")
     with db.connect() as conn:
         qty = conn.execute(
@@ -344,10 +350,9 @@ def test_mapped_csv_chunks_load_what_the_whole_file_loads(
         data = b"\xef\xbb\xbf" + TOAST_ITEMS.read_bytes().replace(b"\n", b"\r\n")
         (folder / "items.csv").write_bytes(data)
         monkeypatch.setattr(_csv_common, "_BLOCK_BYTES", 3)
-    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
-    expected = _import_items(whole, folder, WHOLE)
-    got = _import_items(chunked, folder, chunk_rows)
-    assert _content(chunked) == _content(whole)
+    expected, got = _whole_and_chunked(
+        tmp_path, lambda s, n: _import_items(s, folder, n), chunk_rows
+    )
     assert _figures(got) == _figures(expected)
     (items,) = [f for f in got.files if f.format == "csv"]
     assert (items.rows_read, items.rows_rejected) == (9, 0)
@@ -377,10 +382,8 @@ def test_mapped_csv_repeated_line_in_a_later_chunk_wins(tmp_path: Path) -> None:
     again = rows[1].replace(b",14.00,0.00,14.00,1.0,", b",28.00,0.00,28.00,2.0,")
     assert again != rows[1]
     folder = _csv_folder(tmp_path, b"".join([*rows, again]))
-    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
-    _import_items(whole, folder, WHOLE)
-    _import_items(chunked, folder, 5)  # rows 2-6, 7-11: the copy is in the second chunk
-    assert _content(chunked) == _content(whole)
+    # chunks of 5: rows 2-6, 7-11: the copy is in the second chunk
+    _whole_and_chunked(tmp_path, lambda s, n: _import_items(s, folder, n), 5)
     sql = "SELECT quantity FROM order_lines WHERE line_id = :l"
     assert _sqlite_value(tmp_path, "chunked", sql, l="1300000019000002201") == 2.0
 
@@ -416,10 +419,7 @@ def test_mapped_csv_order_opens_at_its_earliest_line_across_chunks(tmp_path: Pat
     assert rows[4].count(b"03/11/2025 19:45:00") == 1
     rows[4] = rows[4].replace(b"03/11/2025 19:45:00", b"03/11/2025 19:40:00")
     folder = _csv_folder(tmp_path, b"".join(rows))
-    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
-    _import_items(whole, folder, WHOLE)
-    _import_items(chunked, folder, 5)
-    assert _content(chunked) == _content(whole)
+    _whole_and_chunked(tmp_path, lambda s, n: _import_items(s, folder, n), 5)
     sql = "SELECT opened_at_utc FROM orders WHERE order_id = :o"
     opened = _sqlite_value(tmp_path, "chunked", sql, o="1300000019000000102")
     assert str(opened).startswith("2025-03-11 23:40:00")
@@ -477,10 +477,7 @@ def _revel_folder(tmp_path: Path, items: bytes | None = None) -> Path:
 @pytest.mark.parametrize("chunk_rows", [1, 5, 7])
 def test_revel_chunks_load_what_the_whole_file_loads(tmp_path: Path, chunk_rows: int) -> None:
     folder = _revel_folder(tmp_path)
-    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
-    expected = _import(whole, folder, WHOLE)
-    got = _import(chunked, folder, chunk_rows)
-    assert _content(chunked) == _content(whole)
+    expected, got = _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), chunk_rows)
     assert _figures(got) == _figures(expected)
     figures = {Path(f.path).name: (f.rows_read, f.rows_rejected) for f in got.files}
     assert figures["wide_order_item.csv"] == (14, 2)
@@ -508,10 +505,7 @@ def test_revel_order_keeps_its_first_line_across_chunks(tmp_path: Path) -> None:
     rows[14] = rows[14].replace(b"06:45:00", b"06:40:00").replace(b",abc,", b",2.500000,")
     folder = _revel_folder(tmp_path, b"".join(rows))
     (folder / "wide_order.csv").unlink()  # its row of order 1002 would set the opening time
-    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
-    _import(whole, folder, WHOLE)
-    _import(chunked, folder, 5)
-    assert _content(chunked) == _content(whole)
+    _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), 5)
     sql = "SELECT opened_at_utc FROM orders WHERE order_id = '1002' AND source = 'revel'"
     opened = _sqlite_value(tmp_path, "chunked", sql)
     assert str(opened).startswith("2025-03-09 06:45:00")
@@ -543,10 +537,7 @@ def test_square_items_chunks_load_what_the_whole_file_loads(
     tmp_path: Path, chunk_rows: int
 ) -> None:
     folder = _square_folder(tmp_path, SUNRISE.read_bytes())
-    whole, chunked = _settings(tmp_path, "whole"), _settings(tmp_path, "chunked")
-    expected = _import(whole, folder, WHOLE)
-    got = _import(chunked, folder, chunk_rows)
-    assert _content(chunked) == _content(whole)
+    expected, got = _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), chunk_rows)
     assert _figures(got) == _figures(expected)
     (items,) = [f for f in got.files if f.format == "square"]
     assert (items.rows_read, items.rows_rejected) == (15, 0)
