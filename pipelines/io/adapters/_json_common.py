@@ -20,7 +20,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
@@ -203,7 +203,7 @@ class _Stream(io.RawIOBase):
         super().close()
 
 
-def stream_items(path: Path, encoding: str | None, prefix: str) -> Iterator[Any]:
+def stream_items(path: Path, encoding: str | None, prefix: str) -> Generator[Any, None, None]:
     """The values at ``prefix`` of a JSON file (ijson's prefixes: ``item`` for the elements of a
     top-level array, ``orders.item`` for those of the top-level object's ``orders``), decoded one
     at a time, so memory holds one of them rather than the document.
@@ -225,6 +225,23 @@ def stream_items(path: Path, encoding: str | None, prefix: str) -> Iterator[Any]
 
 
 _UTF8 = frozenset({"utf-8", "utf8", "utf-8-sig"})
+
+MISSING: Any = object()
+"""What :func:`first_item` returns when the file has no value at the prefix."""
+
+
+def first_item(path: Path, encoding: str | None, prefix: str) -> Any:
+    """The first value at ``prefix`` (see :func:`stream_items`), or :data:`MISSING`; reads the
+    file only as far as that value.
+
+    Raises:
+        StreamFailed: as :func:`stream_items`.
+    """
+    values = stream_items(path, encoding, prefix)
+    try:
+        return next(values, MISSING)
+    finally:
+        values.close()
 
 
 # ----------------------------------------------------------------- reading values in a record
@@ -627,15 +644,23 @@ class Builder:
         """Walks every record with ``walk``; a :class:`RecordError` rejects that record whole."""
         self._records = records
         for row, record in enumerate(records, start=self._offset + 1):
-            self._row = row
-            self._restaurant = None
-            marks = (len(self._orders.row), len(self._lines.row))
-            try:
-                walk(self, as_object(record, RECORD_FIELD))
-            except RecordError as exc:
-                _truncate(self._orders, marks[0])
-                _truncate(self._lines, marks[1])
-                self.reject(row, exc.field_path, exc.reason)
+            self._walk(row, record, walk)
+
+    def _walk(self, row: int, record: Any, walk: Callable[[Builder, JsonObject], None]) -> None:
+        self._row = row
+        self._restaurant = None
+        marks = (len(self._orders.row), len(self._lines.row))
+        try:
+            walk(self, as_object(record, RECORD_FIELD))
+        except RecordError as exc:
+            _truncate(self._orders, marks[0])
+            _truncate(self._lines, marks[1])
+            self.reject(row, exc.field_path, exc.reason)
+
+    @property
+    def position(self) -> int:
+        """The 0-based position in the file of the record being walked (its row less one)."""
+        return self._row - 1
 
     def reject(self, row: int, field_path: str, reason: str) -> None:
         """Rejects record ``row`` (1-based), once."""
@@ -653,37 +678,42 @@ class Builder:
         path: Path,
         size: int,
     ) -> Iterator[ParsedFile]:
-        """Walks and normalises the records ``size`` at a time: one :class:`ParsedFile` per chunk
+        """Walks and normalises the records a chunk at a time: one :class:`ParsedFile` per chunk
         (at least one), whose row numbers count from the file's first record, so memory holds one
         chunk's records and frames, not the file's.
 
+        A chunk ends after ``size`` records or once its records made ``size`` lines, whichever
+        comes first: an order of one vendor carries a few lines and little else, of another
+        dozens of lines and kilobytes of metadata, and the lines are the rows that get loaded.
+
         Args:
-            records: The file's records, in order (e.g. streamed by :func:`stream_records`).
+            records: The file's records, in order (e.g. streamed by :func:`stream_items`).
             walk: Adds one record's order and lines.
             path: The file.
-            size: Records per chunk.
+            size: Records, or lines, per chunk.
         """
-        chunk: list[Any] = []
-        done = False
-        for record in records:
-            chunk.append(record)
-            if len(chunk) >= size:
-                yield self._chunk(chunk, walk, path)
-                chunk, done = [], True
-        if chunk or not done:
-            yield self._chunk(chunk, walk, path)
-
-    def _chunk(
-        self, records: list[Any], walk: Callable[[Builder, JsonObject], None], path: Path
-    ) -> ParsedFile:
-        self.rejects = Rejects()
-        self._orders, self._lines = _OrderColumns(), _LineColumns()
-        self._rejected = set()
-        self.run(records, walk)
-        parsed = self.finish(path)
-        self._offset += len(records)
-        self._records = ()
-        return parsed
+        pending = iter(records)
+        first = True
+        while True:
+            self.rejects = Rejects()
+            self._orders, self._lines = _OrderColumns(), _LineColumns()
+            self._rejected = set()
+            chunk: list[Any] = []
+            self._records = chunk
+            for record in pending:
+                chunk.append(record)
+                self._walk(self._offset + len(chunk), record, walk)
+                if len(chunk) >= size or len(self._lines.row) >= size:
+                    break
+            if not chunk and not first:
+                return
+            parsed = self.finish(path)
+            self._offset += len(chunk)
+            self._records = ()
+            yield parsed
+            first = False
+            if len(chunk) < size and len(self._lines.row) < size:
+                return  # the records ran out
 
     # ---------------------------------------------------------------------- normalising
 
