@@ -10,8 +10,9 @@ CSV (``csv``), tested on Toast's ``ItemSelectionDetails.csv`` read through a col
 (``tests/fixtures/vendors/toast/6f1c2a8e-3b4d-4e5f-9a7b-1c2d3e4f5a6b/20250311/``, see that
 folder's README), Revel's Data Connector CSVs (``revel``, ``tests/fixtures/vendors/revel/``)
 and Square's Items CSV export (``square``,
-``tests/fixtures/vendors/square/items-sunrise-2026-07-18.csv``); other formats load a file as
-one chunk.
+``tests/fixtures/vendors/square/items-sunrise-2026-07-18.csv``); so do Toast's ordersBulk JSON,
+Lightspeed's Financial API sales and Clover's orders, on their fixtures (sources at each section
+below); other formats load a file as one chunk.
 """
 
 from __future__ import annotations
@@ -554,3 +555,218 @@ def test_square_items_reject_in_a_later_chunk_names_its_row(tmp_path: Path) -> N
     result = _import(_settings(tmp_path, "db"), _square_folder(tmp_path, b"".join(rows)), 5)
     (reason,) = result.reject_reasons
     assert (reason.first_row, reason.field, reason.count) == (13, "Qty", 1)
+
+
+# ------------------------------------------------------------------------- Toast ordersBulk
+
+# tests/fixtures/vendors/toast/ (README: Toast Orders API 2.6.5, ``paths./ordersBulk.get``):
+# ordersBulk_20250308.json is one array of 9 orders of r01 (the folder is its restaurant GUID)
+# where record 9 repeats order ...0004 with an earlier modifiedDate (08:45) than record 4's
+# (09:40): record 4's copy wins, and record 8's price "26,00" rejects it.
+# ordersBulk_20251101.json is two page arrays written one after another (read whole).
+TOAST = ROOT / "tests" / "fixtures" / "vendors" / "toast"
+TOAST_GUID = "6f1c2a8e-3b4d-4e5f-9a7b-1c2d3e4f5a6b"
+
+
+def _toast_orders() -> list[dict[str, Any]]:
+    path = TOAST / TOAST_GUID / "ordersBulk_20250308.json"
+    orders: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return orders
+
+
+def _toast_folder(tmp_path: Path, files: dict[str, Any]) -> Path:
+    folder = tmp_path / "in"
+    (folder / TOAST_GUID).mkdir(parents=True)
+    (folder / "restaurants.csv").write_bytes((TOAST / "restaurants.csv").read_bytes())
+    for name, document in files.items():
+        if isinstance(document, bytes):
+            (folder / TOAST_GUID / name).write_bytes(document)
+        else:
+            (folder / TOAST_GUID / name).write_text(json.dumps(document), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5, 7])
+def test_toast_chunks_load_what_the_whole_file_loads(tmp_path: Path, chunk_rows: int) -> None:
+    pages = (TOAST / TOAST_GUID / "ordersBulk_20251101.json").read_bytes()
+    folder = _toast_folder(tmp_path, {"one.json": _toast_orders(), "pages.json": pages})
+    expected, got = _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), chunk_rows)
+    assert _figures(got) == _figures(expected)
+    (one,) = [f for f in got.files if Path(f.path).name == "one.json"]
+    assert (one.rows_read, one.rows_rejected) == (9, 1)
+    # order ...0004's chowder: record 4's price 11.00, not record 9's 10.00, in any chunk
+    sql = "SELECT net_amount_minor FROM order_lines WHERE line_id = :l"
+    assert _sqlite_value(tmp_path, "chunked", sql, l="c3283098-44c1-4712-866a-000000000009") == 1100
+
+
+def test_toast_page_arrays_stream_and_the_latest_copy_wins(tmp_path: Path) -> None:
+    """One array of page arrays (how a script saves ``page=1..n``): a copy of order ...0002
+    modified later, with its first selection's quantity doubled, is on the last page; it wins
+    whether it is in the chunk of the first copy or two chunks later."""
+    orders = _toast_orders()
+    again = copy.deepcopy(orders[1])
+    again["modifiedDate"] = "2025-03-09T12:00:00.000+0000"
+    selection = again["checks"][0]["selections"][0]
+    selection["quantity"] = 2 * selection["quantity"]
+    folder = _toast_folder(tmp_path, {"pages.json": [orders[:4], orders[4:], [again]]})
+    # chunks of 5: records 1-5, 6-10; the copy is record 10, the first copy record 2
+    whole, _ = _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), 5)
+    (read,) = [f for f in whole.files if Path(f.path).name == "pages.json"]
+    assert (read.rows_read, read.rows_rejected) == (10, 1)
+    sql = "SELECT quantity FROM order_lines WHERE line_id = :l"
+    assert _sqlite_value(tmp_path, "chunked", sql, l=selection["guid"]) == selection["quantity"]
+
+
+def test_toast_reject_in_a_later_chunk_names_its_row(tmp_path: Path) -> None:
+    orders = _toast_orders()
+    orders[6]["openedDate"] = "yesterday"  # record 7: the second chunk of five, as is record 8
+    result = _import(_settings(tmp_path, "db"), _toast_folder(tmp_path, {"o.json": orders}), 5)
+    reasons = sorted((r.first_row, r.field, r.count) for r in result.reject_reasons)
+    assert reasons == [(7, "openedDate", 1), (8, "checks[0].selections[0].price", 1)]
+
+
+# ----------------------------------------------------------------- Lightspeed Financial API
+
+# tests/fixtures/vendors/lightspeed/ (README: the K-Series Financial API OpenAPI, mirrored in
+# api-evangelist/lightspeed-pos): v1_financials_le_petit_zinc.json, one V1 response of r03 with
+# 17 sales (sale 1, A65315.17, is a SALE opened 2025-10-24T19:58:48.224Z with 2.0 covers);
+# ikentoo_financials_harbour_fish_bar.json (UTF-8 BOM); v2_sales_harbour_fish_bar.json, a V2
+# response naming no location (its folder, 7700112, does); v1_pages_two_locations.json, an array
+# of four responses, the last of an unknown business location (999): its sale is rejected.
+V1_NAME = "v1_financials_le_petit_zinc.json"
+
+
+def _lightspeed_folder(tmp_path: Path, v1: bytes | None = None) -> Path:
+    from tests.test_vendor_lightspeed import PAGES, V1, import_folder
+
+    folder = import_folder(tmp_path)
+    (folder / PAGES.name).write_bytes(PAGES.read_bytes())
+    if v1 is not None:
+        (folder / V1.name).write_bytes(v1)
+    return folder
+
+
+def _v1_sales() -> dict[str, Any]:
+    from tests.test_vendor_lightspeed import V1
+
+    document: dict[str, Any] = json.loads(V1.read_text(encoding="utf-8"))
+    return document
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5, 7])
+def test_lightspeed_chunks_load_what_the_whole_file_loads(tmp_path: Path, chunk_rows: int) -> None:
+    folder = _lightspeed_folder(tmp_path)
+    expected, got = _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), chunk_rows)
+    assert _figures(got) == _figures(expected)
+    figures = {Path(f.path).name: (f.rows_read, f.rows_rejected) for f in got.files}
+    assert figures[V1_NAME] == (17, 0)
+    assert figures["v1_pages_two_locations.json"] == (4, 1)
+
+
+def test_lightspeed_reject_in_a_later_chunk_names_its_row(tmp_path: Path) -> None:
+    document = _v1_sales()
+    document["sales"][5]["timeofOpening"] = "yesterday"  # sale 6 (a SALE): the second chunk
+    folder = _lightspeed_folder(tmp_path, json.dumps(document).encode())
+    result = _import(_settings(tmp_path, "db"), folder, 5)
+    reasons = {(r.first_file, r.first_row, r.field) for r in result.reject_reasons}
+    assert (V1_NAME, 6, "timeofOpening") in {(Path(f).name, n, x) for f, n, x in reasons}
+
+
+def test_lightspeed_reads_on_whole_where_the_stream_stops(tmp_path: Path) -> None:
+    """Sale 7's covers (a SALE, A65315.23) are written ``NaN``, which Python's json reads and
+    the streaming reader does not: the stream stops there and the file is read whole from sale 7
+    on, so chunks of five (sales 1-5 and 6 streamed) store what one chunk stores, and sale 7 is
+    rejected (not a plausible guest count)."""
+    text = json.dumps(_v1_sales())
+    marker = '"accountFiscId": "A65315.23"'
+    assert text.count(marker) == 1
+    covers = text.index('"nbCovers": 2.0', text.index(marker))
+    text = text[:covers] + '"nbCovers": NaN' + text[covers + len('"nbCovers": 2.0') :]
+    folder = _lightspeed_folder(tmp_path, text.encode())
+    whole, chunked = _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), 5)
+    assert _figures(chunked) == _figures(whole)
+    (zinc,) = [f for f in chunked.files if f.path.endswith("zinc.json")]
+    assert (zinc.rows_read, zinc.rows_rejected) == (17, 1)
+
+
+# ------------------------------------------------------------------------- Clover orders
+
+# tests/fixtures/vendors/clover/ (README: clover/clover-android-sdk's recorded orders and
+# models, Clover's REST docs): orders_night_owl.json, a list response of 9 orders of merchant
+# 7RZK2M4QX9WBA (r04), its ``href`` after its ``elements``; orders_vat_dublin.json (r11);
+# order_single.json, one order (read whole); orders_two_merchants.json (UTF-8 BOM), an array of
+# two list responses, one order of 7RZK2M4QX9WBA (r04) and two of SJ4CAFE7KQ2MB (r10), the
+# second naming in its own href a merchant no restaurant has (QQ9UNKNOWNMER): rejected.
+CLOVER = ROOT / "tests" / "fixtures" / "vendors" / "clover"
+CLOVER_FILES = (
+    "orders_night_owl.json",
+    "orders_vat_dublin.json",
+    "order_single.json",
+    "orders_two_merchants.json",
+)
+
+
+def _clover_folder(tmp_path: Path, files: dict[str, Any]) -> Path:
+    from tests.test_vendor_clover import RESTAURANTS_CSV
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "restaurants.csv").write_text(RESTAURANTS_CSV, encoding="utf-8")
+    for name, document in files.items():
+        data = document if isinstance(document, bytes) else json.dumps(document).encode()
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def _clover(name: str) -> Any:
+    return json.loads((CLOVER / name).read_text(encoding="utf-8-sig"))
+
+
+def _without_own_merchant(orders: list[dict[str, Any]]) -> None:
+    """Drops what names an order's merchant (its ``href``), so its list response's ``href``
+    places it."""
+    for order in orders:
+        order.pop("href", None)
+        assert "merchant" not in order and "href" not in json.dumps(order)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5, 7])
+def test_clover_chunks_load_what_the_whole_file_loads(tmp_path: Path, chunk_rows: int) -> None:
+    folder = _clover_folder(tmp_path, {n: (CLOVER / n).read_bytes() for n in CLOVER_FILES})
+    expected, got = _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), chunk_rows)
+    assert _figures(got) == _figures(expected)
+    figures = {Path(f.path).name: (f.rows_read, f.rows_rejected) for f in got.files}
+    assert figures["orders_night_owl.json"] == (9, 0)
+    assert figures["orders_two_merchants.json"] == (3, 1)
+    assert set(got.restaurants) == {"r04", "r10", "r11"}
+
+
+def test_clover_orders_placed_by_a_href_after_them(tmp_path: Path) -> None:
+    """Orders that name no merchant go to the merchant of the list response they are in, whose
+    ``href`` the file writes after the orders: in one list response (one merchant), and in an
+    array of two (two merchants, so each order by its own page; the order that named an unknown
+    merchant now takes its page's, r10)."""
+    one = _clover("orders_night_owl.json")
+    assert list(one) == ["elements", "href"]
+    _without_own_merchant(one["elements"])
+    pages = _clover("orders_two_merchants.json")
+    for page in pages:
+        _without_own_merchant(page["elements"])
+    folder = _clover_folder(tmp_path, {"one.json": one, "pages.json": pages})
+    _, got = _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), 2)
+    assert {(Path(f.path).name, f.rows_rejected) for f in got.files if f.format == "clover"} == {
+        ("one.json", 0),
+        ("pages.json", 0),
+    }
+    sql = "SELECT restaurant_id FROM orders WHERE order_id = :o"
+    assert _sqlite_value(tmp_path, "chunked", sql, o=one["elements"][8]["id"]) == "r04"
+    assert _sqlite_value(tmp_path, "chunked", sql, o=pages[0]["elements"][0]["id"]) == "r04"
+    assert _sqlite_value(tmp_path, "chunked", sql, o=pages[1]["elements"][1]["id"]) == "r10"
+
+
+def test_clover_reject_in_a_later_chunk_names_its_row(tmp_path: Path) -> None:
+    document = _clover("orders_night_owl.json")
+    document["elements"][6]["clientCreatedTime"] = "noon"  # order 7: the second chunk of five
+    result = _import(_settings(tmp_path, "db"), _clover_folder(tmp_path, {"o.json": document}), 5)
+    (reason,) = result.reject_reasons
+    assert (reason.first_row, reason.field, reason.count) == (7, "clientCreatedTime", 1)

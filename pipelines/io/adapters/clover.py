@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -55,11 +55,14 @@ from typing import Any, Final
 from models import columns as c
 from pipelines.errors import ImportFileError
 from pipelines.io.adapters._json_common import (
+    MISSING,
     Builder,
     JsonObject,
     Line,
     RecordError,
+    StreamFailed,
     TimeFormat,
+    first_item,
     get_flag,
     get_id,
     get_int,
@@ -73,6 +76,7 @@ from pipelines.io.adapters._json_common import (
     json_type,
     load_document,
     sniff_json,
+    stream_items,
 )
 from pipelines.io.adapters.base import (
     ParseContext,
@@ -80,7 +84,7 @@ from pipelines.io.adapters.base import (
     RestaurantInfo,
     resolve_file_restaurant,
 )
-from pipelines.io.adapters.common import display_path
+from pipelines.io.adapters.common import display_path, head_text
 
 NAME: Final = "clover"
 
@@ -149,13 +153,11 @@ _WHY: Final = (
 
 
 def _orders_of(
-    path: Path, document: Any
-) -> tuple[list[Any], list[tuple[str, str]], list[tuple[str, str] | None]]:
-    """The orders of a document, the merchant ids it carries outside them, and each order's page.
-
-    Returns:
-        (orders, file-level (field, merchant id) pairs, for each order the (field, id) of the
-        list response it came from or None).
+    path: Path, document: Any, scan: _Scan
+) -> Iterator[tuple[Any, tuple[str, str] | None]]:
+    """The orders of a decoded document, each with the (field, merchant id) of the list
+    response it came from (or None); the merchant ids the document carries outside its orders
+    go to ``scan.file_ids``.
 
     Raises:
         ImportFileError: not one of Clover's shapes.
@@ -169,10 +171,13 @@ def _orders_of(
                     f"expected an array of orders, found {json_type(orders)}",
                     field=F.ELEMENTS,
                 )
-            ids = _file_ids(document)
-            return orders, ids, [ids[0] if ids else None] * len(orders)
+            page = scan.add_page(document)
+            for order in orders:
+                yield order, page
+            return
         if F.LINE_ITEMS in document or F.CREATED in document or F.CLIENT_CREATED in document:
-            return [document], [], [None]  # one order: GET /v3/merchants/{mId}/orders/{orderId}
+            yield document, None  # one order: GET /v3/merchants/{mId}/orders/{orderId}
+            return
         keys = ", ".join(sorted(str(k) for k in document)[:8]) or "none"
         raise ImportFileError(
             display_path(path),
@@ -180,21 +185,67 @@ def _orders_of(
             field=F.ELEMENTS,
         )
     if isinstance(document, list):  # orders, or list responses (pages) one after another
-        orders, pages, file_ids = [], [], []
         for record in document:
-            if _is_page(record):
-                ids = _file_ids(record)
-                file_ids.extend(ids)
-                orders.extend(record[F.ELEMENTS])
-                pages.extend([ids[0] if ids else None] * len(record[F.ELEMENTS]))
-            else:
-                orders.append(record)
-                pages.append(None)
-        return orders, file_ids, pages
+            yield from _element_orders(record, scan)
+        return
     raise ImportFileError(
         display_path(path),
         f"expected Clover orders (an object with elements), found {json_type(document)}",
     )
+
+
+def _element_orders(record: Any, scan: _Scan) -> Iterator[tuple[Any, tuple[str, str] | None]]:
+    """The orders of one element of a top-level array: a page's, or the element itself."""
+    if _is_page(record):
+        page = scan.add_page(record)
+        for order in record[F.ELEMENTS]:
+            yield order, page
+    else:
+        yield record, None
+
+
+def _stream(path: Path, encoding: str | None) -> tuple[_Scan, Iterator[Any]] | None:
+    """A first pass over a streamed file's orders (what :class:`_Router` needs) and the orders
+    again, one at a time (a page at a time in an array of pages); None for a file to read
+    whole: a single order, an empty list, one that is not Clover's shape and one ijson cannot
+    read (the whole read names the problem exactly).
+
+    A list response's own ``href`` often follows its ``elements``: it is read by a pass of
+    its own, which stops at the value.
+    """
+    head = head_text(path, 4096).lstrip("\ufeff \t\r\n")[:1]
+    scan = _Scan()
+    try:
+        if head == "{":
+            prefix = join(F.ELEMENTS, "item")
+            top = {key: first_item(path, encoding, key) for key in (F.HREF, F.MERCHANT_ID)}
+            page = scan.add_page({k: v for k, v in top.items() if v is not MISSING})
+            _scan(((order, page) for order in stream_items(path, encoding, prefix)), scan)
+        elif head == "[":
+            prefix = "item"
+            for record in stream_items(path, encoding, prefix):
+                _scan(_element_orders(record, scan), scan)
+        else:
+            return None
+    except StreamFailed:
+        return None
+    if not scan.own:
+        return None
+    return scan, _orders_again(path, encoding, prefix, head == "[")
+
+
+def _orders_again(path: Path, encoding: str | None, prefix: str, array: bool) -> Iterator[Any]:
+    """The second pass of :func:`_stream` (the first read the same file to its end)."""
+    try:
+        for record in stream_items(path, encoding, prefix):
+            if array and _is_page(record):
+                yield from record[F.ELEMENTS]
+            else:
+                yield record
+    except StreamFailed as exc:
+        raise ImportFileError(
+            display_path(path), f"the file changed while it was read ({exc})"
+        ) from exc
 
 
 def _is_page(record: Any) -> bool:
@@ -262,47 +313,87 @@ def _nested_hrefs(order: JsonObject) -> Iterator[tuple[str, Any]]:
 
 
 @dataclass
+class _Scan:
+    """What routing needs of a file's orders, gathered in one pass over them (so a streamed
+    file's orders need not stay in memory): each order's own merchant and its page's, by
+    position in the file, as indexes into one table of (field, merchant id) pairs."""
+
+    file_ids: list[tuple[str, str]] = field(default_factory=list)
+    wheres: list[tuple[str, str]] = field(default_factory=list)
+    own: list[int] = field(default_factory=list)  # -1: the order names no merchant
+    page: list[int] = field(default_factory=list)  # -1: not in a list response naming one
+    expanded: bool = False  # some order has lineItems
+    _index: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, order: Any, page: tuple[str, str] | None) -> None:
+        self.own.append(self._at(_order_merchant(order)))
+        self.page.append(self._at(page))
+        self.expanded = self.expanded or (isinstance(order, dict) and F.LINE_ITEMS in order)
+
+    def add_page(self, record: JsonObject) -> tuple[str, str] | None:
+        """Takes a list response's merchant ids; returns the one its orders are placed by."""
+        ids = _file_ids(record)
+        self.file_ids.extend(ids)
+        return ids[0] if ids else None
+
+    def _at(self, where: tuple[str, str] | None) -> int:
+        if where is None:
+            return -1
+        return self._index.setdefault(where, len(self._index))
+
+    def router(self, path: Path, ctx: ParseContext) -> _Router:
+        """One restaurant for a file of one merchant; otherwise each order its own merchant's.
+
+        Raises:
+            ImportFileError: a file of one merchant (or none) whose restaurant cannot be told;
+                orders without ``lineItems`` anywhere (the export did not expand them).
+        """
+        if not self.expanded:
+            raise ImportFileError(
+                display_path(path),
+                "no order has lineItems: export the orders with expand=lineItems,"
+                "lineItems.modifications,lineItems.discounts,discounts,refunds,credits",
+                field=F.LINE_ITEMS,
+            )
+        self.wheres = list(self._index)
+        first = next((self.wheres[i] for i in self.own if i >= 0), None)
+        named = [first] if first is not None else self.file_ids[:1]
+        merchants = sorted(
+            {self.wheres[i][1] for i in set(self.own) if i >= 0} | {m for _, m in self.file_ids}
+        )
+        if len(merchants) <= 1:
+            return _Router(self, single=resolve_restaurant(path, ctx, named), merchants=merchants)
+        return _Router(self, single=None, merchants=merchants)
+
+
+@dataclass
 class _Router:
     """Which restaurant each order goes to."""
 
+    scan: _Scan
     single: RestaurantInfo | None
     merchants: list[str]
-    own: dict[int, tuple[str, str] | None] = field(default_factory=dict)
-    page: dict[int, tuple[str, str] | None] = field(default_factory=dict)
 
-    def restaurant(self, b: Builder, order: JsonObject) -> RestaurantInfo:
+    def restaurant(self, b: Builder) -> RestaurantInfo:
+        """The restaurant of the order being walked (at ``b.position``)."""
         if self.single is not None:
             return self.single
-        where = self.own.get(id(order)) or self.page.get(id(order))
-        if where is None:
+        at = self.scan.own[b.position]
+        at = at if at >= 0 else self.scan.page[b.position]
+        if at < 0:
             raise RecordError(
                 F.HREF,
                 "the order names no merchant, and the file holds orders of several "
                 f"merchants ({', '.join(self.merchants)})",
             )
+        where = self.scan.wheres[at]
         return b.restaurant(where[1], where[0])
 
 
-def _router(
-    path: Path,
-    ctx: ParseContext,
-    orders: list[Any],
-    file_ids: list[tuple[str, str]],
-    pages: list[tuple[str, str] | None],
-) -> _Router:
-    """One restaurant for a file of one merchant; otherwise each order its own merchant's.
-
-    Raises:
-        ImportFileError: a file of one merchant (or none) whose restaurant cannot be told.
-    """
-    own = {id(o): _order_merchant(o) for o in orders}
-    named = [ids for ids in own.values() if ids is not None] + file_ids
-    merchants = sorted({m for _, m in named})
-    if len(merchants) <= 1:
-        info = resolve_restaurant(path, ctx, named[:1])
-        return _Router(single=info, merchants=merchants)
-    page = {id(o): p for o, p in zip(orders, pages, strict=True)}
-    return _Router(single=None, merchants=merchants, own=own, page=page)
+def _scan(orders: Iterable[tuple[Any, tuple[str, str] | None]], scan: _Scan) -> _Scan:
+    for order, page in orders:
+        scan.add(order, page)
+    return scan
 
 
 def resolve_restaurant(
@@ -677,29 +768,38 @@ class CloverAdapter:
                 ``lineItems`` anywhere (the export did not expand them); or, for a file of one
                 merchant, no restaurant with that merchant id (and no ``--restaurant``).
         """
-        document = load_document(path, ctx.encoding)
-        orders, file_ids, pages = _orders_of(path, document)
+        scan = _Scan()
+        orders = [order for order, _ in _scan_whole(path, load_document(path, ctx.encoding), scan)]
         builder = Builder(NAME, ctx.directory, TimeFormat.EPOCH_MS, minor_units=True)
         if orders:
-            _check_expanded(path, orders)
-            router = _router(path, ctx, orders, file_ids, pages)
-
-            def walk(b: Builder, order: JsonObject) -> None:
-                _walk_order(b, order, router.restaurant(b, order))
-
-            builder.run(orders, walk)
+            builder.run(orders, _walker(scan.router(path, ctx)))
         return builder.finish(path)
 
+    def parse_chunks(self, path: Path, ctx: ParseContext, size: int) -> Iterator[ParsedFile]:
+        """Reads the file a chunk at a time, streaming it (see :func:`_stream`): the frames of
+        :meth:`parse`, cut into chunks, in memory one chunk at a time."""
+        streamed = _stream(path, ctx.encoding)
+        if streamed is None:
+            yield self.parse(path, ctx)
+            return
+        scan, orders = streamed
+        builder = Builder(NAME, ctx.directory, TimeFormat.EPOCH_MS, minor_units=True)
+        yield from builder.run_chunks(orders, _walker(scan.router(path, ctx)), path, size)
 
-def _check_expanded(path: Path, orders: list[Any]) -> None:
-    """Orders without ``lineItems`` anywhere: the export did not ask for them."""
-    if not any(isinstance(o, dict) and F.LINE_ITEMS in o for o in orders):
-        raise ImportFileError(
-            display_path(path),
-            "no order has lineItems: export the orders with expand=lineItems,"
-            "lineItems.modifications,lineItems.discounts,discounts,refunds,credits",
-            field=F.LINE_ITEMS,
-        )
+
+def _scan_whole(
+    path: Path, document: Any, scan: _Scan
+) -> Iterator[tuple[Any, tuple[str, str] | None]]:
+    for order, page in _orders_of(path, document, scan):
+        scan.add(order, page)
+        yield order, page
+
+
+def _walker(router: _Router) -> Callable[[Builder, JsonObject], None]:
+    def walk(b: Builder, order: JsonObject) -> None:
+        _walk_order(b, order, router.restaurant(b))
+
+    return walk
 
 
 ADAPTER = CloverAdapter()

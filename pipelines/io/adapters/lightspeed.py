@@ -36,7 +36,9 @@ with a ``voidReason``, a line with a ``voidReason`` and the children of a voided
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -47,12 +49,15 @@ from pipelines.errors import ImportFileError
 from pipelines.io.adapters._json_common import (
     MAX_COUNT,
     MAX_MINOR,
+    MISSING,
     RECORD_FIELD,
     Builder,
     JsonObject,
     Line,
     RecordError,
+    StreamFailed,
     TimeFormat,
+    first_item,
     get_decimal,
     get_flag,
     get_object,
@@ -65,6 +70,7 @@ from pipelines.io.adapters._json_common import (
     json_type,
     load_document,
     sniff_json,
+    stream_items,
 )
 from pipelines.io.adapters.base import (
     ParseContext,
@@ -72,7 +78,7 @@ from pipelines.io.adapters.base import (
     RestaurantInfo,
     resolve_file_restaurant,
 )
-from pipelines.io.adapters.common import display_path
+from pipelines.io.adapters.common import display_path, head_text
 
 NAME: Final = "lightspeed"
 
@@ -161,98 +167,170 @@ def _sales_of(path: Path, envelope: JsonObject, where: str) -> list[Any]:
 
 
 class _Document:
-    """A file's sales, flattened, with the restaurant each one belongs to."""
+    """A file's sales, flattened, with the restaurant each one belongs to.
 
-    def __init__(self, path: Path, ctx: ParseContext, document: Any) -> None:
+    :meth:`records` reads a decoded document, :meth:`stream` the file a sale at a time (a
+    response's ``sales``) or a response at a time (an array of responses: pages). Each sale's
+    restaurant is found by its position in the file (:meth:`target`): the sales of one response
+    are one run of positions with one target.
+    """
+
+    def __init__(self, path: Path, ctx: ParseContext) -> None:
         self.path = path
         self.ctx = ctx
-        self.records: list[Any] = []
-        self._targets: dict[int, _Target] = {}
+        self._starts: list[int] = []  # the first position of each run of one target
+        self._runs: list[_Target | None] = []  # None: the file's restaurant
+        self._count = 0
         self._file_target: _Target | None = None
+
+    def records(self, document: Any) -> Iterator[Any]:
+        """The sales of a decoded document, in file order."""
         if isinstance(document, dict):
             if F.SALES in document:
-                self._envelope(document, "", single=True)
+                yield from self._envelope(document, "", single=True)
             elif F.LINES in document:  # one sale (saleByExternalReference)
-                self._add(document, self._file_restaurant())
+                yield self._add(document, self._file_restaurant())
             else:
                 keys = ", ".join(sorted(document)[:8]) or "none"
                 raise ImportFileError(
-                    display_path(path),
+                    display_path(self.path),
                     "expected a Lightspeed sales response with a 'sales' array "
                     f"(found keys {keys})",
                     field=F.SALES,
                 )
         elif isinstance(document, list):
-            if any(isinstance(x, dict) and F.SALES in x for x in document):
+            if any(_is_envelope(x) for x in document):
                 for k, element in enumerate(document):
-                    if isinstance(element, dict) and F.SALES in element:
-                        self._envelope(element, f"[{k}]", single=False)
-                    else:  # one row, rejected
-                        reason = "expected a sales response object (with a 'sales' array)"
-                        self._add(element, _Target(error=RecordError(RECORD_FIELD, reason)))
+                    yield from self._element(element, k)
             else:  # an array of sales
                 for sale in document:
-                    self._add(sale, None)
+                    yield self._add(sale, None)
         else:
             raise ImportFileError(
-                display_path(path),
+                display_path(self.path),
                 f"expected a JSON object of Lightspeed sales, found {json_type(document)}",
             )
 
-    def target(self, record: Any) -> _Target:
-        """Where one record's sale goes (resolving the file's restaurant on first need)."""
-        found = self._targets.get(id(record))
+    def stream(self, encoding: str | None) -> Iterator[Any]:
+        """The sales of :meth:`records`, decoded one at a time: a response's ``sales`` one sale
+        at a time, an array of responses one response (a page) at a time, an array of sales one
+        sale at a time. A single sale, a response without sales and a file ijson cannot read
+        on are read whole (which names a problem exactly), from the sale the stream stopped at.
+        """
+        taken = 0
+        head = head_text(self.path, 4096).lstrip("\ufeff \t\r\n")[:1]
+        try:
+            if head == "{":
+                raw = first_item(self.path, encoding, F.LOCATION)
+                target: _Target | Any | None = MISSING
+                for sale in stream_items(self.path, encoding, join(F.SALES, "item")):
+                    if target is MISSING:
+                        location = None if raw is MISSING else raw
+                        target = self._target(location, "", single=True)
+                    taken += 1
+                    yield self._add(sale, target)
+            elif head == "[":
+                envelopes = first_item(self.path, encoding, "item.sales") is not MISSING
+                for k, element in enumerate(stream_items(self.path, encoding, "item")):
+                    for record in self._element(element, k) if envelopes else (element,):
+                        taken += 1
+                        yield record if envelopes else self._add(record, None)
+        except StreamFailed:
+            pass
+        else:
+            if taken:
+                return
+        self._starts, self._runs, self._count = [], [], 0
+        whole = self.records(load_document(self.path, encoding))
+        for i, record in enumerate(whole):
+            if i >= taken:
+                yield record
+
+    def target(self, position: int) -> _Target:
+        """Where the sale at ``position`` goes (resolving the file's restaurant on first need)."""
+        run = bisect.bisect_right(self._starts, position) - 1
+        found = self._runs[run] if run >= 0 else None
         return found if found is not None else self._file_restaurant()
 
-    def _add(self, record: Any, target: _Target | None) -> None:
-        self.records.append(record)
-        if target is not None:
-            self._targets[id(record)] = target
-        elif isinstance(record, dict) and self._file_target is None:
+    def _add(self, record: Any, target: _Target | None) -> Any:
+        if not self._runs or self._runs[-1] is not target:
+            self._starts.append(self._count)
+            self._runs.append(target)
+        self._count += 1
+        if target is None and isinstance(record, dict) and self._file_target is None:
             self._file_restaurant()  # fail early, for the whole file
+        return record
 
-    def _envelope(self, envelope: JsonObject, where: str, *, single: bool) -> None:
+    def _element(self, element: Any, k: int) -> Iterator[Any]:
+        """The sales of element ``k`` of an array of responses (a non-response is one row,
+        rejected)."""
+        if _is_envelope(element):
+            yield from self._envelope(element, f"[{k}]", single=False)
+        else:
+            reason = "expected a sales response object (with a 'sales' array)"
+            yield self._add(element, _Target(error=RecordError(RECORD_FIELD, reason)))
+
+    def _envelope(self, envelope: JsonObject, where: str, *, single: bool) -> Iterator[Any]:
         sales = _sales_of(self.path, envelope, where)
         raw = envelope.get(F.LOCATION)
+        if not sales:
+            self._location(raw, where)  # checked all the same
+            return  # nothing to place: no restaurant needed
+        target = self._target(raw, where, single=single)
+        for sale in sales:
+            yield self._add(sale, target)
+
+    def _target(self, raw: Any, where: str, *, single: bool) -> _Target | None:
+        """The target of a response's sales from its ``businessLocationId`` (None: the file's
+        restaurant, resolved at the first sale).
+
+        Raises:
+            ImportFileError: a malformed id, or (``single``) no restaurant for it.
+        """
         field_name = join(where, F.LOCATION)
+        location = self._location(raw, where)
+        if location is None:
+            return None  # V2: the file's restaurant
+        if single:
+            info = resolve_file_restaurant(
+                self.path, self.ctx, NAME, carried=((field_name, location),)
+            )
+            return _Target(restaurant=info)
+        found = self.ctx.directory.by_location(NAME, location)
+        if found is not None:
+            return _Target(restaurant=found)
+        return _Target(
+            error=RecordError(
+                field_name,
+                f"unknown business location {location!r}: no restaurant has pos_provider "
+                f"{NAME} and this pos_location_id",
+            )
+        )
+
+    def _location(self, raw: Any, where: str) -> str | None:
+        """A response's ``businessLocationId`` as text (None when absent or null).
+
+        Raises:
+            ImportFileError: it is not an id.
+        """
         location = _location_text(raw)
         if raw is not None and location is None:
             raise ImportFileError(
                 display_path(self.path),
                 f"expected a business location id, found {json_type(raw)}",
-                field=field_name,
+                field=join(where, F.LOCATION),
             )
-        target: _Target | None
-        if not sales:
-            return  # nothing to place: no restaurant needed
-        if location is None:
-            target = None  # V2: the file's restaurant
-        elif single:
-            info = resolve_file_restaurant(
-                self.path, self.ctx, NAME, carried=((field_name, location),)
-            )
-            target = _Target(restaurant=info)
-        else:
-            found = self.ctx.directory.by_location(NAME, location)
-            target = (
-                _Target(restaurant=found)
-                if found is not None
-                else _Target(
-                    error=RecordError(
-                        field_name,
-                        f"unknown business location {location!r}: no restaurant has pos_provider "
-                        f"{NAME} and this pos_location_id",
-                    )
-                )
-            )
-        for sale in sales:
-            self._add(sale, target)
+        return location
 
     def _file_restaurant(self) -> _Target:
         if self._file_target is None:
             info = resolve_file_restaurant(self.path, self.ctx, NAME, why=_V2_WHY)
             self._file_target = _Target(restaurant=info)
         return self._file_target
+
+
+def _is_envelope(value: Any) -> bool:
+    return isinstance(value, dict) and F.SALES in value
 
 
 # ------------------------------------------------------------------------------ a sale's values
@@ -545,18 +623,29 @@ class LightspeedAdapter:
                 array, a malformed ``businessLocationId``, or no way to tell the restaurant of
                 sales whose response does not name it.
         """
-        document = _Document(path, ctx, load_document(path, ctx.encoding))
+        document = _Document(path, ctx)
+        records = list(document.records(load_document(path, ctx.encoding)))
         builder = Builder(NAME, ctx.directory, TimeFormat.ISO, minor_units=False)
-
-        def walk(b: Builder, sale: JsonObject) -> None:
-            target = document.target(sale)
-            if target.error is not None:
-                raise target.error
-            assert target.restaurant is not None
-            _walk_sale(b, sale, target.restaurant)
-
-        builder.run(document.records, walk)
+        builder.run(records, _walker(document))
         return builder.finish(path)
+
+    def parse_chunks(self, path: Path, ctx: ParseContext, size: int) -> Iterator[ParsedFile]:
+        """Reads the file a chunk at a time, streaming it (see :meth:`_Document.stream`): the
+        frames of :meth:`parse`, cut into chunks, in memory one chunk at a time."""
+        document = _Document(path, ctx)
+        builder = Builder(NAME, ctx.directory, TimeFormat.ISO, minor_units=False)
+        yield from builder.run_chunks(document.stream(ctx.encoding), _walker(document), path, size)
+
+
+def _walker(document: _Document) -> Callable[[Builder, JsonObject], None]:
+    def walk(b: Builder, sale: JsonObject) -> None:
+        target = document.target(b.position)
+        if target.error is not None:
+            raise target.error
+        assert target.restaurant is not None
+        _walk_sale(b, sale, target.restaurant)
+
+    return walk
 
 
 ADAPTER = LightspeedAdapter()

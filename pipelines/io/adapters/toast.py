@@ -8,7 +8,9 @@ order amounts; "Calculating net sales using the orders API").
 - The response is a JSON array of orders. A file may hold several pages: one array of them all,
   an array of page arrays, or the page arrays written one after another. The same order may come
   twice (it was modified between two pages): the copy with the latest ``modifiedDate`` wins (the
-  later one on a tie).
+  later one on a tie). One array (of orders or of page arrays) is streamed: read twice, once for
+  the copies' guids and dates, once to walk the orders a page at a time; pages written one after
+  another, and arrays mixing orders and pages, are read whole.
 - The response does not name its restaurant: it travels in the request header
   ``Toast-Restaurant-External-ID``. The file's restaurant is ``--restaurant``, or the restaurant
   whose ``pos_location_id`` (the restaurant GUID) names the file's folder or file
@@ -38,7 +40,7 @@ order amounts; "Calculating net sales using the orders API").
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -53,6 +55,7 @@ from pipelines.io.adapters._json_common import (
     JsonObject,
     Line,
     RecordError,
+    StreamFailed,
     TimeFormat,
     as_object,
     get_count,
@@ -69,6 +72,7 @@ from pipelines.io.adapters._json_common import (
     index,
     join,
     sniff_json,
+    stream_items,
 )
 from pipelines.io.adapters.base import (
     ParseContext,
@@ -76,7 +80,7 @@ from pipelines.io.adapters.base import (
     RestaurantInfo,
     resolve_file_restaurant,
 )
-from pipelines.io.adapters.common import display_path, read_text
+from pipelines.io.adapters.common import display_path, head_text, read_text
 
 NAME: Final = "toast"
 
@@ -200,18 +204,80 @@ def _documents(path: Path, text: str) -> list[Any]:
         raise ImportFileError(display_path(path), f"not readable JSON ({exc})") from exc
 
 
-def _superseded(records: Sequence[Any]) -> set[int]:
+_Copy = tuple[str | None, Any]
+"""An order's ``guid`` (None when it has none) and raw ``modifiedDate``: what choosing between
+copies of an order needs, kept for every order of a streamed file instead of the orders."""
+
+
+def _copy_of(record: Any) -> _Copy:
+    return _guid(record), record.get(F.MODIFIED) if isinstance(record, dict) else None
+
+
+def _superseded(copies: Sequence[_Copy]) -> set[int]:
     """Positions of orders that another copy of the same order (``guid``) replaces: the copy
     with the latest ``modifiedDate`` wins, the later one in the file on a tie."""
-    best: dict[str, tuple[bool, pd.Timestamp, int]] = {}
-    for i, record in enumerate(records):
-        guid = _guid(record)
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for guid, _ in copies:
         if guid is not None:
-            key = (*_modified(record), i)
+            (twice if guid in seen else seen).add(guid)
+    if not twice:
+        return set()
+    best: dict[str, tuple[bool, pd.Timestamp, int]] = {}
+    for i, (guid, modified) in enumerate(copies):
+        if guid in twice:
+            key = (*_modified(modified), i)
             if guid not in best or key > best[guid]:
                 best[guid] = key
     keep = {position for _, _, position in best.values()}
-    return {i for i, record in enumerate(records) if _guid(record) is not None and i not in keep}
+    return {i for i, (guid, _) in enumerate(copies) if guid in twice and i not in keep}
+
+
+def _stream(path: Path, encoding: str | None) -> tuple[Iterator[Any], set[int]]:
+    """The orders of :func:`_load_records`, one at a time where the file is one array, and the
+    positions of the copies :func:`_superseded` drops.
+
+    A first pass over the stream keeps each order's guid and ``modifiedDate`` (see
+    :data:`_Copy`); the second yields the orders. Pages written one after another, an array
+    mixing orders and page arrays, a file that is not an array and one ijson cannot read (see
+    :func:`~pipelines.io.adapters._json_common.stream_items`) are read whole, which refuses the
+    bad ones with the exact problem.
+    """
+    scanned = _scan(path, encoding)
+    if scanned is None:
+        records = _load_records(path, encoding)
+        return iter(records), _superseded([_copy_of(r) for r in records])
+    prefix, copies = scanned
+    return _orders(path, encoding, prefix), _superseded(copies)
+
+
+def _orders(path: Path, encoding: str | None, prefix: str) -> Iterator[Any]:
+    """The second pass of :func:`_stream` (the first read the same file to its end)."""
+    try:
+        yield from stream_items(path, encoding, prefix)
+    except StreamFailed as exc:
+        raise ImportFileError(
+            display_path(path), f"the file changed while it was read ({exc})"
+        ) from exc
+
+
+def _scan(path: Path, encoding: str | None) -> tuple[str, list[_Copy]] | None:
+    """(ijson prefix of the orders, their copies) of a file that is one array, else None."""
+    if head_text(path, 4096).lstrip("\ufeff \t\r\n")[:1] != "[":
+        return None
+    copies: list[_Copy] = []
+    pages: bool | None = None
+    try:
+        for element in stream_items(path, encoding, "item"):
+            is_page = isinstance(element, list)
+            if pages is None:
+                pages = is_page
+            elif pages != is_page:
+                return None  # orders and pages mixed: rejected as the whole read rejects them
+            copies.extend(map(_copy_of, element) if is_page else (_copy_of(element),))
+    except StreamFailed:
+        return None
+    return ("item.item" if pages else "item"), copies
 
 
 def _guid(record: Any) -> str | None:
@@ -227,9 +293,8 @@ def _guid(record: Any) -> str | None:
 _NO_TIME: Final = pd.Timestamp("1970-01-01", tz="UTC")
 
 
-def _modified(record: JsonObject) -> tuple[bool, pd.Timestamp]:
-    """(whether the order has a readable ``modifiedDate``, that instant) for choosing copies."""
-    value = record.get(F.MODIFIED)
+def _modified(value: Any) -> tuple[bool, pd.Timestamp]:
+    """(whether an order's raw ``modifiedDate`` is readable, that instant) for choosing copies."""
     if isinstance(value, str):
         try:
             ts = pd.Timestamp(value.strip())
@@ -260,7 +325,7 @@ class _Walker:
 
     path: Path
     ctx: ParseContext
-    skip: set[int]
+    skip: set[int]  # positions of superseded copies
     _file_restaurant: RestaurantInfo | None = None
 
     def restaurant(self, b: Builder, order: JsonObject) -> RestaurantInfo:
@@ -276,7 +341,7 @@ class _Walker:
 
     def walk(self, b: Builder, order: JsonObject) -> None:
         """Adds one order with its checks, selections, modifiers and refunds."""
-        if id(order) in self.skip:
+        if b.position in self.skip:
             return
         restaurant = self.restaurant(b, order)
         opened = get_instant(order, F.OPENED, "", TimeFormat.ISO)
@@ -518,11 +583,18 @@ class ToastAdapter:
                 tell the file's restaurant.
         """
         records = _load_records(path, ctx.encoding)
-        skip = {id(records[i]) for i in _superseded(records)}
-        walker = _Walker(path=path, ctx=ctx, skip=skip)
+        walker = _Walker(path=path, ctx=ctx, skip=_superseded([_copy_of(r) for r in records]))
         builder = Builder(NAME, ctx.directory, TimeFormat.ISO, minor_units=False)
         builder.run(records, walker.walk)
         return builder.finish(path)
+
+    def parse_chunks(self, path: Path, ctx: ParseContext, size: int) -> Iterator[ParsedFile]:
+        """Reads the file ``size`` orders at a time, streaming it (see :func:`_stream`): the
+        frames of :meth:`parse`, cut into chunks, in memory one chunk at a time."""
+        records, skip = _stream(path, ctx.encoding)
+        walker = _Walker(path=path, ctx=ctx, skip=skip)
+        builder = Builder(NAME, ctx.directory, TimeFormat.ISO, minor_units=False)
+        yield from builder.run_chunks(records, walker.walk, path, size)
 
 
 ADAPTER = ToastAdapter()
