@@ -568,6 +568,7 @@ def _load_file(
     request = job.request
     summary: ParsedFile | None = None
     loaded = duplicate = outside = 0
+    keys = imports.FileKeys()
     chunks = adapters.parse_chunks(plan.adapter, plan.path, job.ctx, request.chunk_rows)
     for n, whole in enumerate(chunks):
         if job.progress and n:
@@ -579,7 +580,7 @@ def _load_file(
         parsed, left_out = _scoped_chunk(plan, whole, request, job.ctx)
         del whole
         out.widen(imports.stored_ranges(conn, caps, parsed))
-        counts = imports.load_parsed(conn, caps, parsed)
+        counts = imports.load_parsed(conn, caps, parsed, keys)
         out.widen(imports.touched_ranges(parsed))
         loaded, duplicate = loaded + counts.loaded, duplicate + counts.duplicate
         outside += left_out

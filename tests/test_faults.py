@@ -253,14 +253,16 @@ def test_connection_lost_mid_import_writes_nothing_and_rerun_completes(
     real_load = imports.load_parsed
     calls: list[int] = []
 
-    def lose_connection_on_second_file(conn: sa.Connection, caps: Any, parsed: Any) -> Any:
+    def lose_connection_on_second_file(
+        conn: sa.Connection, caps: Any, parsed: Any, keys: Any = None
+    ) -> Any:
         calls.append(1)
         if len(calls) == 2:  # the first file's rows are written, inside the transaction
             pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
             with pg_admin.connect() as admin:
                 killed = admin.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
                 assert killed.scalar_one() is True
-        return real_load(conn, caps, parsed)
+        return real_load(conn, caps, parsed, keys)
 
     monkeypatch.setattr(imports, "load_parsed", lose_connection_on_second_file)
     failed = run_cli(settings, ["import", str(sample)])

@@ -129,8 +129,12 @@ def test_a_repeated_order_in_a_later_chunk_wins_as_in_one_chunk(tmp_path: Path) 
             item[key]["amount"] *= 2
     pages.append({"orders": [again]})
     folder = _folder(tmp_path, pages)
-    # chunks of 5: records 1-5, 6-10, 11-13: the copy is in the third chunk
-    _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), 5)
+    # chunks of 5: records 1-5, 6-10, 11-13: the copy is in the third chunk; its lines count
+    # as duplicates within the file, as in one chunk, not as lines loaded twice
+    whole, chunked = _whole_and_chunked(tmp_path, lambda s, n: _import(s, folder, n), 5)
+    assert _figures(chunked) == _figures(whole)
+    (pages_file,) = [f for f in whole.files if f.format == "square_orders"]
+    assert pages_file.rows_duplicate == len(again["line_items"])
     db = sa.create_engine(f"sqlite:///{(tmp_path / 'chunked.db').as_posix()}")
     with db.connect() as conn:
         qty = conn.execute(
@@ -383,8 +387,10 @@ def test_mapped_csv_repeated_line_in_a_later_chunk_wins(tmp_path: Path) -> None:
     again = rows[1].replace(b",14.00,0.00,14.00,1.0,", b",28.00,0.00,28.00,2.0,")
     assert again != rows[1]
     folder = _csv_folder(tmp_path, b"".join([*rows, again]))
-    # chunks of 5: rows 2-6, 7-11: the copy is in the second chunk
-    _whole_and_chunked(tmp_path, lambda s, n: _import_items(s, folder, n), 5)
+    # chunks of 5: rows 2-6, 7-11: the copy is in the second chunk (a duplicate in the file)
+    whole, chunked = _whole_and_chunked(tmp_path, lambda s, n: _import_items(s, folder, n), 5)
+    assert _figures(chunked) == _figures(whole)
+    assert [f.rows_duplicate for f in whole.files if f.format == "csv"] == [1]
     sql = "SELECT quantity FROM order_lines WHERE line_id = :l"
     assert _sqlite_value(tmp_path, "chunked", sql, l="1300000019000002201") == 2.0
 

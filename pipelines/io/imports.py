@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -104,6 +105,42 @@ def _existing_pairs(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> b
         if found:
             return True
     return False
+
+
+class FileKeys:
+    """What the chunks of one file already wrote, so a later chunk loads as if the file were one:
+    the (64-bit hashed) natural keys of its orders and lines, and which (restaurant, source)
+    pairs had no rows before the file began.
+
+    A key a later chunk repeats counts as a duplicate within the file (as :func:`dedupe_last`
+    counts it within a chunk), not as a second row loaded; a key no earlier chunk wrote, of a
+    pair that had no rows before the file, is inserted without the upsert's conflict check.
+    Memory: 8 bytes per order and per line of the file.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, np.ndarray] = {}
+        self._fresh: dict[tuple[str, tuple[object, object]], bool] = {}
+
+    def split(
+        self, conn: Connection, table: sa.Table, frame: pd.DataFrame, key: tuple[str, ...]
+    ) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+        """(rows whose key no earlier chunk wrote, rows whose key one did, whether the first
+        part may be inserted directly); records the first part's keys."""
+        hashes = pd.util.hash_pandas_object(frame.loc[:, list(key)], index=False).to_numpy()
+        seen = self._seen.get(table.name, np.empty(0, dtype=np.uint64))
+        done = np.isin(hashes, seen, assume_unique=False)
+        self._seen[table.name] = np.union1d(seen, hashes[~done])
+        new = frame[~done]
+        pairs = new[[c.RESTAURANT_ID, c.SOURCE]].drop_duplicates().itertuples(index=False)
+        fresh = True
+        for pair in pairs:
+            at = (table.name, (pair[0], pair[1]))
+            if at not in self._fresh:
+                one = pd.DataFrame({c.RESTAURANT_ID: [pair[0]], c.SOURCE: [pair[1]]})
+                self._fresh[at] = not _existing_pairs(conn, table, one)
+            fresh = fresh and self._fresh[at]
+        return new, frame[done], fresh
 
 
 @dataclass(frozen=True)
@@ -245,11 +282,15 @@ def _stamp(conn: Connection, frame: pd.DataFrame, what: str) -> pd.DataFrame:
     return frame.assign(**{c.TENANT_ID: stamped.astype(str)})
 
 
-def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> LoadCounts:
-    """Upserts everything one parsed file yielded. Returns counts for its main table.
+def load_parsed(
+    conn: Connection, caps: DbCapabilities, parsed: ParsedFile, keys: FileKeys | None = None
+) -> LoadCounts:
+    """Upserts everything one parsed file (or one chunk of it) yielded. Returns counts for its
+    main table.
 
     Every row is stamped with its tenant (see :func:`_stamp`); restaurants another tenant
-    holds are refused (:func:`check_claims`).
+    holds are refused (:func:`check_claims`). ``keys``: what the file's earlier chunks wrote
+    (one :class:`FileKeys` for all the chunks of a file).
     """
     loaded = duplicate = 0
 
@@ -280,17 +321,20 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
     orders = None if orders is None else _stamp(conn, orders, "orders")
     if orders is not None:
         orders, _ = dedupe_last(orders, ORDER_KEY)
-        fresh = not _existing_pairs(conn, schema.orders, orders)
-        changed = upsert(
-            conn,
-            caps,
-            schema.orders,
-            orders,
-            ORDER_KEY,
-            coalesce=(c.COVERS, c.NET_AMOUNT_MINOR),
-            keep_stored=_ORDER_VALUES if parsed.orders_fill_in else (),
-            fresh=fresh,
-        )
+        new, again, fresh = _split(conn, keys, schema.orders, orders, ORDER_KEY)
+        changed = 0
+        for part, part_fresh in ((new, fresh), (again, False)):
+            n = upsert(
+                conn,
+                caps,
+                schema.orders,
+                part,
+                ORDER_KEY,
+                coalesce=(c.COVERS, c.NET_AMOUNT_MINOR),
+                keep_stored=_ORDER_VALUES if parsed.orders_fill_in else (),
+                fresh=part_fresh,
+            )
+            changed += n if part is new else 0
         if lines.empty:  # an orders-only file: orders are its main table
             loaded += changed
             duplicate += len(parsed.orders) - changed
@@ -300,18 +344,33 @@ def load_parsed(conn: Connection, caps: DbCapabilities, parsed: ParsedFile) -> L
         derived = _stamp(conn, derived, "orders")
         fresh_orders = not _existing_pairs(conn, schema.orders, derived)
         upsert(conn, caps, schema.orders, derived, ORDER_KEY, do_nothing=True, fresh=fresh_orders)
-        fresh = not _existing_pairs(conn, schema.order_lines, lines)
+        new, again, fresh = _split(conn, keys, schema.order_lines, lines, LINE_KEY)
         key: tuple[str, ...] = LINE_KEY
         if caps.timescale:
             key = (*LINE_KEY, c.TS_UTC)
-            if not fresh:
+            if not fresh or not again.empty:
                 delete_moved_lines(
                     conn, caps, schema.order_lines, lines, natural_key=LINE_KEY, time_col=c.TS_UTC
                 )
-        changed = upsert(conn, caps, schema.order_lines, lines, key, fresh=fresh)
+        changed = upsert(conn, caps, schema.order_lines, new, key, fresh=fresh)
+        upsert(conn, caps, schema.order_lines, again, key)  # a duplicate within the file
         loaded += changed
         duplicate += dropped + len(lines) - changed
     return LoadCounts(loaded=loaded, duplicate=duplicate)
+
+
+def _split(
+    conn: Connection,
+    keys: FileKeys | None,
+    table: sa.Table,
+    frame: pd.DataFrame,
+    key: tuple[str, ...],
+) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """:meth:`FileKeys.split`, or for a whole file (no ``keys``) all rows new, inserted
+    directly where no (restaurant, source) pair of theirs has rows yet."""
+    if keys is not None:
+        return keys.split(conn, table, frame, key)
+    return frame, frame.iloc[:0], not _existing_pairs(conn, table, frame)
 
 
 def with_event_key(events: pd.DataFrame) -> pd.DataFrame:
