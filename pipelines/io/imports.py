@@ -129,8 +129,8 @@ class FileKeys:
         part may be inserted directly); records the first part's keys."""
         hashes = pd.util.hash_pandas_object(frame.loc[:, list(key)], index=False).to_numpy()
         seen = self._seen.get(table.name, np.empty(0, dtype=np.uint64))  # sorted
-        at = np.searchsorted(seen, hashes).clip(max=max(len(seen) - 1, 0))
-        done = seen[at] == hashes if len(seen) else np.zeros(len(hashes), dtype=bool)
+        where = np.searchsorted(seen, hashes).clip(max=max(len(seen) - 1, 0))
+        done = seen[where] == hashes if len(seen) else np.zeros(len(hashes), dtype=bool)
         # two sorted runs: the stable sort (timsort) merges them in linear time
         merged = np.concatenate([seen, np.sort(hashes[~done])])
         self._seen[table.name] = np.sort(merged, kind="stable")
