@@ -21,7 +21,7 @@ import pandas as pd
 from models import columns as c
 from pipelines.errors import ImportFileError
 from pipelines.io.adapters import _fast_csv, limits
-from pipelines.io.adapters.base import REJECT_COLUMNS, Directory, RestaurantInfo
+from pipelines.io.adapters.base import REJECT_COLUMNS, Directory
 
 
 def currency_exponent(currency: str) -> int:
@@ -509,17 +509,21 @@ def business_date(utc: pd.Series, tz: str, cutoff_hour: int) -> pd.Series:
     return pd.Series((local - pd.Timedelta(hours=cutoff_hour)).normalize(), index=utc.index)
 
 
-def per_restaurant(
+def per_zone(
     restaurant_ids: pd.Series, directory: Directory
-) -> dict[str, tuple[RestaurantInfo, np.ndarray]]:
-    """Groups row positions by restaurant, for per-time-zone conversions."""
-    groups: dict[str, tuple[RestaurantInfo, np.ndarray]] = {}
+) -> dict[tuple[str, int], np.ndarray]:
+    """Row positions grouped by their restaurant's (time zone, cutoff hour), for the time-zone
+    conversions: a fleet has many restaurants and few zones. Rows of unknown restaurants are in
+    no group."""
     codes, uniques = pd.factorize(restaurant_ids)
+    zone_of = np.full(len(uniques) + 1, -1, dtype=np.int64)  # code -1 (NA) stays -1
+    zones: dict[tuple[str, int], int] = {}
     for k, rid in enumerate(uniques):
         info = directory.by_id(str(rid))
         if info is not None:
-            groups[str(rid)] = (info, np.flatnonzero(codes == k))
-    return groups
+            zone_of[k] = zones.setdefault((info.timezone, info.cutoff_hour), len(zones))
+    row_zone = zone_of[codes]
+    return {zone: np.flatnonzero(row_zone == z) for zone, z in zones.items()}
 
 
 def localize_and_date(
@@ -528,19 +532,19 @@ def localize_and_date(
     """Wall-clock times of several restaurants to (UTC, business date)."""
     utc = pd.Series(pd.NaT, index=naive.index, dtype="datetime64[ns, UTC]")
     bdate = pd.Series(pd.NaT, index=naive.index, dtype="datetime64[ns]")
-    for info, pos in per_restaurant(restaurant_ids, directory).values():
-        part = localize(naive.iloc[pos].astype("datetime64[ns]"), info.timezone)
+    for (tz, cutoff), pos in per_zone(restaurant_ids, directory).items():
+        part = localize(naive.iloc[pos].astype("datetime64[ns]"), tz)
         utc.iloc[pos] = part.array  # not to_numpy(): that builds a Timestamp object per row
-        bdate.iloc[pos] = business_date(part, info.timezone, info.cutoff_hour).to_numpy()
+        bdate.iloc[pos] = business_date(part, tz, cutoff).to_numpy()
     return utc, bdate
 
 
 def date_from_utc(utc: pd.Series, restaurant_ids: pd.Series, directory: Directory) -> pd.Series:
     """Business dates of UTC instants for rows of several restaurants."""
     bdate = pd.Series(pd.NaT, index=utc.index, dtype="datetime64[ns]")
-    for info, pos in per_restaurant(restaurant_ids, directory).values():
+    for (tz, cutoff), pos in per_zone(restaurant_ids, directory).items():
         part = utc.iloc[pos].astype("datetime64[ns, UTC]")
-        bdate.iloc[pos] = business_date(part, info.timezone, info.cutoff_hour).to_numpy()
+        bdate.iloc[pos] = business_date(part, tz, cutoff).to_numpy()
     return bdate
 
 
