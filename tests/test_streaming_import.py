@@ -432,17 +432,24 @@ def test_mapped_csv_order_opens_at_its_earliest_line_across_chunks(tmp_path: Pat
     assert str(opened).startswith("2025-03-11 23:40:00")
 
 
+@pytest.mark.parametrize("multiline", [False, True], ids=["plain", "line-break-in-row-8"])
 @pytest.mark.parametrize("chunk_rows", [1, 5, 7])
-def test_mapped_csv_chunks_are_the_whole_file_parse_cut(tmp_path: Path, chunk_rows: int) -> None:
-    """The chunks (csv module, read a block at a time) hold the rows, line ids, rejects and row
-    numbers of the whole-file parse (pyarrow's fast path); an order's last row is its whole-file
-    row."""
+def test_mapped_csv_chunks_are_the_whole_file_parse_cut(
+    tmp_path: Path, chunk_rows: int, multiline: bool
+) -> None:
+    """The chunks hold the rows, line ids, rejects and row numbers of the whole-file parse; an
+    order's last row is its whole-file row. Plain chunks are split by pyarrow; with a quoted
+    line break in row 8's Tab Name the chunk holding it and the rest of the file go through the
+    csv module (and so does the whole file), and row numbers still count records."""
     from pipelines.io.adapters import generic
     from pipelines.io.adapters.base import Directory, ParseContext, RestaurantInfo
 
     rows = _items_rows()
     rows[4] = rows[4].replace(b"03/11/2025 19:45:00", b"03/11/2025 19:40:00")
     rows[8] = rows[8].replace(b",26.00,1.0,", b",26.00,one,")  # row 9 rejected
+    if multiline:
+        assert rows[7].endswith(b",\n")  # an empty Tab Name, the last column
+        rows[7] = rows[7][:-1] + b'"Smith\nparty of 4"\n'
     folder = _csv_folder(tmp_path, b"".join(rows), line_id="")
     harbor = RestaurantInfo("r01", "America/New_York", 4, "USD", "csv", "Harbor Grill")
     ctx = ParseContext(directory=Directory([harbor]))

@@ -14,6 +14,7 @@ import codecs
 import csv
 import gzip
 import io
+import itertools
 import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
@@ -24,7 +25,7 @@ import pandas as pd
 
 from models import columns as c
 from pipelines.errors import ImportFileError
-from pipelines.io.adapters import limits
+from pipelines.io.adapters import _fast_csv, limits
 from pipelines.io.adapters.base import LINE_COLUMNS, ORDER_COLUMNS, Directory, ParsedFile
 from pipelines.io.adapters.common import (
     RAW_COLUMN,
@@ -108,8 +109,11 @@ def read_csv_chunks(
 
     Each chunk is what :func:`common.read_csv_table` gives for those records: the same rows,
     row numbers (the file's, the header being row 1), raw texts, and rejects of rows with the
-    wrong number of fields (each chunk has its own :class:`Rejects`). The text is read with the
-    ``csv`` module (line breaks inside quotes etc.), decoded a block at a time.
+    wrong number of fields (each chunk has its own :class:`Rejects`). The text is decoded a
+    block at a time; a chunk of plain lines (one record per line, see
+    :func:`_fast_csv.read_plain`) is split by pyarrow, and from the first chunk that is not
+    plain on (a line break inside quotes, a stray quote) the rest of the file is read with the
+    ``csv`` module, which reads anything.
 
     Raises:
         ImportFileError: unreadable file, invalid text in the encoding (naming its row), larger
@@ -117,30 +121,74 @@ def read_csv_chunks(
     """
     cap = limits.current().max_file_bytes
     csv.field_size_limit(max(csv.field_size_limit(), min(cap + 1, 2**31 - 1)))
+    lines = _text_lines(path, encoding)
+    first = next(lines, None)
+    try:
+        if first is None or '"' in first:  # no header, or one that may span lines
+            whole = itertools.chain(() if first is None else (first,), lines)
+            yield from _csv_module_chunks(path, whole, required, size, None)
+            return
+        header = check_header(path, next(csv.reader([first]), None), required)
+        consumed, yielded = 0, False  # data lines read so far
+        while True:
+            block = list(itertools.islice(lines, size))
+            plain = _fast_csv.read_plain(first + "".join(block), header, ROW_COLUMN, RAW_COLUMN)
+            if plain is None:
+                rest = itertools.chain(block, lines)
+                started = (header, consumed, yielded)
+                yield from _csv_module_chunks(path, rest, required, size, started)
+                return
+            frame, others = plain
+            frame[ROW_COLUMN] += consumed
+            rejects = Rejects()
+            for row_no, line in others:
+                check_width(next(csv.reader([line]), []), header, row_no + consumed, line, rejects)
+            if block or not yielded:
+                yield CsvTable(path, header, frame, rejects, malformed=len(rejects))
+                yielded = True
+            consumed += len(block)
+            if len(block) < size:
+                return
+    except csv.Error as exc:
+        raise ImportFileError(display_path(path), f"not a readable CSV file: {exc}") from exc
+
+
+def _csv_module_chunks(
+    path: Path,
+    lines: Iterator[str],
+    required: tuple[str, ...],
+    size: int,
+    started: tuple[list[str], int, bool] | None,
+) -> Iterator[CsvTable]:
+    """The chunks of :func:`read_csv_chunks` read with the ``csv`` module: from the header
+    (``started`` None), or after the header and the data lines already read (``started``:
+    the header, how many lines, whether a chunk was yielded), the next line starting a
+    record."""
     pending: list[str] = []  # the physical lines of the record being read
 
     def tracked() -> Iterator[str]:
-        for line in _text_lines(path, encoding):
+        for line in lines:
             pending.append(line)
             yield line
 
     reader = csv.reader(tracked())
-    try:
+    if started is None:
         header = check_header(path, next(reader, None), required)
+        row_no = 1
+    else:
+        header, row_no = started[0], started[1] + 1
+    pending.clear()
+    chunk, yielded = _Chunk(), started is not None and started[2]
+    for fields in reader:
+        row_no += 1
+        raw = "".join(pending).removesuffix("\n").removesuffix("\r")
         pending.clear()
-        row_no, chunk, yielded = 1, _Chunk(), False
-        for fields in reader:
-            row_no += 1
-            raw = "".join(pending).removesuffix("\n").removesuffix("\r")
-            pending.clear()
-            chunk.add(fields, header, row_no, raw)
-            if chunk.records >= size:
-                yield chunk.table(path, header)
-                chunk, yielded = _Chunk(), True
-        if chunk.records or not yielded:
+        chunk.add(fields, header, row_no, raw)
+        if chunk.records >= size:
             yield chunk.table(path, header)
-    except csv.Error as exc:
-        raise ImportFileError(display_path(path), f"not a readable CSV file: {exc}") from exc
+            chunk, yielded = _Chunk(), True
+    if chunk.records or not yielded:
+        yield chunk.table(path, header)
 
 
 class _Chunk:

@@ -509,9 +509,7 @@ def business_date(utc: pd.Series, tz: str, cutoff_hour: int) -> pd.Series:
     return pd.Series((local - pd.Timedelta(hours=cutoff_hour)).normalize(), index=utc.index)
 
 
-def per_zone(
-    restaurant_ids: pd.Series, directory: Directory
-) -> dict[tuple[str, int], np.ndarray]:
+def per_zone(restaurant_ids: pd.Series, directory: Directory) -> dict[tuple[str, int], np.ndarray]:
     """Row positions grouped by their restaurant's (time zone, cutoff hour), for the time-zone
     conversions: a fleet has many restaurants and few zones. Rows of unknown restaurants are in
     no group."""
