@@ -220,11 +220,11 @@ def _stream(path: Path, encoding: str | None) -> tuple[_Scan, Iterator[Any]] | N
             prefix = join(F.ELEMENTS, "item")
             top = {key: first_item(path, encoding, key) for key in (F.HREF, F.MERCHANT_ID)}
             page = scan.add_page({k: v for k, v in top.items() if v is not MISSING})
-            _scan(((order, page) for order in stream_items(path, encoding, prefix)), scan)
+            scan.add_all((order, page) for order in stream_items(path, encoding, prefix))
         elif head == "[":
             prefix = "item"
             for record in stream_items(path, encoding, prefix):
-                _scan(_element_orders(record, scan), scan)
+                scan.add_all(_element_orders(record, scan))
         else:
             return None
     except StreamFailed:
@@ -325,10 +325,12 @@ class _Scan:
     expanded: bool = False  # some order has lineItems
     _index: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    def add(self, order: Any, page: tuple[str, str] | None) -> None:
-        self.own.append(self._at(_order_merchant(order)))
-        self.page.append(self._at(page))
-        self.expanded = self.expanded or (isinstance(order, dict) and F.LINE_ITEMS in order)
+    def add_all(self, orders: Iterable[tuple[Any, tuple[str, str] | None]]) -> None:
+        """Takes (order, its page's merchant) pairs, in file order."""
+        for order, page in orders:
+            self.own.append(self._at(_order_merchant(order)))
+            self.page.append(self._at(page))
+            self.expanded = self.expanded or (isinstance(order, dict) and F.LINE_ITEMS in order)
 
     def add_page(self, record: JsonObject) -> tuple[str, str] | None:
         """Takes a list response's merchant ids; returns the one its orders are placed by."""
@@ -388,12 +390,6 @@ class _Router:
             )
         where = self.scan.wheres[at]
         return b.restaurant(where[1], where[0])
-
-
-def _scan(orders: Iterable[tuple[Any, tuple[str, str] | None]], scan: _Scan) -> _Scan:
-    for order, page in orders:
-        scan.add(order, page)
-    return scan
 
 
 def resolve_restaurant(
@@ -769,7 +765,9 @@ class CloverAdapter:
                 merchant, no restaurant with that merchant id (and no ``--restaurant``).
         """
         scan = _Scan()
-        orders = [order for order, _ in _scan_whole(path, load_document(path, ctx.encoding), scan)]
+        pairs = list(_orders_of(path, load_document(path, ctx.encoding), scan))
+        scan.add_all(pairs)
+        orders = [order for order, _ in pairs]
         builder = Builder(NAME, ctx.directory, TimeFormat.EPOCH_MS, minor_units=True)
         if orders:
             builder.run(orders, _walker(scan.router(path, ctx)))
@@ -785,14 +783,6 @@ class CloverAdapter:
         scan, orders = streamed
         builder = Builder(NAME, ctx.directory, TimeFormat.EPOCH_MS, minor_units=True)
         yield from builder.run_chunks(orders, _walker(scan.router(path, ctx)), path, size)
-
-
-def _scan_whole(
-    path: Path, document: Any, scan: _Scan
-) -> Iterator[tuple[Any, tuple[str, str] | None]]:
-    for order, page in _orders_of(path, document, scan):
-        scan.add(order, page)
-        yield order, page
 
 
 def _walker(router: _Router) -> Callable[[Builder, JsonObject], None]:
