@@ -128,6 +128,56 @@ def test_reload_is_idempotent_and_counts_changes(settings: Settings) -> None:
     assert _daily(settings)[0][4] == 1600 + 200 + 1000
 
 
+def test_chunks_of_one_file_share_their_keys(settings: Settings) -> None:
+    """Two chunks of one file (one FileKeys): the first holds order o3's row and order o1's
+    three lines without o1's row (so o1 is derived and written), the second o1's order row
+    (covers 4) and line 1 again with quantity 2. The order row updates the derived one rather
+    than being inserted as new (which would break the primary key), and line 1 counts as a
+    duplicate within the file, as in one chunk, while its new quantity is stored."""
+    db = Database(settings)
+    db.ensure_schema()
+    lines = _lines(LINES[:3])
+    order = pd.DataFrame(
+        {
+            c.RESTAURANT_ID: ["r1"],
+            c.SOURCE: ["square"],
+            c.ORDER_ID: ["o1"],
+            c.OPENED_AT_UTC: [_ts("2025-03-08 23:00")],
+            c.BUSINESS_DATE: [pd.Timestamp("2025-03-08")],
+            c.COVERS: pd.array([4], dtype="Int64"),
+            c.NET_AMOUNT_MINOR: pd.array([pd.NA], dtype="Int64"),
+        }
+    )
+    again = lines.iloc[[0]].assign(**{c.QUANTITY: 2.0})
+    with db.begin() as conn:
+        caps = db.capabilities(conn)
+        imports.load_parsed(
+            conn, caps, ParsedFile("r.csv", "restaurants", 2, restaurants=_restaurants())
+        )
+        keys = imports.FileKeys()
+        o3 = order.assign(**{c.ORDER_ID: "o3", c.COVERS: pd.array([2], dtype="Int64")})
+        chunk = ParsedFile("x.csv", "square", 3, orders=o3, lines=lines)
+        first = imports.load_parsed(conn, caps, chunk, keys)
+        chunk = ParsedFile("x.csv", "square", 2, orders=order, lines=again)
+        second = imports.load_parsed(conn, caps, chunk, keys)
+    with db.connect() as conn:
+        orders = schema.orders
+        covers = (
+            conn.execute(sa.select(orders.c[c.COVERS]).where(orders.c[c.ORDER_ID] == "o1"))
+            .scalars()
+            .all()
+        )
+        quantity = conn.execute(
+            sa.select(schema.order_lines.c[c.QUANTITY]).where(
+                schema.order_lines.c[c.LINE_ID] == "1"
+            )
+        ).scalar_one()
+    db.dispose()
+    assert (first.loaded, first.duplicate) == (3, 0)
+    assert (second.loaded, second.duplicate) == (0, 1)
+    assert covers == [4] and quantity == 2.0
+
+
 def test_fifteen_minute_slots_sum_to_daily(settings: Settings) -> None:
     _load(settings, _lines(LINES))
     db = Database(settings)

@@ -347,6 +347,8 @@ def load_parsed(
         derived = _stamp(conn, derived, "orders")
         fresh_orders = not _existing_pairs(conn, schema.orders, derived)
         upsert(conn, caps, schema.orders, derived, ORDER_KEY, do_nothing=True, fresh=fresh_orders)
+        if keys is not None and not derived.empty:  # written: a later chunk must not insert them
+            keys.split(conn, schema.orders, derived, ORDER_KEY)
         new, again, fresh = _split(conn, keys, schema.order_lines, lines, LINE_KEY)
         key: tuple[str, ...] = LINE_KEY
         if caps.timescale:
