@@ -226,6 +226,21 @@ def stream_items(path: Path, encoding: str | None, prefix: str) -> Generator[Any
 
 _UTF8 = frozenset({"utf-8", "utf8", "utf-8-sig"})
 
+
+def stream_again(path: Path, encoding: str | None, prefix: str) -> Iterator[Any]:
+    """:func:`stream_items` for a second pass over a file a first pass read to its end.
+
+    Raises:
+        ImportFileError: the stream now fails: the file changed in between.
+    """
+    try:
+        yield from stream_items(path, encoding, prefix)
+    except StreamFailed as exc:
+        raise ImportFileError(
+            display_path(path), f"the file changed while it was read ({exc})"
+        ) from exc
+
+
 MISSING: Any = object()
 """What :func:`first_item` returns when the file has no value at the prefix."""
 

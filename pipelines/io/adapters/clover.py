@@ -76,6 +76,7 @@ from pipelines.io.adapters._json_common import (
     json_type,
     load_document,
     sniff_json,
+    stream_again,
     stream_items,
 )
 from pipelines.io.adapters.base import (
@@ -236,16 +237,11 @@ def _stream(path: Path, encoding: str | None) -> tuple[_Scan, Iterator[Any]] | N
 
 def _orders_again(path: Path, encoding: str | None, prefix: str, array: bool) -> Iterator[Any]:
     """The second pass of :func:`_stream` (the first read the same file to its end)."""
-    try:
-        for record in stream_items(path, encoding, prefix):
-            if array and _is_page(record):
-                yield from record[F.ELEMENTS]
-            else:
-                yield record
-    except StreamFailed as exc:
-        raise ImportFileError(
-            display_path(path), f"the file changed while it was read ({exc})"
-        ) from exc
+    for record in stream_again(path, encoding, prefix):
+        if array and _is_page(record):
+            yield from record[F.ELEMENTS]
+        else:
+            yield record
 
 
 def _is_page(record: Any) -> bool:

@@ -72,6 +72,7 @@ from pipelines.io.adapters._json_common import (
     index,
     join,
     sniff_json,
+    stream_again,
     stream_items,
 )
 from pipelines.io.adapters.base import (
@@ -248,17 +249,7 @@ def _stream(path: Path, encoding: str | None) -> tuple[Iterator[Any], set[int]]:
         records = _load_records(path, encoding)
         return iter(records), _superseded([_copy_of(r) for r in records])
     prefix, copies = scanned
-    return _orders(path, encoding, prefix), _superseded(copies)
-
-
-def _orders(path: Path, encoding: str | None, prefix: str) -> Iterator[Any]:
-    """The second pass of :func:`_stream` (the first read the same file to its end)."""
-    try:
-        yield from stream_items(path, encoding, prefix)
-    except StreamFailed as exc:
-        raise ImportFileError(
-            display_path(path), f"the file changed while it was read ({exc})"
-        ) from exc
+    return stream_again(path, encoding, prefix), _superseded(copies)
 
 
 def _scan(path: Path, encoding: str | None) -> tuple[str, list[_Copy]] | None:
