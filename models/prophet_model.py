@@ -31,7 +31,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from models import columns as c
-from models import progress
+from models import progress, prophet_map
 from models.base import Calendar, Forecaster, check_fitted
 from models.calendar_features import prophet_holidays
 from models.frames import SeriesFrame
@@ -77,6 +77,12 @@ def _quiet() -> Iterator[None]:
         yield
 
 
+Solver = Literal["map", "cmdstan"]
+"""How a Prophet fit finds its MAP optimum: ``map`` solves Prophet's objective in-process
+(:mod:`models.prophet_map`; cmdstan where the model is not one it takes), ``cmdstan`` runs
+Prophet's own Stan optimiser."""
+
+
 @dataclass(frozen=True)
 class _Settings:
     """What a worker needs to fit one restaurant (picklable)."""
@@ -89,6 +95,7 @@ class _Settings:
     holidays_prior_scale: float
     random_state: int
     regressor_columns: tuple[str, ...] = ()
+    solver: Solver = "map"
 
 
 def _yearly(setting: bool | Literal["auto"], span_days: int) -> bool:
@@ -120,25 +127,33 @@ def _new_prophet(
 
 @functools.cache
 def _fast_backend_class() -> type[Any]:
-    """Prophet's cmdstanpy backend, writing Stan's input JSON with the C encoder.
+    """Prophet's cmdstanpy backend, solving in-process where it can and writing Stan's JSON fast.
 
-    Prophet hands cmdstanpy nested lists, which it serialises with the pure-Python JSON encoder:
-    about 40% of a fit. This backend writes the same JSON text to files
-    (:func:`models.prophet_design.stan_json`, each distinct float formatted once) and passes
-    their paths; the optimisation itself is unchanged (same data, inits and arguments), so the
+    With ``solver="map"``, a model :func:`models.prophet_map.supports` (Flux's: linear growth,
+    additive terms) is solved by :func:`models.prophet_map.solve`: Prophet's own objective, the
+    same optimum or a lower one, without cmdstan's process and file round trip.
+
+    Otherwise it runs cmdstan as Prophet does, with one change: Prophet hands cmdstanpy nested
+    lists, which it serialises with the pure-Python JSON encoder (about 40% of a fit); this
+    backend writes the same JSON text to files (:func:`models.prophet_design.stan_json`, each
+    distinct float formatted once) and passes their paths, so the data, inits, arguments and
     fitted parameters are identical.
     """
     from prophet.models import CmdStanPyBackend
 
     class _FastJsonBackend(CmdStanPyBackend):
-        def __init__(self, original: Any) -> None:  # reuses the loaded model, no re-load
+        def __init__(self, original: Any, solver: Solver) -> None:  # reuses the loaded model
             self.model = original.model
             self.stan_fit = None
             self.newton_fallback = original.newton_fallback
+            self.solver = solver
 
         def fit(
             self, stan_init: dict[str, Any], stan_data: dict[str, Any], **kwargs: Any
         ) -> OrderedDict[str, np.ndarray]:
+            if self.solver == "map" and prophet_map.supports(stan_data):
+                self.stan_fit = None
+                return prophet_map.solve(stan_data, stan_init)
             inits = {  # as prepare_data's, without its conversion of the whole data
                 "k": stan_init["k"],
                 "m": stan_init["m"],
@@ -172,10 +187,10 @@ def _fast_backend_class() -> type[Any]:
     return _FastJsonBackend
 
 
-def _fit_prophet(model: Prophet, frame: pd.DataFrame, seed: int) -> None:
-    """``model.fit(frame)`` through the fast-JSON backend (the model keeps its own backend)."""
+def _fit_prophet(model: Prophet, frame: pd.DataFrame, seed: int, solver: Solver = "map") -> None:
+    """``model.fit(frame)`` through the fast backend (the model keeps its own backend)."""
     original = model.stan_backend
-    model.stan_backend = _fast_backend_class()(original)
+    model.stan_backend = _fast_backend_class()(original, solver)
     try:
         with _quiet():
             model.fit(frame, seed=seed)
@@ -194,7 +209,7 @@ def _fit_one(
         frame = history[[c.DS, c.Y, *settings.regressor_columns]].copy()
         if settings.log1p:
             frame[c.Y] = np.log1p(frame[c.Y].to_numpy())
-        _fit_prophet(model, frame, settings.random_state)
+        _fit_prophet(model, frame, settings.random_state, settings.solver)
     except Exception as exc:  # one restaurant never fails the whole fit
         return restaurant_id, None, f"prophet fit failed: {type(exc).__name__}: {exc}"
     return restaurant_id, model, None
@@ -357,6 +372,7 @@ class ProphetForecaster(Forecaster):
         flat_trend: bool = True,
         horizon: int = 28,
         regressors: tuple[str, ...] = (),
+        solver: Solver = "map",
     ) -> None:
         self.log1p = log1p
         self.holidays = holidays
@@ -371,6 +387,7 @@ class ProphetForecaster(Forecaster):
         self.flat_trend = flat_trend
         self.horizon = horizon
         self.regressors = regressors
+        self.solver = solver
 
     def _settings(self) -> _Settings:
         return _Settings(
@@ -382,6 +399,7 @@ class ProphetForecaster(Forecaster):
             holidays_prior_scale=self.holidays_prior_scale,
             random_state=self.random_state,
             regressor_columns=tuple(self._regressor_columns()),
+            solver=self.solver,
         )
 
     def _regressor_columns(self) -> list[str]:

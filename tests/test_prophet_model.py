@@ -145,7 +145,7 @@ def test_fast_json_backend_fits_the_same_parameters(series: SeriesFrame) -> None
     history = series.data[series.data[c.RESTAURANT_ID] == "big"][[c.DS, c.Y]]
     plain, fast = Prophet(uncertainty_samples=0), Prophet(uncertainty_samples=0)
     plain.fit(history, seed=0)
-    _fit_prophet(fast, history, 0)
+    _fit_prophet(fast, history, 0, "cmdstan")
     assert plain.params.keys() == fast.params.keys()
     for name, value in plain.params.items():
         np.testing.assert_array_equal(value, fast.params[name])
