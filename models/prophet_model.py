@@ -131,7 +131,8 @@ def _fast_backend_class() -> type[Any]:
 
     With ``solver="map"``, a model :func:`models.prophet_map.supports` (Flux's: linear growth,
     additive terms) is solved by :func:`models.prophet_map.solve`: Prophet's own objective, the
-    same optimum or a lower one, without cmdstan's process and file round trip.
+    same optimum or a lower one, without cmdstan's process and file round trip. Should its
+    linear algebra fail on a degenerate design, or give a non-finite value, cmdstan fits it.
 
     Otherwise it runs cmdstan as Prophet does, with one change: Prophet hands cmdstanpy nested
     lists, which it serialises with the pure-Python JSON encoder (about 40% of a fit); this
@@ -153,7 +154,13 @@ def _fast_backend_class() -> type[Any]:
         ) -> OrderedDict[str, np.ndarray]:
             if self.solver == "map" and prophet_map.supports(stan_data):
                 self.stan_fit = None
-                return prophet_map.solve(stan_data, stan_init)
+                try:
+                    params = prophet_map.solve(stan_data, stan_init)
+                except (np.linalg.LinAlgError, RuntimeError):  # a degenerate design: cmdstan's
+                    pass
+                else:
+                    if all(np.isfinite(value).all() for value in params.values()):
+                        return params
             inits = {  # as prepare_data's, without its conversion of the whole data
                 "k": stan_init["k"],
                 "m": stan_init["m"],

@@ -182,6 +182,37 @@ def test_models_it_does_not_take_go_to_cmdstan_unchanged() -> None:
         prophet_map.solve(data | {"trend_indicator": 2}, {"sigma_obs": 1.0})
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        np.linalg.LinAlgError("not positive definite"),
+        RuntimeError("nnls: too many iterations"),
+        None,  # a non-finite result
+    ],
+)
+def test_a_solve_that_fails_falls_back_to_cmdstan(
+    monkeypatch: pytest.MonkeyPatch, failure: Exception | None
+) -> None:
+    history = _series(120, 7)
+    plain = _prophet(120)
+    _fit_prophet(plain, history, 0, "cmdstan")
+
+    real_solve = prophet_map.solve
+
+    def broken(data: Any, init: Any) -> Any:
+        if failure is not None:
+            raise failure
+        params = real_solve(data, init)
+        params["k"] = np.full_like(params["k"], np.nan)
+        return params
+
+    monkeypatch.setattr(prophet_map, "solve", broken)
+    routed = _prophet(120)
+    _fit_prophet(routed, history, 0, "map")
+    for name, value in plain.params.items():
+        np.testing.assert_array_equal(value, routed.params[name])
+
+
 def test_a_fit_serialises_and_reloads_as_prophet_json() -> None:
     """The artefact stays Prophet's own JSON: a map fit round-trips through model_to_json."""
     from prophet.serialize import model_from_json, model_to_json
