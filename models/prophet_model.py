@@ -155,12 +155,12 @@ def _fast_backend_class() -> type[Any]:
             if self.solver == "map" and prophet_map.supports(stan_data):
                 self.stan_fit = None
                 try:
-                    params = prophet_map.solve(stan_data, stan_init)
+                    solved = prophet_map.solve(stan_data, stan_init)
                 except (np.linalg.LinAlgError, RuntimeError):  # a degenerate design: cmdstan's
                     pass
                 else:
-                    if all(np.isfinite(value).all() for value in params.values()):
-                        return params
+                    if all(np.isfinite(value).all() for value in solved.values()):
+                        return solved
             inits = {  # as prepare_data's, without its conversion of the whole data
                 "k": stan_init["k"],
                 "m": stan_init["m"],
