@@ -3,7 +3,9 @@
 Each restaurant gets its own Prophet with the public holidays of its country and subdivision and
 the calendar's holidays and events (:func:`models.calendar_features.prophet_holidays`). Fits are
 MAP estimates with ``uncertainty_samples=0`` (Flux computes intervals itself), which makes them
-deterministic and fast; they run in parallel over restaurants with joblib. Prophet and cmdstanpy
+deterministic and fast; the optimum of Prophet's objective is found in-process
+(:mod:`models.prophet_map`, ``solver="map"``) or by Prophet's cmdstan (``solver="cmdstan"``); they
+run in parallel over restaurants with joblib. Prophet and cmdstanpy
 are silenced. Fitted models serialise to Prophet's own JSON
 (:meth:`ProphetForecaster.to_json_dict`), one file per restaurant in an artefact
 (``prophet/<restaurant>.json``, :meth:`ProphetForecaster.to_files`).
