@@ -17,6 +17,7 @@ hundreds of restaurants with the same calendar cost one pass.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "calendar_features",
     "day_numbers",
     "prophet_holidays",
+    "prophet_holidays_of",
     "public_holidays",
 ]
 
@@ -145,12 +147,6 @@ def _expand_days(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.nda
 # --- Prophet holidays ---------------------------------------------------------------------------
 
 
-def _restaurant_location(calendar: Calendar, restaurant_id: str) -> tuple[str | None, str | None]:
-    if c.RESTAURANT_ID not in calendar.restaurants.columns:
-        return None, None
-    return calendar.country(restaurant_id)
-
-
 def prophet_holidays(
     calendar: Calendar, restaurant_id: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
@@ -166,17 +162,51 @@ def prophet_holidays(
         Columns ``holiday, ds, lower_window, upper_window`` (lower <= 0 <= upper), one row per
         holiday day; empty when the restaurant has none.
     """
-    first, last = _day_number(start), _day_number(end)
-    country, sub = _restaurant_location(calendar, restaurant_id)
-    days, names = public_holidays(country, sub, pd.Timestamp(start).year, pd.Timestamp(end).year)
+    return prophet_holidays_of(calendar, {restaurant_id: start}, end)[restaurant_id]
+
+
+def prophet_holidays_of(
+    calendar: Calendar, starts: Mapping[str, pd.Timestamp], end: pd.Timestamp
+) -> dict[str, pd.DataFrame]:
+    """:func:`prophet_holidays` of many restaurants (``starts``: each one's first date), the
+    shared work done once: the events are read once, and the merged, sorted holiday table is
+    built once per group of restaurants with the same country, subdivision, own events and first
+    year; each restaurant's frame is a slice of its group's table."""
+    last = _day_number(end)
+    ev = _normalised_events(calendar)
+    ev = ev[ev[c.EVENT_KIND].isin((c.EVENT_HOLIDAY, c.EVENT_LOCAL))]
+    ids = np.asarray([str(rid) for rid in starts], dtype=object)
+    tables: dict[tuple[_GroupKey, int], pd.DataFrame] = {}
+    out: dict[str, pd.DataFrame] = {}
+    for rid, key in zip(ids.tolist(), _keys(calendar, ev, ids), strict=True):
+        start = pd.Timestamp(starts[rid])
+        table = tables.get((key, start.year))
+        if table is None:
+            table = _holiday_table(key, ev, (start.year, pd.Timestamp(end).year))
+            tables[(key, start.year)] = table
+        day = table["day"].to_numpy()
+        lo = int(np.searchsorted(day, _day_number(start), side="left"))
+        rows = table.iloc[lo : int(np.searchsorted(day, last, side="right"))]
+        out[rid] = pd.DataFrame(
+            {
+                PROPHET_HOLIDAY: rows[PROPHET_HOLIDAY].to_numpy(),
+                c.DS: rows["day"].to_numpy().astype("datetime64[D]").astype("datetime64[ns]"),
+                c.LOWER_WINDOW: -rows["before"].to_numpy(dtype=np.int64),
+                c.UPPER_WINDOW: rows["after"].to_numpy(dtype=np.int64),
+            }
+        )
+    return out
+
+
+def _holiday_table(key: _GroupKey, ev: pd.DataFrame, years: tuple[int, int]) -> pd.DataFrame:
+    """One group's public holidays and own holidays and events, a row per (name, day) (the
+    public holiday's window when both name a day), sorted by day then name."""
+    country, sub, own_rows = key
+    days, names = public_holidays(country, sub, years[0], years[1])
     public = pd.DataFrame(
         {PROPHET_HOLIDAY: list(names), "day": days, "before": 0, "after": 0}
     )  # fmt: skip
-    ev = _normalised_events(calendar)
-    mine = ev[
-        (ev[c.RESTAURANT_ID].isna() | (ev[c.RESTAURANT_ID] == restaurant_id))
-        & ev[c.EVENT_KIND].isin((c.EVENT_HOLIDAY, c.EVENT_LOCAL))
-    ]
+    mine = ev[ev[c.RESTAURANT_ID].isna() | ev.index.isin(list(own_rows))]
     day, owner = _expand_days(mine["start"].to_numpy(), mine["end"].to_numpy())
     own = pd.DataFrame(
         {
@@ -187,16 +217,10 @@ def prophet_holidays(
         }
     )
     both = pd.concat([public, own], ignore_index=True)
-    both = both[(both["day"] >= first) & (both["day"] <= last)]
+    both[PROPHET_HOLIDAY] = both[PROPHET_HOLIDAY].astype(str)
+    both["day"] = both["day"].astype(np.int64)
     both = both.drop_duplicates([PROPHET_HOLIDAY, "day"]).sort_values(["day", PROPHET_HOLIDAY])
-    return pd.DataFrame(
-        {
-            PROPHET_HOLIDAY: both[PROPHET_HOLIDAY].astype(str).to_numpy(),
-            c.DS: both["day"].to_numpy().astype("datetime64[D]").astype("datetime64[ns]"),
-            c.LOWER_WINDOW: -both["before"].to_numpy(dtype=np.int64),
-            c.UPPER_WINDOW: both["after"].to_numpy(dtype=np.int64),
-        }
-    )
+    return both.reset_index(drop=True)
 
 
 # --- vectorised features for global models ------------------------------------------------------

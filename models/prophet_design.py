@@ -31,7 +31,16 @@ import pandas as pd
 if TYPE_CHECKING:
     from prophet import Prophet
 
-__all__ = ["STAN_DATA", "component_columns", "fast_prophet_class", "holiday_features", "stan_json"]
+__all__ = [
+    "STAN_DATA",
+    "component_columns",
+    "fast_prophet_class",
+    "fourier",
+    "holiday_features",
+    "holiday_matrix",
+    "seasonality_features",
+    "stan_json",
+]
 
 _DELIM = "_delim_"
 
@@ -114,8 +123,22 @@ def holiday_features(
     The same columns (``<holiday>_delim_<+|-><offset>``, sorted), the same 0/1 values, prior
     scales, names (in first-seen order), errors, and ``train_holiday_names`` on the first call.
     """
-    n = int(dates.shape[0])
     day = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    names, matrix, prior_scales = holiday_matrix(model, day, holidays)
+    features = pd.DataFrame(matrix, columns=names) if names else pd.DataFrame()
+    prior_scale_list = [prior_scales[h.split(_DELIM)[0]] for h in names]
+    holiday_names = list(prior_scales.keys())
+    if model.train_holiday_names is None:
+        model.train_holiday_names = pd.Series(holiday_names)
+    return features, prior_scale_list, holiday_names
+
+
+def holiday_matrix(
+    model: Prophet, day: np.ndarray, holidays: pd.DataFrame
+) -> tuple[list[str], np.ndarray, dict[Any, float]]:
+    """The arrays of :func:`holiday_features`: the sorted column names, the 0/1 matrix (a row
+    per day of ``day``, ``datetime64[D]``) and each holiday's prior scale (first-seen order)."""
+    n = len(day)
     order = np.argsort(day, kind="stable")
     sorted_days = day[order]
     expanded: defaultdict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
@@ -127,8 +150,7 @@ def holiday_features(
     else:
         scales = [float(model.holidays_prior_scale)] * len(holidays)
     occurs = pd.to_datetime(holidays["ds"]).to_numpy(dtype="datetime64[ns]")
-    names = holidays["holiday"].tolist()
-    for i, name in enumerate(names):
+    for i, name in enumerate(holidays["holiday"].tolist()):
         ps = scales[i]
         if np.isnan(ps):
             ps = float(model.holidays_prior_scale)
@@ -147,13 +169,55 @@ def holiday_features(
             lo = np.searchsorted(sorted_days, target, side="left")
             hi = np.searchsorted(sorted_days, target, side="right")
             column[order[lo:hi]] = 1.0
-    features = pd.DataFrame(expanded)
-    features = features[sorted(features.columns.tolist())]
-    prior_scale_list = [prior_scales[h.split(_DELIM)[0]] for h in features.columns]
-    holiday_names = list(prior_scales.keys())
-    if model.train_holiday_names is None:
-        model.train_holiday_names = pd.Series(holiday_names)
-    return features, prior_scale_list, holiday_names
+    names = sorted(expanded)
+    matrix = np.column_stack([expanded[k] for k in names]) if names else np.zeros((n, 0))
+    return names, matrix, prior_scales
+
+
+def fourier(ns: np.ndarray, period: float, order: int) -> np.ndarray:
+    """:meth:`prophet.Prophet.fourier_series` of int64 nanosecond (naive) dates, on arrays."""
+    x_t = np.pi * 2 * ((ns / 1e9) / (24 * 60 * 60))
+    out = np.empty((len(ns), 2 * order))
+    for i in range(order):
+        angle = (i + 1) / period * x_t
+        out[:, 2 * i] = np.sin(angle)
+        out[:, 2 * i + 1] = np.cos(angle)
+    return out
+
+
+def seasonality_features(
+    model: Prophet, df: pd.DataFrame
+) -> tuple[pd.DataFrame, list[float], pd.DataFrame, dict[str, list[str]]]:
+    """:meth:`prophet.Prophet.make_all_seasonality_features` of a model without extra
+    regressors or conditional seasonalities, built as one frame from arrays: each seasonality's
+    :func:`fourier` columns (``<name>_delim_<i>``), then :func:`holiday_matrix`'s, then
+    :func:`component_columns`; the same frames, prior scales and modes as Prophet's."""
+    ns = df["ds"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    prior_scales: list[float] = []
+    modes: dict[str, list[str]] = {"additive": [], "multiplicative": []}
+    for name, props in model.seasonalities.items():
+        block = fourier(ns, props["period"], props["fourier_order"])
+        blocks.append(block)
+        names.extend(f"{name}_delim_{i + 1}" for i in range(block.shape[1]))
+        prior_scales.extend([props["prior_scale"]] * block.shape[1])
+        modes[props["mode"]].append(name)
+    holidays = model.construct_holiday_dataframe(df["ds"])
+    if len(holidays) > 0:
+        day = ns.astype("datetime64[ns]").astype("datetime64[D]")
+        columns, matrix, scales = holiday_matrix(model, day, holidays)
+        blocks.append(matrix)
+        names.extend(columns)
+        prior_scales.extend(scales[h.split(_DELIM)[0]] for h in columns)
+        modes[model.holidays_mode].extend(scales)
+        if model.train_holiday_names is None:
+            model.train_holiday_names = pd.Series(list(scales))
+    if not names:
+        blocks, names, prior_scales = [np.zeros((len(df), 1))], ["zeros"], [1.0]
+    features = pd.DataFrame(np.hstack(blocks), columns=names)
+    component_cols, modes = component_columns(model, features, modes)
+    return features, prior_scales, component_cols, modes
 
 
 STAN_DATA: tuple[str, ...] = (
@@ -196,7 +260,8 @@ def stan_json(data: Mapping[str, Any]) -> str:
 
 @functools.cache
 def fast_prophet_class() -> type[Prophet]:
-    """``prophet.Prophet`` with :func:`component_columns` and :func:`holiday_features`."""
+    """``prophet.Prophet`` with :func:`component_columns`, :func:`holiday_features` and
+    :func:`seasonality_features`."""
     from prophet import Prophet
 
     class FastProphet(Prophet):
@@ -211,5 +276,13 @@ def fast_prophet_class() -> type[Prophet]:
             self, dates: pd.Series, holidays: pd.DataFrame
         ) -> tuple[pd.DataFrame, list[float], list[str]]:
             return holiday_features(self, dates, holidays)
+
+        def make_all_seasonality_features(  # type: ignore[override]
+            self, df: pd.DataFrame
+        ) -> tuple[pd.DataFrame, list[float], pd.DataFrame, dict[str, list[str]]]:
+            conditional = any(p["condition_name"] is not None for p in self.seasonalities.values())
+            if self.extra_regressors or conditional:
+                return super().make_all_seasonality_features(df)  # type: ignore[return-value]
+            return seasonality_features(self, df)
 
     return FastProphet

@@ -1,7 +1,7 @@
 """Prophet, one model per restaurant (a local forecaster).
 
 Each restaurant gets its own Prophet with the public holidays of its country and subdivision and
-the calendar's holidays and events (:func:`models.calendar_features.prophet_holidays`). Fits are
+the calendar's holidays and events (:func:`models.calendar_features.prophet_holidays_of`). Fits are
 MAP estimates with ``uncertainty_samples=0`` (Flux computes intervals itself), which makes them
 deterministic and fast; the optimum of Prophet's objective is found in-process
 (:mod:`models.prophet_map`, ``solver="map"``) or by Prophet's cmdstan (``solver="cmdstan"``); they
@@ -35,9 +35,9 @@ from joblib import Parallel, delayed
 from models import columns as c
 from models import progress, prophet_map
 from models.base import Calendar, Forecaster, check_fitted
-from models.calendar_features import prophet_holidays
+from models.calendar_features import prophet_holidays_of
 from models.frames import SeriesFrame
-from models.prophet_design import fast_prophet_class, holiday_features, stan_json
+from models.prophet_design import fast_prophet_class, fourier, holiday_matrix, stan_json
 from models.regressors import feature_name, known_in_advance, regressor_features
 
 if TYPE_CHECKING:
@@ -231,10 +231,13 @@ def prophet_yhat(
     flat_trend: bool = False,
     regressors: pd.DataFrame | None = None,
 ) -> np.ndarray:
-    """``model.predict(ds)["yhat"]``, without the per-component breakdown Prophet also builds.
+    """``model.predict(ds)["yhat"]`` in the order of ``ds``, without the per-component breakdown
+    Prophet also builds.
 
     The same arithmetic as ``Prophet.predict`` (the trend, then the feature matrix times
-    ``beta``, split into additive and multiplicative terms), about four times faster.
+    ``beta``, split into additive and multiplicative terms). A linear-growth model without
+    extra regressors (Flux's default) is computed on arrays alone (:func:`_linear_yhat`, about
+    twenty times faster than ``Prophet.predict``); others through Prophet's own frames.
 
     Args:
         model: a fitted Prophet without conditional seasonalities.
@@ -253,6 +256,8 @@ def prophet_yhat(
     if names and (regressors is None or not set(names) <= set(regressors.columns)):
         raise ValueError(f"prophet_yhat: the values of regressors {', '.join(names)} are needed")
     dates = pd.to_datetime(np.asarray(ds))
+    if _on_arrays(model):
+        return _linear_yhat(model, dates, flat_trend)
     given = (
         {n: regressors[n].to_numpy(dtype=float) for n in names} if regressors is not None else {}
     )
@@ -260,28 +265,76 @@ def prophet_yhat(
         df = model.setup_dataframe(pd.DataFrame({c.DS: dates, **given}))
         trend_df = df
         if flat_trend:  # t grows with ds, so the last date's t caps it (as setup_dataframe)
-            start, scale = cast(pd.Timestamp, model.start), cast(pd.Timedelta, model.t_scale)
-            last = float(((pd.Series([_last_ds({"": model})]) - start) / scale).iloc[0])
-            trend_df = df.assign(t=np.minimum(df["t"].to_numpy(), last))
+            trend_df = df.assign(t=np.minimum(df["t"].to_numpy(), _last_t(model)))
         trend = np.asarray(model.predict_trend(trend_df), dtype=float)
-        if names:  # Prophet's own feature matrix (regressors standardised), as in training
-            features, _, terms, _ = model.make_all_seasonality_features(df)
-            x = features.to_numpy(dtype=float)
-            beta = np.asarray(model.params["beta"], dtype=float)[0]
-            additive = x @ (beta * terms["additive_terms"].to_numpy()) * model.y_scale
-            multiplicative = x @ (beta * terms["multiplicative_terms"].to_numpy())
-            return np.asarray(trend * (1 + multiplicative) + additive, dtype=float)
-        parts = [  # the columns of make_seasonality_features, without its frame
-            model.fourier_series(df[c.DS], props["period"], props["fourier_order"])
-            for props in model.seasonalities.values()
-        ]
-        holidays = model.construct_holiday_dataframe(df[c.DS])
-        if len(holidays) > 0:
-            parts.append(holiday_features(model, df[c.DS], holidays)[0].to_numpy(dtype=float))
+        # Prophet's own feature matrix (regressors standardised), as in training
+        features, _, terms, _ = model.make_all_seasonality_features(df)
+    x = features.to_numpy(dtype=float)
+    beta = np.asarray(model.params["beta"], dtype=float)[0]
+    additive = x @ (beta * terms["additive_terms"].to_numpy()) * model.y_scale
+    multiplicative = x @ (beta * terms["multiplicative_terms"].to_numpy())
+    yhat = np.empty(len(dates))  # setup_dataframe sorted the rows by ds: back to row order
+    yhat[np.argsort(dates.to_numpy(), kind="mergesort")] = trend * (1 + multiplicative) + additive
+    return yhat
+
+
+def _last_t(model: Prophet) -> float:
+    """The scaled time ``t`` of the model's last training date (``setup_dataframe``'s)."""
+    last = np.datetime64(_last_ds({"": model}), "ns").astype(np.int64)
+    return float(_scaled_t(model, np.asarray([last]))[0])
+
+
+def _scaled_t(model: Prophet, ns: np.ndarray) -> np.ndarray:
+    """``setup_dataframe``'s ``t = (ds - start) / t_scale`` of int64 nanosecond dates."""
+    start = cast(pd.Timestamp, model.start).as_unit("ns").value
+    return np.asarray((ns - start) / cast(pd.Timedelta, model.t_scale).as_unit("ns").value)
+
+
+def _on_arrays(model: Prophet) -> bool:
+    """Whether :func:`prophet_yhat` forecasts ``model`` on arrays alone (:func:`_linear_yhat`)."""
+    return not model.extra_regressors and model.growth == "linear" and _holidays_as_trained(model)
+
+
+def _holidays_as_trained(model: Prophet) -> bool:
+    """Whether ``model.holidays`` is the whole holiday table of its fit (no country holidays
+    added by Prophet, every holiday it was fitted with still listed), so the holiday columns at
+    any dates are the training columns."""
+    if model.country_holidays is not None:
+        return False
+    trained = model.train_holiday_names
+    if model.holidays is None or trained is None:
+        return model.holidays is None and trained is None
+    listed = set(model.holidays["holiday"].tolist())
+    return set(trained.tolist()) == listed
+
+
+def _linear_yhat(model: Prophet, dates: pd.DatetimeIndex, flat_trend: bool) -> np.ndarray:
+    """Prophet's ``yhat`` of a linear-growth model without extra regressors, in row order, on
+    arrays: ``setup_dataframe``'s ``t``, ``predict_trend``'s piecewise-linear trend (floor 0),
+    ``make_all_seasonality_features``' columns (each seasonality's Fourier terms, then the
+    holiday columns) times ``beta``."""
+    ns = dates.as_unit("ns").asi8
+    t = _scaled_t(model, ns)
+    if flat_trend:
+        t = np.minimum(t, _last_t(model))
+    k = float(np.nanmean(model.params["k"]))
+    m = float(np.nanmean(model.params["m"]))
+    deltas = np.nanmean(model.params["delta"], axis=0)
+    changepoints = np.asarray(model.changepoints_t, dtype=float)
+    trend = model.piecewise_linear(t, deltas, k, m, changepoints) * cast(float, model.y_scale)
+    parts = [
+        fourier(ns, props["period"], props["fourier_order"])
+        for props in model.seasonalities.values()
+    ]
+    if model.holidays is not None and len(model.holidays) > 0:
+        day = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        parts.append(holiday_matrix(model, day, model.holidays)[1])
     columns = model.train_component_cols
     if not parts or columns is None:
-        return trend
+        return np.asarray(trend, dtype=float)
     x = np.hstack(parts)
+    if x.shape[1] != len(columns):
+        raise ValueError(f"prophet_yhat: {x.shape[1]} feature columns, the fit had {len(columns)}")
     beta = np.asarray(model.params["beta"], dtype=float)[0]
     additive = x @ (beta * columns["additive_terms"].to_numpy()) * model.y_scale
     multiplicative = x @ (beta * columns["multiplicative_terms"].to_numpy())
@@ -422,29 +475,31 @@ class ProphetForecaster(Forecaster):
             return None
         return regressor_features(self.regressor_values_, keys, known, self.horizon, self.cutoff_)
 
-    def _holidays_for(
-        self, calendar: Calendar, restaurant_id: str, start: pd.Timestamp
-    ) -> pd.DataFrame | None:
-        if not self.holidays:
-            return None
-        end = self.cutoff_ + pd.Timedelta(days=_HOLIDAY_REACH_DAYS)
-        return prophet_holidays(calendar, restaurant_id, start, end)
-
     def _tasks(
         self, series: SeriesFrame, calendar: Calendar
     ) -> Iterator[tuple[str, pd.DataFrame, pd.DataFrame | None]]:
         """(id, history, holidays) of each restaurant with enough rows; records the others."""
+        histories: dict[str, pd.DataFrame] = {}
         for rid, rows in series.data.groupby(c.RESTAURANT_ID, sort=True):
             if len(rows) < self.min_rows:
                 self.failed_[str(rid)] = f"only {len(rows)} rows (min_rows is {self.min_rows})"
                 continue
-            start = pd.Timestamp(rows[c.DS].min())
-            history = rows.reset_index(drop=True)
+            histories[str(rid)] = rows.reset_index(drop=True)
+        holidays = (
+            prophet_holidays_of(
+                calendar,
+                {rid: pd.Timestamp(rows[c.DS].min()) for rid, rows in histories.items()},
+                self.cutoff_ + pd.Timedelta(days=_HOLIDAY_REACH_DAYS),
+            )
+            if self.holidays
+            else {}
+        )
+        for rid, history in histories.items():
             regs = self._regressor_frame(history)
             yield (
-                str(rid),
+                rid,
                 history if regs is None else pd.concat([history, regs], axis=1),
-                self._holidays_for(calendar, str(rid), start),
+                holidays.get(rid),
             )
 
     def _fit(self, series: SeriesFrame, calendar: Calendar) -> None:
@@ -477,7 +532,7 @@ class ProphetForecaster(Forecaster):
         ]
         ds = future[c.DS]
         regs = self._regressor_frame(future.reset_index(drop=True))
-        results = Parallel(n_jobs=self.n_jobs)(
+        tasks = [
             delayed(_predict_one)(
                 model,
                 ds.iloc[rows],
@@ -486,7 +541,10 @@ class ProphetForecaster(Forecaster):
                 None if regs is None else regs.iloc[rows],
             )
             for rows, model in groups
-        )
+        ]
+        # on arrays a forecast takes about a millisecond, less than sending the model to a worker
+        in_process = all(_on_arrays(model) for _, model in groups)
+        results = Parallel(n_jobs=1 if in_process else self.n_jobs)(tasks)
         for (rows, _), values in zip(groups, results, strict=True):
             yhat[rows] = values
         return yhat

@@ -19,6 +19,7 @@ from models.calendar_features import (
     PROPHET_HOLIDAY,
     calendar_features,
     prophet_holidays,
+    prophet_holidays_of,
     public_holidays,
 )
 from models.features import (
@@ -268,6 +269,33 @@ def test_calendar_holidays_events_and_closures(calendar: Calendar) -> None:
     assert got.loc[2:7, DAYS_TO_EVENT].tolist() == [2, 1, 0, 14, 14, 14]
     assert got.loc[2:7, DAYS_SINCE_EVENT].tolist() == [14, 14, 14, 1, 2, 14]
     assert got.loc[8:, IS_CLOSED].tolist() == [0, 1, 0, 0]
+
+
+def test_prophet_holidays_of_many_restaurants(calendar: Calendar) -> None:
+    """One call for several restaurants (shared groups) gives each its own frame from its own
+    start: expected rows by hand from the fixture calendar and the US holidays of 2024."""
+    end = pd.Timestamp("2024-12-31")
+    frames = prophet_holidays_of(
+        calendar,
+        {
+            "r0": pd.Timestamp("2024-05-11"),
+            "r2": pd.Timestamp("2024-01-01"),
+            "zz": pd.Timestamp("2024-02-01"),
+        },
+        end,
+    )
+    r0 = frames["r0"].set_index(c.DS)
+    assert r0.index.min() == pd.Timestamp("2024-05-11")  # nothing before its start
+    fair = frames["r0"][frames["r0"][PROPHET_HOLIDAY] == "Street fair"]
+    assert fair[c.DS].tolist() == [pd.Timestamp("2024-05-11")]  # 05-10 is before the start
+    assert r0.loc["2024-07-04", PROPHET_HOLIDAY] == "Independence Day"
+    assert "Valentine's Day" not in set(r0[PROPHET_HOLIDAY])
+    r2 = frames["r2"].set_index(c.DS)
+    assert r2.loc["2024-01-01", PROPHET_HOLIDAY] == "New Year's Day"
+    assert r2.loc["2024-02-14", PROPHET_HOLIDAY] == "Valentine's Day"
+    assert "Street fair" not in set(r2[PROPHET_HOLIDAY])  # r0's own event only
+    # not in the calendar: no public holidays, only the global event
+    assert frames["zz"][PROPHET_HOLIDAY].tolist() == ["Valentine's Day"]
 
 
 def test_unknown_country_and_subdivision() -> None:

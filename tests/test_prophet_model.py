@@ -118,6 +118,25 @@ def test_fast_yhat_matches_prophet_predict(fitted: ProphetForecaster) -> None:
         ds = pd.Series(pd.date_range(start, periods=HORIZON, freq="D"))
         expected = model.predict(pd.DataFrame({c.DS: ds}))[c.YHAT].to_numpy()
         np.testing.assert_allclose(prophet_yhat(model, ds), expected, rtol=0, atol=1e-10)
+        shuffled = np.random.default_rng(0).permutation(len(ds))  # values stay with their rows
+        got = prophet_yhat(model, ds.iloc[shuffled])
+        np.testing.assert_allclose(got, expected[shuffled], rtol=0, atol=1e-10)
+
+
+def test_fast_yhat_needs_no_prophet_frames(
+    fitted: ProphetForecaster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flux's default model (linear, no regressors) is forecast on arrays alone."""
+    model = fitted.models_["big"]
+    ds = pd.Series(pd.date_range("2024-06-29", periods=HORIZON, freq="D"))
+    expected = prophet_yhat(model, ds)
+
+    def no_frames(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Prophet's frame path was taken")
+
+    monkeypatch.setattr(model, "setup_dataframe", no_frames)
+    monkeypatch.setattr(model, "make_all_seasonality_features", no_frames)
+    np.testing.assert_array_equal(prophet_yhat(model, ds), expected)
 
 
 def test_flat_trend_holds_the_last_fitted_level(fitted: ProphetForecaster) -> None:
