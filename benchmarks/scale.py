@@ -20,9 +20,15 @@ invocation, one after another, so the ratios are measured side by side.
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/scale.py [--sizes 100,1000,10000] [--days 120] [--jobs 1]
+    .venv/bin/python benchmarks/scale.py [--sizes 100,1000,10000] [--days 120] [--volume 1]
+        [--jobs 1]
         [--target orders] [--keep DIR] [--out table.csv]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+
+``--volume`` scales the orders of each restaurant-day (the generator's ``--scale``): at 1, about
+2.4 order lines for each of 15-60 orders a day, so 10,000 restaurants over 120 days are about
+100 million lines; ``--volume 0.1`` keeps the import of the largest fleets within reach while
+the model steps see the same number of restaurant-days.
 
 ``--database-url`` runs against PostgreSQL (a fresh database per size, dropped afterwards;
 default: a SQLite file per size). ``--keep DIR`` keeps the fleets and databases in DIR instead of
@@ -96,6 +102,7 @@ def bench_size(size: int, work: Path, opts: argparse.Namespace) -> list[Measured
     if not (fleet / "restaurants.csv").is_file():
         generate = [sys.executable, str(ROOT / "sample_data" / "generate.py")]
         generate += ["--fleet", str(size), "--days", str(opts.days), "--out", str(fleet)]
+        generate += ["--scale", str(opts.volume)]
         subprocess.run(generate, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     env = {**os.environ, "FLUX_HOME": str(home)}
     env.pop("FLUX_DATABASE_URL", None)
@@ -163,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="100,1000,10000", help="comma-separated fleet sizes")
     p.add_argument("--days", type=int, default=120, help="business dates per restaurant")
+    p.add_argument(
+        "--volume",
+        type=float,
+        default=1.0,
+        help="orders per restaurant-day, a multiple of the generator's (its --scale; 15-60 at 1)",
+    )
     p.add_argument("--target", default="orders", help="target (Square exports have no covers)")
     p.add_argument("--jobs", type=int, default=1, help="--jobs for backtest and train")
     p.add_argument("--database-url", default=None, help="PostgreSQL admin URL (default: SQLite)")

@@ -37,7 +37,13 @@ from models import progress, prophet_map
 from models.base import Calendar, Forecaster, check_fitted
 from models.calendar_features import prophet_holidays_of
 from models.frames import SeriesFrame
-from models.prophet_design import fast_prophet_class, fourier, holiday_matrix, stan_json
+from models.prophet_design import (
+    fast_prophet_class,
+    fourier,
+    holiday_matrix,
+    model_from_json,
+    stan_json,
+)
 from models.regressors import feature_name, known_in_advance, regressor_features
 
 if TYPE_CHECKING:
@@ -624,8 +630,6 @@ class ProphetForecaster(Forecaster):
             **params: constructor parameters (``log1p`` must match the original fit).
         """
         with _quiet():
-            from prophet.serialize import model_from_json
-
             loaded = {str(rid): model_from_json(text) for rid, text in models.items()}
         if "regressors" in params:  # JSON has lists
             params["regressors"] = tuple(params["regressors"])

@@ -159,3 +159,54 @@ def test_stan_json_is_the_text_prophet_would_send(case: str) -> None:
     expected = json.dumps(CmdStanPyBackend.prepare_data(init, data)[1])
     assert stan_json(data) == expected
     assert data["X"].shape[1] > (1 if case == "holidays" else 0)  # a real feature matrix
+
+
+def _same(mine: Any, theirs: Any, where: str) -> None:
+    if isinstance(theirs, pd.DataFrame):
+        pd.testing.assert_frame_equal(mine, theirs, obj=where)
+    elif isinstance(theirs, pd.Series):
+        pd.testing.assert_series_equal(mine, theirs, obj=where)
+    elif isinstance(theirs, np.ndarray):
+        np.testing.assert_array_equal(mine, theirs, err_msg=where)
+        assert mine.dtype == theirs.dtype, where
+    elif isinstance(theirs, dict) and any(isinstance(v, np.ndarray) for v in theirs.values()):
+        assert mine.keys() == theirs.keys(), where
+        for key in theirs:
+            _same(mine[key], theirs[key], f"{where}[{key}]")
+    else:
+        assert type(mine) is type(theirs) and mine == theirs, where
+
+
+@pytest.mark.parametrize("case", ["holidays", "prior_scales", "regressors", "nothing", "yearly"])
+def test_model_from_json_reads_what_prophets_reader_reads(case: str) -> None:
+    """Every attribute of a fitted model read back from Prophet's JSON by
+    :func:`models.prophet_design.model_from_json` equals Prophet's own reading of it (frames
+    and series with their dtypes, index and names; timestamps; arrays; parameters), and so do
+    its forecasts."""
+    from prophet import serialize
+
+    from models.prophet_design import model_from_json
+    from models.prophet_model import _fit_prophet
+
+    if case == "yearly":  # two years and a half, yearly seasonality on, no holidays
+        history = _history(900)
+        model = fast_prophet_class()(yearly_seasonality=True, uncertainty_samples=0)
+    else:
+        history = _history(regressor=case == "regressors")
+        model = _build(fast_prophet_class(), case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _fit_prophet(model, history, seed=0)
+        text = serialize.model_to_json(model)
+        theirs = serialize.model_from_json(text)
+    mine = model_from_json(text)
+    assert type(mine) is type(theirs)
+    assert vars(mine).keys() == vars(theirs).keys()
+    for name, value in vars(theirs).items():
+        _same(getattr(mine, name), value, name)
+    future = pd.DataFrame({"ds": pd.date_range("2024-07-01", periods=30, freq="D")})
+    if case == "regressors":
+        future["promo"] = 0.25
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pd.testing.assert_frame_equal(mine.predict(future), theirs.predict(future))

@@ -182,7 +182,7 @@ class ArtifactStore(ABC):
             ArtifactError: no such artefact or file.
             ArtifactIntegrityError: the file is missing or its checksum does not match.
         """
-        return self._read_verified(self.read_manifest(artifact_id), rel)
+        return self.read_verified(self.read_manifest(artifact_id), rel)
 
     def download(self, artifact_id: str, dest: Path) -> ArtifactManifest:
         """Copies a committed artefact into the folder ``dest``, each file verified.
@@ -195,7 +195,7 @@ class ArtifactStore(ABC):
         """
         manifest = self.read_manifest(artifact_id)
         for rel in sorted(manifest.files):
-            _write_local(dest.joinpath(*rel.split("/")), self._read_verified(manifest, rel))
+            _write_local(dest.joinpath(*rel.split("/")), self.read_verified(manifest, rel))
         _write_local(dest / MANIFEST_FILE, manifest.to_json().encode())
         return manifest
 
@@ -370,7 +370,15 @@ class ArtifactStore(ABC):
             )
         return manifest
 
-    def _read_verified(self, manifest: ArtifactManifest, rel: str) -> bytes:
+    def read_verified(self, manifest: ArtifactManifest, rel: str) -> bytes:
+        """One file of the artefact ``manifest`` describes (one :meth:`read_manifest` gave),
+        checked against its SHA-256: :meth:`read_file` without reading the manifest again, for
+        reading many files of one artefact (a fleet's thousands of Prophet files).
+
+        Raises:
+            ArtifactError: the manifest lists no such file.
+            ArtifactIntegrityError: the file is missing or its checksum does not match.
+        """
         where = f"{self.uri}: artefact {manifest.artifact_id}"
         expected = manifest.files.get(rel)
         if expected is None:

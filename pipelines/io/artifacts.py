@@ -348,7 +348,7 @@ def read_shard_files(
     """One shard's files, relative to its folder, each verified against the manifest."""
     prefix = f"{SHARDS_DIR}/{shard}/"
     return {
-        rel.removeprefix(prefix): store.read_file(manifest.artifact_id, rel)
+        rel.removeprefix(prefix): store.read_verified(manifest, rel)
         for rel in sorted(manifest.files)
         if rel.startswith(prefix)
     }

@@ -417,7 +417,7 @@ def artifact_channel(
         if rel == artifacts.SHARDS_FILE or any(rel.startswith(d) for d in shard_dirs)
     ]
     folder = f"{ARTEFACTS}/{manifest.artifact_id}"
-    files = {f"{folder}/{rel}": store.read_file(manifest.artifact_id, rel) for rel in rels}
+    files = {f"{folder}/{rel}": store.read_verified(manifest, rel) for rel in rels}
     files[f"{folder}/{MANIFEST_FILE}"] = manifest.to_json().encode()
     return files
 
