@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -24,6 +23,7 @@ from pipelines.io.adapters.base import (
 )
 from pipelines.io.adapters.common import currency_exponent
 from pipelines.io.db import DbCapabilities
+from pipelines.io.keyindex import KeySet
 from pipelines.io.loader import bulk_insert, dedupe_last, delete_moved_lines, staging_table, upsert
 
 LINE_KEY = (c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID, c.LINE_ID)
@@ -115,11 +115,11 @@ class FileKeys:
     A key a later chunk repeats counts as a duplicate within the file (as :func:`dedupe_last`
     counts it within a chunk), not as a second row loaded; a key no earlier chunk wrote, of a
     pair that had no rows before the file, is inserted without the upsert's conflict check.
-    Memory: 8 bytes per order and per line of the file.
+    Memory: 8 bytes per order and per line of the file (a :class:`KeySet` per table).
     """
 
     def __init__(self) -> None:
-        self._seen: dict[str, np.ndarray] = {}
+        self._seen: dict[str, KeySet] = {}
         self._fresh: dict[tuple[str, tuple[object, object]], bool] = {}
 
     def split(
@@ -128,12 +128,9 @@ class FileKeys:
         """(rows whose key no earlier chunk wrote, rows whose key one did, whether the first
         part may be inserted directly); records the first part's keys."""
         hashes = pd.util.hash_pandas_object(frame.loc[:, list(key)], index=False).to_numpy()
-        seen = self._seen.get(table.name, np.empty(0, dtype=np.uint64))  # sorted
-        where = np.searchsorted(seen, hashes).clip(max=max(len(seen) - 1, 0))
-        done = seen[where] == hashes if len(seen) else np.zeros(len(hashes), dtype=bool)
-        # two sorted runs: the stable sort (timsort) merges them in linear time
-        merged = np.concatenate([seen, np.sort(hashes[~done])])
-        self._seen[table.name] = np.sort(merged, kind="stable")
+        seen = self._seen.setdefault(table.name, KeySet())
+        done = seen.contains(hashes)
+        seen.add(hashes[~done])
         new = frame[~done]
         pairs = new[[c.RESTAURANT_ID, c.SOURCE]].drop_duplicates().itertuples(index=False)
         fresh = True

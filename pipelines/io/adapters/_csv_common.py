@@ -41,6 +41,7 @@ from pipelines.io.adapters.common import (
     resolve_locations,
     too_large,
 )
+from pipelines.io.keyindex import KeyIndex, grown, key_hashes
 
 MAX_COUNT = 100_000
 """Guest counts above this are not believable."""
@@ -400,7 +401,7 @@ def resolve_restaurants(
 # ------------------------------------------------------------------------------- frames
 
 
-def number_within(*keys: pd.Series, carry: dict[tuple[str, ...], int] | None = None) -> pd.Series:
+def number_within(*keys: pd.Series, carry: Numbering | None = None) -> pd.Series:
     """Numbers rows 1, 2, 3... within each group of equal keys, in file order.
 
     Args:
@@ -411,12 +412,24 @@ def number_within(*keys: pd.Series, carry: dict[tuple[str, ...], int] | None = N
     numbers = keys[0].groupby(list(keys), sort=False).cumcount() + 1
     if carry is None or numbers.empty:
         return numbers
-    tuples = list(zip(*(k.tolist() for k in keys), strict=True))
-    offset = np.fromiter((carry.get(t, 0) for t in tuples), dtype=np.int64, count=len(tuples))
-    numbers = numbers + offset
-    for key, n in zip(tuples, numbers.tolist(), strict=True):
-        carry[key] = n  # the last row of a group has its highest number
-    return numbers
+    return carry.go_on(keys, numbers)
+
+
+class Numbering:
+    """The rows each group of equal keys had in a file's earlier chunks (:func:`number_within`),
+    by slot of a :class:`~pipelines.io.keyindex.KeyIndex`: 24 bytes a group."""
+
+    def __init__(self) -> None:
+        self._index = KeyIndex()
+        self._last = np.zeros(0, dtype=np.int64)
+
+    def go_on(self, keys: tuple[pd.Series, ...], numbers: pd.Series) -> pd.Series:
+        """This chunk's numbers (``numbers``, from 1 in each group) after the earlier chunks'."""
+        slots = self._index.add(key_hashes(*keys))
+        self._last = grown(self._last, self._index.size, 0)
+        out: pd.Series = numbers + self._last[slots]
+        np.maximum.at(self._last, slots, out.to_numpy(dtype=np.int64))  # a group's last row
+        return out
 
 
 def _objects(values: pd.Series) -> pd.Series:
@@ -498,37 +511,73 @@ def assemble(
     return pd.DataFrame(data, columns=list(names))
 
 
+_NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
+
+
+def _nanoseconds(values: pd.Series) -> np.ndarray:
+    return np.asarray(pd.DatetimeIndex(values).as_unit("ns").asi8, dtype=np.int64)
+
+
 class OrderCarry:
     """What :func:`orders_from_lines` knows of each order from a file's earlier chunks (its
     source, earliest sale and line times, first guest count), so that an order whose lines
-    span chunks gets, in its last chunk, the row the whole file gives it (the last row wins)."""
+    span chunks gets, in its last chunk, the row the whole file gives it (the last row wins).
+    Kept in arrays by slot of a :class:`~pipelines.io.keyindex.KeyIndex`: about 50 bytes an
+    order."""
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[Any, Any], tuple[Any, Any, Any, Any]] = {}
+        self._index = KeyIndex()
+        self._sources: list[Any] = []  # each distinct source once; arrays hold its position
+        self._source = np.zeros(0, dtype=np.int32)
+        self._sold = np.zeros(0, dtype=np.int64)
+        self._any = np.zeros(0, dtype=np.int64)
+        self._covers = np.zeros(0, dtype=np.int64)
+        self._has_covers = np.zeros(0, dtype=bool)
 
     def merge(self, first: pd.DataFrame) -> pd.DataFrame:
         """This chunk's per-order figures combined with the earlier chunks' (and remembered)."""
-        keys = list(zip(first[c.RESTAURANT_ID], first[c.ORDER_ID], strict=True))
-        prev = [self._seen.get(k) for k in keys]
-        had = np.array([p is not None for p in prev], dtype=bool)
+        hashes = key_hashes(first[c.RESTAURANT_ID], first[c.ORDER_ID])
+        prev = self._index.find(hashes)
+        had = prev >= 0
         if had.any():
             first = first.copy()
-            blank = ("", pd.NaT, pd.NaT, pd.NA)
-            old = pd.DataFrame(
-                [p if p is not None else blank for p in prev],
-                columns=["source", "sold", "any", "covers"],
-                index=first.index,
-            )
-            first["source"] = first["source"].where(~had, old["source"])
-            for name in ("sold", "any"):
-                earlier = pd.to_datetime(old[name], utc=True).astype(first[name].dtype)
-                first[name] = pd.concat([first[name], earlier], axis=1).min(axis=1)
-            use_old = had & old["covers"].notna().to_numpy(dtype=bool)
-            first["covers"] = first["covers"].where(~use_old, old["covers"])
-        for key, row in zip(
-            keys, first[["source", "sold", "any", "covers"]].itertuples(index=False), strict=True
-        ):
-            self._seen[key] = tuple(row)
+            at = prev[had]
+            source = first["source"].to_numpy(dtype=object).copy()
+            source[had] = np.asarray(self._sources, dtype=object)[self._source[at]]
+            first["source"] = pd.Series(source, index=first.index).astype(first["source"].dtype)
+            for name, store in (("sold", self._sold), ("any", self._any)):
+                ns = _nanoseconds(first[name]).copy()
+                old, new = store[at], ns[had]
+                ns[had] = np.where(
+                    new == _NAT, old, np.where(old == _NAT, new, np.minimum(new, old))
+                )
+                times = pd.Series(ns.view("datetime64[ns]"), index=first.index)
+                first[name] = times.dt.tz_localize("UTC").astype(first[name].dtype)
+            use_old = np.zeros(len(first), dtype=bool)
+            use_old[had] = self._has_covers[at]
+            if use_old.any():
+                dtype = first["covers"].dtype
+                covers = first["covers"].astype(object).to_numpy().copy()
+                covers[use_old] = self._covers[prev[use_old]].tolist()
+                first["covers"] = pd.Series(covers, index=first.index).astype(dtype)
+        slots = self._index.add(hashes)
+        size = self._index.size
+        self._source = grown(self._source, size, 0)
+        self._sold, self._any = grown(self._sold, size, _NAT), grown(self._any, size, _NAT)
+        self._covers = grown(self._covers, size, 0)
+        self._has_covers = grown(self._has_covers, size, False)
+        codes = {value: i for i, value in enumerate(self._sources)}
+        for value in first["source"].unique().tolist():
+            if value not in codes:
+                codes[value] = len(self._sources)
+                self._sources.append(value)
+        self._source[slots] = [codes[v] for v in first["source"].tolist()]
+        self._sold[slots] = _nanoseconds(first["sold"])
+        self._any[slots] = _nanoseconds(first["any"])
+        given = first["covers"]
+        known = given.notna().to_numpy(dtype=bool)
+        self._has_covers[slots] = known
+        self._covers[slots[known]] = given[known].to_numpy(dtype=np.int64)
         return first
 
 

@@ -33,6 +33,7 @@ from models import columns as c
 from pipelines.errors import ConfigError, ImportFileError
 from pipelines.io.adapters._csv_common import (
     MAX_COUNT,
+    Numbering,
     OrderCarry,
     RowChecks,
     data_stem,
@@ -130,7 +131,7 @@ class GenericAdapter:
             yield self.parse(path, ctx)
             return
         mapping, fields = _fields(path, ctx)
-        numbering: dict[tuple[str, ...], int] = {}
+        numbering = Numbering()
         carry = OrderCarry()
         columns = tuple(dict.fromkeys(fields.values()))
         for table in read_csv_chunks(path, columns, size, ctx.encoding):
@@ -250,7 +251,7 @@ class _Lines:
         mapping: ColumnMapping,
         checks: RowChecks,
         ctx: ParseContext,
-        numbering: dict[tuple[str, ...], int] | None = None,
+        numbering: Numbering | None = None,
     ) -> None:
         self.path = path
         self.numbering = numbering

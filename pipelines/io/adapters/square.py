@@ -33,6 +33,7 @@ import pandas as pd
 from models import columns as c
 from pipelines.errors import ImportFileError
 from pipelines.io.adapters._csv_common import (
+    Numbering,
     OrderCarry,
     RowChecks,
     header_fields,
@@ -171,8 +172,8 @@ class _Carry:
     """What the chunks of one file pass on: line numbers and orders (see :meth:`parse_chunks`)."""
 
     def __init__(self) -> None:
-        self.sales: dict[tuple[str, ...], int] = {}
-        self.refunds: dict[tuple[str, ...], int] = {}
+        self.sales = Numbering()
+        self.refunds = Numbering()
         self.orders = OrderCarry()
 
 
