@@ -9,7 +9,10 @@ is ``Prophet`` with those two methods replaced, nothing else: the model, its Sta
 optimum and the JSON (``prophet.serialize.model_to_json``) are Prophet's. The tests compare both
 functions with Prophet's own methods frame for frame (``tests/test_prophet_design.py``).
 
-Both follow prophet 1.1-1.5's ``forecaster.py`` line by line in what they return and raise.
+Both follow prophet 1.1-1.5's ``forecaster.py`` line by line in what they return and raise, as
+does :func:`seasonality_features` (``make_all_seasonality_features`` built from arrays, for models
+without extra regressors or conditions). :func:`model_from_json` reads Prophet's JSON into the
+same attributes as ``prophet.serialize.model_from_json``, without ``pd.read_json``.
 
 :func:`stan_json` writes Prophet's Stan data as the JSON text ``json.dumps`` writes for
 ``CmdStanPyBackend.prepare_data``'s lists, character for character, but formats each distinct
@@ -38,6 +41,7 @@ __all__ = [
     "fourier",
     "holiday_features",
     "holiday_matrix",
+    "model_from_json",
     "seasonality_features",
     "stan_json",
 ]
@@ -205,14 +209,11 @@ def seasonality_features(
         modes[props["mode"]].append(name)
     holidays = model.construct_holiday_dataframe(df["ds"])
     if len(holidays) > 0:
-        day = ns.astype("datetime64[ns]").astype("datetime64[D]")
-        columns, matrix, scales = holiday_matrix(model, day, holidays)
-        blocks.append(matrix)
-        names.extend(columns)
-        prior_scales.extend(scales[h.split(_DELIM)[0]] for h in columns)
-        modes[model.holidays_mode].extend(scales)
-        if model.train_holiday_names is None:
-            model.train_holiday_names = pd.Series(list(scales))
+        features, scales, holiday_names = holiday_features(model, df["ds"], holidays)
+        blocks.append(features.to_numpy(dtype=float).reshape(len(df), -1))
+        names.extend(features.columns)
+        prior_scales.extend(scales)
+        modes[model.holidays_mode].extend(holiday_names)
     if not names:
         blocks, names, prior_scales = [np.zeros((len(df), 1))], ["zeros"], [1.0]
     features = pd.DataFrame(np.hstack(blocks), columns=names)

@@ -243,7 +243,7 @@ def prophet_yhat(
     The same arithmetic as ``Prophet.predict`` (the trend, then the feature matrix times
     ``beta``, split into additive and multiplicative terms). A linear-growth model without
     extra regressors (Flux's default) is computed on arrays alone (:func:`_linear_yhat`, about
-    twenty times faster than ``Prophet.predict``); others through Prophet's own frames.
+    ten times faster than Prophet's frames); others through Prophet's own frames.
 
     Args:
         model: a fitted Prophet without conditional seasonalities.

@@ -67,8 +67,12 @@ def test_a_local_artefact_lists_the_files_each_member_declared(tmp_path: Path) -
     store.write_artifact(ARTIFACT_ID, files, manifest)
     stored = store.read_manifest(ARTIFACT_ID)
     assert artifacts.read_shard_map(store, ARTIFACT_ID) == {"r1": "local", "r2": "local"}
+    reads: list[str] = []
+    real = store.read_manifest
+    store.read_manifest = lambda artifact_id: reads.append(artifact_id) or real(artifact_id)  # type: ignore[method-assign]
     shard = artifacts.read_shard_files(store, stored, artifacts.LOCAL_SHARD)
     assert set(shard) == {*shards["local"].files, artifacts.TRAINED_FILE}
+    assert reads == []  # each file checked against the manifest given, not one read per file
 
 
 def test_hosts_shards_merge_into_the_same_layout_with_per_host_facts() -> None:
