@@ -22,7 +22,7 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/scale.py [--sizes 100,1000,10000] [--days 120] [--volume 1]
         [--jobs 1]
-        [--target orders] [--keep DIR] [--out table.csv]
+        [--target orders] [--keep DIR] [--out table.csv] [--steps import,train,predict]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 ``--volume`` scales the orders of each restaurant-day (the generator's ``--scale``): at 1, about
@@ -121,7 +121,7 @@ def bench_size(size: int, work: Path, opts: argparse.Namespace) -> list[Measured
     }
     out = []
     try:
-        for step in STEPS:
+        for step in opts.steps:
             seconds, peak = run_measured(commands[step], env, log)
             out.append(Measured(size, step, seconds, peak))
             print(f"  {size:>6} {step:<9} {seconds:9.1f} s {peak:8.0f} MB", flush=True)
@@ -134,7 +134,7 @@ def bench_size(size: int, work: Path, opts: argparse.Namespace) -> list[Measured
 def table(rows: list[Measured]) -> list[dict[str, str]]:
     """One line per step and size, with the growth from the previous size of the same step."""
     lines = []
-    for step in STEPS:
+    for step in dict.fromkeys(r.step for r in rows):
         previous: Measured | None = None
         for row in sorted((r for r in rows if r.step == step), key=lambda r: r.size):
             line = {
@@ -181,7 +181,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", default=None, help="PostgreSQL admin URL (default: SQLite)")
     p.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: temp)")
     p.add_argument("--out", type=Path, default=None, help="also write the table as CSV")
+    p.add_argument(
+        "--steps",
+        default=",".join(STEPS),
+        help="steps to run, in order (import first: the others read what it loaded)",
+    )
     opts = p.parse_args(argv)
+    opts.steps = [s.strip() for s in opts.steps.split(",") if s.strip()]
+    unknown = sorted(set(opts.steps) - set(STEPS)) or (
+        [] if opts.steps[:1] == ["import"] else ["(the first step must be import)"]
+    )
+    if unknown:
+        p.error(f"--steps: unknown or misplaced: {', '.join(unknown)}; steps: {', '.join(STEPS)}")
     try:
         sizes = sorted({int(x) for x in opts.sizes.split(",") if x.strip()})
     except ValueError:
