@@ -13,7 +13,7 @@ across restaurants.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Self
 
@@ -93,14 +93,41 @@ class Calendar:
 
     def closed_days(self, restaurant_id: str) -> pd.DatetimeIndex:
         """Dates the restaurant is closed by a closure event."""
-        closures = self.events_for(restaurant_id, (c.EVENT_CLOSURE,))
-        days = [
-            pd.date_range(pd.Timestamp(r[c.START_DATE]), pd.Timestamp(r[c.END_DATE]), freq="D")
-            for _, r in closures.iterrows()
-        ]
-        if not days:
-            return pd.DatetimeIndex([])
-        return pd.DatetimeIndex(np.unique(np.concatenate([d.to_numpy() for d in days])))
+        pairs = self.closures([restaurant_id])
+        return pd.DatetimeIndex(np.unique(pairs[c.DS].to_numpy()))
+
+    def closures(self, restaurants: Sequence[str]) -> pd.DataFrame:
+        """Every (``restaurant_id``, ``ds``) a closure event closes, for ``restaurants``: their
+        own closures and the global ones (no restaurant), one row per pair, in one pass over the
+        events (a lookup per restaurant scanned every event for each: the square of a fleet)."""
+        ev = self.events[self.events[c.EVENT_KIND] == c.EVENT_CLOSURE]
+        empty = pd.DataFrame(
+            {c.RESTAURANT_ID: pd.Series(dtype=object), c.DS: pd.Series(dtype="datetime64[ns]")}
+        )
+        if ev.empty or not len(restaurants):
+            return empty
+        start = pd.to_datetime(ev[c.START_DATE]).dt.normalize().to_numpy("datetime64[D]")
+        end = pd.to_datetime(ev[c.END_DATE]).dt.normalize().to_numpy("datetime64[D]")
+        lengths = np.maximum((end - start).astype(np.int64) + 1, 0)
+        event = np.repeat(np.arange(len(ev)), lengths)
+        offset = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        day = (np.repeat(start, lengths) + offset.astype("timedelta64[D]")).astype("datetime64[ns]")
+        owner = ev[c.RESTAURANT_ID].to_numpy(dtype=object)[event]
+        wanted = pd.Index(pd.unique(np.asarray(restaurants, dtype=object)))
+        glob = pd.isna(owner)
+        own = ~glob & (wanted.get_indexer(owner.astype(str)) >= 0)
+        g_days = np.unique(day[glob])
+        frame = pd.DataFrame(
+            {
+                c.RESTAURANT_ID: np.concatenate(
+                    [owner[own], np.repeat(wanted.to_numpy(), len(g_days))]
+                ),
+                c.DS: np.concatenate([day[own], np.tile(g_days, len(wanted))]),
+            }
+        )
+        if frame.empty:
+            return empty
+        return frame.drop_duplicates(ignore_index=True)
 
 
 def future_frame(

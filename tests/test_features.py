@@ -321,3 +321,51 @@ def test_prophet_holidays_frame(calendar: Calendar) -> None:
     )
     assert "Renovation" not in set(closed[PROPHET_HOLIDAY])  # closures are not holidays
     assert "Street fair" not in set(closed[PROPHET_HOLIDAY])  # r0's event only
+
+
+def test_closures_of_a_fleet_by_hand() -> None:
+    """``Calendar.closures``: own closures (inclusive ranges, overlaps once), global ones for
+    every restaurant asked for, nothing of other kinds or other restaurants, an inverted range
+    closing nothing; the same days as ``closed_days`` per restaurant."""
+    ev = [
+        ("r1", c.EVENT_CLOSURE, "refit", "2024-01-02", "2024-01-04"),
+        ("r1", c.EVENT_CLOSURE, "again", "2024-01-03", "2024-01-03"),  # inside the first
+        (None, c.EVENT_CLOSURE, "xmas", "2024-12-25", "2024-12-25"),
+        ("r2", c.EVENT_HOLIDAY, "party", "2024-02-01", "2024-02-01"),
+        ("r3", c.EVENT_CLOSURE, "other", "2024-03-01", "2024-03-05"),
+        ("r2", c.EVENT_CLOSURE, "typo", "2024-05-02", "2024-05-01"),
+    ]
+    events = pd.DataFrame(
+        [
+            {
+                c.RESTAURANT_ID: rid,
+                c.EVENT_KIND: kind,
+                c.NAME: name,
+                c.START_DATE: pd.Timestamp(start).date(),
+                c.END_DATE: pd.Timestamp(end).date(),
+                c.LOWER_WINDOW: 0,
+                c.UPPER_WINDOW: 0,
+            }
+            for rid, kind, name, start, end in ev
+        ],
+        columns=list(c.EVENT_COLUMNS),
+    )
+    calendar = Calendar(events=events)
+    got = calendar.closures(["r1", "r2"]).sort_values([c.RESTAURANT_ID, c.DS])
+    expected = [
+        ("r1", "2024-01-02"),
+        ("r1", "2024-01-03"),
+        ("r1", "2024-01-04"),
+        ("r1", "2024-12-25"),
+        ("r2", "2024-12-25"),
+    ]
+    assert [(r, str(d.date())) for r, d in got.itertuples(index=False)] == expected
+    assert list(calendar.closed_days("r1").strftime("%m-%d")) == [
+        "01-02",
+        "01-03",
+        "01-04",
+        "12-25",
+    ]
+    assert list(calendar.closed_days("r4").strftime("%m-%d")) == ["12-25"]
+    assert Calendar().closures(["r1"]).empty
+    assert calendar.closures([]).empty

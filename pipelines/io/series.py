@@ -267,13 +267,10 @@ def read_open_days(
 
 def _drop_closed(frame: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
     """Removes rows on days a closure event marks (a closed day is never a data point)."""
-    closures = calendar.events[calendar.events[c.EVENT_KIND] == c.EVENT_CLOSURE]
-    if closures.empty:
+    closed = calendar.closures([str(r) for r in frame[c.RESTAURANT_ID].unique()])
+    if closed.empty:
         return frame
     day = frame[c.DS].dt.normalize()
-    drop = np.zeros(len(frame), dtype=bool)
-    for rid in frame[c.RESTAURANT_ID].unique():
-        closed = calendar.closed_days(str(rid))
-        if len(closed):
-            drop |= ((frame[c.RESTAURANT_ID] == rid) & day.isin(closed)).to_numpy()
+    keys = pd.MultiIndex.from_arrays([frame[c.RESTAURANT_ID].astype(str), day])
+    drop = keys.isin(pd.MultiIndex.from_frame(closed))
     return frame[~drop]
