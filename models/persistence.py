@@ -96,25 +96,30 @@ def dump_ensemble(model: EnsembleForecaster) -> dict[str, bytes]:
 
 
 def load_ensemble(
-    files: Mapping[str, bytes], history: SeriesFrame, calendar: Calendar
+    files: Mapping[str, bytes], history: SeriesFrame, calendar: Calendar, *, jobs: int = 1
 ) -> EnsembleForecaster:
     """A fitted ensemble from :func:`dump_ensemble`'s files, with its forecast origin moved to
-    the end of ``history`` (the as-of date)."""
+    the end of ``history`` (the as-of date), forecasting with ``jobs`` workers (the ensemble and
+    the members that take ``n_jobs``, whatever the training run used)."""
     from models import registry
 
     meta = json.loads(files[ENSEMBLE_FILE])
     if int(meta["format_version"]) > FORMAT_VERSION:
         raise ValueError("the ensemble files are newer than this Flux; upgrade Flux")
     params = dict(meta["params"])
+    params["n_jobs"] = jobs
     params["members"] = tuple(params["members"])
     params["levels"] = tuple(params["levels"])
     model = EnsembleForecaster(**params)
     as_of = pd.Timestamp(history.data["ds"].max())
     members: dict[str, Any] = {}
     for name, spec in meta["members"].items():
+        member_params = dict(spec["params"])
+        if "n_jobs" in member_params:
+            member_params["n_jobs"] = jobs
         members[name] = registry.forecaster_class(name).from_files(
             files,
-            params=spec["params"],
+            params=member_params,
             state={k: v for k, v in spec.items() if k not in _SPEC_KEYS},
             history=history,
             calendar=calendar,

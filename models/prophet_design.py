@@ -307,9 +307,14 @@ def model_from_json(text: str) -> Prophet:
     try:
         series = {name: _split_series(data[name]) for name in serialize.PD_SERIES}
         frames = {name: _table_frame(data[name]) for name in serialize.PD_DATAFRAME}
+        blank = _blank_prophet()
     except _Unsupported:
         return serialize.model_from_json(text)
-    model = Prophet()  # every attribute is overwritten, as in model_from_dict
+    # Every attribute of ``Prophet()`` is overwritten below, as in model_from_dict, but one
+    # (``_regressor_name``, None); a new instance takes it from a template instead of running
+    # ``__init__`` (a third of the reading: it loads the Stan backend each time).
+    model = Prophet.__new__(Prophet)
+    model.__dict__.update(blank)
     serialize._handle_simple_attributes_backwards_compat(data)
     for name in serialize.SIMPLE_ATTRIBUTES:
         setattr(model, name, data[name])
@@ -332,6 +337,31 @@ def model_from_json(text: str) -> Prophet:
     model.stan_backend = None
     model.stan_fit = None
     return model
+
+
+@functools.cache
+def _blank_prophet() -> dict[str, Any]:
+    """The attributes of ``Prophet()`` that :func:`model_from_json` does not set itself (raises
+    :class:`_Unsupported`, each time, if one is not None)."""
+    from prophet import Prophet, serialize
+
+    overwritten = {
+        *serialize.SIMPLE_ATTRIBUTES,
+        *serialize.PD_SERIES,
+        *serialize.PD_DATAFRAME,
+        *serialize.PD_TIMESTAMP,
+        *serialize.PD_TIMEDELTA,
+        *serialize.NP_ARRAY,
+        *serialize.ORDEREDDICT,
+        "fit_kwargs",
+        "params",
+        "stan_backend",
+        "stan_fit",
+    }
+    blank = {k: v for k, v in vars(Prophet()).items() if k not in overwritten}
+    if any(v is not None for v in blank.values()):  # a newer Prophet with more state
+        raise _Unsupported(f"Prophet() sets {', '.join(sorted(blank))}")
+    return blank
 
 
 class _Unsupported(Exception):

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, cast
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 
 from models import columns as c
 from models import progress, prophet_map
@@ -49,7 +49,7 @@ from models.regressors import feature_name, known_in_advance, regressor_features
 if TYPE_CHECKING:
     from prophet import Prophet
 
-__all__ = ["ProphetForecaster", "prophet_yhat", "silence_prophet"]
+__all__ = ["LoadedModels", "ProphetForecaster", "prophet_yhat", "silence_prophet"]
 
 _NOISY_LOGGERS = ("cmdstanpy", "prophet", "prophet.plot", "prophet.models", "prophet.forecaster")
 _HOLIDAY_REACH_DAYS = 400  # holidays are listed this far past the cutoff (the longest horizon)
@@ -286,7 +286,9 @@ def prophet_yhat(
 
 def _last_t(model: Prophet) -> float:
     """The scaled time ``t`` of the model's last training date (``setup_dataframe``'s)."""
-    last = np.datetime64(_last_ds({"": model}), "ns").astype(np.int64)
+    if model.history is None:
+        raise ValueError("no fitted model to take the cutoff from; pass cutoff=")
+    last = model.history[c.DS].to_numpy(dtype="datetime64[ns]").max().astype(np.int64)
     return float(_scaled_t(model, np.asarray([last]))[0])
 
 
@@ -362,6 +364,59 @@ def _guard(model: Prophet, yhat: np.ndarray, log1p: bool) -> np.ndarray:
     else:
         low, high = 0.0, y.max() * _GUARD_ABOVE
     return np.asarray(np.clip(yhat, low, high), dtype=float)
+
+
+class LoadedModels(Mapping[str, "Prophet"]):
+    """Restaurants' Prophet models read from their JSON on first use (:func:`model_from_json`),
+    each once.
+
+    Reading a model costs a few milliseconds (a minute for 10,000 restaurants), so a loaded
+    forecaster keeps the JSON and reads a model only when it is asked for; a parallel forecast
+    reads each in the worker that forecasts it (:meth:`ProphetForecaster._predict`) and the
+    JSON goes back out as it came (:meth:`ProphetForecaster.to_json_dict`).
+    """
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self.texts = dict(texts)
+        self._read: dict[str, Prophet] = {}
+
+    def __getitem__(self, rid: str) -> Prophet:
+        model = self._read.get(rid)
+        if model is None:
+            text = self.texts[rid]  # KeyError for an unknown restaurant, as a dict
+            with _quiet():
+                model = self._read[rid] = model_from_json(text)
+        return model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self.texts
+
+    def unread(self, rid: str) -> str | None:
+        """The JSON of a model not read yet (None once it has been)."""
+        return None if rid in self._read else self.texts[rid]
+
+
+def _predict_texts(
+    texts: list[str],
+    dates: list[pd.Series],
+    log1p: bool,
+    flat_trend: bool,
+    regressors: list[pd.DataFrame | None],
+) -> list[np.ndarray]:
+    """:func:`_predict_one` of models given as JSON (a worker's batch: reading a model costs
+    more than forecasting it, so both happen where the forecast is made)."""
+    with _quiet():
+        models = [model_from_json(text) for text in texts]
+    return [
+        _predict_one(model, ds, log1p, flat_trend, regs)
+        for model, ds, regs in zip(models, dates, regressors, strict=True)
+    ]
 
 
 def _predict_one(
@@ -520,24 +575,29 @@ class ProphetForecaster(Forecaster):
         results = Parallel(n_jobs=self.n_jobs, return_as="generator")(
             delayed(_fit_one)(rid, history, hol, settings) for rid, history, hol in tasks
         )
-        self.models_: dict[str, Prophet] = {}
+        models: dict[str, Prophet] = {}
         for rid, model, error in results:
             done += 1
             progress.report(self.name, done, total)
             if model is None:
                 self.failed_[rid] = str(error)
             else:
-                self.models_[rid] = model
+                models[rid] = model
+        self.models_: Mapping[str, Prophet] = models
 
     def _predict(self, future: pd.DataFrame) -> np.ndarray:
         yhat = np.full(len(future), np.nan)
-        groups = [
-            (rows, self.models_[str(rid)])
-            for rid, rows in future.groupby(c.RESTAURANT_ID, sort=False).indices.items()
-            if str(rid) in self.models_
-        ]
         ds = future[c.DS]
         regs = self._regressor_frame(future.reset_index(drop=True))
+        indices = future.groupby(c.RESTAURANT_ID, sort=False).indices.items()
+        mine = [(str(rid), np.asarray(rows)) for rid, rows in indices if str(rid) in self.models_]
+        if isinstance(self.models_, LoadedModels) and self.n_jobs != 1:
+            unread = [(rid, rows) for rid, rows in mine if self.models_.unread(rid) is not None]
+            if len(unread) > 1:  # read and forecast in the workers, in a batch each
+                self._predict_unread(unread, ds, regs, yhat)
+                read = {rid for rid, _ in unread}
+                mine = [(rid, rows) for rid, rows in mine if rid not in read]
+        groups = [(rows, self.models_[rid]) for rid, rows in mine]
         tasks = [
             delayed(_predict_one)(
                 model,
@@ -554,6 +614,34 @@ class ProphetForecaster(Forecaster):
         for (rows, _), values in zip(groups, results, strict=True):
             yhat[rows] = values
         return yhat
+
+    def _predict_unread(
+        self,
+        unread: list[tuple[str, np.ndarray]],
+        ds: pd.Series,
+        regs: pd.DataFrame | None,
+        yhat: np.ndarray,
+    ) -> None:
+        """Fills ``yhat`` at each restaurant's rows with the forecast of its model read from its
+        JSON in a worker (``n_jobs`` of them, a few batches each)."""
+        assert isinstance(self.models_, LoadedModels)
+        texts = self.models_.texts
+        workers = effective_n_jobs(self.n_jobs)
+        size = max(1, -(-len(unread) // (4 * workers)))
+        batches = [unread[i : i + size] for i in range(0, len(unread), size)]
+        results = Parallel(n_jobs=workers)(
+            delayed(_predict_texts)(
+                [texts[rid] for rid, _ in batch],
+                [ds.iloc[rows] for _, rows in batch],
+                self.log1p,
+                self.flat_trend,
+                [None if regs is None else regs.iloc[rows] for _, rows in batch],
+            )
+            for batch in batches
+        )
+        for batch, values in zip(batches, results, strict=True):
+            for (_, rows), part in zip(batch, values, strict=True):
+                yhat[rows] = part
 
     # --- serialisation --------------------------------------------------------------------------
 
@@ -610,7 +698,14 @@ class ProphetForecaster(Forecaster):
         with _quiet():
             from prophet.serialize import model_to_json
 
-            return {rid: str(model_to_json(m)) for rid, m in sorted(self.models_.items())}
+            models = self.models_
+            if isinstance(models, LoadedModels):  # as read, unless a model was read (and so
+                # could have been changed)
+                return {
+                    rid: models.unread(rid) or str(model_to_json(models[rid]))
+                    for rid in sorted(models)
+                }
+            return {rid: str(model_to_json(m)) for rid, m in sorted(models.items())}
 
     @classmethod
     def from_json_dict(
@@ -629,8 +724,7 @@ class ProphetForecaster(Forecaster):
             cutoff: the training cutoff (default: the last ``ds`` any model saw).
             **params: constructor parameters (``log1p`` must match the original fit).
         """
-        with _quiet():
-            loaded = {str(rid): model_from_json(text) for rid, text in models.items()}
+        loaded = LoadedModels({str(rid): text for rid, text in models.items()})
         if "regressors" in params:  # JSON has lists
             params["regressors"] = tuple(params["regressors"])
         self = cls(**params)

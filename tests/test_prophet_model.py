@@ -12,7 +12,7 @@ import pytest
 from models import columns as c
 from models.base import Calendar, NotFittedError, future_frame
 from models.frames import SeriesFrame
-from models.prophet_model import ProphetForecaster, prophet_yhat
+from models.prophet_model import LoadedModels, ProphetForecaster, prophet_yhat
 
 WEEKLY = np.array([0.7, 0.8, 0.9, 1.0, 1.3, 1.6, 1.1])
 START = pd.Timestamp("2024-03-01")
@@ -102,6 +102,33 @@ def test_json_round_trip_gives_identical_forecasts(
     loaded = ProphetForecaster.from_json_dict(blobs, failed=fitted.failed_, **fitted.get_params())
     assert loaded.cutoff_ == fitted.cutoff_
     pd.testing.assert_frame_equal(fitted.predict(future).data, loaded.predict(future).data)
+
+
+def test_loaded_models_are_read_where_they_forecast(
+    fitted: ProphetForecaster, future: pd.DataFrame
+) -> None:
+    """A loaded forecaster keeps the JSON (``LoadedModels``) and reads a model on first use:
+    with two workers each model is read and forecast in a worker (none in this process), with
+    one here; both forecasts equal the fitted model's, and the JSON goes back out unchanged."""
+    blobs = fitted.to_json_dict()
+    params = {**fitted.get_params(), "n_jobs": 2}
+    loaded = ProphetForecaster.from_json_dict(
+        blobs, failed=fitted.failed_, cutoff=fitted.cutoff_, **params
+    )
+    assert isinstance(loaded.models_, LoadedModels)
+    assert all(loaded.models_.unread(rid) == blobs[rid] for rid in blobs)
+    shuffled = future.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    expected = fitted.predict(shuffled).data
+    pd.testing.assert_frame_equal(loaded.predict(shuffled).data, expected)
+    assert all(loaded.models_.unread(rid) is not None for rid in blobs)  # read in the workers
+    assert loaded.to_json_dict() == blobs
+    loaded.set_params(n_jobs=1)
+    pd.testing.assert_frame_equal(loaded.predict(shuffled).data, expected)
+    assert all(loaded.models_.unread(rid) is None for rid in blobs)  # read here, once
+    assert loaded.models_["big"] is loaded.models_["big"]
+    assert loaded.to_json_dict() == blobs  # a read model is written as Prophet writes it
+    with pytest.raises(KeyError):
+        loaded.models_["short"]
 
 
 def test_refit_is_deterministic(
