@@ -117,7 +117,7 @@ def bench_size(size: int, work: Path, opts: argparse.Namespace) -> list[Measured
         "import": [*flux, "import", str(fleet)],
         "backtest": [*flux, "backtest", *target, "--folds", "1", *jobs, "--json"],
         "train": [*flux, "train", *target, *jobs, "--json"],
-        "predict": [*flux, "predict", "--json"],
+        "predict": [*flux, "predict", *jobs, "--json"],
     }
     out = []
     try:
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         help="orders per restaurant-day, a multiple of the generator's (its --scale; 15-60 at 1)",
     )
     p.add_argument("--target", default="orders", help="target (Square exports have no covers)")
-    p.add_argument("--jobs", type=int, default=1, help="--jobs for backtest and train")
+    p.add_argument("--jobs", type=int, default=1, help="--jobs for backtest, train and predict")
     p.add_argument("--database-url", default=None, help="PostgreSQL admin URL (default: SQLite)")
     p.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: temp)")
     p.add_argument("--out", type=Path, default=None, help="also write the table as CSV")

@@ -945,6 +945,7 @@ def train_(
         "flux predict --quantiles 0.1,0.5,0.9 --output q.csv # quantiles for staffing",
         "flux predict --from 2026-09-01 --to 2026-09-30      # a backfill, one run per day",
         "flux predict --backend sagemaker --shards 8         # a sharded SageMaker job",
+        "flux predict --jobs 2                               # models read in 2 workers",
     ),
 )
 def predict_(
@@ -987,6 +988,7 @@ def predict_(
     ] = None,
     backend: ShardedBackendOpt = "local",
     shards: ShardsOpt = None,
+    jobs: JobsOpt = 1,
     as_json: JsonOpt = False,
     wait: WaitOpt = False,
     wait_timeout: WaitTimeoutOpt = None,
@@ -1010,6 +1012,7 @@ def predict_(
         quantiles=quantiles,
         backend=backend,
         shards=shards,
+        jobs=jobs,
         as_json=as_json,
     )
     options.check()  # usage errors before anything is read

@@ -66,6 +66,8 @@ class PredictRequest:
     backend: Literal["local", "sagemaker"] = "local"
     shards: int | None = None
     """SageMaker instances (shards of the restaurants); None: ``sagemaker_instance_count``."""
+    jobs: int = 1
+    """Worker processes that read and forecast the restaurants' models (local backend)."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +95,15 @@ def _future(
     keys = future_frame(history.restaurants, as_of + pd.Timedelta(days=1), horizon)
     # One lookup of (restaurant, day) and (restaurant, weekday) pairs for the whole fleet, not a
     # scan of every key per restaurant (which grew with the square of the fleet).
-    days = [(rid, day) for rid in history.restaurants for day in calendar.closed_days(rid)]
+    closures = calendar.closures(history.restaurants)
     weekly = recurring_closed_weekdays(history, as_of)
     weekdays = [(rid, d) for rid, ds in weekly.items() for d in ds]
     rids = keys[c.RESTAURANT_ID]
     closed = np.zeros(len(keys), dtype=bool)
-    if days:
-        closed |= pd.MultiIndex.from_arrays([rids, keys[c.DS]]).isin(days)
+    if not closures.empty:
+        closed |= pd.MultiIndex.from_arrays([rids, keys[c.DS]]).isin(
+            pd.MultiIndex.from_frame(closures)
+        )
     if weekdays:
         closed |= pd.MultiIndex.from_arrays([rids, keys[c.DS].dt.day_of_week]).isin(weekdays)
     return keys[~closed].reset_index(drop=True), keys[closed].reset_index(drop=True)
@@ -198,15 +202,16 @@ def _daily(
         pd.Timestamp(history.data[c.DS].max()) if as_of_hint is None else pd.Timestamp(as_of_hint)
     )
     skipped = dict.fromkeys(missing, "not in the artefact")
-    skipped.update(
-        {r: "no history up to the as-of date" for r in wanted if r not in set(history.restaurants)}
-    )
+    with_history = set(history.restaurants)  # once: a property that scans the rows
+    skipped.update({r: "no history up to the as-of date" for r in wanted if r not in with_history})
     if backend is not None and history.restaurants:
         open_keys, _ = _future(history, as_of, manifest.horizon, calendar)
         check_future_regressors(calendar, open_keys, regressors)  # before any job starts
         out = backend(store, manifest, shards, history, calendar, as_of=as_of)
     else:
-        out = forecast_daily(store, manifest, shards, history, calendar, as_of=as_of)
+        out = forecast_daily(
+            store, manifest, shards, history, calendar, as_of=as_of, jobs=request.jobs
+        )
     return artifact_id, manifest, out, skipped, as_of.date(), calendar
 
 
@@ -250,9 +255,11 @@ def forecast_daily(
     calendar: Calendar,
     *,
     as_of: pd.Timestamp,
+    jobs: int = 1,
 ) -> pd.DataFrame:
     """The daily forecast of every restaurant of ``history`` from the artefact (each from its
-    own shard's ensemble), closed days as zero; ``OUTPUT_COLUMNS``, sorted by restaurant and day.
+    own shard's ensemble, its members' workers ``jobs``), closed days as zero;
+    ``OUTPUT_COLUMNS``, sorted by restaurant and day.
 
     This is what ``flux predict`` runs here and what each host of a sharded SageMaker
     prediction runs on its share of the restaurants (:mod:`flux_sagemaker.entry`).
@@ -266,7 +273,8 @@ def forecast_daily(
     for shard in sorted(owned):
         part = history.for_restaurants(owned[shard])
         files = artifacts.read_shard_files(store, manifest, shard)
-        model = load_ensemble(files, part, calendar)
+        model = load_ensemble(files, part, calendar, jobs=jobs)
+        del files  # the models keep what they need (the Prophet JSON as text)
         model.cutoff_ = as_of
         open_keys, closed_keys = _future(part, as_of, manifest.horizon, calendar)
         check_future_regressors(calendar, open_keys, regressors)
@@ -421,6 +429,7 @@ def run(
                     f"({exc.strerror or type(exc).__name__}); the forecast run was not stored"
                 ) from None
     db.dispose()
+    covered = set(manifest.restaurants) | set(rows[c.RESTAURANT_ID].astype(str))
     return PredictResult(
         forecast_run_id=run_id,
         artifact_id=artifact_id,
@@ -432,11 +441,8 @@ def run(
         fallbacks=fallbacks,
         seconds=time.perf_counter() - started,
         trained_until=manifest.training_end.date(),
-        left_out={
-            str(r): f"no model in artefact {artifact_id}"
-            for r in known
-            if str(r) not in set(manifest.restaurants)
-            and str(r) not in set(rows[c.RESTAURANT_ID].astype(str))  # served by a cold start
+        left_out={  # a restaurant in the rows but not the artefact was served by a cold start
+            str(r): f"no model in artefact {artifact_id}" for r in known if str(r) not in covered
         },
     )
 

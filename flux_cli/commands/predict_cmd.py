@@ -42,6 +42,7 @@ class PredictOptions:
     as_json: bool = False
     backend: str = "local"
     shards: int | None = None
+    jobs: int = 1
 
     def check(self) -> None:
         """Raises UsageError for bad dates, a bad combination or output, before anything is
@@ -99,6 +100,7 @@ class PredictOptions:
             quantiles=self.parsed_quantiles(),
             backend="sagemaker" if self.backend == "sagemaker" else "local",
             shards=check_shards(self.backend, self.shards),
+            jobs=self.jobs,
         )
 
 
