@@ -33,6 +33,7 @@ from pipelines.io.adapters import limits
 from pipelines.io.adapters.base import Adapter, ColumnMapping, Directory, ParseContext, ParsedFile
 from pipelines.io.adapters.limits import ImportLimits
 from pipelines.io.db import Connection, Database, DbCapabilities
+from pipelines.io.keyindex import DayPairs
 from pipelines.progress import Progress
 from pipelines.settings import Settings
 from pipelines.version import flux_version
@@ -302,16 +303,17 @@ class _Parsed:
     plan: _Planned
     parsed: ParsedFile
     outside: int  # rows left out by --restaurant
+    days: DayPairs = field(default_factory=DayPairs)
+    """The (restaurant, business day) pairs the file's orders and lines touch."""
 
     @property
     def is_sales(self) -> bool:
-        return not (self.parsed.orders.empty and self.parsed.lines.empty)
+        return bool(self.days.size) or not (self.parsed.orders.empty and self.parsed.lines.empty)
 
     @property
     def restaurants(self) -> tuple[str, ...]:
-        frames = (self.parsed.orders, self.parsed.lines, self.parsed.observations)
-        ids: set[str] = set()
-        for frame in frames:
+        ids = set(self.days.restaurants())
+        for frame in (self.parsed.orders, self.parsed.lines, self.parsed.observations):
             if not frame.empty:
                 ids.update(str(r) for r in frame[c.RESTAURANT_ID].dropna().unique())
         return tuple(sorted(ids))
@@ -366,15 +368,18 @@ def _check_scope(request: IngestRequest, directory: Directory) -> None:
 
 
 def _slim(parsed: ParsedFile, keep_keys: bool) -> ParsedFile:
-    """What the rest of an import needs of a loaded file (its restaurants and business days, its
-    order and line keys when it replaces, its rejects), so files need not stay in memory."""
+    """What the rest of an import needs of a loaded file besides its business days (kept in a
+    :class:`DayPairs`): its order and line keys when it replaces, the restaurants of its
+    observations, its rejects; so files need not stay in memory."""
     days = [c.RESTAURANT_ID, c.BUSINESS_DATE]
-    order_cols = [*days, c.SOURCE, c.ORDER_ID] if keep_keys else days
-    line_cols = [*order_cols, c.LINE_ID] if keep_keys else days
+    order_cols = [*days, c.SOURCE, c.ORDER_ID]
+    line_cols = [*order_cols, c.LINE_ID]
     return replace(
         parsed,
-        orders=parsed.orders[order_cols].drop_duplicates(),
-        lines=parsed.lines[line_cols].drop_duplicates(),
+        orders=(
+            parsed.orders[order_cols] if keep_keys else parsed.orders[days][:0]
+        ).drop_duplicates(),
+        lines=(parsed.lines[line_cols] if keep_keys else parsed.lines[days][:0]).drop_duplicates(),
         observations=parsed.observations[[c.RESTAURANT_ID]].drop_duplicates(),
     )
 
@@ -569,6 +574,7 @@ def _load_file(
     summary: ParsedFile | None = None
     loaded = duplicate = outside = 0
     keys = imports.FileKeys()
+    days = DayPairs()
     chunks = adapters.parse_chunks(plan.adapter, plan.path, job.ctx, request.chunk_rows)
     for n, whole in enumerate(chunks):
         if job.progress and n:
@@ -582,11 +588,13 @@ def _load_file(
         out.widen(imports.stored_ranges(conn, caps, parsed))
         counts = imports.load_parsed(conn, caps, parsed, keys)
         out.widen(imports.touched_ranges(parsed))
+        for frame in (parsed.orders, parsed.lines):
+            days.add(frame[c.RESTAURANT_ID], frame[c.BUSINESS_DATE])
         loaded, duplicate = loaded + counts.loaded, duplicate + counts.duplicate
         outside += left_out
         summary = _merge_slim(summary, _slim(parsed, keep_keys=request.replace))
     assert summary is not None  # parse_chunks yields at least one chunk
-    return _FileLoad(_Parsed(plan, summary, outside), imports.LoadCounts(loaded, duplicate))
+    return _FileLoad(_Parsed(plan, summary, outside, days), imports.LoadCounts(loaded, duplicate))
 
 
 def _load_all(db: Database, job: _Job) -> _Loaded:
@@ -728,7 +736,7 @@ def _check_landed(
     """
     problems: list[tuple[str, str]] = []
     for item in to_load:
-        demand = imports.days_with_demand(conn, item.parsed) if item.is_sales else None
+        demand = imports.days_with_demand(conn, item.days) if item.is_sales else None
         problem = _problem(item, demand)
         if problem is not None:
             problems.append((str(item.plan.path), problem))

@@ -6,13 +6,15 @@ test checks many random batches against a plain dict doing the same bookkeeping.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pipelines.io.adapters._csv_common import Numbering, number_within
-from pipelines.io.keyindex import KeyIndex, KeySet, grown, key_hashes
+from pipelines.io.keyindex import DayPairs, KeyIndex, KeySet, grown, key_hashes
 
 
 def _h(*texts: str) -> np.ndarray:
@@ -71,3 +73,29 @@ def test_grown_keeps_values_and_fills() -> None:
     assert out[:5].tolist() == [5, 6, -1, -1, -1]
     same = np.array([1, 2, 3])
     assert grown(same, 2, 0) is same
+
+
+def test_day_pairs_by_hand() -> None:
+    """Distinct (restaurant, day) pairs over chunks, whatever the days' type (dates,
+    timestamps, ISO text); missing restaurants or days are left out; counts, restaurants and
+    each restaurant's first and last day as worked out by hand."""
+    pairs = DayPairs()
+    d = dt.date
+    pairs.add(pd.Series(["a", "b", "a"]), pd.Series([d(2024, 1, 2), d(2024, 1, 1), d(2024, 1, 2)]))
+    pairs.add(
+        pd.Series(["a", "c", None, "b"]),
+        pd.Series([pd.Timestamp("2023-12-31"), pd.Timestamp("2024-02-29"), d(2024, 3, 1), None]),
+    )
+    pairs.add(pd.Series(["b"]), pd.Series(["2024-01-01"]))  # seen as a date before
+    assert pairs.size == 4  # a 01-02, b 01-01, a 12-31, c 02-29
+    assert pairs.restaurants() == ["a", "b", "c"]
+    assert pairs.ranges() == {
+        "a": (d(2023, 12, 31), d(2024, 1, 2)),
+        "b": (d(2024, 1, 1), d(2024, 1, 1)),
+        "c": (d(2024, 2, 29), d(2024, 2, 29)),
+    }
+    asked = pd.Series(["a", "a", "z", "b", "c"])
+    days = pd.Series([d(2024, 1, 2), d(2024, 1, 3), d(2024, 1, 2), d(2024, 1, 1), None])
+    assert pairs.count_in(asked, days) == 2  # a 01-02 and b 01-01
+    assert DayPairs().count_in(asked, days) == 0
+    assert DayPairs().ranges() == {}

@@ -23,7 +23,7 @@ from pipelines.io.adapters.base import (
 )
 from pipelines.io.adapters.common import currency_exponent
 from pipelines.io.db import DbCapabilities
-from pipelines.io.keyindex import KeySet
+from pipelines.io.keyindex import DayPairs, KeySet
 from pipelines.io.loader import bulk_insert, dedupe_last, delete_moved_lines, staging_table, upsert
 
 LINE_KEY = (c.RESTAURANT_ID, c.SOURCE, c.ORDER_ID, c.LINE_ID)
@@ -442,24 +442,19 @@ def _as_date(value: str | dt.date) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value[:10])
 
 
-def days_with_demand(conn: Connection, parsed: ParsedFile) -> int:
+def days_with_demand(conn: Connection, days: DayPairs) -> int:
     """How many of the (restaurant, business day) pairs a sales file's orders and lines touch
     have a demand order in the (refreshed) daily rollup."""
-    frames = [f[[c.RESTAURANT_ID, c.BUSINESS_DATE]] for f in (parsed.orders, parsed.lines)]
-    pairs = pd.concat([f for f in frames if not f.empty] or [frames[0]]).drop_duplicates()
-    if pairs.empty:
-        return 0
-    dates = pd.to_datetime(pairs[c.BUSINESS_DATE])
-    grouped = dates.groupby(pairs[c.RESTAURANT_ID]).agg(["min", "max"])
-    ranges = {str(r): (row["min"].date(), row["max"].date()) for r, row in grouped.iterrows()}
-    stored = rollups.read_daily(conn, ranges)
-    if stored.empty:
-        return 0
-    mine = set(zip(pairs[c.RESTAURANT_ID].astype(str), dates.dt.date, strict=True))
-    have = stored[stored[c.ORDERS] > 0]
-    return sum(
-        (r, d) in mine for r, d in zip(have[c.RESTAURANT_ID], have[c.BUSINESS_DATE], strict=True)
-    )
+    ranges = sorted(days.ranges().items())
+    found = 0
+    for start in range(0, len(ranges), _RESTAURANTS_AT_ONCE):  # memory: a batch's days at most
+        stored = rollups.read_daily(conn, dict(ranges[start : start + _RESTAURANTS_AT_ONCE]))
+        have = stored[stored[c.ORDERS] > 0]
+        found += days.count_in(have[c.RESTAURANT_ID], have[c.BUSINESS_DATE])
+    return found
+
+
+_RESTAURANTS_AT_ONCE = 500
 
 
 def currency_scales(conn: Connection) -> dict[str, int]:

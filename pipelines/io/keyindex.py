@@ -16,10 +16,13 @@ for a file of ten million keys (``pandas.util.hash_pandas_object``).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-__all__ = ["KeyIndex", "KeySet", "grown", "key_hashes"]
+__all__ = ["DayPairs", "KeyIndex", "KeySet", "grown", "key_hashes"]
 
 
 def key_hashes(*keys: pd.Series) -> np.ndarray:
@@ -44,6 +47,10 @@ class KeySet:
             at = np.searchsorted(keys, hashes).clip(max=len(keys) - 1)
             found |= keys[at] == hashes
         return found
+
+    def runs(self) -> list[np.ndarray]:
+        """The hashes added, in sorted runs (each hash once)."""
+        return list(self._runs)
 
     def add(self, hashes: np.ndarray) -> None:
         """Adds the hashes not added before."""
@@ -104,3 +111,70 @@ def grown(values: np.ndarray, size: int, fill: object) -> np.ndarray:
     out = np.full(max(size, 2 * len(values)), fill, dtype=values.dtype)
     out[: len(values)] = values
     return out
+
+
+_DAY_BITS = 32  # a day number (days since 1970, offset to be >= 0) in the low 32 bits
+_DAY_OFFSET = 2**31
+
+
+class DayPairs:
+    """Distinct (restaurant, business day) pairs, exactly: 8 bytes a pair (the restaurant's
+    number in the high bits, the day's in the low ones, in a :class:`KeySet`), where a frame of
+    them cost about a hundred bytes a pair and each chunk's merge re-deduplicated them all."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, int] = {}
+        self._keys = KeySet()
+
+    @property
+    def size(self) -> int:
+        return self._keys.size
+
+    def _encode(self, restaurants: ArrayLike, days: ArrayLike, *, add: bool) -> np.ndarray:
+        ids = pd.Index(np.asarray(restaurants, dtype=object).astype(str))
+        if add:
+            for rid in ids.unique():
+                self._numbers.setdefault(str(rid), len(self._numbers))
+        at = pd.Index(list(self._numbers), dtype=object).get_indexer(ids)
+        numbers = np.fromiter(self._numbers.values(), dtype=np.int64, count=len(self._numbers))
+        stamp = pd.to_datetime(pd.Series(np.asarray(days, dtype=object)))
+        day = stamp.to_numpy(dtype="datetime64[D]").astype(np.int64)
+        keys = (numbers[at].astype(np.uint64) << np.uint64(_DAY_BITS)) | (day + _DAY_OFFSET).astype(
+            np.uint64
+        )
+        keys[(at < 0) | stamp.isna().to_numpy()] = np.uint64(2**64 - 1)  # matches nothing
+        return keys
+
+    def add(self, restaurants: ArrayLike, days: ArrayLike) -> None:
+        """Adds each row's (restaurant, day) (aligned columns; days as dates or timestamps)."""
+        known = pd.notna(np.asarray(restaurants, dtype=object)) & pd.notna(
+            np.asarray(days, dtype=object)
+        )
+        rows = np.flatnonzero(known)
+        if len(rows):
+            rids = np.asarray(restaurants, dtype=object)[rows]
+            self._keys.add(self._encode(rids, np.asarray(days, dtype=object)[rows], add=True))
+
+    def count_in(self, restaurants: ArrayLike, days: ArrayLike) -> int:
+        """How many of the rows' (restaurant, day) pairs were added."""
+        rids = np.asarray(restaurants, dtype=object)
+        if not len(rids) or not self.size:
+            return 0
+        return int(self._keys.contains(self._encode(rids, days, add=False)).sum())
+
+    def restaurants(self) -> list[str]:
+        """The restaurants of the pairs, sorted."""
+        return sorted(self._numbers)
+
+    def ranges(self) -> dict[str, tuple[dt.date, dt.date]]:
+        """Each restaurant's first and last day."""
+        keys = np.concatenate(self._keys.runs()) if self.size else np.zeros(0, np.uint64)
+        number = (keys >> np.uint64(_DAY_BITS)).astype(np.int64)
+        day = (keys & np.uint64(2**_DAY_BITS - 1)).astype(np.int64) - _DAY_OFFSET
+        frame = pd.DataFrame({"n": number, "d": day}).groupby("n")["d"].agg(["min", "max"])
+        names = {n: rid for rid, n in self._numbers.items()}
+        epoch = dt.date(1970, 1, 1)
+        return {
+            names[int(n)]: (epoch + dt.timedelta(days=int(lo)), epoch + dt.timedelta(days=int(hi)))
+            for n, lo, hi in frame.itertuples()
+        }
