@@ -403,7 +403,13 @@ def touched_ranges(parsed: ParsedFile) -> dict[str, tuple[dt.date, dt.date]]:
     both = pd.concat([f[[c.RESTAURANT_ID, c.BUSINESS_DATE]] for f in frames])
     dates = pd.to_datetime(both[c.BUSINESS_DATE])
     grouped = dates.groupby(both[c.RESTAURANT_ID]).agg(["min", "max"])
-    return {str(rid): (row["min"].date(), row["max"].date()) for rid, row in grouped.iterrows()}
+    # zipped columns, not iterrows: a chunk of a fleet's file touches every restaurant
+    return {
+        str(rid): (lo, hi)
+        for rid, lo, hi in zip(
+            grouped.index, grouped["min"].dt.date, grouped["max"].dt.date, strict=True
+        )
+    }
 
 
 def stored_ranges(
