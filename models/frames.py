@@ -13,6 +13,7 @@ that receives one trusts it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -82,8 +83,13 @@ class SeriesFrame:
 
     @property
     def restaurants(self) -> list[str]:
-        """Restaurant ids, sorted."""
-        return sorted(self.data[c.RESTAURANT_ID].unique().tolist())
+        """Restaurant ids, sorted (found once per frame: callers ask often, and each scan of a
+        fleet's rows costs milliseconds)."""
+        return list(self._restaurant_ids)
+
+    @functools.cached_property
+    def _restaurant_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self.data[c.RESTAURANT_ID].unique().tolist()))
 
     def __len__(self) -> int:
         return len(self.data)

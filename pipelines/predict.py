@@ -202,7 +202,7 @@ def _daily(
         pd.Timestamp(history.data[c.DS].max()) if as_of_hint is None else pd.Timestamp(as_of_hint)
     )
     skipped = dict.fromkeys(missing, "not in the artefact")
-    with_history = set(history.restaurants)  # once: a property that scans the rows
+    with_history = set(history.restaurants)
     skipped.update({r: "no history up to the as-of date" for r in wanted if r not in with_history})
     if backend is not None and history.restaurants:
         open_keys, _ = _future(history, as_of, manifest.horizon, calendar)
