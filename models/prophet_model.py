@@ -286,9 +286,7 @@ def prophet_yhat(
 
 def _last_t(model: Prophet) -> float:
     """The scaled time ``t`` of the model's last training date (``setup_dataframe``'s)."""
-    if model.history is None:
-        raise ValueError("no fitted model to take the cutoff from; pass cutoff=")
-    last = model.history[c.DS].to_numpy(dtype="datetime64[ns]").max().astype(np.int64)
+    last = np.datetime64(_last_ds({"": model}), "ns").astype(np.int64)
     return float(_scaled_t(model, np.asarray([last]))[0])
 
 
@@ -742,7 +740,11 @@ def _last_ds(models: Mapping[str, Prophet]) -> pd.Timestamp:
     Raises:
         ValueError: no model has a history (pass ``cutoff`` explicitly).
     """
-    last = [pd.Timestamp(m.history[c.DS].max()) for m in models.values() if m.history is not None]
+    last = [  # the largest date on the array (Series.max costs a third of a forecast on arrays)
+        pd.Timestamp(m.history[c.DS].to_numpy(dtype="datetime64[ns]").max())
+        for m in models.values()
+        if m.history is not None
+    ]
     if not last:
         raise ValueError("no fitted model to take the cutoff from; pass cutoff=")
     return max(last)
