@@ -308,14 +308,12 @@ class _Parsed:
 
     @property
     def is_sales(self) -> bool:
-        return bool(self.days.size) or not (self.parsed.orders.empty and self.parsed.lines.empty)
+        return bool(self.days.size)  # every order and line has its business day
 
     @property
     def restaurants(self) -> tuple[str, ...]:
         ids = set(self.days.restaurants())
-        for frame in (self.parsed.orders, self.parsed.lines, self.parsed.observations):
-            if not frame.empty:
-                ids.update(str(r) for r in frame[c.RESTAURANT_ID].dropna().unique())
+        ids.update(str(r) for r in self.parsed.observations[c.RESTAURANT_ID].dropna().unique())
         return tuple(sorted(ids))
 
 
