@@ -158,8 +158,21 @@ class Forecaster(BaseEstimator):  # type: ignore[misc]
     name: ClassVar[str] = "forecaster"
     scope: ClassVar[Literal["local", "global"]] = "local"
 
-    def fit(self, series: SeriesFrame, calendar: Calendar | None = None) -> Self:
+    def fit(
+        self,
+        series: SeriesFrame,
+        calendar: Calendar | None = None,
+        *,
+        earlier: Forecaster | None = None,
+    ) -> Self:
         """Learns from ``series`` (all rows are training data).
+
+        Args:
+            series: The history.
+            calendar: Restaurants and events.
+            earlier: The same model, fitted on an earlier cut of the same history (an
+                ensemble's validation fit). A model that can continue from what it learned
+                does (:meth:`_fit_from`); the others fit from scratch.
 
         Raises:
             FrameError: ``series`` is empty.
@@ -172,7 +185,10 @@ class Forecaster(BaseEstimator):  # type: ignore[misc]
         self.cutoff_ = pd.Timestamp(series.data[c.DS].max())
         self.restaurants_ = series.restaurants
         self.failed_: dict[str, str] = {}
-        self._fit(series, calendar or Calendar())
+        if earlier is None:
+            self._fit(series, calendar or Calendar())
+        else:
+            self._fit_from(earlier, series, calendar or Calendar())
         return self
 
     def predict(self, future: pd.DataFrame) -> ForecastFrame:
@@ -249,3 +265,7 @@ class Forecaster(BaseEstimator):  # type: ignore[misc]
     def _predict(self, future: pd.DataFrame) -> np.ndarray:
         """Point forecasts for every row of ``future`` (NaN where none can be made)."""
         raise NotImplementedError
+
+    def _fit_from(self, earlier: Forecaster, series: SeriesFrame, calendar: Calendar) -> None:
+        """:meth:`_fit`, continuing from ``earlier`` where the model can (default: it can't)."""
+        self._fit(series, calendar)

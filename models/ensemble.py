@@ -503,15 +503,23 @@ class EnsembleForecaster(Forecaster):
         return model
 
     def _fit_all(
-        self, names: Sequence[str], series: SeriesFrame, calendar: Calendar, stage: str
+        self,
+        names: Sequence[str],
+        series: SeriesFrame,
+        calendar: Calendar,
+        stage: str,
+        earlier: Mapping[str, Forecaster] | None = None,
     ) -> dict[str, Forecaster]:
+        """Fits each member; one fitted in ``earlier`` (on an earlier cut) is passed to its
+        refit, to continue from where it can (``Forecaster.fit``'s ``earlier``)."""
         fitted: dict[str, Forecaster] = {}
         total = len(series.restaurants)
         for name in names:
             try:
                 with progress.scope(f"{stage} fit"):
                     progress.report(name, 0, total)
-                    fitted[name] = self._new_member(name).fit(series, calendar)
+                    model = self._new_member(name)
+                    fitted[name] = model.fit(series, calendar, earlier=(earlier or {}).get(name))
                     progress.report(name, total, total)
             except Exception as exc:
                 self.member_errors_[name] = f"{stage} fit: {type(exc).__name__}: {exc}"
@@ -555,9 +563,11 @@ class EnsembleForecaster(Forecaster):
         names = list(dict.fromkeys([*self.members, FALLBACK]))
         frames = []
         windows = self._origins(series)
+        latest: dict[str, Forecaster] = {}  # the fits of the window nearest the cutoff
         for block, (train, valid, origin) in enumerate(windows, start=1):
             stage = "validation" if block == 1 else f"validation {block}"
             early = self._fit_all(names, train, calendar, stage)
+            latest = latest or early
             frames.append(self._validation_frame(early, valid, origin, block))
         self.validation_origins_ = len(windows)
         self.validation_ = (
@@ -565,7 +575,7 @@ class EnsembleForecaster(Forecaster):
             if frames
             else pd.DataFrame(columns=[*_KEYS, c.MODEL, c.YHAT, c.Y, STEP, ORIGIN])
         )
-        final = self._fit_all(names, series, calendar, "final")
+        final = self._fit_all(names, series, calendar, "final", earlier=latest)
         if FALLBACK not in final:
             raise FrameError(f"ensemble: the {FALLBACK} fallback could not be fitted")
         self.fallback_ = final[FALLBACK]

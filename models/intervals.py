@@ -518,9 +518,16 @@ class Calibrated(Forecaster):
         self.estimator_: Forecaster = clone(self.forecaster).fit(series, calendar)
         self.failed_ = dict(self.estimator_.failed_)
 
-    def fit(self, series: SeriesFrame, calendar: Calendar | None = None) -> Self:
-        """Fits the validation clone, the residual table and the final clone."""
-        return super().fit(series, calendar)
+    def fit(
+        self,
+        series: SeriesFrame,
+        calendar: Calendar | None = None,
+        *,
+        earlier: Forecaster | None = None,
+    ) -> Self:
+        """Fits the validation clone, the residual table and the final clone (``earlier`` is
+        not used: the validation clone is fitted here)."""
+        return super().fit(series, calendar, earlier=earlier)
 
     def predict_point(self, future: pd.DataFrame) -> ForecastFrame:
         """The wrapped forecaster's forecast without intervals (to calibrate elsewhere, e.g.

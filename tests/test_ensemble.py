@@ -318,3 +318,35 @@ def test_default_members_prophet_and_xgboost() -> None:
     out = model.predict_all(horizon(small, 14)).data
     assert {"ensemble", "prophet", "xgboost"} <= set(out[c.MODEL])
     assert not model.member_errors_
+
+
+def test_the_final_xgboost_continues_its_validation_fit(
+    series: SeriesFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The final fit of a member that can continue (XGBoost) starts from the validation fit
+    nearest the cutoff: its trees, then ``refit_rounds`` more."""
+    from models.xgb_model import XGBoostForecaster
+
+    continued_from: list[pd.Timestamp] = []
+    original = XGBoostForecaster._fit_from
+
+    def spy(self: XGBoostForecaster, earlier: XGBoostForecaster, *args: object) -> None:
+        continued_from.append(earlier.cutoff_)
+        original(self, earlier, *args)
+
+    monkeypatch.setattr(XGBoostForecaster, "_fit_from", spy)
+    small = {"n_estimators": 20, "max_depth": 3, "refit_rounds": 5, "n_jobs": 1}
+    model = EnsembleForecaster(
+        ("weekday_median", "xgboost"), member_params={"xgboost": small}, validation_origins=2
+    ).fit(series)
+    assert model.validation_origins_ == 2 and not model.member_errors_
+    assert model.members_["xgboost"].booster_.num_boosted_rounds() == 25
+    # the latest validation window ends at the cutoff, so its fit was cut H days before it
+    h = model.horizon_
+    assert continued_from == [series.data[c.DS].max() - pd.Timedelta(days=h)]
+    anew = EnsembleForecaster(
+        ("weekday_median", "xgboost"),
+        member_params={"xgboost": {**small, "refit_rounds": None}},
+        validation_origins=2,
+    ).fit(series)
+    assert anew.members_["xgboost"].booster_.num_boosted_rounds() == 20

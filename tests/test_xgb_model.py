@@ -132,3 +132,40 @@ def test_a_file_without_flux_state_is_refused(fitted: XGBoostForecaster) -> None
     raw = bytes(fitted.booster_.save_raw(raw_format="ubj"))
     with pytest.raises(ValueError, match="flux_meta"):
         XGBoostForecaster.from_ubj(raw)
+
+
+def test_a_refit_continues_the_earlier_fits_trees(
+    fitted: XGBoostForecaster, train: SeriesFrame, calendar: Calendar, test_rows: pd.DataFrame
+) -> None:
+    """``fit(..., earlier=)`` keeps the earlier fit's trees and adds ``refit_rounds`` rounds
+    learned on the later history; a full refit wherever it can't continue."""
+    settings = {**FAST, "refit_rounds": 10}
+    earlier_cut = train.until(CUTOFF - pd.Timedelta(days=28))
+    earlier = XGBoostForecaster(**settings).fit(earlier_cut, calendar)
+    earlier_trees = earlier.booster_.get_dump()
+    refit = XGBoostForecaster(**settings).fit(train, calendar, earlier=earlier)
+
+    assert refit.booster_.num_boosted_rounds() == 60 + 10
+    assert refit.booster_.get_dump()[:60] == earlier_trees  # continued, not refitted
+    assert earlier.booster_.get_dump() == earlier_trees  # and the earlier fit is untouched
+    assert refit.cutoff_ == CUTOFF and refit.state_.origin == CUTOFF  # forecasts from now
+    keys = test_rows[[c.RESTAURANT_ID, c.DS]]
+    merged = test_rows.merge(refit.predict(keys).data, on=[c.RESTAURANT_ID, c.DS])
+    assert len(merged) == len(test_rows)
+    y = merged[c.Y].to_numpy()
+    assert _rmsle(y, merged[c.YHAT].to_numpy()) < 0.8 * _rmsle(y, _seasonal_naive(train, merged))
+
+    # where it cannot continue, the refit is the plain fit (`fitted`: FAST on `train`)
+    def plain(model: XGBoostForecaster) -> None:
+        assert model.booster_.num_boosted_rounds() == 60
+        pd.testing.assert_frame_equal(model.predict(keys).data, fitted.predict(keys).data)
+
+    plain(XGBoostForecaster(**FAST, refit_rounds=None).fit(train, calendar, earlier=earlier))
+    later = XGBoostForecaster(**settings).fit(train.until(CUTOFF), calendar)
+    shorter = train.until(CUTOFF - pd.Timedelta(days=7))
+    after = XGBoostForecaster(**settings).fit(shorter, calendar, earlier=later)
+    assert after.booster_.num_boosted_rounds() == 60  # the earlier fit saw later days
+    other = XGBoostForecaster(**{**settings, "max_depth": 4}).fit(train, calendar, earlier=earlier)
+    assert other.booster_.num_boosted_rounds() == 60  # other settings
+    no_genre = XGBoostForecaster(**settings).fit(earlier_cut)  # no calendar: other features
+    plain(XGBoostForecaster(**settings).fit(train, calendar, earlier=no_genre))
