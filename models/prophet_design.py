@@ -5,9 +5,12 @@ Recruit restaurants, :meth:`prophet.Prophet.regressor_column_matrix` (a ``pd.cro
 feature column belongs to which component) and :meth:`prophet.Prophet.make_holiday_features` (a
 ``get_loc`` per holiday day) took more of a fit than cmdstan did. :func:`component_columns` and
 :func:`holiday_features` compute the same frames with arrays, and :func:`fast_prophet_class`
-is ``Prophet`` with those two methods replaced, nothing else: the model, its Stan data, the
-optimum and the JSON (``prophet.serialize.model_to_json``) are Prophet's. The tests compare both
-functions with Prophet's own methods frame for frame (``tests/test_prophet_design.py``).
+is ``Prophet`` with those methods replaced, and with its history set up on arrays
+(:func:`setup_frame`, :func:`auto_seasonalities`) and its Stan backend loaded once a process
+(:func:`default_backend`), nothing else: the model, its Stan data, the optimum and the JSON
+(``prophet.serialize.model_to_json``) are Prophet's. The tests compare each with Prophet's own
+methods frame for frame, and a fitted model attribute for attribute
+(``tests/test_prophet_design.py``).
 
 Both follow prophet 1.1-1.5's ``forecaster.py`` line by line in what they return and raise, as
 does :func:`seasonality_features` (``make_all_seasonality_features`` built from arrays, for models
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -47,6 +51,7 @@ __all__ = [
 ]
 
 _DELIM = "_delim_"
+_PROPHET_LOG = logging.getLogger("prophet")  # Prophet's own logger, for its own warning
 
 
 def component_columns(
@@ -96,7 +101,8 @@ def component_columns(
     for name in ("additive_terms", "multiplicative_terms"):
         if name not in component_cols:
             component_cols[name] = 0
-    component_cols = component_cols.drop("zeros", axis=1, errors="ignore")
+    if "zeros" in component_cols:
+        component_cols = component_cols.drop("zeros", axis=1)
     if max(component_cols["additive_terms"] + component_cols["multiplicative_terms"]) > 1:
         raise Exception("A bug occurred in seasonal components.")
     if model.train_component_cols is not None:
@@ -281,12 +287,150 @@ def fast_prophet_class() -> type[Prophet]:
         def make_all_seasonality_features(  # type: ignore[override]
             self, df: pd.DataFrame
         ) -> tuple[pd.DataFrame, list[float], pd.DataFrame, dict[str, list[str]]]:
-            conditional = any(p["condition_name"] is not None for p in self.seasonalities.values())
-            if self.extra_regressors or conditional:
+            if not _plain_model(self):
                 return super().make_all_seasonality_features(df)  # type: ignore[return-value]
             return seasonality_features(self, df)
 
+        def setup_dataframe(
+            self, df: pd.DataFrame, initialize_scales: bool = False
+        ) -> pd.DataFrame:
+            if _plain_model(self) and _plain_frame(df) and _same_unit(self, df, initialize_scales):
+                return setup_frame(self, df, initialize_scales)
+            return super().setup_dataframe(df, initialize_scales)
+
+        def set_auto_seasonalities(self) -> None:
+            auto_seasonalities(self)
+
+        def _load_stan_backend(self, stan_backend: str | None) -> None:
+            if stan_backend is not None:
+                super()._load_stan_backend(stan_backend)
+            else:  # loading cmdstanpy's model checks its files: a third of a fit's set-up
+                self.stan_backend = default_backend()
+
     return FastProphet
+
+
+def _plain_model(model: Prophet) -> bool:
+    """No extra regressors or conditional seasonalities, not logistic, absmax scaling: the
+    models the array versions below are written for (the others take Prophet's own path)."""
+    return (
+        not model.extra_regressors
+        and model.growth != "logistic"
+        and model.scaling == "absmax"
+        and not model.logistic_floor
+        and all(p["condition_name"] is None for p in model.seasonalities.values())
+    )
+
+
+def _plain_frame(df: pd.DataFrame) -> bool:
+    """``ds`` (naive dates, a numpy dtype) and optionally a float ``y``, in that order."""
+    names = list(df.columns)
+    return (
+        names in (["ds"], ["ds", "y"])
+        and isinstance(df["ds"].dtype, np.dtype)
+        and df["ds"].dtype.kind == "M"
+        and df.index.name != "ds"
+        and (names == ["ds"] or df["y"].dtype == np.float64)
+    )
+
+
+def _same_unit(model: Prophet, df: pd.DataFrame, initialize_scales: bool) -> bool:
+    """The dates in the unit of the model's scales (which the history's dates set), so that
+    ``t`` is computed in one unit, as pandas computes it then."""
+    if initialize_scales:
+        return True
+    unit = np.datetime_data(df["ds"].to_numpy().dtype)[0]
+    return (
+        model.start is not None
+        and model.t_scale is not None
+        and model.start.unit == unit
+        and model.t_scale.unit == unit
+    )
+
+
+def setup_frame(model: Prophet, df: pd.DataFrame, initialize_scales: bool) -> pd.DataFrame:
+    """:meth:`prophet.Prophet.setup_dataframe` of a :func:`_plain_frame` for a
+    :func:`_plain_model`, built as one frame from arrays: rows sorted by ``ds`` (stable), then
+    ``floor`` (0), ``t`` and ``y_scaled``; the scales set as ``initialize_scales`` does."""
+    ds = df["ds"].to_numpy()
+    y = df["y"].to_numpy() if "y" in df else None
+    if y is not None and np.isinf(y).any():
+        raise ValueError("Found infinity in column y.")
+    if np.isnat(ds).any():
+        raise ValueError("Found NaN in column ds.")
+    order = np.argsort(ds, kind="mergesort")
+    ds = ds[order]
+    if initialize_scales:
+        assert y is not None, "Prophet initialises its scales on the history"
+        model.y_min = 0.0
+        scale = float(np.nanmax(np.abs(y))) if len(y) else float("nan")
+        model.y_scale = 1.0 if scale == 0 else scale
+        model.start = pd.Timestamp(ds[0])
+        model.t_scale = pd.Timestamp(ds[-1]) - model.start
+    columns: dict[str, Any] = {"ds": ds}
+    if y is not None:
+        columns["y"] = y[order]
+    columns["floor"] = np.zeros(len(ds))
+    if model.start is None or model.t_scale is None:
+        raise ValueError("Prophet's scales are not set: fit the model first")
+    columns["t"] = (ds - model.start.to_datetime64()) / model.t_scale.to_timedelta64()
+    if y is not None:
+        columns["y_scaled"] = (columns["y"] - columns["floor"]) / model.y_scale
+    return pd.DataFrame(columns)
+
+
+def auto_seasonalities(model: Prophet) -> None:
+    """:meth:`prophet.Prophet.set_auto_seasonalities` on the history's date array."""
+    assert model.history is not None, "set_auto_seasonalities runs on the history"
+    ds = model.history["ds"].to_numpy()
+    first, last = pd.Timestamp(ds.min()), pd.Timestamp(ds.max())
+    steps = np.diff(ds)
+    steps = steps[steps != np.timedelta64(0)]
+    min_dt = pd.Timedelta(steps.min()) if len(steps) else pd.NaT
+    rules = (  # name, period, disabled when, default order
+        ("yearly", 365.25, last - first < pd.Timedelta(days=730), 10),
+        (
+            "weekly",
+            7,
+            (last - first < pd.Timedelta(weeks=2)) or (min_dt >= pd.Timedelta(weeks=1)),
+            3,
+        ),
+        ("daily", 1, (last - first < pd.Timedelta(days=2)) or (min_dt >= pd.Timedelta(days=1)), 4),
+    )
+    for name, period, disabled, default in rules:
+        setting = getattr(model, f"{name}_seasonality")
+        order = model.parse_seasonality_args(name, setting, disabled, default)
+        if name == "yearly" and order > 0 and disabled:
+            _PROPHET_LOG.warning(
+                "Yearly seasonality is enabled with less than 730 days (approximately 2 years) "
+                "of history. The model may be under-identified, and the trend/seasonality "
+                "decomposition can be unstable and dependent on the Prophet/Stan version. "
+                "Consider disabling yearly seasonality or providing more history."
+            )
+        if order > 0:
+            model.seasonalities[name] = {
+                "period": period,
+                "fourier_order": order,
+                "prior_scale": model.seasonality_prior_scale,
+                "mode": model.seasonality_mode,
+                "condition_name": None,
+            }
+
+
+@functools.cache
+def default_backend() -> Any:
+    """One Stan backend per process, the one ``Prophet()`` loads (the first that loads of
+    ``StanBackendEnum``). Flux's fits never change it: they fit through a wrapper of their own
+    (``models.prophet_model._fit_prophet``)."""
+    from prophet.models import StanBackendEnum
+
+    errors = []
+    for backend in StanBackendEnum:
+        try:
+            return StanBackendEnum.get_backend_class(backend.name)()
+        except Exception as exc:
+            errors.append(f"{backend.name}: {exc}")
+    raise RuntimeError(f"no Stan backend could be loaded ({'; '.join(errors)})")
 
 
 def model_from_json(text: str) -> Prophet:

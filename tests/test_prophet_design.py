@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.prophet_design import fast_prophet_class, holiday_features
+from models.prophet_design import _plain_frame, fast_prophet_class, holiday_features
 
 pytestmark = pytest.mark.filterwarnings("ignore")  # Prophet's own deprecation warnings
 
@@ -210,3 +210,73 @@ def test_model_from_json_reads_what_prophets_reader_reads(case: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pd.testing.assert_frame_equal(mine.predict(future), theirs.predict(future))
+
+
+def _fit_case(case: str) -> pd.DataFrame:
+    """Histories that take the other branches of Prophet's set-up."""
+    if case == "yearly":  # over two years: yearly seasonality on ("auto")
+        return _history(900)
+    if case == "short":  # 20 rows: fewer changepoints than asked for
+        return _history(22)
+    if case == "unsorted":  # shuffled rows, some y missing (dropped), a repeated date
+        frame = _history().sample(frac=1.0, random_state=5).reset_index(drop=True)
+        frame.loc[[3, 17, 40], "y"] = np.nan
+        return pd.concat([frame, frame.iloc[[8]]], ignore_index=True)
+    if case == "weekly_rows":  # one row a week: weekly seasonality off ("auto")
+        return _history(400).iloc[::7].reset_index(drop=True)
+    if case == "constant":  # every y the same: Prophet skips the optimiser
+        return _history().assign(y=12.0)
+    if case == "zeros":  # every y zero: the scale falls back to 1
+        return _history().assign(y=0.0)
+    if case == "nanoseconds":  # dates in ns (pandas' date_range gives us)
+        return _history().astype({"ds": "datetime64[ns]"})
+    return _history()
+
+
+FIT_CASES = ["holidays", "nothing", "yearly", "short", "unsorted", "weekly_rows", "constant"]
+FIT_CASES += ["zeros"]
+
+
+@pytest.mark.parametrize("case", [*FIT_CASES, "nanoseconds"])
+def test_fast_prophet_sets_up_a_fit_as_prophet_does(case: str) -> None:
+    """:func:`fast_prophet_class` replaces ``setup_dataframe``, ``set_auto_seasonalities`` and
+    the Stan backend's loading: a fit of each history leaves every attribute Prophet's own fit
+    leaves (frames with their dtypes and index, timestamps, arrays, the Stan parameters), and
+    the same JSON."""
+    from prophet import Prophet, serialize
+
+    from models.prophet_model import _fit_prophet
+
+    history = _fit_case(case)
+    assert _plain_frame(history)  # the fast set-up is the one tested
+    built = [
+        _build(cls, "nothing" if case == "nothing" else "holidays")
+        for cls in (Prophet, fast_prophet_class())
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for model in built:
+            _fit_prophet(model, history.copy(), seed=0)
+    theirs, mine = built
+    assert vars(mine).keys() == vars(theirs).keys()
+    for name, value in vars(theirs).items():
+        if name != "stan_backend":
+            _same(getattr(mine, name), value, name)
+    assert serialize.model_to_json(mine) == serialize.model_to_json(theirs)
+    if case == "short":
+        assert mine.n_changepoints < 25
+    if case == "weekly_rows":
+        assert "weekly" not in mine.seasonalities
+    if case == "yearly":
+        assert "yearly" in mine.seasonalities
+
+
+def test_fast_prophet_refuses_bad_rows_as_prophet_does() -> None:
+    from prophet import Prophet
+
+    bad_y = _history().assign(y=lambda f: f["y"].where(f.index != 5, np.inf))
+    for cls in (Prophet, fast_prophet_class()):
+        with pytest.raises(ValueError, match="Found infinity in column y"):
+            cls().fit(bad_y)
+        with pytest.raises(ValueError, match="less than 2 non-NaN rows"):
+            cls().fit(_history().iloc[:1])
