@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -87,24 +87,29 @@ def component_columns(
 
     names = sorted(set(comps))
     rows = sorted(set(cols))
-    counts = np.zeros((len(rows), len(names)), dtype=np.int64)
+    # crosstab's sorted components, then the two totals Prophet adds where missing (at the
+    # end, as zeros), without the "zeros" placeholder
+    columns = [*names, *(t for t in ("additive_terms", "multiplicative_terms") if t not in names)]
+    counts = np.zeros((len(rows), len(columns)), dtype=np.int64)
     np.add.at(
         counts,
         (np.searchsorted(rows, cols), np.searchsorted(np.asarray(names, dtype=object), comps)),
         1,
     )
+    kept = [i for i, name in enumerate(columns) if name != "zeros"]
+    columns = [columns[i] for i in kept]
+    counts = counts[:, kept]
+    totals = (
+        counts[:, columns.index("additive_terms")]
+        + counts[:, columns.index("multiplicative_terms")]
+    )
+    if totals.max() > 1:
+        raise Exception("A bug occurred in seasonal components.")
     component_cols = pd.DataFrame(
         counts,
         index=pd.Index(np.asarray(rows, dtype=np.int64), name="col"),
-        columns=pd.Index(names, name="component"),
+        columns=pd.Index(columns, name="component"),
     )
-    for name in ("additive_terms", "multiplicative_terms"):
-        if name not in component_cols:
-            component_cols[name] = 0
-    if "zeros" in component_cols:
-        component_cols = component_cols.drop("zeros", axis=1)
-    if max(component_cols["additive_terms"] + component_cols["multiplicative_terms"]) > 1:
-        raise Exception("A bug occurred in seasonal components.")
     if model.train_component_cols is not None:
         component_cols = component_cols[model.train_component_cols.columns]
         if not component_cols.equals(model.train_component_cols):
@@ -116,6 +121,9 @@ def _window(holidays: pd.DataFrame, column: str) -> np.ndarray:
     """A window column as ints; Prophet falls back to 0 when a value is not a number."""
     if column not in holidays:
         return np.zeros(len(holidays), dtype=np.int64)
+    values = holidays[column].to_numpy()
+    if values.dtype.kind in "iu" or (values.dtype.kind == "f" and np.isfinite(values).all()):
+        return values.astype(np.int64)  # int() of each: truncated toward zero
     out = np.zeros(len(holidays), dtype=np.int64)
     for i, value in enumerate(holidays[column].tolist()):
         try:
@@ -147,11 +155,13 @@ def holiday_matrix(
     model: Prophet, day: np.ndarray, holidays: pd.DataFrame
 ) -> tuple[list[str], np.ndarray, dict[Any, float]]:
     """The arrays of :func:`holiday_features`: the sorted column names, the 0/1 matrix (a row
-    per day of ``day``, ``datetime64[D]``) and each holiday's prior scale (first-seen order)."""
+    per day of ``day``, ``datetime64[D]``) and each holiday's prior scale (first-seen order).
+
+    Every (holiday row, window offset) pair is looked up in the sorted days at once; a column
+    per distinct ``<holiday>_delim_<+|-><offset>``, marked on each day that pair falls on."""
     n = len(day)
     order = np.argsort(day, kind="stable")
     sorted_days = day[order]
-    expanded: defaultdict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
     prior_scales: dict[Any, float] = {}
     lower = _window(holidays, "lower_window")
     upper = _window(holidays, "upper_window")
@@ -159,11 +169,9 @@ def holiday_matrix(
         scales = [float(x) for x in holidays["prior_scale"].tolist()]
     else:
         scales = [float(model.holidays_prior_scale)] * len(holidays)
-    occurs = pd.to_datetime(holidays["ds"]).to_numpy(dtype="datetime64[ns]")
-    for i, name in enumerate(holidays["holiday"].tolist()):
-        ps = scales[i]
-        if np.isnan(ps):
-            ps = float(model.holidays_prior_scale)
+    holiday_names = holidays["holiday"].tolist()
+    for name, given in zip(holiday_names, scales, strict=True):
+        ps = float(model.holidays_prior_scale) if np.isnan(given) else given
         if name in prior_scales and prior_scales[name] != ps:
             raise ValueError(
                 f"Holiday {name!r} does not have consistent prior scale specification."
@@ -171,16 +179,25 @@ def holiday_matrix(
         if ps <= 0:
             raise ValueError("Prior scale must be > 0")
         prior_scales[name] = ps
-        base = occurs[i].astype("datetime64[D]")
-        for offset in range(int(lower[i]), int(upper[i]) + 1):
-            key = "{}_delim_{}{}".format(name, "+" if offset >= 0 else "-", abs(offset))
-            column = expanded[key]
-            target = base + np.timedelta64(offset, "D")
-            lo = np.searchsorted(sorted_days, target, side="left")
-            hi = np.searchsorted(sorted_days, target, side="right")
-            column[order[lo:hi]] = 1.0
-    names = sorted(expanded)
-    matrix = np.column_stack([expanded[k] for k in names]) if names else np.zeros((n, 0))
+    # one entry per (row, offset), rows in order and offsets rising, as Prophet loops
+    widths = np.maximum(upper - lower + 1, 0)
+    row = np.repeat(np.arange(len(holidays)), widths)
+    offset = lower[row] + (np.arange(len(row)) - np.repeat(np.cumsum(widths) - widths, widths))
+    occurs = holidays["ds"].to_numpy()
+    if occurs.dtype.kind != "M":  # a holiday Prophet adds at predict time has no date
+        occurs = pd.to_datetime(holidays["ds"]).to_numpy(dtype="datetime64[ns]")
+    target = occurs.astype("datetime64[D]")[row] + offset.astype("timedelta64[D]")
+    lo = np.searchsorted(sorted_days, target, side="left")
+    hi = np.searchsorted(sorted_days, target, side="right")
+    keys = [
+        "{}_delim_{}{}".format(holiday_names[r], "+" if o >= 0 else "-", abs(o))
+        for r, o in zip(row.tolist(), offset.tolist(), strict=True)
+    ]
+    names = sorted(set(keys))
+    matrix = np.zeros((n, len(names)))
+    position = {name: j for j, name in enumerate(names)}
+    for i in np.flatnonzero(hi > lo).tolist():
+        matrix[order[lo[i] : hi[i]], position[keys[i]]] = 1.0
     return names, matrix, prior_scales
 
 
@@ -300,6 +317,36 @@ def fast_prophet_class() -> type[Prophet]:
 
         def set_auto_seasonalities(self) -> None:
             auto_seasonalities(self)
+
+        def set_changepoints(self) -> None:
+            if self.changepoints is not None or self.history is None:
+                super().set_changepoints()
+                return
+            # Prophet's grid, with the dates taken from the ds column alone (Prophet takes the
+            # rows of the whole history first)
+            hist_size = int(np.floor(self.history.shape[0] * self.changepoint_range))
+            if self.n_changepoints + 1 > hist_size:
+                self.n_changepoints = hist_size - 1
+                _PROPHET_LOG.info(
+                    "n_changepoints greater than number of observations. Using %s.",
+                    self.n_changepoints,
+                )
+            if self.n_changepoints > 0:
+                grid = np.linspace(0, hist_size - 1, self.n_changepoints + 1).round().astype(int)
+                self.changepoints = self.history["ds"].iloc[grid].tail(-1)
+                assert self.start is not None and self.t_scale is not None
+                since = self.changepoints.to_numpy() - self.start.to_datetime64()
+                self.changepoints_t = np.sort(since / self.t_scale.to_timedelta64())
+            else:
+                self.changepoints = pd.Series(pd.to_datetime([]), name="ds")
+                self.changepoints_t = np.array([0])  # Prophet's dummy changepoint
+
+        def construct_holiday_dataframe(self, dates: pd.Series) -> pd.DataFrame:
+            if self.country_holidays is None and self.train_holiday_names is None:
+                # a fit: the holidays given, as Prophet copies them (it starts from an empty
+                # frame it then throws away)
+                return self.holidays.copy() if self.holidays is not None else pd.DataFrame()
+            return super().construct_holiday_dataframe(dates)
 
         def _load_stan_backend(self, stan_backend: str | None) -> None:
             if stan_backend is not None:

@@ -118,7 +118,8 @@ def _new_prophet(
     with _quiet():
         prophet_class = fast_prophet_class()
 
-    span = int((history[c.DS].max() - history[c.DS].min()).days)
+    ds = history[c.DS].to_numpy()
+    span = int((ds.max() - ds.min()) // np.timedelta64(1, "D")) if len(ds) else 0
     return prophet_class(
         growth="linear",
         n_changepoints=min(_MAX_CHANGEPOINTS, len(history) // _ROWS_PER_CHANGEPOINT),
@@ -221,9 +222,10 @@ def _fit_one(
         model = _new_prophet(settings, history, holidays)
         for column in settings.regressor_columns:
             model.add_regressor(column)
-        frame = history[[c.DS, c.Y, *settings.regressor_columns]].copy()
-        if settings.log1p:
-            frame[c.Y] = np.log1p(frame[c.Y].to_numpy())
+        y = history[c.Y].to_numpy(dtype=float)
+        columns = {c.DS: history[c.DS].to_numpy(), c.Y: np.log1p(y) if settings.log1p else y}
+        columns |= {name: history[name].to_numpy() for name in settings.regressor_columns}
+        frame = pd.DataFrame(columns)
         _fit_prophet(model, frame, settings.random_state, settings.solver)
     except Exception as exc:  # one restaurant never fails the whole fit
         return restaurant_id, None, f"prophet fit failed: {type(exc).__name__}: {exc}"
