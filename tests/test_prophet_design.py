@@ -280,3 +280,28 @@ def test_fast_prophet_refuses_bad_rows_as_prophet_does() -> None:
             cls().fit(bad_y)
         with pytest.raises(ValueError, match="less than 2 non-NaN rows"):
             cls().fit(_history().iloc[:1])
+
+
+def test_a_fitted_fast_prophet_pickles_by_the_class_name() -> None:
+    """Fitted models come back from joblib's workers pickled: the class is named
+    (``models.prophet_design.FastProphet``), not carried as code, and reads back as itself."""
+    import pickle
+
+    import cloudpickle
+
+    from models.prophet_model import _fit_prophet
+
+    model = _build(fast_prophet_class(), "holidays")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _fit_prophet(model, _history(), seed=0)
+    future = pd.DataFrame({"ds": pd.date_range("2024-07-01", periods=30, freq="D")})
+    for dumps in (pickle.dumps, cloudpickle.dumps):
+        blob = dumps(model)
+        assert b"models.prophet_design" in blob and b"FastProphet" in blob
+        assert b"regressor_column_matrix" not in blob  # no method code inside
+        again = pickle.loads(blob)
+        assert type(again) is fast_prophet_class()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pd.testing.assert_frame_equal(again.predict(future), model.predict(future))
