@@ -8,7 +8,10 @@
    :func:`models.intervals.default_origins`); an origin needs ``H``
    periods of history before it) and predicts the rows of its window ``(cutoff - k H,
    cutoff - (k-1) H]`` that exist.
-2. Refit: every member and the fallback are fitted on the whole series.
+2. Refit: every member and the fallback are fitted on the whole series. A member that can
+   continue from what it learned (XGBoost: ``refit_rounds`` more rounds on its validation
+   fit's trees) starts from its fit at the latest validation origin (``Forecaster.fit``'s
+   ``earlier``); the others fit anew.
 3. Weights and intervals: over the members that fitted in both stages, the combination is
    learned from the validation errors in log1p space. The candidates are
 
