@@ -335,7 +335,7 @@ def test_the_final_xgboost_continues_its_validation_fit(
         original(self, earlier, *args)
 
     monkeypatch.setattr(XGBoostForecaster, "_fit_from", spy)
-    small = {"n_estimators": 20, "max_depth": 3, "refit_rounds": 5, "n_jobs": 1}
+    small = {"n_estimators": 20, "max_depth": 3, "refit_rounds": 5, "n_jobs": 1, "row_budget": 100}
     model = EnsembleForecaster(
         ("weekday_median", "xgboost"), member_params={"xgboost": small}, validation_origins=2
     ).fit(series)
