@@ -154,6 +154,8 @@ class XGBoostForecaster(Forecaster):
         otherwise (other settings or features, or a later cutoff), and where the rows are fewer
         than half the ``row_budget``: there a fit is cheap, and continuing cost accuracy.
         """
+        if self.refit_rounds is not None and self.refit_rounds < 0:
+            raise ValueError(f"refit_rounds must be 0 or more (or None), got {self.refit_rounds}")
         data = self._training_data(series, calendar)
         continues = (
             self.refit_rounds is not None

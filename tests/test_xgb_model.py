@@ -172,5 +172,7 @@ def test_a_refit_continues_the_earlier_fits_trees(
     assert after.booster_.num_boosted_rounds() == 60  # the earlier fit saw later days
     other = XGBoostForecaster(**{**settings, "max_depth": 4}).fit(train, calendar, earlier=earlier)
     assert other.booster_.num_boosted_rounds() == 60  # other settings
+    with pytest.raises(ValueError, match="refit_rounds must be 0 or more"):
+        XGBoostForecaster(**{**settings, "refit_rounds": -1}).fit(train, earlier=earlier)
     no_genre = XGBoostForecaster(**settings).fit(earlier_cut)  # no calendar: other features
     plain(XGBoostForecaster(**settings).fit(train, calendar, earlier=no_genre))
