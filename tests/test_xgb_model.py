@@ -139,7 +139,7 @@ def test_a_refit_continues_the_earlier_fits_trees(
 ) -> None:
     """``fit(..., earlier=)`` keeps the earlier fit's trees and adds ``refit_rounds`` rounds
     learned on the later history; a full refit wherever it can't continue."""
-    # rows over half the budget: a "large" fleet here (origins weekly, as FAST's by default)
+    # weekly rows over the budget: a "large" fleet here (origins weekly, as FAST's default)
     settings = {**FAST, "refit_rounds": 10, "row_budget": 1_000, "origins_every": 7}
     earlier_cut = train.until(CUTOFF - pd.Timedelta(days=28))
     earlier = XGBoostForecaster(**settings).fit(earlier_cut, calendar)
@@ -162,7 +162,7 @@ def test_a_refit_continues_the_earlier_fits_trees(
         pd.testing.assert_frame_equal(model.predict(keys).data, fitted.predict(keys).data)
 
     plain(XGBoostForecaster(**FAST, refit_rounds=None).fit(train, calendar, earlier=earlier))
-    few_rows = {**settings, "row_budget": 2 * refit.n_training_rows_ + 2}  # rows < budget / 2
+    few_rows = {**settings, "row_budget": 12 * (182 // 7) * HORIZON}  # weekly rows: all of it
     small = XGBoostForecaster(**few_rows)
     small.fit(train, calendar, earlier=XGBoostForecaster(**few_rows).fit(earlier_cut, calendar))
     assert small.booster_.num_boosted_rounds() == 60
