@@ -51,25 +51,42 @@ def read_plain(
     line_end = _line_end(text)
     if width < 2 or _MARK in text or line_end is None:
         return None
+    # The text is copied as few times as it can be: the peak memory of a chunk is a few times
+    # its text.
     whole = pa.array([text], type=pa.large_string())
     lines = pc.split_pattern(whole, line_end).flatten()  # no Python string per line
-    masked = pc.replace_substring_regex(lines, _QUOTED_FIELD, _MARK)
-    if (
-        pc.any(pc.match_substring(masked, '"')).as_py()
-        or pc.any(pc.match_substring_regex(masked, _MARK_NOT_A_FIELD)).as_py()
-    ):
-        return None
+    if '"' in text:  # without a quote every line is plain: nothing to check
+        masked = pc.replace_substring_regex(lines, _QUOTED_FIELD, _MARK)
+        if (
+            pc.any(pc.match_substring(masked, '"')).as_py()
+            or pc.any(pc.match_substring_regex(masked, _MARK_NOT_A_FIELD)).as_py()
+        ):
+            return None
+    else:
+        masked = lines
     fits = pc.count_substring(masked, ",").to_numpy(zero_copy_only=False) == width - 1
+    del masked
     fits[0] = False  # the header
-    good = lines.filter(pa.array(fits))
-    columns = _parse_lines(good, width)
+    rows = np.flatnonzero(fits)
+    other_lines = [(int(i) + 1, str(lines[int(i)].as_py())) for i in np.flatnonzero(~fits)[1:]]
+    if len(rows) and rows[-1] == len(rows):  # lines 1..n fit: one stretch of the text as is
+        good = lines.slice(1, len(rows))
+        ends = np.frombuffer(lines.buffers()[1], np.int64)[lines.offset :][: len(lines) + 1]
+        at = ends - ends[0] + np.arange(len(ends)) * len(line_end)  # where each line starts
+        first, last = int(at[1]), int(at[len(rows) + 1]) - len(line_end)
+        data = whole.buffers()[2].slice(first, last - first)
+    else:
+        good = lines.filter(pa.array(fits))
+        data = _joined(good)
+    del lines, whole
+    columns = _parse_lines(data, len(good), width)
     if columns is None:
         return None
-    frame = pd.DataFrame(dict(zip(header, columns, strict=True)))
-    frame[row_column] = np.flatnonzero(fits).astype(np.int64) + 1
+    frame = pd.DataFrame(dict(zip(header, columns, strict=True)), copy=False)
+    del columns, data
+    frame[row_column] = rows.astype(np.int64) + 1
     frame[raw_column] = good.to_pandas().astype("str")
-    others = np.flatnonzero(~fits)[1:]
-    return frame, [(int(i) + 1, str(lines[int(i)].as_py())) for i in others]
+    return frame, other_lines
 
 
 def _line_end(text: str) -> str | None:
@@ -80,18 +97,24 @@ def _line_end(text: str) -> str | None:
     return "\r\n" if crlf == text.count("\r") == text.count("\n") else None
 
 
-def _parse_lines(lines: pa.Array, width: int) -> list[pd.Series] | None:
-    """Parses plain lines that each have ``width`` fields; None if pyarrow disagrees."""
-    if len(lines) == 0:
-        return [pd.Series([], dtype="str") for _ in range(width)]
+def _joined(lines: pa.Array) -> pa.Buffer:
+    """The lines as one text, one per line."""
     offsets = pa.array([0, len(lines)], type=pa.int64())
     newline = pa.scalar("\n", type=pa.large_string())
-    joined = pc.binary_join(pa.LargeListArray.from_arrays(offsets, lines), newline)[0]
+    return pc.binary_join(pa.LargeListArray.from_arrays(offsets, lines), newline)[0].as_buffer()
+
+
+def _parse_lines(data: pa.Buffer, rows: int, width: int) -> list[pd.Series] | None:
+    """Parses ``rows`` plain lines that each have ``width`` fields; None if pyarrow disagrees."""
+    if rows == 0:
+        return [pd.Series([], dtype="str") for _ in range(width)]
     names = [f"f{i}" for i in range(width)]
     try:
         table = pacsv.read_csv(
-            pa.BufferReader(joined.as_buffer()),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=_BLOCK_SIZE),
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(
+                column_names=names, block_size=_BLOCK_SIZE, use_threads=False
+            ),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.large_string()),
@@ -102,6 +125,6 @@ def _parse_lines(lines: pa.Array, width: int) -> list[pd.Series] | None:
         )
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
-    if table.num_rows != len(lines):
+    if table.num_rows != rows:
         return None
     return [table.column(i).to_pandas().astype("str") for i in range(width)]
