@@ -583,7 +583,7 @@ def _load_file(
             )
         parsed, left_out = _scoped_chunk(plan, whole, request, job.ctx)
         del whole
-        out.widen(imports.stored_ranges(conn, caps, parsed))
+        out.widen(imports.stored_ranges(conn, caps, parsed, keys))
         counts = imports.load_parsed(conn, caps, parsed, keys)
         out.widen(imports.touched_ranges(parsed))
         for frame in (parsed.orders, parsed.lines):

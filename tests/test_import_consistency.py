@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines import ingest
 from pipelines.settings import Settings
 from tests.helpers import demand_daily, run_cli
 
@@ -74,6 +75,27 @@ def test_an_order_that_moves_day_leaves_its_old_day(settings: Settings, tmp_path
     }
     assert days == {("2025-03-01", 1, 2), ("2025-03-02", 1, 0)}  # the dry run shows both days
     assert run_cli(settings, ["import", str(moved)]).exit_code == 0
+    assert daily(settings) == [("2025-03-01", 1, 500), ("2025-03-02", 1, 1000)]
+
+
+def test_an_order_a_later_chunk_moves_leaves_its_old_day(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """As above, the re-export read one record at a time: T1 comes first, so the restaurant has
+    been seen (and its orders stored before the file) by the time T2's chunk moves it."""
+    assert run_cli(settings, ["import", str(write(tmp_path, "r.csv", RESTAURANTS))]).exit_code == 0
+    first = lines(
+        tmp_path / "v1",
+        "T1,1,2025-03-01 12:00,Soup,5.00\nT2,1,2025-03-01 23:45,Pie,10.00\n",
+    )
+    assert run_cli(settings, ["import", str(first)]).exit_code == 0
+    moved = lines(
+        tmp_path / "v2",
+        "T1,1,2025-03-01 12:00,Soup,5.00\nT2,1,2025-03-02 10:00,Pie,10.00\n",
+    )
+    request = ingest.IngestRequest(paths=(moved.parent,), chunk_rows=1)
+    assert ingest.run(request, settings).rows_rejected == 0
+    # 03-01: T1 (5.00) only; 03-02: T2 (10.00)
     assert daily(settings) == [("2025-03-01", 1, 500), ("2025-03-02", 1, 1000)]
 
 

@@ -122,6 +122,24 @@ class FileKeys:
         self._seen: dict[str, KeySet] = {}
         self._fresh: dict[tuple[str, tuple[object, object]], bool] = {}
 
+    def stored_before(self, conn: Connection, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` (a chunk not loaded yet) whose (restaurant, source) pair had
+        orders before the file began: only those can move an order stored by another file.
+        Rows of the other pairs were written, if at all, by this file's earlier chunks."""
+        pairs = frame[[c.RESTAURANT_ID, c.SOURCE]].drop_duplicates()
+        keep = set()
+        for pair in pairs.itertuples(index=False, name=None):
+            at = (schema.orders.name, (pair[0], pair[1]))
+            if at not in self._fresh:  # no earlier chunk had the pair: nothing of the file yet
+                one = pd.DataFrame({c.RESTAURANT_ID: [pair[0]], c.SOURCE: [pair[1]]})
+                self._fresh[at] = not _existing_pairs(conn, schema.orders, one)
+            if not self._fresh[at]:
+                keep.add(pair)
+        if len(keep) == len(pairs):
+            return frame
+        mine = pd.MultiIndex.from_frame(frame[[c.RESTAURANT_ID, c.SOURCE]])
+        return frame[mine.isin(list(keep))]
+
     def split(
         self, conn: Connection, table: sa.Table, frame: pd.DataFrame, key: tuple[str, ...]
     ) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
@@ -342,10 +360,11 @@ def load_parsed(
         lines, dropped = dedupe_last(lines, LINE_KEY)
         derived = derive_orders(lines, orders if orders is not None else pd.DataFrame())
         derived = _stamp(conn, derived, "orders")
-        fresh_orders = not _existing_pairs(conn, schema.orders, derived)
-        upsert(conn, caps, schema.orders, derived, ORDER_KEY, do_nothing=True, fresh=fresh_orders)
-        if keys is not None and not derived.empty:  # written: a later chunk must not insert them
-            keys.split(conn, schema.orders, derived, ORDER_KEY)
+        # split before writing (a later chunk must not insert them again), so that whether a
+        # pair had orders is read before this chunk adds any
+        new, again, fresh = _split(conn, keys, schema.orders, derived, ORDER_KEY)
+        upsert(conn, caps, schema.orders, new, ORDER_KEY, do_nothing=True, fresh=fresh)
+        upsert(conn, caps, schema.orders, again, ORDER_KEY, do_nothing=True)
         new, again, fresh = _split(conn, keys, schema.order_lines, lines, LINE_KEY)
         key: tuple[str, ...] = LINE_KEY
         if caps.timescale:
@@ -413,15 +432,21 @@ def touched_ranges(parsed: ParsedFile) -> dict[str, tuple[dt.date, dt.date]]:
 
 
 def stored_ranges(
-    conn: Connection, caps: DbCapabilities, parsed: ParsedFile
+    conn: Connection, caps: DbCapabilities, parsed: ParsedFile, file_keys: FileKeys | None = None
 ) -> dict[str, tuple[dt.date, dt.date]]:
     """Per restaurant, the business dates the file's orders have in the database now (before
-    it is loaded): an order the file moves to another day must have its old day rebuilt too."""
+    it is loaded): an order the file moves to another day must have its old day rebuilt too.
+
+    ``file_keys``: what the file's earlier chunks wrote; orders of pairs that had none before the
+    file are left out (their days are the file's own, rebuilt anyway).
+    """
     frames = [f[list(ORDER_KEY)] for f in (parsed.orders, parsed.lines) if not f.empty]
     if not frames:
         return {}
     keys = pd.concat(frames).drop_duplicates()
-    if not _existing_pairs(conn, schema.orders, keys):
+    if file_keys is not None:
+        keys = file_keys.stored_before(conn, keys)
+    if keys.empty or not _existing_pairs(conn, schema.orders, keys):
         return {}
     o = schema.orders
     staged = staging_table(conn, [o.c[k] for k in ORDER_KEY], "order_keys")
