@@ -34,6 +34,7 @@ from pipelines.io.adapters.base import Adapter, ColumnMapping, Directory, ParseC
 from pipelines.io.adapters.limits import ImportLimits
 from pipelines.io.db import Connection, Database, DbCapabilities
 from pipelines.io.keyindex import DayPairs
+from pipelines.io.prefetch import read_ahead
 from pipelines.progress import Progress
 from pipelines.settings import Settings
 from pipelines.version import flux_version
@@ -76,7 +77,7 @@ class IngestRequest:
     dry_run: bool = False
     replace: bool = False
     replace_range: tuple[dt.date, dt.date] | None = None
-    chunk_rows: int = 5_000
+    chunk_rows: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -574,6 +575,8 @@ def _load_file(
     keys = imports.FileKeys()
     days = DayPairs()
     chunks = adapters.parse_chunks(plan.adapter, plan.path, job.ctx, request.chunk_rows)
+    if plan.adapter.name not in _METADATA:  # the restaurants file adds to what parsing reads
+        chunks = read_ahead(chunks)  # the next chunk is parsed while this one loads
     for n, whole in enumerate(chunks):
         if job.progress and n:
             job.progress(
