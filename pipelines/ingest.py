@@ -34,7 +34,6 @@ from pipelines.io.adapters.base import Adapter, ColumnMapping, Directory, ParseC
 from pipelines.io.adapters.limits import ImportLimits
 from pipelines.io.db import Connection, Database, DbCapabilities
 from pipelines.io.keyindex import DayPairs
-from pipelines.io.prefetch import read_ahead
 from pipelines.progress import Progress
 from pipelines.settings import Settings
 from pipelines.version import flux_version
@@ -575,8 +574,6 @@ def _load_file(
     keys = imports.FileKeys()
     days = DayPairs()
     chunks = adapters.parse_chunks(plan.adapter, plan.path, job.ctx, request.chunk_rows)
-    if plan.adapter.name not in _METADATA:  # the restaurants file adds to what parsing reads
-        chunks = read_ahead(chunks)  # the next chunk is parsed while this one loads
     for n, whole in enumerate(chunks):
         if job.progress and n:
             job.progress(
