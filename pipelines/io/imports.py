@@ -127,18 +127,24 @@ class FileKeys:
         orders before the file began: only those can move an order stored by another file.
         Rows of the other pairs were written, if at all, by this file's earlier chunks."""
         pairs = frame[[c.RESTAURANT_ID, c.SOURCE]].drop_duplicates()
-        keep = set()
-        for pair in pairs.itertuples(index=False, name=None):
-            at = (schema.orders.name, (pair[0], pair[1]))
-            if at not in self._fresh:  # no earlier chunk had the pair: nothing of the file yet
-                one = pd.DataFrame({c.RESTAURANT_ID: [pair[0]], c.SOURCE: [pair[1]]})
-                self._fresh[at] = not _existing_pairs(conn, schema.orders, one)
-            if not self._fresh[at]:
-                keep.add(pair)
+        keep = [
+            pair
+            for pair in pairs.itertuples(index=False, name=None)
+            if not self._empty_before(conn, schema.orders, pair)
+        ]
         if len(keep) == len(pairs):
             return frame
         mine = pd.MultiIndex.from_frame(frame[[c.RESTAURANT_ID, c.SOURCE]])
-        return frame[mine.isin(list(keep))]
+        return frame[mine.isin(keep)]
+
+    def _empty_before(self, conn: Connection, table: sa.Table, pair: tuple[object, ...]) -> bool:
+        """Whether ``table`` had no rows of the (restaurant, source) pair before the file: read
+        the first time a chunk has the pair, before that chunk is written."""
+        at = (table.name, (pair[0], pair[1]))
+        if at not in self._fresh:
+            one = pd.DataFrame({c.RESTAURANT_ID: [pair[0]], c.SOURCE: [pair[1]]})
+            self._fresh[at] = not _existing_pairs(conn, table, one)
+        return self._fresh[at]
 
     def split(
         self, conn: Connection, table: sa.Table, frame: pd.DataFrame, key: tuple[str, ...]
@@ -150,14 +156,10 @@ class FileKeys:
         done = seen.contains(hashes)
         seen.add(hashes[~done])
         new = frame[~done]
-        pairs = new[[c.RESTAURANT_ID, c.SOURCE]].drop_duplicates().itertuples(index=False)
-        fresh = True
-        for pair in pairs:
-            at = (table.name, (pair[0], pair[1]))
-            if at not in self._fresh:
-                one = pd.DataFrame({c.RESTAURANT_ID: [pair[0]], c.SOURCE: [pair[1]]})
-                self._fresh[at] = not _existing_pairs(conn, table, one)
-            fresh = fresh and self._fresh[at]
+        pairs = new[[c.RESTAURANT_ID, c.SOURCE]].drop_duplicates()
+        # every pair is read now (not cut short at the first), before this chunk writes them
+        empty = [self._empty_before(conn, table, p) for p in pairs.itertuples(False, None)]
+        fresh = all(empty)
         return new, frame[done], fresh
 
 
