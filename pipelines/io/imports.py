@@ -446,9 +446,11 @@ def stored_ranges(
     if not frames:
         return {}
     keys = pd.concat(frames).drop_duplicates()
-    if file_keys is not None:
+    if file_keys is not None:  # the pairs kept had orders before the file: no need to ask
         keys = file_keys.stored_before(conn, keys)
-    if keys.empty or not _existing_pairs(conn, schema.orders, keys):
+        if keys.empty:
+            return {}
+    elif not _existing_pairs(conn, schema.orders, keys):
         return {}
     o = schema.orders
     staged = staging_table(conn, [o.c[k] for k in ORDER_KEY], "order_keys")
